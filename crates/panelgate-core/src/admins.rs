@@ -1,0 +1,328 @@
+//! Admins and resellers.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use serde::Deserialize;
+
+use crate::entity::admins;
+use crate::error::{CoreError, CoreResult, EntityKind, Key};
+use crate::model::{Actor, Admin, Resources, UNLIMITED, UNLIMITED_DISKSPACE, UNLIMITED_TRAFFIC};
+use crate::{password, sequences, Core, Operation};
+
+pub struct Admins<'a> {
+    pub(crate) core: &'a Core,
+}
+
+pub(crate) fn admin_limits(row: &admins::Model) -> Resources {
+    Resources {
+        diskspace: row.diskspace,
+        traffic: row.traffic,
+        mysqls: row.mysqls,
+        emails: row.emails,
+        email_accounts: row.email_accounts,
+        email_forwarders: row.email_forwarders,
+        email_quota: row.email_quota,
+        ftps: row.ftps,
+        subdomains: row.subdomains,
+    }
+}
+
+pub(crate) fn admin_used(row: &admins::Model) -> Resources {
+    Resources {
+        diskspace: row.diskspace_used,
+        traffic: row.traffic_used,
+        mysqls: row.mysqls_used,
+        emails: row.emails_used,
+        email_accounts: row.email_accounts_used,
+        email_forwarders: row.email_forwarders_used,
+        email_quota: row.email_quota_used,
+        ftps: row.ftps_used,
+        subdomains: row.subdomains_used,
+    }
+}
+
+pub(crate) fn row_to_admin(row: admins::Model) -> Admin {
+    Admin {
+        limits: admin_limits(&row),
+        used: admin_used(&row),
+        id: row.id,
+        loginname: row.loginname,
+        name: row.name,
+        email: row.email,
+        def_language: row.def_language,
+        theme: row.theme,
+        ip: row.ip,
+        custom_notes: row.custom_notes,
+        custom_notes_show: row.custom_notes_show,
+        gui_access: row.gui_access,
+        reportsent: row.reportsent,
+        customers_see_all: row.customers_see_all,
+        change_serversettings: row.change_serversettings,
+        caneditphpsettings: row.caneditphpsettings,
+        api_allowed: row.api_allowed,
+        deactivated: row.deactivated,
+        customers: row.customers,
+        customers_used: row.customers_used,
+        domains: row.domains,
+        domains_used: row.domains_used,
+        lastlogin_succ: row.lastlogin_succ,
+        lastlogin_fail: row.lastlogin_fail,
+        loginfail_count: row.loginfail_count,
+        created_at: row.created_at,
+    }
+}
+
+pub(crate) async fn find_row<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<admins::Model> {
+    admins::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(id)))
+}
+
+/// How an admin is named by a caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminRef {
+    Id(i64),
+    Login(String),
+}
+
+/// A new admin or reseller (seed data, control API, Plesk `reseller.add`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct NewAdmin {
+    pub id: Option<i64>,
+    pub loginname: String,
+    pub password: String,
+    pub name: String,
+    pub email: String,
+    pub def_language: String,
+    pub customers_see_all: bool,
+    pub change_serversettings: bool,
+    pub caneditphpsettings: bool,
+    pub api_allowed: bool,
+    pub deactivated: bool,
+    pub customers: i64,
+    pub domains: i64,
+    #[serde(flatten)]
+    pub limits: Resources,
+}
+
+impl Default for NewAdmin {
+    fn default() -> Self {
+        NewAdmin {
+            id: None,
+            loginname: String::new(),
+            password: String::new(),
+            name: String::new(),
+            email: String::new(),
+            def_language: "en".into(),
+            customers_see_all: false,
+            change_serversettings: false,
+            caneditphpsettings: false,
+            api_allowed: true,
+            deactivated: false,
+            customers: 0,
+            domains: 0,
+            limits: Resources::default(),
+        }
+    }
+}
+
+impl NewAdmin {
+    /// The server owner: everything unlimited, sees every customer.
+    pub fn owner(loginname: &str, password: &str) -> NewAdmin {
+        NewAdmin {
+            loginname: loginname.into(),
+            password: password.into(),
+            customers_see_all: true,
+            change_serversettings: true,
+            caneditphpsettings: true,
+            customers: UNLIMITED,
+            domains: UNLIMITED,
+            limits: Resources {
+                diskspace: UNLIMITED_DISKSPACE,
+                traffic: UNLIMITED_TRAFFIC,
+                mysqls: UNLIMITED,
+                emails: UNLIMITED,
+                email_accounts: UNLIMITED,
+                email_forwarders: UNLIMITED,
+                email_quota: UNLIMITED,
+                ftps: UNLIMITED,
+                subdomains: UNLIMITED,
+            },
+            ..NewAdmin::default()
+        }
+    }
+}
+
+/// Account switches that the control API and tests flip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdminSwitches {
+    pub deactivated: Option<bool>,
+    pub api_allowed: Option<bool>,
+}
+
+impl Admins<'_> {
+    pub async fn by_id(&self, id: i64) -> CoreResult<Admin> {
+        Ok(row_to_admin(find_row(self.core.db(), id).await?))
+    }
+
+    /// Read an admin. The server owner (`change_serversettings`) reads everyone, other admins
+    /// only themselves; customers nobody.
+    pub async fn get(&self, actor: &Actor, r: &AdminRef) -> CoreResult<Admin> {
+        let db = self.core.db();
+        match actor {
+            Actor::System | Actor::Admin { change_serversettings: true, .. } => {}
+            Actor::Admin { id, .. } => {
+                let own = find_row(db, *id).await?;
+                let is_self = match r {
+                    AdminRef::Id(x) => *x == own.id,
+                    AdminRef::Login(l) => *l == own.loginname,
+                };
+                if !is_self {
+                    return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
+                }
+            }
+            Actor::Customer { .. } => return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed)),
+        }
+        let row = match r {
+            AdminRef::Id(id) => admins::Entity::find_by_id(*id).one(db).await?,
+            AdminRef::Login(login) => {
+                admins::Entity::find()
+                    .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
+                    .one(db)
+                    .await?
+            }
+        };
+        let key = match r {
+            AdminRef::Id(id) => Key::Id(*id),
+            AdminRef::Login(l) => Key::Login(l.clone()),
+        };
+        let row = row.ok_or_else(|| CoreError::not_found(EntityKind::Admin, key))?;
+        Ok(row_to_admin(row))
+    }
+
+    pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Admin>> {
+        self.core.authorize(actor, Operation::AdminsRead)?;
+        let rows = admins::Entity::find()
+            .order_by_asc(admins::Column::Id)
+            .all(self.core.db())
+            .await?;
+        Ok(rows.into_iter().map(row_to_admin).collect())
+    }
+
+    /// Is `email` the address of an admin (Froxlor 2.2.6+ refuses it for customers)?
+    pub async fn email_in_use(&self, email: &str) -> CoreResult<bool> {
+        let rows = admins::Entity::find().all(self.core.db()).await?;
+        Ok(rows.iter().any(|a| a.email.eq_ignore_ascii_case(email)))
+    }
+
+    pub async fn create(&self, actor: &Actor, new: NewAdmin) -> CoreResult<Admin> {
+        if !matches!(actor, Actor::System | Actor::Admin { change_serversettings: true, see_all: true, .. }) {
+            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
+        }
+        let secret = new.password.clone();
+        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&secret))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let now = self.core.now();
+        let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
+        let id = match new.id {
+            Some(id) => {
+                sequences::ensure_at_least(&txn, sequences::ADMINS, id + 1).await?;
+                id
+            }
+            None => sequences::next_id(&txn, sequences::ADMINS).await?,
+        };
+        let l = new.limits;
+        let row = admins::ActiveModel {
+            id: Set(id),
+            login_key: Set(new.loginname.to_lowercase()),
+            loginname: Set(new.loginname),
+            password_hash: Set(hash),
+            name: Set(new.name),
+            email: Set(new.email),
+            def_language: Set(new.def_language),
+            theme: Set("Froxlor".into()),
+            ip: Set("-1".into()),
+            custom_notes: Set(None),
+            custom_notes_show: Set(false),
+            gui_access: Set(true),
+            reportsent: Set(0),
+            customers_see_all: Set(new.customers_see_all),
+            change_serversettings: Set(new.change_serversettings),
+            caneditphpsettings: Set(new.caneditphpsettings),
+            api_allowed: Set(new.api_allowed),
+            deactivated: Set(new.deactivated),
+            customers: Set(new.customers),
+            customers_used: Set(0),
+            domains: Set(new.domains),
+            domains_used: Set(0),
+            diskspace: Set(l.diskspace),
+            diskspace_used: Set(0),
+            traffic: Set(l.traffic),
+            traffic_used: Set(0),
+            mysqls: Set(l.mysqls),
+            mysqls_used: Set(0),
+            emails: Set(l.emails),
+            emails_used: Set(0),
+            email_accounts: Set(l.email_accounts),
+            email_accounts_used: Set(0),
+            email_forwarders: Set(l.email_forwarders),
+            email_forwarders_used: Set(0),
+            email_quota: Set(l.email_quota),
+            email_quota_used: Set(0),
+            ftps: Set(l.ftps),
+            ftps_used: Set(0),
+            subdomains: Set(l.subdomains),
+            subdomains_used: Set(0),
+            lastlogin_succ: Set(0),
+            lastlogin_fail: Set(0),
+            loginfail_count: Set(0),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => CoreError::AlreadyExists {
+                entity: EntityKind::Admin,
+                key: Key::Id(id),
+            },
+            _ => e.into(),
+        })?;
+        txn.commit().await?;
+        Ok(row_to_admin(row))
+    }
+
+    /// Flip account switches (server only: control API, test state changes).
+    pub async fn set_switches(&self, actor: &Actor, id: i64, switches: AdminSwitches) -> CoreResult<Admin> {
+        if !matches!(actor, Actor::System) {
+            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
+        }
+        let row = find_row(self.core.db(), id).await?;
+        let mut am = row.into_active_model();
+        if let Some(v) = switches.deactivated {
+            am.deactivated = Set(v);
+        }
+        if let Some(v) = switches.api_allowed {
+            am.api_allowed = Set(v);
+        }
+        Ok(row_to_admin(am.update(self.core.db()).await?))
+    }
+
+    /// Check an admin's panel password.
+    pub async fn verify_password(&self, login: &str, password: &str) -> CoreResult<Option<Admin>> {
+        let row = admins::Entity::find()
+            .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
+            .one(self.core.db())
+            .await?;
+        let ok = self
+            .core
+            .verifier()
+            .verify("admin-password", login, password, row.as_ref().map(|r| r.password_hash.as_str()))
+            .await;
+        Ok(match row {
+            Some(row) if ok && row.loginname == login => Some(row_to_admin(row)),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! Credentials: API keys and secret keys of every protocol, stored hashed, verified through the
+//! core's cache so repeated requests do not pay a full hash each time.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+
+use crate::entity::{credentials, customers};
+use crate::error::{CoreError, CoreResult, Denied};
+use crate::model::{Actor, CredentialKind, NewCredential, Owner, VerifiedKey};
+use crate::{admins, password, sequences, Core};
+
+pub struct Credentials<'a> {
+    pub(crate) core: &'a Core,
+}
+
+/// A stored credential, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialInfo {
+    pub id: i64,
+    pub kind: CredentialKind,
+    pub public_key: String,
+    pub admin_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub allowed_from: String,
+    pub valid_until: i64,
+    pub description: String,
+}
+
+impl Credentials<'_> {
+    /// Store a credential. Admins may create keys for themselves and the customers they see;
+    /// the server for anyone.
+    pub async fn create(&self, actor: &Actor, new: NewCredential) -> CoreResult<i64> {
+        match (actor, new.admin_id, new.customer_id) {
+            (Actor::System, _, _) => {}
+            (Actor::Admin { id, .. }, Some(a), None) if a == *id => {}
+            (Actor::Admin { .. }, _, Some(c)) => {
+                self.core
+                    .customers()
+                    .get(actor, &crate::model::CustomerRef::Id(c))
+                    .await?;
+            }
+            (Actor::Customer { id, .. }, None, Some(c)) if c == *id => {}
+            _ => return Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
+        }
+        let secret = new.secret.clone();
+        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&secret))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let txn = self.core.db().begin().await?;
+        let id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
+        credentials::ActiveModel {
+            id: Set(id),
+            kind: Set(new.kind.as_str().to_owned()),
+            lookup: Set(if new.public_key.is_empty() {
+                password::lookup_tag(&new.secret)
+            } else {
+                String::new()
+            }),
+            public_key: Set(new.public_key),
+            secret_hash: Set(hash),
+            admin_id: Set(new.admin_id),
+            customer_id: Set(new.customer_id),
+            allowed_from: Set(new.allowed_from),
+            valid_until: Set(new.valid_until),
+            description: Set(new.description),
+            created_at: Set(self.core.now()),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Find the credential of `kind` named `public_key` (empty for secret-only keys) whose secret
+    /// is `secret`. The public key is compared exactly (case-sensitively), the secret through the
+    /// hash; a miss costs as much as a hit.
+    pub async fn verify(&self, kind: CredentialKind, public_key: &str, secret: &str) -> CoreResult<Option<VerifiedKey>> {
+        let db = self.core.db();
+        let mut q = credentials::Entity::find()
+            .filter(credentials::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(credentials::Column::Id);
+        q = if public_key.is_empty() {
+            q.filter(credentials::Column::Lookup.eq(password::lookup_tag(secret)))
+        } else {
+            q.filter(credentials::Column::PublicKey.eq(public_key))
+        };
+        let rows: Vec<_> = q
+            .all(db)
+            .await?
+            .into_iter()
+            .filter(|r| password::ct_eq(&r.public_key, public_key))
+            .collect();
+        if rows.is_empty() {
+            self.core.verifier().verify(kind.as_str(), public_key, secret, None).await;
+            return Ok(None);
+        }
+        for row in rows {
+            let identity = format!("{}:{}", row.id, public_key);
+            if !self
+                .core
+                .verifier()
+                .verify(kind.as_str(), &identity, secret, Some(&row.secret_hash))
+                .await
+            {
+                continue;
+            }
+            let owner = match (row.customer_id, row.admin_id) {
+                (Some(c), _) if c > 0 => match customers::Entity::find_by_id(c).one(db).await? {
+                    Some(cust) => {
+                        let admin = crate::entity::admins::Entity::find_by_id(cust.admin_id)
+                            .one(db)
+                            .await?
+                            .map(|a| a.loginname)
+                            .unwrap_or_default();
+                        Owner::Customer(crate::customers::row_to_customer(cust, admin))
+                    }
+                    None => Owner::Missing,
+                },
+                (_, Some(a)) if a > 0 => match crate::entity::admins::Entity::find_by_id(a).one(db).await? {
+                    Some(admin) => Owner::Admin(admins::row_to_admin(admin)),
+                    None => Owner::Missing,
+                },
+                _ => Owner::Missing,
+            };
+            return Ok(Some(VerifiedKey {
+                id: row.id,
+                allowed_from: row.allowed_from,
+                valid_until: row.valid_until,
+                owner,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Credentials of one kind, for the control API and Plesk `secret_key.get_info`.
+    pub async fn list(&self, actor: &Actor, kind: CredentialKind) -> CoreResult<Vec<CredentialInfo>> {
+        let rows = credentials::Entity::find()
+            .filter(credentials::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(credentials::Column::Id)
+            .all(self.core.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| match actor {
+                Actor::System => true,
+                Actor::Admin { id, see_all, .. } => *see_all || r.admin_id == Some(*id),
+                Actor::Customer { id, .. } => r.customer_id == Some(*id),
+            })
+            .map(|r| CredentialInfo {
+                id: r.id,
+                kind,
+                public_key: r.public_key,
+                admin_id: r.admin_id,
+                customer_id: r.customer_id,
+                allowed_from: r.allowed_from,
+                valid_until: r.valid_until,
+                description: r.description,
+            })
+            .collect())
+    }
+
+    /// Change a key's validity (server only: control API and state changes in tests).
+    pub async fn set_valid_until(&self, actor: &Actor, id: i64, valid_until: i64) -> CoreResult<()> {
+        if !matches!(actor, Actor::System) {
+            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
+        }
+        let row = credentials::Entity::find_by_id(id)
+            .one(self.core.db())
+            .await?
+            .ok_or_else(|| CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id)))?;
+        let mut am: credentials::ActiveModel = row.into();
+        am.valid_until = Set(valid_until);
+        am.update(self.core.db()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,733 @@
+//! Customers: create, read, change, delete, move; the owner's `*_used` counters are kept in
+//! step in the same transaction.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, SqlErr, TransactionTrait,
+};
+
+use crate::entity::{admins, backup_jobs, credentials, customers, subscriptions};
+use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
+use crate::model::{
+    Actor, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Profile, Resource, Resources,
+};
+use crate::{admins::row_to_admin, password, sequences, settings, Core, Operation};
+
+pub struct Customers<'a> {
+    pub(crate) core: &'a Core,
+}
+
+fn key_of(r: &CustomerRef) -> Key {
+    match r {
+        CustomerRef::Id(id) => Key::Id(*id),
+        CustomerRef::Login(l) => Key::Login(l.clone()),
+    }
+}
+
+fn not_found(r: &CustomerRef) -> CoreError {
+    CoreError::not_found(EntityKind::Customer, key_of(r))
+}
+
+pub(crate) fn row_limits(row: &customers::Model) -> Resources {
+    Resources {
+        diskspace: row.diskspace,
+        traffic: row.traffic,
+        mysqls: row.mysqls,
+        emails: row.emails,
+        email_accounts: row.email_accounts,
+        email_forwarders: row.email_forwarders,
+        email_quota: row.email_quota,
+        ftps: row.ftps,
+        subdomains: row.subdomains,
+    }
+}
+
+pub(crate) fn row_to_customer(row: customers::Model, admin_loginname: String) -> Customer {
+    let limits = row_limits(&row);
+    Customer {
+        id: row.id,
+        admin_id: row.admin_id,
+        admin_loginname,
+        profile: Profile {
+            name: row.name,
+            firstname: row.firstname,
+            gender: row.gender,
+            company: row.company,
+            street: row.street,
+            zipcode: row.zipcode,
+            city: row.city,
+            state: row.state,
+            country: row.country,
+            phone: row.phone,
+            fax: row.fax,
+            email: row.email,
+            customernumber: row.customernumber,
+            def_language: row.def_language,
+        },
+        limits,
+        used: Resources {
+            diskspace: row.diskspace_used,
+            traffic: row.traffic_used,
+            mysqls: row.mysqls_used,
+            emails: row.emails_used,
+            email_accounts: row.email_accounts_used,
+            email_forwarders: row.email_forwarders_used,
+            email_quota: row.email_quota_used,
+            ftps: row.ftps_used,
+            subdomains: row.subdomains_used,
+        },
+        documentroot: row.documentroot,
+        standardsubdomain: row.standardsubdomain,
+        guid: row.guid,
+        features: Features {
+            phpenabled: row.phpenabled,
+            perlenabled: row.perlenabled,
+            dnsenabled: row.dnsenabled,
+            logviewenabled: row.logviewenabled,
+            pop3: row.pop3,
+            imap: row.imap,
+            api_allowed: row.api_allowed,
+            shell_allowed: row.shell_allowed,
+            gui_access: row.gui_access,
+        },
+        deactivated: row.deactivated,
+        lastlogin_succ: row.lastlogin_succ,
+        lastlogin_fail: row.lastlogin_fail,
+        loginfail_count: row.loginfail_count,
+        theme: row.theme,
+        custom_notes: row.custom_notes,
+        custom_notes_show: row.custom_notes_show,
+        allowed_phpconfigs: row.allowed_phpconfigs,
+        allowed_mysqlserver: row.allowed_mysqlserver,
+        uuid: row.uuid,
+        external_id: row.external_id,
+        description: row.description,
+        created_at: row.created_at,
+        loginname: row.loginname,
+    }
+}
+
+fn set_profile(am: &mut customers::ActiveModel, p: &Profile) {
+    am.name = Set(p.name.clone());
+    am.firstname = Set(p.firstname.clone());
+    am.gender = Set(p.gender);
+    am.company = Set(p.company.clone());
+    am.street = Set(p.street.clone());
+    am.zipcode = Set(p.zipcode.clone());
+    am.city = Set(p.city.clone());
+    am.state = Set(p.state.clone());
+    am.country = Set(p.country.clone());
+    am.phone = Set(p.phone.clone());
+    am.fax = Set(p.fax.clone());
+    am.email = Set(p.email.clone());
+    am.customernumber = Set(p.customernumber.clone());
+    am.def_language = Set(p.def_language.clone());
+}
+
+fn set_limits(am: &mut customers::ActiveModel, l: &Resources) {
+    am.diskspace = Set(l.diskspace);
+    am.traffic = Set(l.traffic);
+    am.mysqls = Set(l.mysqls);
+    am.emails = Set(l.emails);
+    am.email_accounts = Set(l.email_accounts);
+    am.email_forwarders = Set(l.email_forwarders);
+    am.email_quota = Set(l.email_quota);
+    am.ftps = Set(l.ftps);
+    am.subdomains = Set(l.subdomains);
+}
+
+fn set_features(am: &mut customers::ActiveModel, f: &Features) {
+    am.phpenabled = Set(f.phpenabled);
+    am.perlenabled = Set(f.perlenabled);
+    am.dnsenabled = Set(f.dnsenabled);
+    am.logviewenabled = Set(f.logviewenabled);
+    am.pop3 = Set(f.pop3);
+    am.imap = Set(f.imap);
+    am.api_allowed = Set(f.api_allowed);
+    am.shell_allowed = Set(f.shell_allowed);
+    am.gui_access = Set(f.gui_access);
+}
+
+/// Resources that count against an owner's `*_used` (Froxlor does not count traffic).
+const COUNTED: [Resource; 8] = [
+    Resource::Diskspace,
+    Resource::Mysqls,
+    Resource::Emails,
+    Resource::EmailAccounts,
+    Resource::EmailForwarders,
+    Resource::EmailQuota,
+    Resource::Ftps,
+    Resource::Subdomains,
+];
+
+/// Would giving `new` (instead of `old`) exceed what `owner` has left?
+pub(crate) fn allocation_ok(owner: &admins::Model, new: &Resources, old: Option<&Resources>, mail_quota: bool) -> bool {
+    let owner_limits = crate::admins::admin_limits(owner);
+    let owner_used = crate::admins::admin_used(owner);
+    COUNTED.iter().all(|&r| {
+        if r == Resource::EmailQuota && !mail_quota {
+            return true;
+        }
+        let v = new.get(r);
+        let have = owner_limits.get(r);
+        let unlimited_owner = have == r.unlimited() || have == crate::model::UNLIMITED;
+        if unlimited_owner {
+            return true;
+        }
+        let is_unlimited = v == r.unlimited() || v == crate::model::UNLIMITED;
+        if is_unlimited {
+            return false;
+        }
+        let previous = old.map(|o| o.counted(r)).unwrap_or(0);
+        !(v != 0 && owner_used.get(r) + v - previous > have)
+    })
+}
+
+/// Add `sign` × the customer's counted limits to the owner's `*_used` counters.
+async fn shift_counters<C: ConnectionTrait>(
+    db: &C,
+    admin_id: i64,
+    limits: &Resources,
+    sign: i64,
+    customers_delta: i64,
+) -> CoreResult<()> {
+    use admins::Column as A;
+    let mut q = admins::Entity::update_many().filter(A::Id.eq(admin_id));
+    q = q.col_expr(A::CustomersUsed, Expr::col(A::CustomersUsed).add(customers_delta));
+    for (r, col) in [
+        (Resource::Diskspace, A::DiskspaceUsed),
+        (Resource::Mysqls, A::MysqlsUsed),
+        (Resource::Emails, A::EmailsUsed),
+        (Resource::EmailAccounts, A::EmailAccountsUsed),
+        (Resource::EmailForwarders, A::EmailForwardersUsed),
+        (Resource::EmailQuota, A::EmailQuotaUsed),
+        (Resource::Ftps, A::FtpsUsed),
+        (Resource::Subdomains, A::SubdomainsUsed),
+    ] {
+        q = q.col_expr(col, Expr::col(col).add(sign * limits.counted(r)));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
+/// Recount an owner's counters from its customers (after a move).
+async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<()> {
+    let rows = customers::Entity::find()
+        .filter(customers::Column::AdminId.eq(admin_id))
+        .all(db)
+        .await?;
+    let mut used = Resources::default();
+    for row in &rows {
+        let l = row_limits(row);
+        for r in COUNTED {
+            used.set(r, used.get(r) + l.counted(r));
+        }
+    }
+    let Some(admin) = admins::Entity::find_by_id(admin_id).one(db).await? else {
+        return Ok(());
+    };
+    let mut am = admin.into_active_model();
+    am.customers_used = Set(rows.len() as i64);
+    am.diskspace_used = Set(used.diskspace);
+    am.mysqls_used = Set(used.mysqls);
+    am.emails_used = Set(used.emails);
+    am.email_accounts_used = Set(used.email_accounts);
+    am.email_forwarders_used = Set(used.email_forwarders);
+    am.email_quota_used = Set(used.email_quota);
+    am.ftps_used = Set(used.ftps);
+    am.subdomains_used = Set(used.subdomains);
+    am.update(db).await?;
+    Ok(())
+}
+
+fn map_unique(err: sea_orm::DbErr, login: &str) -> CoreError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => CoreError::AlreadyExists {
+            entity: EntityKind::Customer,
+            key: Key::Login(login.to_owned()),
+        },
+        _ => err.into(),
+    }
+}
+
+async fn find_row<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> CoreResult<Option<customers::Model>> {
+    Ok(match r {
+        CustomerRef::Id(id) => customers::Entity::find_by_id(*id).one(db).await?,
+        CustomerRef::Login(login) => {
+            customers::Entity::find()
+                .filter(customers::Column::LoginKey.eq(login.to_lowercase()))
+                .one(db)
+                .await?
+        }
+    })
+}
+
+async fn admin_login<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<String> {
+    Ok(admins::Entity::find_by_id(admin_id)
+        .one(db)
+        .await?
+        .map(|a| a.loginname)
+        .unwrap_or_default())
+}
+
+async fn std_subdomain_name<C: ConnectionTrait>(db: &C, login: &str) -> CoreResult<String> {
+    let s = settings::read_all(db).await?;
+    let base = if s.get("system.stdsubdomain").is_empty() {
+        s.get("system.hostname").to_owned()
+    } else {
+        s.get("system.stdsubdomain").to_owned()
+    };
+    Ok(format!("{}.{}", login.to_lowercase(), base))
+}
+
+async fn create_std_subdomain<C: ConnectionTrait>(db: &C, row: &customers::Model, now: i64) -> CoreResult<i64> {
+    let id = sequences::next_id(db, sequences::SUBSCRIPTIONS).await?;
+    subscriptions::ActiveModel {
+        id: Set(id),
+        customer_id: Set(row.id),
+        admin_id: Set(row.admin_id),
+        domain: Set(std_subdomain_name(db, &row.loginname).await?),
+        is_std_subdomain: Set(true),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+async fn set_key_validity<C: ConnectionTrait>(db: &C, customer_id: i64, valid_until: i64) -> CoreResult<()> {
+    credentials::Entity::update_many()
+        .col_expr(credentials::Column::ValidUntil, Expr::value(valid_until))
+        .filter(credentials::Column::CustomerId.eq(customer_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+impl Customers<'_> {
+    /// Resolve `r` to a customer the actor may see. A customer asking for someone else gets
+    /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
+    pub async fn get(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
+        let db = self.core.db();
+        let row = self.visible_row(db, actor, r).await?;
+        let login = admin_login(db, row.admin_id).await?;
+        Ok(row_to_customer(row, login))
+    }
+
+    async fn visible_row<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        actor: &Actor,
+        r: &CustomerRef,
+    ) -> CoreResult<customers::Model> {
+        let row = find_row(db, r).await?;
+        if let Actor::Customer { id, .. } = actor {
+            return match row {
+                Some(row) if row.id == *id => Ok(row),
+                _ => Err(CoreError::Forbidden(Denied::OtherCustomer)),
+            };
+        }
+        match row {
+            Some(row) if actor.sees_customer(row.id, row.admin_id) => Ok(row),
+            _ => Err(not_found(r)),
+        }
+    }
+
+    /// Every customer the actor may list, by id.
+    pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
+        self.core.authorize(actor, Operation::CustomersList)?;
+        let db = self.core.db();
+        let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
+        if let Actor::Admin { id, see_all: false, .. } = actor {
+            q = q.filter(customers::Column::AdminId.eq(*id));
+        }
+        let rows = q.all(db).await?;
+        let admin_logins: HashMap<i64, String> = admins::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.loginname))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let login = admin_logins.get(&row.admin_id).cloned().unwrap_or_default();
+                row_to_customer(row, login)
+            })
+            .collect())
+    }
+
+    /// Check the role and the owner's customer quota before anything else is read.
+    pub async fn check_can_add(&self, actor: &Actor) -> CoreResult<()> {
+        self.core.authorize(actor, Operation::CustomersAdd)?;
+        if let Actor::Admin { id, .. } = actor {
+            let owner = crate::admins::find_row(self.core.db(), *id).await?;
+            if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers {
+                return Err(CoreError::QuotaExceeded(Quota::Customers));
+            }
+        }
+        Ok(())
+    }
+
+    /// Check that the actor (an admin) can hand out `new` limits (replacing `old`).
+    pub async fn check_allocation(&self, actor: &Actor, new: &Resources, old: Option<&Resources>) -> CoreResult<()> {
+        let Actor::Admin { id, .. } = actor else {
+            return Ok(());
+        };
+        let db = self.core.db();
+        let owner = crate::admins::find_row(db, *id).await?;
+        let mail_quota = settings::read_all(db).await?.flag("system.mail_quota_enabled");
+        if allocation_ok(&owner, new, old, mail_quota) {
+            Ok(())
+        } else {
+            Err(CoreError::QuotaExceeded(Quota::Resources))
+        }
+    }
+
+    /// Is `login` used by a customer or an admin (case-insensitively)?
+    pub async fn login_taken(&self, login: &str) -> CoreResult<bool> {
+        let db = self.core.db();
+        let key = login.to_lowercase();
+        let customer = customers::Entity::find()
+            .filter(customers::Column::LoginKey.eq(key.clone()))
+            .one(db)
+            .await?;
+        let admin = admins::Entity::find()
+            .filter(admins::Column::LoginKey.eq(key))
+            .one(db)
+            .await?;
+        Ok(customer.is_some() || admin.is_some())
+    }
+
+    /// Create a customer owned by the calling admin (or by `owner` when the server itself calls).
+    pub async fn create(&self, actor: &Actor, new: NewCustomer) -> CoreResult<Customer> {
+        self.create_owned(actor, None, new).await
+    }
+
+    pub async fn create_owned(&self, actor: &Actor, owner: Option<i64>, new: NewCustomer) -> CoreResult<Customer> {
+        self.core.authorize(actor, Operation::CustomersAdd)?;
+        let owner_id = match (actor, owner) {
+            (Actor::Admin { id, .. }, None) => *id,
+            (Actor::Admin { id, see_all: false, .. }, Some(o)) if o != *id => {
+                return Err(CoreError::Forbidden(Denied::RoleNotAllowed))
+            }
+            (_, Some(o)) => o,
+            (_, None) => {
+                return Err(CoreError::Invalid {
+                    field: "owner",
+                    reason: "the server must name the owner of a new customer".into(),
+                })
+            }
+        };
+        let password = new
+            .password
+            .clone()
+            .unwrap_or_else(generate_password);
+        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&password))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let now = self.core.now();
+        let txn = self.core.db().begin().await?;
+        let owner_row = crate::admins::find_row(&txn, owner_id).await?;
+        if owner_row.customers != crate::model::UNLIMITED && owner_row.customers_used >= owner_row.customers {
+            return Err(CoreError::QuotaExceeded(Quota::Customers));
+        }
+        let s = settings::read_all(&txn).await?;
+        if !matches!(actor, Actor::System)
+            && !allocation_ok(&owner_row, &new.limits, None, s.flag("system.mail_quota_enabled"))
+        {
+            return Err(CoreError::QuotaExceeded(Quota::Resources));
+        }
+        let loginname = match &new.loginname {
+            Some(l) => l.as_str().to_owned(),
+            None => {
+                let number = s.int("system.lastaccountnumber") + 1;
+                settings::write(&txn, "system.lastaccountnumber", &number.to_string()).await?;
+                format!("{}{}", s.get("customer.accountprefix"), number)
+            }
+        };
+        let login_key = loginname.to_lowercase();
+        let taken_by_admin = admins::Entity::find()
+            .filter(admins::Column::LoginKey.eq(login_key.clone()))
+            .one(&txn)
+            .await?
+            .is_some();
+        let taken_by_customer = customers::Entity::find()
+            .filter(customers::Column::LoginKey.eq(login_key.clone()))
+            .one(&txn)
+            .await?
+            .is_some();
+        if taken_by_admin || taken_by_customer {
+            return Err(CoreError::AlreadyExists {
+                entity: EntityKind::Customer,
+                key: Key::Login(loginname),
+            });
+        }
+        let guid = s.int("system.lastguid") + 1;
+        settings::write(&txn, "system.lastguid", &guid.to_string()).await?;
+        let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
+        let mut am = customers::ActiveModel {
+            id: Set(id),
+            loginname: Set(loginname.clone()),
+            login_key: Set(login_key),
+            password_hash: Set(hash),
+            admin_id: Set(owner_id),
+            documentroot: Set(format!("{}{}/", s.get("system.documentroot_prefix"), loginname)),
+            standardsubdomain: Set(0),
+            guid: Set(guid),
+            deactivated: Set(false),
+            lastlogin_succ: Set(0),
+            lastlogin_fail: Set(0),
+            loginfail_count: Set(0),
+            theme: Set(new.theme.clone().unwrap_or_else(|| s.get("panel.default_theme").to_owned())),
+            custom_notes: Set(new.custom_notes.clone()),
+            custom_notes_show: Set(new.custom_notes_show),
+            allowed_phpconfigs: Set(new.allowed_phpconfigs.clone()),
+            allowed_mysqlserver: Set(new.allowed_mysqlserver.clone()),
+            uuid: Set(uuid_for(id, guid)),
+            external_id: Set(new.external_id.clone()),
+            description: Set(new.description.clone()),
+            created_at: Set(now),
+            diskspace_used: Set(0),
+            mysqls_used: Set(0),
+            emails_used: Set(0),
+            email_accounts_used: Set(0),
+            email_forwarders_used: Set(0),
+            email_quota_used: Set(0),
+            ftps_used: Set(0),
+            subdomains_used: Set(0),
+            traffic_used: Set(0),
+            ..Default::default()
+        };
+        set_profile(&mut am, &new.profile);
+        set_limits(&mut am, &new.limits);
+        set_features(&mut am, &new.features);
+        let row = am.insert(&txn).await.map_err(|e| map_unique(e, &loginname))?;
+        let row = if new.create_std_subdomain {
+            let sub = create_std_subdomain(&txn, &row, now).await?;
+            let mut am = row.into_active_model();
+            am.standardsubdomain = Set(sub);
+            am.update(&txn).await?
+        } else {
+            row
+        };
+        shift_counters(&txn, owner_id, &new.limits, 1, 1).await?;
+        txn.commit().await.map_err(|e| map_unique(e, &loginname))?;
+        Ok(row_to_customer(row, owner_row.loginname))
+    }
+
+    /// Change a customer. A customer changing itself may only set its language, theme and
+    /// password; everything else in the patch is ignored for it.
+    pub async fn update(&self, actor: &Actor, r: &CustomerRef, patch: CustomerPatch) -> CoreResult<Customer> {
+        let patch = match actor {
+            Actor::Customer { .. } => CustomerPatch {
+                password: patch.password,
+                def_language: patch.def_language,
+                theme: patch.theme,
+                ..Default::default()
+            },
+            _ => patch,
+        };
+        let hash = match patch.password.clone() {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || password::hash_secret(&p))
+                    .await
+                    .map_err(|e| CoreError::Internal(e.to_string()))??,
+            ),
+            None => None,
+        };
+        let now = self.core.now();
+        let txn = self.core.db().begin().await?;
+        let row = self.visible_row(&txn, actor, r).await?;
+        let old_limits = row_limits(&row);
+        if let Some(new_limits) = &patch.limits {
+            if let Actor::Admin { .. } = actor {
+                let owner = crate::admins::find_row(&txn, row.admin_id).await?;
+                let mail_quota = settings::read_all(&txn).await?.flag("system.mail_quota_enabled");
+                if !allocation_ok(&owner, new_limits, Some(&old_limits), mail_quota) {
+                    return Err(CoreError::QuotaExceeded(Quota::Resources));
+                }
+            }
+        }
+        let was_deactivated = row.deactivated;
+        let had_subdomain = row.standardsubdomain;
+        let customer_id = row.id;
+        let admin_id = row.admin_id;
+        let mut am = row.clone().into_active_model();
+        if let Some(h) = hash {
+            am.password_hash = Set(h);
+        }
+        if let Some(p) = &patch.profile {
+            set_profile(&mut am, p);
+        }
+        if let Some(lang) = &patch.def_language {
+            am.def_language = Set(lang.clone());
+        }
+        if let Some(l) = &patch.limits {
+            set_limits(&mut am, l);
+        }
+        if let Some(f) = &patch.features {
+            set_features(&mut am, f);
+        }
+        if let Some(t) = &patch.theme {
+            am.theme = Set(t.clone());
+        }
+        if let Some(n) = &patch.custom_notes {
+            am.custom_notes = Set(n.clone());
+        }
+        if let Some(v) = patch.custom_notes_show {
+            am.custom_notes_show = Set(v);
+        }
+        if let Some(v) = &patch.allowed_phpconfigs {
+            am.allowed_phpconfigs = Set(v.clone());
+        }
+        if let Some(v) = &patch.allowed_mysqlserver {
+            am.allowed_mysqlserver = Set(v.clone());
+        }
+        if let Some(v) = &patch.description {
+            am.description = Set(v.clone());
+        }
+        let deactivated = patch.deactivated.unwrap_or(was_deactivated);
+        am.deactivated = Set(deactivated);
+        let want_subdomain = !deactivated && patch.create_std_subdomain.unwrap_or(had_subdomain != 0);
+        if had_subdomain != 0 && !want_subdomain {
+            subscriptions::Entity::delete_by_id(had_subdomain).exec(&txn).await?;
+            am.standardsubdomain = Set(0);
+        }
+        let mut row = am.update(&txn).await?;
+        if had_subdomain == 0 && want_subdomain {
+            let sub = create_std_subdomain(&txn, &row, now).await?;
+            let mut am = row.into_active_model();
+            am.standardsubdomain = Set(sub);
+            row = am.update(&txn).await?;
+        }
+        if deactivated != was_deactivated {
+            set_key_validity(&txn, customer_id, if deactivated { 0 } else { -1 }).await?;
+        }
+        if patch.limits.is_some() {
+            shift_counters(&txn, admin_id, &old_limits, -1, 0).await?;
+            shift_counters(&txn, admin_id, &row_limits(&row), 1, 0).await?;
+        }
+        let login = admin_login(&txn, admin_id).await?;
+        txn.commit().await?;
+        Ok(row_to_customer(row, login))
+    }
+
+    /// Delete a customer with its subscriptions, credentials and backup jobs; returns it as it was.
+    pub async fn delete(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
+        self.core.authorize(actor, Operation::CustomersDelete)?;
+        let txn = self.core.db().begin().await?;
+        let row = self.visible_row(&txn, actor, r).await?;
+        let id = row.id;
+        backup_jobs::Entity::delete_many()
+            .filter(backup_jobs::Column::CustomerId.eq(id))
+            .exec(&txn)
+            .await?;
+        subscriptions::Entity::delete_many()
+            .filter(subscriptions::Column::CustomerId.eq(id))
+            .exec(&txn)
+            .await?;
+        credentials::Entity::delete_many()
+            .filter(credentials::Column::CustomerId.eq(id))
+            .exec(&txn)
+            .await?;
+        customers::Entity::delete_by_id(id).exec(&txn).await?;
+        shift_counters(&txn, row.admin_id, &row_limits(&row), -1, -1).await?;
+        let login = admin_login(&txn, row.admin_id).await?;
+        txn.commit().await?;
+        Ok(row_to_customer(row, login))
+    }
+
+    /// Reset the failed-login counter.
+    pub async fn unlock(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
+        self.core.authorize(actor, Operation::CustomersUnlock)?;
+        let txn = self.core.db().begin().await?;
+        let row = self.visible_row(&txn, actor, r).await?;
+        let mut am = row.into_active_model();
+        am.loginfail_count = Set(0);
+        let row = am.update(&txn).await?;
+        let login = admin_login(&txn, row.admin_id).await?;
+        txn.commit().await?;
+        Ok(row_to_customer(row, login))
+    }
+
+    /// Give a customer (and its subscriptions) to another admin; both owners' counters are recounted.
+    pub async fn move_to(&self, actor: &Actor, r: &CustomerRef, target_admin: i64) -> CoreResult<Customer> {
+        self.core.authorize(actor, Operation::CustomersMove)?;
+        let txn = self.core.db().begin().await?;
+        let row = self.visible_row(&txn, actor, r).await?;
+        if row.admin_id == target_admin {
+            return Err(CoreError::Conflict("the customer already belongs to that admin".into()));
+        }
+        let target = admins::Entity::find_by_id(target_admin)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(target_admin)))?;
+        let previous = row.admin_id;
+        let mut am = row.into_active_model();
+        am.admin_id = Set(target_admin);
+        let row = am.update(&txn).await?;
+        subscriptions::Entity::update_many()
+            .col_expr(subscriptions::Column::AdminId, Expr::value(target_admin))
+            .filter(subscriptions::Column::CustomerId.eq(row.id))
+            .exec(&txn)
+            .await?;
+        recount(&txn, previous).await?;
+        recount(&txn, target_admin).await?;
+        txn.commit().await?;
+        Ok(row_to_customer(row, target.loginname))
+    }
+
+    /// Check a customer's panel password (Plesk/ISPsystem clients send one with every request).
+    pub async fn verify_password(&self, login: &str, password: &str) -> CoreResult<Option<Customer>> {
+        let db = self.core.db();
+        let row = find_row(db, &CustomerRef::Login(login.to_owned())).await?;
+        let ok = self
+            .core
+            .verifier()
+            .verify("customer-password", login, password, row.as_ref().map(|r| r.password_hash.as_str()))
+            .await;
+        match row {
+            Some(row) if ok && row.loginname == login => {
+                let admin = admin_login(db, row.admin_id).await?;
+                Ok(Some(row_to_customer(row, admin)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The owner admin of a customer, for frontends that show owner details.
+    pub async fn owner(&self, customer: &Customer) -> CoreResult<crate::model::Admin> {
+        Ok(row_to_admin(crate::admins::find_row(self.core.db(), customer.admin_id).await?))
+    }
+}
+
+/// A random password that satisfies Froxlor's default complexity (lower, upper, digit).
+fn generate_password() -> String {
+    use rand::Rng;
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    let mut rng = rand::thread_rng();
+    let mut out = String::new();
+    for set in [LOWER, UPPER, DIGIT] {
+        out.push(set[rng.gen_range(0..set.len())] as char);
+    }
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT].concat();
+    while out.len() < 12 {
+        out.push(all[rng.gen_range(0..all.len())] as char);
+    }
+    out
+}
+
+/// A stable GUID-shaped identifier for panels that show one (Plesk `guid`).
+fn uuid_for(id: i64, guid: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("panelgate-customer-{id}-{guid}").as_bytes());
+    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+

@@ -1,0 +1,49 @@
+//! Connecting to the database and migrating it.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::error::{CoreError, CoreResult};
+use crate::migration::Migrator;
+
+/// Connect to `url` (`sqlite://…`, `postgres://…`, `mysql://…`) and bring the schema up to date.
+///
+/// SQLite runs in WAL mode with foreign keys on, through one connection: writes are serialised
+/// by the pool instead of failing with `database is locked`.
+pub async fn connect(url: &str) -> CoreResult<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        opts.max_connections(1).min_connections(1);
+    } else {
+        opts.max_connections(16).min_connections(1);
+    }
+    let db = Database::connect(opts)
+        .await
+        .map_err(|e| CoreError::Unavailable(format!("cannot connect to the database: {e}")))?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        db.execute_unprepared("PRAGMA foreign_keys=ON").await?;
+        db.execute_unprepared("PRAGMA busy_timeout=10000").await?;
+    }
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// A human description of the database behind `url`, without its password.
+pub fn describe_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = match rest.rsplit_once('@') {
+                Some((_, host)) => host,
+                None => rest,
+            };
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_owned(),
+    }
+}

@@ -1,0 +1,10 @@
+//! sea-orm entities: the database rows. Only this crate sees them; services convert them
+//! into the domain types of [`crate::model`].
+
+pub mod admins;
+pub mod backup_jobs;
+pub mod credentials;
+pub mod customers;
+pub mod sequences;
+pub mod settings;
+pub mod subscriptions;

@@ -1,0 +1,150 @@
+//! panelgate's shared core: the model of admins, resellers, customers, subscriptions,
+//! credentials and backup jobs, kept in a database through sea-orm.
+//!
+//! Frontends authenticate (turning their own credentials into an [`Actor`]) and call the
+//! per-aggregate facades (`core.customers()`, `core.backup_jobs()` …). Authorization is decided
+//! here, once, so the four panel APIs never disagree about who may see or change what.
+//! Multi-row writes run in one transaction; unique constraints are the last word on duplicates.
+
+pub mod admins;
+pub mod backup_jobs;
+pub mod clock;
+pub mod credentials;
+pub mod customers;
+pub mod db;
+mod entity;
+pub mod error;
+mod migration;
+pub mod model;
+pub mod password;
+pub mod seed;
+mod sequences;
+pub mod settings;
+pub mod types;
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
+pub use model::*;
+pub use settings::SettingsSnapshot;
+
+/// Operations whose permission can be checked before a frontend reads its parameters
+/// (panels check roles first, so the error a client sees depends on this order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    CustomersList,
+    CustomersAdd,
+    CustomersDelete,
+    CustomersUnlock,
+    CustomersMove,
+    AdminsRead,
+}
+
+/// The core: cheap to clone, handed to every frontend.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    verify: password::VerifyCache,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("backend", &self.inner.db.get_database_backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Connect to `database_url`, migrate, and build a core on the system clock.
+    pub async fn open(database_url: &str) -> CoreResult<Core> {
+        Self::open_with_clock(database_url, Arc::new(SystemClock)).await
+    }
+
+    pub async fn open_with_clock(database_url: &str, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        let db = db::connect(database_url).await?;
+        Ok(Core {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                verify: password::VerifyCache::new()?,
+            }),
+        })
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub(crate) fn verifier(&self) -> &password::VerifyCache {
+        &self.inner.verify
+    }
+
+    /// Unix seconds from the core's clock.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.inner.db.get_database_backend() {
+            DbBackend::Sqlite => "sqlite",
+            DbBackend::Postgres => "postgres",
+            DbBackend::MySql => "mysql",
+        }
+    }
+
+    /// Does the database answer?
+    pub async fn ping(&self) -> CoreResult<()> {
+        self.inner
+            .db
+            .ping()
+            .await
+            .map_err(|e| CoreError::Unavailable(e.to_string()))
+    }
+
+    /// True when no admin exists yet (a fresh database, ready for the demo data).
+    pub async fn is_empty(&self) -> CoreResult<bool> {
+        Ok(entity::admins::Entity::find().count(self.db()).await? == 0)
+    }
+
+    pub fn customers(&self) -> customers::Customers<'_> {
+        customers::Customers { core: self }
+    }
+    pub fn admins(&self) -> admins::Admins<'_> {
+        admins::Admins { core: self }
+    }
+    pub fn credentials(&self) -> credentials::Credentials<'_> {
+        credentials::Credentials { core: self }
+    }
+    pub fn settings(&self) -> settings::Settings<'_> {
+        settings::Settings { core: self }
+    }
+    pub fn backup_jobs(&self) -> backup_jobs::BackupJobs<'_> {
+        backup_jobs::BackupJobs { core: self }
+    }
+
+    /// May `actor` run `op` at all? Visibility of the record itself is checked by the operation.
+    pub fn authorize(&self, actor: &Actor, op: Operation) -> CoreResult<()> {
+        let allowed = match (actor, op) {
+            (Actor::System, _) => true,
+            (Actor::Customer { .. }, _) => false,
+            (Actor::Admin { .. }, Operation::CustomersMove | Operation::AdminsRead) => {
+                matches!(actor, Actor::Admin { change_serversettings: true, .. })
+            }
+            (Actor::Admin { .. }, _) => true,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(Denied::RoleNotAllowed))
+        }
+    }
+}

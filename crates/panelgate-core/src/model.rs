@@ -1,0 +1,391 @@
+//! Domain types: what the services take and return. Frontends render these in their own wire
+//! formats; they never see database rows.
+
+use serde::{Deserialize, Serialize};
+
+/// Unlimited, for every resource but disk space and traffic.
+pub const UNLIMITED: i64 = -1;
+/// Unlimited disk space in KiB (Froxlor stores MB × 1024, so "-1 MB" is -1024).
+pub const UNLIMITED_DISKSPACE: i64 = -1024;
+/// Unlimited traffic in KiB (GB × 1024 × 1024).
+pub const UNLIMITED_TRAFFIC: i64 = -1_048_576;
+
+/// The hosting resources an account may use (and has allotted). Disk space and traffic in KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    pub diskspace: i64,
+    pub traffic: i64,
+    pub mysqls: i64,
+    pub emails: i64,
+    pub email_accounts: i64,
+    pub email_forwarders: i64,
+    pub email_quota: i64,
+    pub ftps: i64,
+    pub subdomains: i64,
+}
+
+/// One resource of [`Resources`], with the value that means "unlimited" for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Diskspace,
+    Traffic,
+    Mysqls,
+    Emails,
+    EmailAccounts,
+    EmailForwarders,
+    EmailQuota,
+    Ftps,
+    Subdomains,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 9] = [
+        Resource::Diskspace,
+        Resource::Traffic,
+        Resource::Mysqls,
+        Resource::Emails,
+        Resource::EmailAccounts,
+        Resource::EmailForwarders,
+        Resource::EmailQuota,
+        Resource::Ftps,
+        Resource::Subdomains,
+    ];
+
+    pub fn unlimited(self) -> i64 {
+        match self {
+            Resource::Diskspace => UNLIMITED_DISKSPACE,
+            Resource::Traffic => UNLIMITED_TRAFFIC,
+            _ => UNLIMITED,
+        }
+    }
+}
+
+impl Resources {
+    pub fn get(&self, r: Resource) -> i64 {
+        match r {
+            Resource::Diskspace => self.diskspace,
+            Resource::Traffic => self.traffic,
+            Resource::Mysqls => self.mysqls,
+            Resource::Emails => self.emails,
+            Resource::EmailAccounts => self.email_accounts,
+            Resource::EmailForwarders => self.email_forwarders,
+            Resource::EmailQuota => self.email_quota,
+            Resource::Ftps => self.ftps,
+            Resource::Subdomains => self.subdomains,
+        }
+    }
+
+    pub fn set(&mut self, r: Resource, v: i64) {
+        match r {
+            Resource::Diskspace => self.diskspace = v,
+            Resource::Traffic => self.traffic = v,
+            Resource::Mysqls => self.mysqls = v,
+            Resource::Emails => self.emails = v,
+            Resource::EmailAccounts => self.email_accounts = v,
+            Resource::EmailForwarders => self.email_forwarders = v,
+            Resource::EmailQuota => self.email_quota = v,
+            Resource::Ftps => self.ftps = v,
+            Resource::Subdomains => self.subdomains = v,
+        }
+    }
+
+    /// The amount that counts against an owner's `*_used`: nothing when unlimited.
+    pub fn counted(&self, r: Resource) -> i64 {
+        let v = self.get(r);
+        if v == r.unlimited() || v == UNLIMITED {
+            0
+        } else {
+            v
+        }
+    }
+}
+
+/// Contact and address data of a customer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    pub name: String,
+    pub firstname: String,
+    /// 0 = none, 1 = male, 2 = female.
+    pub gender: i64,
+    pub company: String,
+    pub street: String,
+    pub zipcode: String,
+    pub city: String,
+    pub state: String,
+    pub country: String,
+    pub phone: String,
+    pub fax: String,
+    pub email: String,
+    pub customernumber: String,
+    pub def_language: String,
+}
+
+/// What a customer may use besides counted resources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Features {
+    pub phpenabled: bool,
+    pub perlenabled: bool,
+    pub dnsenabled: bool,
+    pub logviewenabled: bool,
+    pub pop3: bool,
+    pub imap: bool,
+    pub api_allowed: bool,
+    pub shell_allowed: bool,
+    pub gui_access: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            phpenabled: false,
+            perlenabled: false,
+            dnsenabled: false,
+            logviewenabled: false,
+            pop3: false,
+            imap: false,
+            api_allowed: true,
+            shell_allowed: false,
+            gui_access: true,
+        }
+    }
+}
+
+/// A server owner (`customers_see_all`) or a reseller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admin {
+    pub id: i64,
+    pub loginname: String,
+    pub name: String,
+    pub email: String,
+    pub def_language: String,
+    pub theme: String,
+    pub ip: String,
+    pub custom_notes: Option<String>,
+    pub custom_notes_show: bool,
+    pub gui_access: bool,
+    pub reportsent: i64,
+    pub customers_see_all: bool,
+    pub change_serversettings: bool,
+    pub caneditphpsettings: bool,
+    pub api_allowed: bool,
+    pub deactivated: bool,
+    pub customers: i64,
+    pub customers_used: i64,
+    pub domains: i64,
+    pub domains_used: i64,
+    pub limits: Resources,
+    pub used: Resources,
+    pub lastlogin_succ: i64,
+    pub lastlogin_fail: i64,
+    pub loginfail_count: i64,
+    pub created_at: i64,
+}
+
+impl Admin {
+    pub fn is_reseller(&self) -> bool {
+        !self.customers_see_all
+    }
+}
+
+/// A hosting customer, with the login of its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Customer {
+    pub id: i64,
+    pub loginname: String,
+    pub admin_id: i64,
+    pub admin_loginname: String,
+    pub profile: Profile,
+    pub limits: Resources,
+    pub used: Resources,
+    pub documentroot: String,
+    pub standardsubdomain: i64,
+    pub guid: i64,
+    pub features: Features,
+    pub deactivated: bool,
+    pub lastlogin_succ: i64,
+    pub lastlogin_fail: i64,
+    pub loginfail_count: i64,
+    pub theme: String,
+    pub custom_notes: String,
+    pub custom_notes_show: bool,
+    pub allowed_phpconfigs: String,
+    pub allowed_mysqlserver: String,
+    pub uuid: String,
+    pub external_id: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// What a new customer is made of. Owner, guid and document root are decided by the core.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewCustomer {
+    /// `None`: the next automatic name (`customer.accountprefix` + number).
+    pub loginname: Option<crate::types::Login>,
+    /// Plain text; hashed by the core. `None`: a generated password.
+    pub password: Option<String>,
+    pub profile: Profile,
+    pub limits: Resources,
+    pub features: Features,
+    pub theme: Option<String>,
+    pub custom_notes: String,
+    pub custom_notes_show: bool,
+    pub allowed_phpconfigs: String,
+    pub allowed_mysqlserver: String,
+    pub create_std_subdomain: bool,
+    pub external_id: String,
+    pub description: String,
+}
+
+/// A change to a customer: `None` keeps the current value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerPatch {
+    pub password: Option<String>,
+    pub profile: Option<Profile>,
+    pub limits: Option<Resources>,
+    pub features: Option<Features>,
+    pub deactivated: Option<bool>,
+    pub theme: Option<String>,
+    pub def_language: Option<String>,
+    pub custom_notes: Option<String>,
+    pub custom_notes_show: Option<bool>,
+    pub allowed_phpconfigs: Option<String>,
+    pub allowed_mysqlserver: Option<String>,
+    pub create_std_subdomain: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// How a caller names a customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerRef {
+    Id(i64),
+    Login(String),
+}
+
+/// A planned backup (Froxlor `CustomerBackups` / `DataDump` job).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupJob {
+    pub id: i64,
+    pub customer_id: i64,
+    pub loginname: String,
+    pub uid: i64,
+    pub destdir: String,
+    pub include_databases: bool,
+    pub include_mail: bool,
+    pub include_web: bool,
+    pub pgp_public_key: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewBackupJob {
+    pub destdir: String,
+    pub include_databases: bool,
+    pub include_mail: bool,
+    pub include_web: bool,
+    pub pgp_public_key: String,
+}
+
+/// Who is asking. Built by a frontend after authentication; authorization is decided by the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The server itself (seeding, control API): may do everything.
+    System,
+    Admin {
+        id: i64,
+        see_all: bool,
+        change_serversettings: bool,
+    },
+    Customer {
+        id: i64,
+        admin_id: i64,
+    },
+}
+
+impl Actor {
+    pub fn for_admin(admin: &Admin) -> Actor {
+        Actor::Admin {
+            id: admin.id,
+            see_all: admin.customers_see_all,
+            change_serversettings: admin.change_serversettings,
+        }
+    }
+
+    pub fn for_customer(customer: &Customer) -> Actor {
+        Actor::Customer {
+            id: customer.id,
+            admin_id: customer.admin_id,
+        }
+    }
+
+    /// May this actor see (and, role permitting, change) the customer owned by `owner`?
+    pub fn sees_customer(&self, customer_id: i64, owner: i64) -> bool {
+        match *self {
+            Actor::System => true,
+            Actor::Admin { id, see_all, .. } => see_all || owner == id,
+            Actor::Customer { id, .. } => id == customer_id,
+        }
+    }
+}
+
+/// The kind of a credential row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    Froxlor,
+    Plesk,
+    Httpapi,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Froxlor => "froxlor",
+            CredentialKind::Plesk => "plesk",
+            CredentialKind::Httpapi => "httpapi",
+        }
+    }
+}
+
+/// The owner of a credential, with what authentication rules need to know about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Admin(Admin),
+    Customer(Customer),
+    /// The owner row is gone (Froxlor answers 403 for such a key).
+    Missing,
+}
+
+/// A credential whose secret verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedKey {
+    pub id: i64,
+    pub allowed_from: String,
+    pub valid_until: i64,
+    pub owner: Owner,
+}
+
+/// A new credential (seed data, control API, Plesk `secret_key.create`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCredential {
+    pub kind: CredentialKind,
+    #[serde(default)]
+    pub public_key: String,
+    pub secret: String,
+    #[serde(default)]
+    pub admin_id: Option<i64>,
+    #[serde(default)]
+    pub customer_id: Option<i64>,
+    #[serde(default)]
+    pub allowed_from: String,
+    #[serde(default = "forever")]
+    pub valid_until: i64,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn forever() -> i64 {
+    -1
+}

@@ -1,0 +1,111 @@
+//! Password and secret hashing (argon2id), with a cache so a request that repeats known
+//! credentials does not pay a full hash verification every time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::error::{CoreError, CoreResult};
+
+const CACHE_CAPACITY: usize = 16_384;
+
+/// Hash a password or secret for storage.
+pub fn hash_secret(secret: &str) -> CoreResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+}
+
+fn verify_slow(secret: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Remembers credentials that verified, keyed by an HMAC of (purpose, identity, secret) under a
+/// per-process random key. An entry only counts while the stored hash it was verified against is
+/// still the stored hash, so changing a password or secret invalidates it without bookkeeping.
+pub struct VerifyCache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<[u8; 32], String>>,
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for VerifyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyCache").finish_non_exhaustive()
+    }
+}
+
+impl VerifyCache {
+    pub fn new() -> CoreResult<Self> {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        Ok(VerifyCache {
+            key,
+            entries: Mutex::new(HashMap::new()),
+            dummy_hash: hash_secret("panelgate-dummy-secret")?,
+        })
+    }
+
+    fn tag(&self, purpose: &str, identity: &str, secret: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for part in [purpose, identity, secret] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Check `secret` against `stored` (an argon2 PHC string); `stored = None` burns the same
+    /// time as a real check so a missing account cannot be told from a wrong secret.
+    pub async fn verify(&self, purpose: &str, identity: &str, secret: &str, stored: Option<&str>) -> bool {
+        let Some(stored) = stored else {
+            let dummy = self.dummy_hash.clone();
+            let secret = secret.to_owned();
+            let _ = tokio::task::spawn_blocking(move || verify_slow(&secret, &dummy)).await;
+            return false;
+        };
+        let tag = self.tag(purpose, identity, secret);
+        if let Some(known) = self.entries.lock().expect("cache lock").get(&tag) {
+            if known.as_bytes().ct_eq(stored.as_bytes()).into() {
+                return true;
+            }
+        }
+        let (owned_secret, owned_stored) = (secret.to_owned(), stored.to_owned());
+        let ok = tokio::task::spawn_blocking(move || verify_slow(&owned_secret, &owned_stored))
+            .await
+            .unwrap_or(false);
+        if ok {
+            let mut entries = self.entries.lock().expect("cache lock");
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(tag, stored.to_owned());
+        }
+        ok
+    }
+}
+
+/// A short, non-secret lookup tag for a high-entropy secret (Plesk secret keys have no public half).
+pub fn lookup_tag(secret: &str) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(secret.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time equality of two strings.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}

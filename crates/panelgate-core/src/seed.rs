@@ -1,0 +1,105 @@
+//! Data sets loaded into a database: the demo data (`fixtures/demo.toml`) and the states that
+//! golden tests assume. Loading goes through the same services as the APIs, so counters and
+//! hashes are what an API-created record would have.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::admins::NewAdmin;
+use crate::error::{CoreError, CoreResult};
+use crate::model::{Actor, Features, NewCredential, NewCustomer, Profile, Resources};
+use crate::types::Login;
+use crate::{sequences, settings, Core};
+
+/// A data set, as read from TOML.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSet {
+    pub description: String,
+    pub settings: BTreeMap<String, String>,
+    /// Next ids to hand out, by sequence name (`customers`, `backup_jobs` …).
+    pub sequences: BTreeMap<String, i64>,
+    pub admins: Vec<NewAdmin>,
+    pub customers: Vec<SeedCustomer>,
+    pub credentials: Vec<NewCredential>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedCustomer {
+    /// When given, the id the customer must get (checked).
+    pub id: Option<i64>,
+    pub loginname: String,
+    pub password: String,
+    pub admin: i64,
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub limits: Resources,
+    pub features: Features,
+    pub create_std_subdomain: bool,
+}
+
+impl Default for SeedCustomer {
+    fn default() -> Self {
+        SeedCustomer {
+            id: None,
+            loginname: String::new(),
+            password: String::new(),
+            admin: 1,
+            profile: Profile::default(),
+            limits: Resources::default(),
+            features: Features::default(),
+            create_std_subdomain: true,
+        }
+    }
+}
+
+impl Core {
+    /// Load a data set (settings, sequences, admins, customers, credentials, in that order).
+    pub async fn load(&self, data: &DataSet) -> CoreResult<()> {
+        for (name, value) in &data.settings {
+            settings::write(self.db(), name, value).await?;
+        }
+        for (name, next) in &data.sequences {
+            sequences::ensure_at_least(self.db(), name, *next).await?;
+        }
+        for admin in &data.admins {
+            self.admins().create(&Actor::System, admin.clone()).await?;
+        }
+        for c in &data.customers {
+            let mut profile = c.profile.clone();
+            if profile.def_language.is_empty() {
+                profile.def_language = "en".into();
+            }
+            let created = self
+                .customers()
+                .create_owned(
+                    &Actor::System,
+                    Some(c.admin),
+                    NewCustomer {
+                        loginname: Some(Login::try_from(c.loginname.as_str())?),
+                        password: Some(c.password.clone()),
+                        profile,
+                        limits: c.limits,
+                        features: c.features,
+                        create_std_subdomain: c.create_std_subdomain,
+                        ..NewCustomer::default()
+                    },
+                )
+                .await?;
+            if let Some(id) = c.id {
+                if id != created.id {
+                    return Err(CoreError::Invalid {
+                        field: "customers.id",
+                        reason: format!("{} got id {} instead of {id}", c.loginname, created.id),
+                    });
+                }
+            }
+        }
+        for cred in &data.credentials {
+            self.credentials().create(&Actor::System, cred.clone()).await?;
+        }
+        Ok(())
+    }
+}

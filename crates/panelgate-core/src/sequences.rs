@@ -1,0 +1,67 @@
+//! Id allocation from the `sequences` table, inside the caller's transaction.
+//!
+//! The row is updated before it is read, so the update's row lock serialises concurrent
+//! allocations on PostgreSQL and MariaDB; a rolled-back transaction gives its id back.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entity::sequences;
+use crate::error::{CoreError, CoreResult};
+
+pub const CUSTOMERS: &str = "customers";
+pub const ADMINS: &str = "admins";
+pub const CREDENTIALS: &str = "credentials";
+pub const SUBSCRIPTIONS: &str = "subscriptions";
+/// Froxlor's task table id: backup jobs share it with internal tasks.
+pub const BACKUP_JOBS: &str = "backup_jobs";
+
+pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
+    let updated = sequences::Entity::update_many()
+        .col_expr(
+            sequences::Column::NextValue,
+            Expr::col(sequences::Column::NextValue).add(1),
+        )
+        .filter(sequences::Column::Name.eq(name))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        sequences::Entity::insert(sequences::ActiveModel {
+            name: Set(name.to_owned()),
+            next_value: Set(2),
+        })
+        .exec(db)
+        .await?;
+        return Ok(1);
+    }
+    let row = sequences::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| CoreError::Internal(format!("sequence {name} vanished")))?;
+    Ok(row.next_value - 1)
+}
+
+/// Make sure the next id handed out is at least `next`.
+pub(crate) async fn ensure_at_least<C: ConnectionTrait>(db: &C, name: &str, next: i64) -> CoreResult<()> {
+    match sequences::Entity::find_by_id(name.to_owned()).one(db).await? {
+        Some(row) if row.next_value >= next => Ok(()),
+        Some(_) => {
+            sequences::Entity::update(sequences::ActiveModel {
+                name: Set(name.to_owned()),
+                next_value: Set(next),
+            })
+            .exec(db)
+            .await?;
+            Ok(())
+        }
+        None => {
+            sequences::Entity::insert(sequences::ActiveModel {
+                name: Set(name.to_owned()),
+                next_value: Set(next),
+            })
+            .exec(db)
+            .await?;
+            Ok(())
+        }
+    }
+}

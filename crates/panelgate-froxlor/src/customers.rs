@@ -1,0 +1,764 @@
+//! `Customers.*` (protocols/froxlor.md §4).
+
+use std::collections::HashMap;
+
+use panelgate_core::{
+    Actor, Admin, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Profile, Resources,
+};
+use serde_json::{json, Map, Value};
+
+use crate::auth::Principal;
+use crate::error::{from_core, Failure, JobNoun};
+use crate::listing::{self, ColumnRef, Row, Schema, SqlValue};
+use crate::params::{php_is_numeric, PValue, Params};
+use crate::{Ctx, FroxlorVersion, Outcome};
+
+fn core_err(e: panelgate_core::CoreError) -> Failure {
+    from_core(e, JobNoun::Backup)
+}
+
+pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
+    match method {
+        "listing" => listing(ctx, p).await,
+        "listingCount" => listing_count(ctx, p).await,
+        "get" => get(ctx, p, "Customers:get").await.map(|(c, view)| render(&c, view, ctx.version, show_usages(p))),
+        "add" => add(ctx, p).await,
+        "update" => update(ctx, p).await,
+        "delete" => delete(ctx, p).await,
+        "unlock" => unlock(ctx, p).await,
+        "move" => move_customer(ctx, p).await,
+        _ => Err(Failure::new(400, "Unknown command")),
+    }
+}
+
+/// Which shape of customer object the caller gets (§4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Admin callers: `adminname` appended.
+    Admin,
+    /// The customer itself: no `adminname`, `custom_notes` only when shown.
+    Own,
+}
+
+fn view_for(p: &Principal) -> View {
+    match p {
+        Principal::Admin(_) => View::Admin,
+        Principal::Customer(_) => View::Own,
+    }
+}
+
+fn show_usages(p: &Params) -> bool {
+    p.bool_or("show_usages", false)
+}
+
+fn b(v: bool) -> Value {
+    json!(i64::from(v))
+}
+
+/// The customer object, keys in the column order of a fresh install of the chosen version.
+pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -> Value {
+    let mut m = Map::new();
+    let l = &c.limits;
+    let u = &c.used;
+    let pr = &c.profile;
+    m.insert("customerid".into(), json!(c.id));
+    m.insert("loginname".into(), json!(c.loginname));
+    m.insert("adminid".into(), json!(c.admin_id));
+    m.insert("name".into(), json!(pr.name));
+    m.insert("firstname".into(), json!(pr.firstname));
+    m.insert("gender".into(), json!(pr.gender));
+    m.insert("company".into(), json!(pr.company));
+    m.insert("street".into(), json!(pr.street));
+    m.insert("zipcode".into(), json!(pr.zipcode));
+    m.insert("city".into(), json!(pr.city));
+    m.insert("phone".into(), json!(pr.phone));
+    m.insert("fax".into(), json!(pr.fax));
+    m.insert("email".into(), json!(pr.email));
+    m.insert("customernumber".into(), json!(pr.customernumber));
+    m.insert("def_language".into(), json!(pr.def_language));
+    for (name, limit, used) in [
+        ("diskspace", l.diskspace, u.diskspace),
+        ("mysqls", l.mysqls, u.mysqls),
+        ("emails", l.emails, u.emails),
+        ("email_accounts", l.email_accounts, u.email_accounts),
+        ("email_forwarders", l.email_forwarders, u.email_forwarders),
+        ("email_quota", l.email_quota, u.email_quota),
+        ("ftps", l.ftps, u.ftps),
+        ("subdomains", l.subdomains, u.subdomains),
+        ("traffic", l.traffic, u.traffic),
+    ] {
+        m.insert(name.into(), json!(limit));
+        m.insert(format!("{name}_used"), json!(used));
+    }
+    m.insert("documentroot".into(), json!(c.documentroot));
+    m.insert("standardsubdomain".into(), json!(c.standardsubdomain));
+    m.insert("guid".into(), json!(c.guid));
+    m.insert("ftp_lastaccountnumber".into(), json!(0));
+    m.insert("mysql_lastaccountnumber".into(), json!(0));
+    m.insert("deactivated".into(), b(c.deactivated));
+    m.insert("phpenabled".into(), b(c.features.phpenabled));
+    m.insert("lastlogin_succ".into(), json!(c.lastlogin_succ));
+    m.insert("lastlogin_fail".into(), json!(c.lastlogin_fail));
+    m.insert("loginfail_count".into(), json!(c.loginfail_count));
+    m.insert("reportsent".into(), json!(0));
+    m.insert("pop3".into(), b(c.features.pop3));
+    m.insert("imap".into(), b(c.features.imap));
+    m.insert("perlenabled".into(), b(c.features.perlenabled));
+    m.insert("dnsenabled".into(), b(c.features.dnsenabled));
+    m.insert("theme".into(), json!(c.theme));
+    let notes = if view == View::Own && !c.custom_notes_show {
+        String::new()
+    } else {
+        c.custom_notes.clone()
+    };
+    m.insert("custom_notes".into(), json!(notes));
+    m.insert("custom_notes_show".into(), b(c.custom_notes_show));
+    m.insert("lepublickey".into(), Value::Null);
+    m.insert("leprivatekey".into(), Value::Null);
+    m.insert("leregistered".into(), json!(0));
+    m.insert("allowed_phpconfigs".into(), json!(c.allowed_phpconfigs));
+    m.insert("type_2fa".into(), json!(0));
+    m.insert("api_allowed".into(), b(c.features.api_allowed));
+    if version == FroxlorVersion::V2_3 {
+        m.insert("shell_allowed".into(), b(c.features.shell_allowed));
+    }
+    m.insert("logviewenabled".into(), b(c.features.logviewenabled));
+    m.insert("allowed_mysqlserver".into(), json!(c.allowed_mysqlserver));
+    if version == FroxlorVersion::V2_3 {
+        m.insert("gui_access".into(), b(c.features.gui_access));
+    }
+    if view == View::Admin {
+        m.insert("adminname".into(), json!(c.admin_loginname));
+    }
+    if usages {
+        m.insert("domains".into(), json!(0));
+        m.insert("webspace_used".into(), json!(0));
+        m.insert("mailspace_used".into(), json!(0));
+        m.insert("dbspace_used".into(), json!(0));
+    }
+    Value::Object(m)
+}
+
+/// `id` / `loginname` as `Customers.get` reads them (§4.5): `id` wins when > 0, otherwise
+/// `loginname` is required. A non-numeric `id` counts as > 0 (PHP 8) and matches nothing.
+pub enum Target {
+    Ref(CustomerRef),
+    /// A non-numeric id: not found, reported with the text as given.
+    BadId(String),
+}
+
+pub fn target(p: &Params, label: &str, id_param: &str) -> Result<Target, Failure> {
+    if let Some(raw) = p.raw(id_param).and_then(PValue::as_trimmed) {
+        if !raw.is_empty() && !php_is_numeric(&raw) {
+            return Ok(Target::BadId(raw));
+        }
+    }
+    let id = p.int_or(id_param, 0);
+    if id > 0 {
+        return Ok(Target::Ref(CustomerRef::Id(id)));
+    }
+    let login = p.required_str("loginname").map_err(|e| Failure::param(e, label))?;
+    Ok(Target::Ref(CustomerRef::Login(login)))
+}
+
+/// Resolve the target customer for the caller (404 / 401 as in §4.5).
+pub async fn get(ctx: &Ctx<'_>, p: &Params, label: &str) -> Result<(Customer, View), Failure> {
+    let t = target(p, label, "id")?;
+    fetch(ctx, t).await.map(|c| (c, view_for(ctx.principal)))
+}
+
+pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
+    let actor = ctx.principal.actor();
+    match t {
+        Target::BadId(raw) => match actor {
+            Actor::Customer { .. } => Err(Failure::new(401, "You cannot access data of other customers")),
+            _ => Err(Failure::new(404, format!("Customer with id #{raw} could not be found"))),
+        },
+        Target::Ref(r) => ctx.core.customers().get(&actor, &r).await.map_err(core_err),
+    }
+}
+
+/// A listing row: the customer with its owner (for `a.*` fields).
+pub struct CustomerRow {
+    pub customer: Customer,
+    pub owner: Option<Admin>,
+}
+
+pub const CUSTOMER_COLUMNS: &[&str] = &[
+    "customerid", "loginname", "password", "adminid", "name", "firstname", "gender", "company", "street", "zipcode",
+    "city", "phone", "fax", "email", "customernumber", "def_language", "diskspace", "diskspace_used", "mysqls",
+    "mysqls_used", "emails", "emails_used", "email_accounts", "email_accounts_used", "email_forwarders",
+    "email_forwarders_used", "email_quota", "email_quota_used", "ftps", "ftps_used", "subdomains", "subdomains_used",
+    "traffic", "traffic_used", "documentroot", "standardsubdomain", "guid", "ftp_lastaccountnumber",
+    "mysql_lastaccountnumber", "deactivated", "phpenabled", "lastlogin_succ", "lastlogin_fail", "loginfail_count",
+    "reportsent", "pop3", "imap", "perlenabled", "dnsenabled", "theme", "custom_notes", "custom_notes_show",
+    "lepublickey", "leprivatekey", "leregistered", "allowed_phpconfigs", "type_2fa", "data_2fa", "api_allowed",
+    "logviewenabled", "allowed_mysqlserver", "shell_allowed", "gui_access",
+];
+
+const SCHEMA: Schema = Schema {
+    tables: &[("c", CUSTOMER_COLUMNS), ("a", crate::admins::ADMIN_COLUMNS)],
+    order_aliases: &["adminname"],
+    natsort: &["c.loginname", "c.name", "a.loginname", "adminname"],
+};
+
+fn json_to_sql(v: Option<&Value>) -> SqlValue {
+    match v {
+        Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
+        Some(Value::String(s)) => SqlValue::Str(s.clone()),
+        _ => SqlValue::Null,
+    }
+}
+
+impl Row for CustomerRow {
+    fn column(&self, (table, col): ColumnRef) -> SqlValue {
+        if table == "a" {
+            return match &self.owner {
+                Some(a) => json_to_sql(crate::admins::render(a, FroxlorVersion::V2_3).get(col)),
+                None => SqlValue::Null,
+            };
+        }
+        match col {
+            "password" | "data_2fa" => SqlValue::Str(String::new()),
+            _ => json_to_sql(render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col)),
+        }
+    }
+}
+
+async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
+    let actor = ctx.principal.actor();
+    let list = ctx.core.customers().list(&actor).await.map_err(core_err)?;
+    let mut owners: HashMap<i64, Option<Admin>> = HashMap::new();
+    let mut rows = Vec::with_capacity(list.len());
+    for customer in list {
+        if !owners.contains_key(&customer.admin_id) {
+            let owner = ctx.core.admins().by_id(customer.admin_id).await.ok();
+            owners.insert(customer.admin_id, owner);
+        }
+        let owner = owners.get(&customer.admin_id).cloned().flatten();
+        rows.push(CustomerRow { customer, owner });
+    }
+    Ok(rows)
+}
+
+async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    ctx.core
+        .authorize(&ctx.principal.actor(), Operation::CustomersList)
+        .map_err(core_err)?;
+    let rows = visible_rows(ctx).await?;
+    let query = listing::Query {
+        params: p,
+        search: true,
+        order_and_limit: true,
+        natsorting: ctx.settings.flag("panel.natsorting"),
+    };
+    let rows = listing::apply(&SCHEMA, &query, rows, |r, _| SqlValue::Str(r.customer.admin_loginname.clone()))?;
+    let usages = show_usages(p);
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| render(&r.customer, View::Admin, ctx.version, usages))
+        .collect();
+    Ok(json!({ "count": list.len(), "list": list }))
+}
+
+async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    ctx.core
+        .authorize(&ctx.principal.actor(), Operation::CustomersList)
+        .map_err(core_err)?;
+    let rows = visible_rows(ctx).await?;
+    let query = listing::Query {
+        params: p,
+        search: ctx.version == FroxlorVersion::V2_3,
+        order_and_limit: false,
+        natsorting: false,
+    };
+    let rows = listing::apply(&SCHEMA, &query, rows, |_, _| SqlValue::Null)?;
+    Ok(json!(rows.len()))
+}
+
+/// Validation patterns of `Validate::validate` as used by Customers (§2.5, §4.6).
+fn check_format(value: &str, field: &str, ok: impl Fn(char) -> bool) -> Result<(), Failure> {
+    if value.chars().all(ok) {
+        Ok(())
+    } else {
+        Err(Failure::format(field))
+    }
+}
+
+fn text_ok(c: char) -> bool {
+    !matches!(c, '\0' | '\r' | '\n' | '<' | '>')
+}
+
+fn validate_profile(pr: &Profile, custom_notes: &str) -> Result<(), Failure> {
+    check_format(&pr.name, "name", text_ok)?;
+    check_format(&pr.firstname, "first name", text_ok)?;
+    check_format(&pr.company, "company", text_ok)?;
+    check_format(&pr.street, "street", text_ok)?;
+    check_format(&pr.zipcode, "zipcode", |c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == ' ' || c == '-')?;
+    check_format(&pr.city, "city", text_ok)?;
+    let phone = |c: char| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '/');
+    check_format(&pr.phone, "phone", phone)?;
+    check_format(&pr.fax, "fax", phone)?;
+    check_format(&pr.customernumber, "customer number", |c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')?;
+    check_format(&pr.def_language, "default language", |c| !matches!(c, '\r' | '\n' | '\t' | '\u{c}' | '\0'))?;
+    check_format(custom_notes, "custom_notes", |c| c != '\0')?;
+    Ok(())
+}
+
+/// `Crypt::validatePassword` with the panel settings (§4.6 step 5).
+fn validate_password(ctx: &Ctx<'_>, pw: &str) -> Result<(), Failure> {
+    let s = ctx.settings;
+    let min = s.int("panel.password_min_length");
+    if (pw.chars().count() as i64) < min {
+        return Err(Failure::standard(format!(
+            "The given password is too short. Please enter at least {min} characters."
+        )));
+    }
+    let complexity = || {
+        Failure::standard(
+            "The specified password-complexity was not satisfied.Please contact your administrator if you have any questions about the complexity-specification",
+        )
+    };
+    if !s.get("panel.password_regex").is_empty() {
+        return Ok(());
+    }
+    let checks = [
+        ("panel.password_alpha_lower", pw.chars().any(|c| c.is_ascii_lowercase())),
+        ("panel.password_alpha_upper", pw.chars().any(|c| c.is_ascii_uppercase())),
+        ("panel.password_numeric", pw.chars().any(|c| c.is_ascii_digit())),
+        ("panel.password_special_char_required", pw.chars().any(|c| "!?<>§$%+#=@".contains(c))),
+    ];
+    if checks.iter().any(|(setting, ok)| s.flag(setting) && !ok) {
+        return Err(complexity());
+    }
+    Ok(())
+}
+
+/// `filter_var(strtolower($email), FILTER_VALIDATE_EMAIL, FILTER_FLAG_EMAIL_UNICODE)`.
+pub fn email_valid(email: &str) -> bool {
+    let email = email.to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let domain_ok = !domain.is_empty()
+        && domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
+/// Store emails IDNA-encoded, keeping the case of ASCII domains (§4.2).
+pub fn idna_email(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => match idna::domain_to_ascii(domain) {
+            Ok(ascii) => format!("{local}@{ascii}"),
+            Err(_) => email.to_owned(),
+        },
+        _ => email.to_owned(),
+    }
+}
+
+/// Host accounts that exist on a Debian system (Froxlor asks `posix_getpwnam`).
+const SYSTEM_ACCOUNTS: &[&str] = &[
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+    "backup", "list", "irc", "gnats", "nobody", "_apt", "systemd-network", "systemd-resolve", "messagebus",
+    "systemd-timesync", "sshd", "mysql", "postfix", "bind", "vmail", "dovecot", "dovenull", "ftp", "proftpd",
+];
+
+const RESERVED_ACCOUNTS: &[&str] = &["root", "admin", "froxroot", "froxlor"];
+
+/// Megabytes / gigabytes from the API to KiB in the database.
+fn to_kib(v: i64, factor: i64) -> i64 {
+    v.saturating_mul(factor)
+}
+
+fn int_list_json(values: &[String]) -> String {
+    let ints: Vec<i64> = values.iter().map(|v| crate::params::php_intval(v)).collect();
+    if ints.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&ints).unwrap_or_default()
+    }
+}
+
+struct ResourceParams {
+    limits: Resources,
+}
+
+fn read_resources(ctx: &Ctx<'_>, p: &Params, current: Option<&Resources>) -> ResourceParams {
+    let cur = current.copied().unwrap_or_default();
+    let mail_quota_default = if current.is_some() {
+        cur.email_quota
+    } else {
+        ctx.settings.int("system.mail_quota")
+    };
+    let email_quota = if ctx.settings.flag("system.mail_quota_enabled") {
+        p.ul_or("email_quota", mail_quota_default)
+    } else {
+        -1
+    };
+    ResourceParams {
+        limits: Resources {
+            diskspace: to_kib(p.ul_or("diskspace", cur.diskspace / 1024), 1024),
+            traffic: to_kib(p.ul_or("traffic", cur.traffic / 1_048_576), 1_048_576),
+            subdomains: p.ul_or("subdomains", cur.subdomains),
+            emails: p.ul_or("emails", cur.emails),
+            email_accounts: p.ul_or("email_accounts", cur.email_accounts),
+            email_forwarders: p.ul_or("email_forwarders", cur.email_forwarders),
+            email_quota,
+            ftps: p.ul_or("ftps", cur.ftps),
+            mysqls: p.ul_or("mysqls", cur.mysqls),
+        },
+    }
+}
+
+async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    let label = "Customers:add";
+    let actor = ctx.principal.actor();
+    ctx.core.customers().check_can_add(&actor).await.map_err(core_err)?;
+    let s = ctx.settings;
+    let email = p.required_str("email").map_err(|e| Failure::param(e, label))?;
+    let name = p.str_or("name", "");
+    let firstname = p.str_or("firstname", "");
+    let company = if name.is_empty() || firstname.is_empty() {
+        p.required_str("company").map_err(|e| Failure::param(e, label))?
+    } else {
+        p.str_or("company", "")
+    };
+    let mut gender = p.int_or("gender", 0);
+    if !(0..=2).contains(&gender) {
+        gender = 0;
+    }
+    let def_language = p.str_or("def_language", s.get("panel.standardlanguage"));
+    let def_language = if ctx.version == FroxlorVersion::V2_3 && !matches!(def_language.as_str(), "en" | "de") {
+        s.get("panel.standardlanguage").to_owned()
+    } else {
+        def_language
+    };
+    let profile = Profile {
+        name,
+        firstname,
+        gender,
+        company,
+        street: p.str_or("street", ""),
+        zipcode: p.str_or("zipcode", ""),
+        city: p.str_or("city", ""),
+        phone: p.str_or("phone", ""),
+        fax: p.str_or("fax", ""),
+        email: email.clone(),
+        customernumber: p.str_or("customernumber", ""),
+        def_language,
+        ..Profile::default()
+    };
+    let features = Features {
+        gui_access: p.bool_or("gui_access", true),
+        api_allowed: p.bool_or("api_allowed", s.flag("api.enabled") && s.flag("api.customer_default")),
+        shell_allowed: p.bool_or("shell_allowed", s.flag("system.allow_customer_shell")),
+        imap: p.bool_or("email_imap", false),
+        pop3: p.bool_or("email_pop3", false),
+        phpenabled: p.bool_or("phpenabled", false),
+        perlenabled: p.bool_or("perlenabled", false),
+        dnsenabled: p.bool_or("dnsenabled", false),
+        logviewenabled: p.bool_or("logviewenabled", false),
+    };
+    let custom_notes = p.str_or("custom_notes", "").replace("\r\n", "\n");
+    let custom_notes_show = p.bool_or("custom_notes_show", false);
+    let create_std = p.bool_or("createstdsubdomain", s.flag("system.createstdsubdom_default"));
+    let password = p.str_or("new_customer_password", "");
+    let loginname = p.str_or("new_loginname", "");
+    let plan = p.int_or("hosting_plan_id", 0);
+    if plan > 0 {
+        return Err(Failure::new(404, format!("Hosting-plan with id #{plan} could not be found")));
+    }
+    let limits = read_resources(ctx, p, None).limits;
+    let allowed_phpconfigs = int_list_json(&p.list("allowed_phpconfigs").unwrap_or_default());
+    let allowed_mysqlserver = match p.list("allowed_mysqlserver") {
+        Some(list) => int_list_json(&list),
+        None if limits.mysqls != 0 => "[0]".into(),
+        None => String::new(),
+    };
+    validate_profile(&profile, &custom_notes)?;
+    if !password.is_empty() {
+        validate_password(ctx, &password)?;
+    }
+    ctx.core
+        .customers()
+        .check_allocation(&actor, &limits, None)
+        .await
+        .map_err(core_err)?;
+    if !email_valid(&email) {
+        return Err(Failure::standard(format!(
+            "Email-address {email} contains invalid characters or is incomplete"
+        )));
+    }
+    let login = if loginname.is_empty() {
+        None
+    } else {
+        Some(check_new_login(ctx, &loginname).await?)
+    };
+    if ctx.version == FroxlorVersion::V2_3 && ctx.core.admins().email_in_use(&email).await.map_err(core_err)? {
+        return Err(Failure::standard(format!("Email-address {email} already in use.")));
+    }
+    let new = NewCustomer {
+        loginname: login,
+        password: (!password.is_empty()).then_some(password),
+        profile: Profile {
+            email: idna_email(&email),
+            ..profile
+        },
+        limits,
+        features,
+        theme: None,
+        custom_notes,
+        custom_notes_show,
+        allowed_phpconfigs,
+        allowed_mysqlserver,
+        create_std_subdomain: create_std,
+        ..NewCustomer::default()
+    };
+    let created = ctx.core.customers().create(&actor, new).await.map_err(core_err)?;
+    Ok(render(&created, View::Admin, ctx.version, false))
+}
+
+/// The `new_loginname` rules of §4.6 steps 9–10.
+async fn check_new_login(ctx: &Ctx<'_>, login: &str) -> Result<panelgate_core::types::Login, Failure> {
+    let first_ok = login.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = login.chars().skip(1).all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !(first_ok && rest_ok && login.chars().count() >= 2) {
+        return Err(Failure::format("loginname"));
+    }
+    let prefix = ctx.settings.get("customer.accountprefix");
+    if !prefix.is_empty()
+        && login.starts_with(prefix)
+        && login[prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return Err(Failure::standard(format!(
+            "You cannot create accounts that begin with \"{prefix}\", as this prefix is set to be used for the automatic account-naming. Please enter another account name."
+        )));
+    }
+    if SYSTEM_ACCOUNTS.contains(&login) {
+        return Err(Failure::standard(format!(
+            "The account \"{login}\" already exists on the system and cannot be used. Please enter another account name."
+        )));
+    }
+    if ctx.version == FroxlorVersion::V2_3 && RESERVED_ACCOUNTS.contains(&login.to_lowercase().as_str()) {
+        return Err(Failure::standard(format!(
+            "The account-name \"{login}\" is reserved for system internals and cannot be used."
+        )));
+    }
+    if ctx.core.customers().login_taken(login).await.map_err(core_err)? {
+        return Err(Failure::standard(format!("Loginname {login} already exists")));
+    }
+    const MAX: usize = 61;
+    if login.chars().count() > MAX {
+        return Err(Failure::standard(format!(
+            "Loginname contains too many characters. Only {MAX} characters are allowed."
+        )));
+    }
+    let unix_ok = if ctx.settings.flag("panel.unix_names") {
+        login.chars().all(|c| c.is_ascii_alphanumeric())
+    } else {
+        !login.contains("--") && login.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
+    };
+    if !unix_ok {
+        return Err(Failure::standard(format!("Loginname \"{login}\" contains illegal characters.")));
+    }
+    panelgate_core::types::Login::try_from(login).map_err(core_err)
+}
+
+async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    let (current, view) = get(ctx, p, "Customers:update").await?;
+    let actor = ctx.principal.actor();
+    let target = CustomerRef::Id(current.id);
+    let password = p.str_or("new_customer_password", "");
+    if !password.is_empty() {
+        validate_password(ctx, &password)?;
+    }
+    if let Principal::Customer(_) = ctx.principal {
+        let patch = CustomerPatch {
+            password: (!password.is_empty()).then_some(password),
+            def_language: p.has("def_language").then(|| p.str_or("def_language", "")),
+            theme: p.has("theme").then(|| p.str_or("theme", "")).filter(|t| !t.is_empty()),
+            ..CustomerPatch::default()
+        };
+        let updated = ctx.core.customers().update(&actor, &target, patch).await.map_err(core_err)?;
+        return Ok(render(&updated, view, ctx.version, false));
+    }
+    let s = ctx.settings;
+    let cp = &current.profile;
+    let email = p.str_or("email", &cp.email);
+    let name = p.str_or("name", &cp.name);
+    let firstname = p.str_or("firstname", &cp.firstname);
+    let company = if (name.is_empty() || firstname.is_empty()) && cp.company.is_empty() {
+        p.required_str("company").map_err(|e| Failure::param(e, "Customers:update"))?
+    } else {
+        p.str_or("company", &cp.company)
+    };
+    let mut gender = p.int_or("gender", cp.gender);
+    if !(0..=2).contains(&gender) {
+        gender = 0;
+    }
+    let profile = Profile {
+        name,
+        firstname,
+        gender,
+        company,
+        street: p.str_or("street", &cp.street),
+        zipcode: p.str_or("zipcode", &cp.zipcode),
+        city: p.str_or("city", &cp.city),
+        phone: p.str_or("phone", &cp.phone),
+        fax: p.str_or("fax", &cp.fax),
+        email: email.clone(),
+        customernumber: p.str_or("customernumber", &cp.customernumber),
+        def_language: p.str_or("def_language", &cp.def_language),
+        ..cp.clone()
+    };
+    let f = current.features;
+    let features = Features {
+        gui_access: p.bool_or("gui_access", f.gui_access),
+        api_allowed: p.bool_or("api_allowed", f.api_allowed),
+        shell_allowed: p.bool_or("shell_allowed", f.shell_allowed),
+        imap: p.raw("email_imap").map(PValue::truthy).unwrap_or(f.imap),
+        pop3: p.raw("email_pop3").map(PValue::truthy).unwrap_or(f.pop3),
+        phpenabled: p.bool_or("phpenabled", f.phpenabled),
+        perlenabled: p.bool_or("perlenabled", f.perlenabled),
+        dnsenabled: p.bool_or("dnsenabled", f.dnsenabled),
+        logviewenabled: p.bool_or("logviewenabled", f.logviewenabled),
+    };
+    let custom_notes = p.str_or("custom_notes", &current.custom_notes).replace("\r\n", "\n");
+    let custom_notes_show = p.bool_or("custom_notes_show", current.custom_notes_show);
+    let deactivated = p.bool_or("deactivated", current.deactivated);
+    let create_std = p.bool_or("createstdsubdomain", current.standardsubdomain != 0);
+    let theme = p.str_or("theme", &current.theme);
+    let theme = if theme.is_empty() { s.get("panel.default_theme").to_owned() } else { theme };
+    let limits = read_resources(ctx, p, Some(&current.limits)).limits;
+    let allowed_phpconfigs = match p.list("allowed_phpconfigs") {
+        Some(list) => int_list_json(&list),
+        None => current.allowed_phpconfigs.clone(),
+    };
+    let allowed_mysqlserver = match p.list("allowed_mysqlserver") {
+        Some(list) => int_list_json(&list),
+        None if current.allowed_mysqlserver.is_empty() && limits.mysqls != 0 => "[0]".into(),
+        None => current.allowed_mysqlserver.clone(),
+    };
+    let move_to = p.int_or("move_to_admin", 0);
+    validate_profile(&profile, &custom_notes)?;
+    if email.is_empty() {
+        return Err(Failure::standard("Missing Input in Field Email"));
+    }
+    if !email_valid(&email) {
+        return Err(Failure::standard(format!(
+            "Email-address {email} contains invalid characters or is incomplete"
+        )));
+    }
+    if ctx.version == FroxlorVersion::V2_3
+        && !email.eq_ignore_ascii_case(&cp.email)
+        && ctx.core.admins().email_in_use(&email).await.map_err(core_err)?
+    {
+        return Err(Failure::standard(format!("Email-address {email} already in use.")));
+    }
+    ctx.core
+        .customers()
+        .check_allocation(&actor, &limits, Some(&current.limits))
+        .await
+        .map_err(core_err)?;
+    let patch = CustomerPatch {
+        password: (!password.is_empty()).then_some(password),
+        profile: Some(Profile {
+            email: idna_email(&email),
+            ..profile
+        }),
+        limits: Some(limits),
+        features: Some(features),
+        deactivated: Some(deactivated),
+        theme: Some(theme),
+        def_language: None,
+        custom_notes: Some(custom_notes),
+        custom_notes_show: Some(custom_notes_show),
+        allowed_phpconfigs: Some(allowed_phpconfigs),
+        allowed_mysqlserver: Some(allowed_mysqlserver),
+        create_std_subdomain: Some(create_std),
+        description: None,
+    };
+    let mut updated = ctx.core.customers().update(&actor, &target, patch).await.map_err(core_err)?;
+    if move_to > 0 && move_to != updated.admin_id {
+        updated = ctx.core.customers().move_to(&actor, &target, move_to).await.map_err(core_err)?;
+    }
+    Ok(render(&updated, view, ctx.version, false))
+}
+
+async fn delete(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    let actor = ctx.principal.actor();
+    ctx.core.authorize(&actor, Operation::CustomersDelete).map_err(core_err)?;
+    let t = target(p, "Customers:delete", "id")?;
+    let customer = fetch(ctx, t).await?;
+    let deleted = ctx
+        .core
+        .customers()
+        .delete(&actor, &CustomerRef::Id(customer.id))
+        .await
+        .map_err(core_err)?;
+    Ok(render(&deleted, View::Admin, ctx.version, false))
+}
+
+async fn unlock(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    let actor = ctx.principal.actor();
+    ctx.core.authorize(&actor, Operation::CustomersUnlock).map_err(core_err)?;
+    let t = target(p, "Customers:unlock", "id")?;
+    let customer = fetch(ctx, t).await?;
+    let c = ctx
+        .core
+        .customers()
+        .unlock(&actor, &CustomerRef::Id(customer.id))
+        .await
+        .map_err(core_err)?;
+    Ok(render(&c, View::Admin, ctx.version, false))
+}
+
+async fn move_customer(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+    let actor = ctx.principal.actor();
+    ctx.core.authorize(&actor, Operation::CustomersMove).map_err(core_err)?;
+    let admin_id = p
+        .required("adminid")
+        .map_err(|e| Failure::param(e, "Customers:move"))?
+        .intval();
+    let t = target(p, "Customers:move", "id")?;
+    let customer = fetch(ctx, t).await?;
+    let moved = ctx
+        .core
+        .customers()
+        .move_to(&actor, &CustomerRef::Id(customer.id), admin_id)
+        .await
+        .map_err(core_err)?;
+    Ok(render(&moved, View::Admin, ctx.version, false))
+}
+
+/// The ids of the customers a caller may act on, for `CustomerBackups` (`getAllowedCustomerIds`).
+pub async fn visible_ids(ctx: &Ctx<'_>) -> Result<Vec<i64>, Failure> {
+    match ctx.principal {
+        Principal::Customer(c) => Ok(vec![c.id]),
+        Principal::Admin(_) => Ok(ctx
+            .core
+            .customers()
+            .list(&ctx.principal.actor())
+            .await
+            .map_err(core_err)?
+            .iter()
+            .map(|c| c.id)
+            .collect()),
+    }
+}
+

@@ -1,0 +1,128 @@
+//! PHP's `json_encode($x, JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT)`, byte for byte.
+//!
+//! # Wire format
+//! Four-space indentation, `"key": value`, `\n` line ends and no trailing newline; `/` is not
+//! escaped; every non-ASCII character is written as `\uXXXX` (lower-case hex, surrogate pairs
+//! above U+FFFF); an empty array or object is `[]` (PHP has one array type).
+
+use serde_json::Value;
+
+pub fn encode(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, 0);
+    out
+}
+
+fn indent(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("    ");
+    }
+}
+
+fn write_value(out: &mut String, value: &Value, level: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                indent(out, level + 1);
+                write_value(out, item, level + 1);
+                if i + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            indent(out, level);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push_str("{\n");
+            for (i, (k, v)) in map.iter().enumerate() {
+                indent(out, level + 1);
+                write_string(out, k);
+                out.push_str(": ");
+                write_value(out, v, level + 1);
+                if i + 1 < map.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            indent(out, level);
+            out.push('}');
+        }
+    }
+}
+
+fn write_number(out: &mut String, n: &serde_json::Number) {
+    if let Some(i) = n.as_i64() {
+        out.push_str(&i.to_string());
+    } else if let Some(u) = n.as_u64() {
+        out.push_str(&u.to_string());
+    } else if let Some(f) = n.as_f64() {
+        // PHP (serialize_precision = -1) writes the shortest round-trip form and keeps ".0".
+        if f.fract() == 0.0 && f.abs() < 1e15 {
+            out.push_str(&format!("{f:.1}"));
+        } else {
+            out.push_str(&f.to_string());
+        }
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // Source: protocols/froxlor.md §2.2 and the G-examples of §7.
+    #[test]
+    fn php_pretty_print_rules() {
+        let cases = [
+            (json!({"message": "x"}), "{\n    \"message\": \"x\"\n}"),
+            (json!({"data": 0}), "{\n    \"data\": 0\n}"),
+            (json!({"data": {"count": 0, "list": []}}), "{\n    \"data\": {\n        \"count\": 0,\n        \"list\": []\n    }\n}"),
+            (json!("M\u{fc}ller"), "\"M\\u00fcller\""),
+            (json!("a/b"), "\"a/b\""),
+            (json!("\u{1F600}"), "\"\\ud83d\\ude00\""),
+            (json!({}), "[]"),
+            (json!(null), "null"),
+            (json!(1.5), "1.5"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(encode(&value), expected, "{value}");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The Froxlor 2.x JSON API (`/api.php`) on panelgate's shared core.
+//!
+//! # What it emulates
+//! Froxlor 2.0.24 (default) or 2.3.10 (`FroxlorVersion::V2_3`): HTTP Basic with API key and
+//! secret, `{"command":"Module.method","params":{…}}` bodies or the `api.php?/module/method`
+//! query form, the `{"data":…}` / `{"message":…}` envelope with the exception code as HTTP
+//! status, PHP's pretty-printed JSON bytes and Froxlor's response headers. Commands:
+//! `Froxlor.listFunctions`/`getApiVersion`, `Customers.*`, `CustomerBackups.*` (2.0) and
+//! `DataDump.*`, `Admins.get/listing/listingCount`. The wire rules are in
+//! protocols/froxlor.md; every behaviour here names the section it follows.
+//!
+//! # Deviations
+//! * Customer and admin objects never carry `password` or `data_2fa` (Froxlor itself stopped
+//!   returning them in 2.3.8: a password hash on the wire is a security hole).
+//! * `sql_search`/`sql_orderby` field names are resolved against a fixed column list, never
+//!   put into SQL; the error texts for bad fields are MariaDB 10.11's, as Froxlor shows them.
+//! * Only the modules above exist; other Froxlor modules answer `Unknown command`.
+//! * A body over the size limit is not read and is treated as empty, as PHP does past
+//!   `post_max_size`.
+
+pub mod admins;
+pub mod auth;
+pub mod backups;
+pub mod call;
+pub mod customers;
+pub mod error;
+pub mod functions;
+pub mod json;
+pub mod listing;
+pub mod params;
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::{HeaderValue, Uri};
+use panelgate_core::{Core, SettingsSnapshot};
+use panelgate_http::{Frontend, Request, Response};
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::call::{Command, Module};
+use crate::error::Failure;
+
+/// Which Froxlor release the API answers as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FroxlorVersion {
+    /// 2.0.24: `CustomerBackups.*`, no `gui_access`/`shell_allowed` keys.
+    #[default]
+    V2_0,
+    /// 2.3.10: `DataDump.*` only, `shell_allowed` and `gui_access` keys, `listingCount` searches.
+    V2_3,
+}
+
+impl FroxlorVersion {
+    pub fn parse(s: &str) -> Option<FroxlorVersion> {
+        match s.trim() {
+            "2.0" | "2.0.24" | "2" => Some(FroxlorVersion::V2_0),
+            "2.3" | "2.3.10" => Some(FroxlorVersion::V2_3),
+            _ => None,
+        }
+    }
+
+    pub fn release(self) -> &'static str {
+        match self {
+            FroxlorVersion::V2_0 => "2.0.24",
+            FroxlorVersion::V2_3 => "2.3.10",
+        }
+    }
+}
+
+/// The Froxlor frontend.
+#[derive(Clone, Debug)]
+pub struct Froxlor {
+    core: Core,
+    version: FroxlorVersion,
+}
+
+/// Everything a command handler needs.
+pub struct Ctx<'a> {
+    pub core: &'a Core,
+    pub principal: &'a Principal,
+    pub settings: &'a SettingsSnapshot,
+    pub version: FroxlorVersion,
+}
+
+pub type Outcome = Result<Value, Failure>;
+
+impl Froxlor {
+    pub fn new(core: Core, version: FroxlorVersion) -> Froxlor {
+        Froxlor { core, version }
+    }
+
+    pub fn version(&self) -> FroxlorVersion {
+        self.version
+    }
+
+    async fn serve(&self, req: &Request) -> (u16, Option<String>, HeaderSet) {
+        let settings = match self.core.settings().snapshot().await {
+            Ok(s) => s,
+            Err(e) => {
+                let f = error::from_core(e, error::JobNoun::Backup);
+                return render(f, HeaderSet::Plain);
+            }
+        };
+        if !settings.flag("api.enabled") {
+            return render(
+                Failure::new(400, "API is not enabled. Please contact the administrator if you think this is wrong."),
+                HeaderSet::Plain,
+            );
+        }
+        let limit = settings.int("system.req_limit_per_interval");
+        let reset = self.core.now() + settings.int("system.req_limit_interval");
+        let headers = HeaderSet::RateLimited { limit, reset, challenge: false };
+        let Some(creds) = auth::parse_basic(req.header("authorization")) else {
+            return render(
+                Failure::new(401, "Unauthenticated. Please provide api user credentials."),
+                HeaderSet::RateLimited { limit, reset, challenge: true },
+            );
+        };
+        let peer: Option<IpAddr> = req.peer.map(|p| p.ip());
+        let principal = match auth::authenticate(&self.core, &creds, peer).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return render(Failure::new(403, "Invalid authorization credentials"), headers),
+            Err(e) => return render(error::from_core(e, error::JobNoun::Backup), headers),
+        };
+        let command = match call::decode(req.body.bytes(), req.uri.query(), self.version) {
+            Ok(c) => c,
+            Err(e) => return render(e.into(), headers),
+        };
+        if let Principal::Admin(a) = &principal {
+            if a.deactivated {
+                return render(Failure::new(406, "Account suspended"), headers);
+            }
+        }
+        let ctx = Ctx {
+            core: &self.core,
+            principal: &principal,
+            settings: &settings,
+            version: self.version,
+        };
+        tracing::debug!(protocol = "froxlor", call = %format!("{}.{}", command.module.name(), command.method), "dispatch");
+        match dispatch(&ctx, &command).await {
+            Ok(data) => (200, Some(json::encode(&json!({ "data": data }))), headers),
+            Err(f) => render(f, headers),
+        }
+    }
+}
+
+async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
+    match cmd.module {
+        Module::Customers => customers::run(ctx, cmd.method, &cmd.params).await,
+        Module::CustomerBackups => backups::run(ctx, backups::Flavor::CustomerBackups, cmd.method, &cmd.params).await,
+        Module::DataDump => backups::run(ctx, backups::Flavor::DataDump, cmd.method, &cmd.params).await,
+        Module::Admins => admins::run(ctx, cmd.method, &cmd.params).await,
+        Module::Froxlor => functions::run(ctx, cmd.method, &cmd.params),
+    }
+}
+
+/// Which response headers an answer carries (protocols/froxlor.md §2.3).
+#[derive(Clone, Copy, Debug)]
+enum HeaderSet {
+    /// API switched off: only `Accept` and `Content-Type`.
+    Plain,
+    RateLimited { limit: i64, reset: i64, challenge: bool },
+}
+
+fn render(f: Failure, headers: HeaderSet) -> (u16, Option<String>, HeaderSet) {
+    match f {
+        Failure::Message(status, message) => (status, Some(json::encode(&json!({ "message": message }))), headers),
+        Failure::Fatal => (500, None, headers),
+    }
+}
+
+impl Frontend for Froxlor {
+    fn protocol(&self) -> &'static str {
+        "froxlor"
+    }
+
+    fn matches(&self, uri: &Uri) -> bool {
+        let path = uri.path();
+        path == "/api.php" || path.starts_with("/api.php/")
+    }
+
+    async fn handle(&self, req: Request) -> Response {
+        let (status, body, headers) = self.serve(&req).await;
+        let mut resp = panelgate_http::response(status, "application/json", body.map(Bytes::from).unwrap_or_default());
+        let h = resp.headers_mut();
+        h.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        h.remove(http::header::CONTENT_TYPE);
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let HeaderSet::RateLimited { limit, reset, challenge } = headers {
+            h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(limit - 1));
+            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+            if challenge {
+                h.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"API\""));
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,414 @@
+//! `sql_search`, `sql_orderby`, `sql_limit`, `sql_offset` (protocols/froxlor.md §3).
+//!
+//! Froxlor builds SQL from these; panelgate never does. Field names are resolved against a fixed
+//! column list and the rows the caller may see are filtered, ordered and cut in memory, with
+//! MariaDB's comparison rules (case-insensitive collation, numeric comparison of an integer
+//! column with a string). The failures Froxlor shows for bad input (unknown or ambiguous column,
+//! the SQL syntax error of an all-skipped search) are reproduced with MariaDB 10.11's wording.
+
+use std::cmp::Ordering;
+
+use crate::params::{php_intval, php_is_numeric, PValue, Params};
+
+/// A value of one column of one row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Int(i64),
+    Str(String),
+    Null,
+}
+
+/// The tables a listing query reads: (alias, columns). An empty alias means unqualified access.
+pub struct Schema {
+    pub tables: &'static [(&'static str, &'static [&'static str])],
+    /// Names usable in ORDER BY only (`adminname`).
+    pub order_aliases: &'static [&'static str],
+    /// Fields that sort naturally (`web2` < `web10`) when `panel.natsorting` is on.
+    pub natsort: &'static [&'static str],
+}
+
+/// A resolved column: (table alias, column name).
+pub type ColumnRef = (&'static str, &'static str);
+
+pub trait Row {
+    fn column(&self, col: ColumnRef) -> SqlValue;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqlError {
+    UnknownColumn { name: String, clause: &'static str },
+    Ambiguous { name: String, clause: &'static str },
+    Syntax { near: &'static str },
+}
+
+impl SqlError {
+    pub fn message(&self) -> String {
+        match self {
+            SqlError::UnknownColumn { name, clause } => {
+                format!("SQLSTATE[42S22]: Column not found: 1054 Unknown column '{name}' in '{clause}'")
+            }
+            SqlError::Ambiguous { name, clause } => {
+                format!("SQLSTATE[23000]: Integrity constraint violation: 1052 Column '{name}' in {clause} is ambiguous")
+            }
+            SqlError::Syntax { near } => format!(
+                "SQLSTATE[42000]: Syntax error or access violation: 1064 You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line 4"
+            ),
+        }
+    }
+}
+
+/// Froxlor's field sanitiser: back-tick each dot-separated part, then accept only
+/// `[a-z0-9\-._`]`. Returns the parts without back-ticks, or `None` (entry skipped).
+fn sanitize_field(field: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = field
+        .split('.')
+        .map(|p| {
+            if p.starts_with('`') && p.ends_with('`') && p.len() >= 2 {
+                p.to_owned()
+            } else {
+                format!("`{p}`")
+            }
+        })
+        .collect();
+    let joined = parts.join(".");
+    let ok = !joined.is_empty()
+        && joined
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'));
+    ok.then(|| parts.iter().map(|p| p.trim_matches('`').to_owned()).collect())
+}
+
+enum Resolved {
+    Column(ColumnRef),
+    OrderAlias(&'static str),
+}
+
+fn resolve(schema: &Schema, parts: &[String], clause: &'static str) -> Result<Resolved, SqlError> {
+    let display = parts.join(".");
+    let unknown = || SqlError::UnknownColumn { name: display.clone(), clause };
+    match parts {
+        [col] => {
+            if clause == "ORDER BY" {
+                if let Some(a) = schema.order_aliases.iter().find(|a| **a == col.as_str()) {
+                    return Ok(Resolved::OrderAlias(a));
+                }
+            }
+            let hits: Vec<ColumnRef> = schema
+                .tables
+                .iter()
+                .filter_map(|(alias, cols)| cols.iter().find(|c| c.eq_ignore_ascii_case(col)).map(|c| (*alias, *c)))
+                .collect();
+            match hits.as_slice() {
+                [] => Err(unknown()),
+                [one] => Ok(Resolved::Column(*one)),
+                _ => Err(SqlError::Ambiguous { name: col.clone(), clause }),
+            }
+        }
+        [table, col] => schema
+            .tables
+            .iter()
+            .filter(|(alias, _)| !alias.is_empty() && alias.eq_ignore_ascii_case(table))
+            .find_map(|(alias, cols)| cols.iter().find(|c| c.eq_ignore_ascii_case(col)).map(|c| (*alias, *c)))
+            .map(Resolved::Column)
+            .ok_or_else(unknown),
+        _ => Err(unknown()),
+    }
+}
+
+enum Cond {
+    Like(String),
+    Cmp(Ordering, String),
+    In(Vec<String>),
+}
+
+struct Filter {
+    parts: Vec<String>,
+    cond: Cond,
+}
+
+fn whitelisted(v: &str) -> bool {
+    v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'))
+}
+
+fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
+    let PValue::Array(entries, _) = search else {
+        return (Vec::new(), false);
+    };
+    let mut filters = Vec::new();
+    for (field, spec) in entries {
+        let Some(parts) = sanitize_field(field) else { continue };
+        let cond = match spec {
+            PValue::Array(..) => {
+                let op = spec.get("op").and_then(PValue::as_trimmed).unwrap_or_default();
+                let value = spec.get("value");
+                let text = || value.and_then(PValue::as_trimmed).unwrap_or_default();
+                match op.as_str() {
+                    "" => Some(Cond::Like(text())),
+                    "<" => Some(Cond::Cmp(Ordering::Less, text())),
+                    ">" => Some(Cond::Cmp(Ordering::Greater, text())),
+                    "=" => Some(Cond::Cmp(Ordering::Equal, text())),
+                    o if o.eq_ignore_ascii_case("in") => match value {
+                        Some(PValue::Array(items, _))
+                            if !items.is_empty() && items.iter().all(|(k, _)| k.bytes().all(|b| b.is_ascii_digit())) =>
+                        {
+                            let vals: Vec<String> = items
+                                .iter()
+                                .filter_map(|(_, v)| v.as_trimmed())
+                                .filter(|v| whitelisted(v))
+                                .collect();
+                            (!vals.is_empty()).then_some(Cond::In(vals))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            scalar => Some(Cond::Like(scalar.as_trimmed().unwrap_or_default())),
+        };
+        if let Some(cond) = cond {
+            filters.push(Filter { parts, cond });
+        }
+    }
+    let all_skipped = !entries.is_empty() && filters.is_empty();
+    (filters, all_skipped)
+}
+
+/// `LIKE` with `%`, `_` and `\` escapes, case-insensitively.
+fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let (mut ti, mut pi) = (0usize, 0usize);
+    let (mut star_p, mut star_t) = (None::<usize>, 0usize);
+    while ti < t.len() {
+        let (pc, escaped, width) = match p.get(pi) {
+            Some('\\') if pi + 1 < p.len() => (Some(p[pi + 1]), true, 2),
+            Some(c) => (Some(*c), false, 1),
+            None => (None, false, 0),
+        };
+        match pc {
+            Some('%') if !escaped => {
+                star_p = Some(pi);
+                star_t = ti;
+                pi += 1;
+                continue;
+            }
+            Some('_') if !escaped => {
+                ti += 1;
+                pi += 1;
+                continue;
+            }
+            Some(c) if c == t[ti] => {
+                ti += 1;
+                pi += width;
+                continue;
+            }
+            _ => {}
+        }
+        match star_p {
+            Some(sp) => {
+                pi = sp + 1;
+                star_t += 1;
+                ti = star_t;
+            }
+            None => return false,
+        }
+    }
+    while p.get(pi) == Some(&'%') {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// MySQL's string-to-number conversion (leading numeric prefix).
+fn to_number(s: &str) -> f64 {
+    let t = s.trim_start();
+    let mut end = 0;
+    let bytes = t.as_bytes();
+    let mut seen_dot = false;
+    for (i, b) in bytes.iter().enumerate() {
+        let ok = b.is_ascii_digit() || (i == 0 && (*b == b'-' || *b == b'+')) || (*b == b'.' && !seen_dot);
+        if *b == b'.' {
+            seen_dot = true;
+        }
+        if !ok {
+            break;
+        }
+        end = i + 1;
+    }
+    t[..end].parse().unwrap_or(0.0)
+}
+
+fn collate(a: &str, b: &str) -> Ordering {
+    a.trim_end_matches(' ').to_lowercase().cmp(&b.trim_end_matches(' ').to_lowercase())
+}
+
+fn compare(value: &SqlValue, with: &str) -> Option<Ordering> {
+    match value {
+        SqlValue::Null => None,
+        SqlValue::Int(i) => (*i as f64).partial_cmp(&to_number(with)),
+        SqlValue::Str(s) => Some(collate(s, with)),
+    }
+}
+
+fn matches(value: &SqlValue, cond: &Cond) -> bool {
+    match cond {
+        Cond::Like(v) => match value {
+            SqlValue::Null => false,
+            SqlValue::Int(i) => like(&i.to_string(), &format!("%{v}%")),
+            SqlValue::Str(s) => like(s, &format!("%{v}%")),
+        },
+        Cond::Cmp(ord, v) => compare(value, v) == Some(*ord),
+        Cond::In(vals) => vals.iter().any(|v| compare(value, v) == Some(Ordering::Equal)),
+    }
+}
+
+/// Natural order of two strings (digit runs compared as numbers), case-insensitively.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    let (mut x, mut y) = (a.as_str(), b.as_str());
+    loop {
+        match (x.chars().next(), y.chars().next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let xe = x.find(|c: char| !c.is_ascii_digit()).unwrap_or(x.len());
+                let ye = y.find(|c: char| !c.is_ascii_digit()).unwrap_or(y.len());
+                let (xn, yn) = (x[..xe].trim_start_matches('0'), y[..ye].trim_start_matches('0'));
+                let o = xn.len().cmp(&yn.len()).then_with(|| xn.cmp(yn));
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x = &x[xe..];
+                y = &y[ye..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(&d);
+                }
+                x = &x[c.len_utf8()..];
+                y = &y[d.len_utf8()..];
+            }
+        }
+    }
+}
+
+fn order_values(a: &SqlValue, b: &SqlValue, natural: bool) -> Ordering {
+    match (a, b) {
+        (SqlValue::Null, SqlValue::Null) => Ordering::Equal,
+        (SqlValue::Null, _) => Ordering::Less,
+        (_, SqlValue::Null) => Ordering::Greater,
+        (SqlValue::Int(x), SqlValue::Int(y)) => x.cmp(y),
+        (SqlValue::Str(x), SqlValue::Str(y)) if natural => natural_cmp(x, y),
+        (SqlValue::Str(x), SqlValue::Str(y)) => collate(x, y),
+        (SqlValue::Int(x), SqlValue::Str(y)) => (*x as f64).partial_cmp(&to_number(y)).unwrap_or(Ordering::Equal),
+        (SqlValue::Str(x), SqlValue::Int(y)) => to_number(x).partial_cmp(&(*y as f64)).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// What a listing asks for.
+pub struct Query<'a> {
+    pub params: &'a Params,
+    /// Does this command honour `sql_search`? (2.0.x listingCount does not.)
+    pub search: bool,
+    /// Does this command honour `sql_orderby` / `sql_limit` / `sql_offset`?
+    pub order_and_limit: bool,
+    pub natsorting: bool,
+}
+
+/// Apply the query to `rows` (already restricted to what the caller may see, in id order).
+pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_alias: impl Fn(&R, &str) -> SqlValue) -> Result<Vec<R>, SqlError> {
+    let (filters, all_skipped) = match (query.search, query.params.raw("sql_search")) {
+        (true, Some(search)) => parse_search(search),
+        _ => (Vec::new(), false),
+    };
+    if all_skipped {
+        return Err(SqlError::Syntax { near: "" });
+    }
+    let mut orders: Vec<(Vec<String>, bool)> = Vec::new();
+    if query.order_and_limit {
+        if let Some(PValue::Array(entries, _)) = query.params.raw("sql_orderby") {
+            for (field, dir) in entries {
+                if let Some(parts) = sanitize_field(field) {
+                    let desc = dir.as_trimmed().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+                    orders.push((parts, desc));
+                }
+            }
+            if !entries.is_empty() && orders.is_empty() {
+                return Err(SqlError::Syntax { near: "B" });
+            }
+        }
+    }
+    let mut resolved_filters = Vec::new();
+    for f in &filters {
+        match resolve(schema, &f.parts, "WHERE")? {
+            Resolved::Column(col) => resolved_filters.push((col, &f.cond)),
+            Resolved::OrderAlias(name) => {
+                return Err(SqlError::UnknownColumn { name: name.to_owned(), clause: "WHERE" })
+            }
+        }
+    }
+    let mut resolved_orders = Vec::new();
+    for (parts, desc) in &orders {
+        let r = resolve(schema, parts, "ORDER BY")?;
+        let name = parts.join(".");
+        let natural = query.natsorting && schema.natsort.iter().any(|n| n.eq_ignore_ascii_case(&name));
+        resolved_orders.push((r, *desc, natural));
+    }
+    let mut rows: Vec<R> = rows
+        .into_iter()
+        .filter(|row| resolved_filters.iter().all(|(col, cond)| matches(&row.column(*col), cond)))
+        .collect();
+    if !resolved_orders.is_empty() {
+        rows.sort_by(|a, b| {
+            for (r, desc, natural) in &resolved_orders {
+                let (va, vb) = match r {
+                    Resolved::Column(col) => (a.column(*col), b.column(*col)),
+                    Resolved::OrderAlias(name) => (order_alias(a, name), order_alias(b, name)),
+                };
+                let o = order_values(&va, &vb, *natural);
+                let o = if *desc { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            Ordering::Equal
+        });
+    }
+    if query.order_and_limit {
+        let num = |name: &str| {
+            query
+                .params
+                .raw(name)
+                .and_then(PValue::as_trimmed)
+                .filter(|s| php_is_numeric(s))
+                .map(|s| php_intval(&s))
+                .unwrap_or(0)
+        };
+        let (limit, offset) = (num("sql_limit"), num("sql_offset"));
+        if limit > 0 {
+            rows = rows.into_iter().skip(offset.max(0) as usize).take(limit as usize).collect();
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_and_natural_order() {
+        assert!(like("jdoe", "%DO%"));
+        assert!(!like("web1", "%do%"));
+        assert!(like("a_b", "a\\_b"));
+        assert_eq!(natural_cmp("web2", "web10"), Ordering::Less);
+    }
+
+    #[test]
+    fn sanitizer_skips_injection() {
+        assert!(sanitize_field("c.loginname` OR 1=1 --").is_none());
+        assert!(sanitize_field("a b").is_none());
+        assert_eq!(sanitize_field("c.loginname"), Some(vec!["c".into(), "loginname".into()]));
+    }
+}

@@ -1,0 +1,111 @@
+//! Plumbing shared by panelgate's frontends: the request every frontend sees (collected under a
+//! body limit), the response type, and the [`Frontend`] trait the router dispatches to.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+
+/// Bodies larger than this are not read at all (PHP's default `post_max_size` is 8 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+pub type Response = http::Response<Full<Bytes>>;
+
+/// A request as frontends see it: head plus a fully collected, size-capped body.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Body,
+    pub peer: Option<SocketAddr>,
+}
+
+/// The body of a request, or the fact that it was too large to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Complete(Bytes),
+    /// The client sent more than the limit; nothing past the limit was read.
+    TooLarge,
+}
+
+impl Body {
+    /// The bytes, or empty for a body that was too large.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Complete(b) => b,
+            Body::TooLarge => &[],
+        }
+    }
+}
+
+impl Request {
+    /// Collect a hyper request's body under `limit` bytes.
+    pub async fn collect<B>(req: http::Request<B>, peer: Option<SocketAddr>, limit: usize) -> Request
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = req.into_parts();
+        let declared_too_large = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > limit as u64);
+        let body = if declared_too_large {
+            Body::TooLarge
+        } else {
+            match Limited::new(body, limit).collect().await {
+                Ok(collected) => Body::Complete(collected.to_bytes()),
+                Err(err) => {
+                    tracing::debug!(error = %err, "request body refused");
+                    Body::TooLarge
+                }
+            }
+        };
+        Request {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            peer,
+        }
+    }
+
+    /// A request built in memory (tests, in-process clients).
+    pub fn new(method: Method, uri: &str, headers: HeaderMap, body: impl Into<Bytes>) -> Request {
+        Request {
+            method,
+            uri: uri.parse().unwrap_or_else(|_| Uri::from_static("/")),
+            headers,
+            body: Body::Complete(body.into()),
+            peer: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One panel API served on the shared listener.
+pub trait Frontend: Send + Sync + 'static {
+    /// The protocol name, for logs (`froxlor`, `plesk` …).
+    fn protocol(&self) -> &'static str;
+    /// Does this frontend serve `uri`?
+    fn matches(&self, uri: &Uri) -> bool;
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// A response with a body and a content type.
+pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
+    let mut resp = http::Response::new(Full::new(body.into()));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    resp
+}

@@ -1,0 +1,151 @@
+//! Configuration: command-line flags, `PANELGATE_*` environment variables and a TOML file, in
+//! that order of precedence, over built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use panelgate_froxlor::FroxlorVersion;
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "panelgate", version, about = "One server that speaks the Froxlor, ISPsystem, Plesk and httpapi.com panel APIs over one shared model.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PANELGATE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Database URL: sqlite://FILE, postgres://… or mysql://… [default: SQLite file in the data dir]
+    #[arg(long, env = "PANELGATE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite database and archives [default: ./panelgate-data]
+    #[arg(long, env = "PANELGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file
+    #[arg(long, env = "PANELGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Do not load the demo data set into a fresh database
+    #[arg(long, env = "PANELGATE_NO_DEMO")]
+    pub no_demo: bool,
+    /// Froxlor release to answer as: 2.0 (2.0.24) or 2.3 (2.3.10) [default: 2.0]
+    #[arg(long, env = "PANELGATE_FROXLOR_VERSION")]
+    pub froxlor_version: Option<String>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "PANELGATE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The TOML file (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub demo: Option<bool>,
+    pub body_limit: Option<usize>,
+    pub log_format: Option<String>,
+    pub froxlor: FroxlorFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FroxlorFileConfig {
+    pub version: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub body_limit: usize,
+    pub json_logs: bool,
+    pub froxlor_version: FroxlorVersion,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("unknown Froxlor version {0:?} (use 2.0 or 2.3)")]
+    FroxlorVersion(String),
+    #[error("unknown log format {0:?} (use text or json)")]
+    LogFormat(String),
+}
+
+impl Config {
+    pub fn resolve(args: &ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("panelgate-data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir.join("panelgate.db")));
+        let version = args
+            .froxlor_version
+            .clone()
+            .or(file.froxlor.version)
+            .unwrap_or_else(|| "2.0".into());
+        let froxlor_version = FroxlorVersion::parse(&version).ok_or(ConfigError::FroxlorVersion(version))?;
+        let log_format = args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into());
+        let json_logs = match log_format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => return Err(ConfigError::LogFormat(other.into())),
+        };
+        Ok(Config {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url,
+            data_dir,
+            demo: !args.no_demo && file.demo.unwrap_or(true),
+            body_limit: file.body_limit.unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
+            json_logs,
+            froxlor_version,
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+/// `sqlite://` URL for a file, created when missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

@@ -1,0 +1,54 @@
+//! The `panelgate` binary.
+
+use clap::Parser;
+use panelgate_server::config::{Cli, Command, Config};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let config = match Config::resolve(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("panelgate: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let filter = EnvFilter::try_from_env("PANELGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    if config.json_logs {
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("panelgate: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let (app, loaded_demo) = match panelgate_server::build(&config).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("panelgate: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("panelgate: cannot listen on {}: {e}", config.listen);
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(config.listen);
+        print!("{}", panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo));
+        tracing::info!(%addr, database = app.core().backend_name(), "listening");
+        panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
+        std::process::ExitCode::SUCCESS
+    })
+}

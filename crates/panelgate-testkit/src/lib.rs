@@ -1,0 +1,1 @@
+//! panelgate-testkit
