@@ -47,3 +47,31 @@ pub fn describe_url(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+/// Create a fresh, uniquely named database next to the one `base_url` names and return its URL.
+/// For tests that run against a shared PostgreSQL or MariaDB server: each test gets its own
+/// database, so tests run in parallel without seeing each other.
+pub async fn create_scratch_database(base_url: &str) -> CoreResult<String> {
+    use rand::Rng;
+    let name = format!("pgt_{:016x}", rand::thread_rng().gen::<u64>());
+    let db = Database::connect(ConnectOptions::new(base_url.to_owned()).sqlx_logging(false).to_owned())
+        .await
+        .map_err(|e| CoreError::Unavailable(format!("cannot connect to {}: {e}", describe_url(base_url))))?;
+    // `name` is generated above from hex digits only; no request text reaches this statement.
+    match db.get_database_backend() {
+        DbBackend::Postgres => db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?,
+        DbBackend::MySql => db.execute_unprepared(&format!("CREATE DATABASE `{name}`")).await?,
+        DbBackend::Sqlite => {
+            return Err(CoreError::Invalid {
+                field: "database_url",
+                reason: "scratch databases are for PostgreSQL and MariaDB".into(),
+            })
+        }
+    };
+    db.close().await?;
+    let (head, _) = base_url.rsplit_once('/').ok_or_else(|| CoreError::Invalid {
+        field: "database_url",
+        reason: "no database name in the URL".into(),
+    })?;
+    Ok(format!("{head}/{name}"))
+}

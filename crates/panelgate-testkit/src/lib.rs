@@ -1,1 +1,146 @@
-//! panelgate-testkit
+//! Test helpers: a panelgate app on a fresh database (a temporary SQLite file by default, or a
+//! scratch database on the PostgreSQL / MariaDB server named by `PANELGATE_TEST_POSTGRES_URL` /
+//! `PANELGATE_TEST_MYSQL_URL`), a manual clock, and an in-process client that goes through the
+//! real router.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use http_body_util::BodyExt;
+use panelgate_core::seed::DataSet;
+use panelgate_core::{Core, ManualClock};
+use panelgate_froxlor::FroxlorVersion;
+use panelgate_http::Request;
+use panelgate_server::App;
+
+pub use panelgate_froxlor;
+pub use panelgate_server;
+
+/// The clock tests start at (the time of the first Froxlor capture).
+pub const TEST_EPOCH: i64 = 1_795_386_066;
+
+/// Which database the tests run on, from the environment.
+pub fn backend() -> &'static str {
+    if std::env::var("PANELGATE_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        "postgres"
+    } else if std::env::var("PANELGATE_TEST_MYSQL_URL").is_ok_and(|v| !v.is_empty()) {
+        "mysql"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A database for one test; the SQLite file lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn test_db() -> TestDb {
+    for var in ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"] {
+        if let Ok(base) = std::env::var(var) {
+            if !base.is_empty() {
+                let url = panelgate_core::db::create_scratch_database(&base)
+                    .await
+                    .unwrap_or_else(|e| panic!("{var}: {e}"));
+                return TestDb { url, _dir: None };
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("panelgate.db").display());
+    TestDb { url, _dir: Some(dir) }
+}
+
+/// A running app (in process) on its own database.
+pub struct TestApp {
+    pub app: App,
+    pub core: Core,
+    pub clock: ManualClock,
+    pub db: TestDb,
+}
+
+/// An answer, with the body as text.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    /// The Froxlor `message` of an error answer.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl TestApp {
+    /// A fresh database without any data.
+    pub async fn empty(version: FroxlorVersion) -> TestApp {
+        let db = test_db().await;
+        let clock = ManualClock::new(TEST_EPOCH);
+        let core = Core::open_with_clock(&db.url, Arc::new(clock.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
+        let app = App::new(core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT);
+        TestApp { app, core, clock, db }
+    }
+
+    /// A fresh database loaded with `data`.
+    pub async fn with(data: &DataSet, version: FroxlorVersion) -> TestApp {
+        let t = TestApp::empty(version).await;
+        t.core.load(data).await.expect("loading the data set");
+        t
+    }
+
+    /// A fresh database with the demo data set.
+    pub async fn demo() -> TestApp {
+        let data = panelgate_server::demo_data().expect("fixtures/demo.toml parses");
+        TestApp::with(&data, FroxlorVersion::V2_0).await
+    }
+
+    /// Another app (e.g. another Froxlor version) on the same database.
+    pub fn app_with_version(&self, version: FroxlorVersion) -> App {
+        App::new(self.core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT)
+    }
+
+    /// Send a request through the router. `auth` is `key:secret` for HTTP Basic.
+    pub async fn request(&self, method: &str, target: &str, auth: Option<&str>, body: impl Into<Bytes>) -> TestResponse {
+        send(&self.app, method, target, auth, body).await
+    }
+
+    /// `POST /api.php` with Basic auth.
+    pub async fn froxlor(&self, auth: &str, body: &str) -> TestResponse {
+        self.request("POST", "/api.php", Some(auth), body.to_owned()).await
+    }
+}
+
+/// Send a request through `app`'s router.
+pub async fn send(app: &App, method: &str, target: &str, auth: Option<&str>, body: impl Into<Bytes>) -> TestResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(auth) = auth {
+        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(auth));
+        headers.insert(http::header::AUTHORIZATION, HeaderValue::from_str(&value).expect("header"));
+    }
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let resp = app.handle(Request::new(method, target, headers, body)).await;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub const ADMIN_KEY: &str = "demo-froxlor-admin-key:demo-froxlor-admin-secret";
+pub const RESELLER_KEY: &str = "demo-froxlor-reseller-key:demo-froxlor-reseller-secret";
+pub const CUSTOMER1_KEY: &str = "demo-froxlor-customer1-key:demo-froxlor-customer1-secret";
