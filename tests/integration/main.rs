@@ -6,4 +6,3 @@ mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;
 mod robustness;
-mod server;

@@ -431,6 +431,9 @@ impl Customers<'_> {
             .map_err(|e| CoreError::Internal(e.to_string()))??;
         let now = self.core.now();
         let txn = self.core.db().begin().await?;
+        // Allocate the id first: the sequence row lock serialises concurrent creates, so the
+        // owner's counters and the guid/account-number settings read below are current.
+        let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
         let owner_row = crate::admins::find_row(&txn, owner_id).await?;
         if owner_row.customers != crate::model::UNLIMITED && owner_row.customers_used >= owner_row.customers {
             return Err(CoreError::QuotaExceeded(Quota::Customers));
@@ -468,7 +471,6 @@ impl Customers<'_> {
         }
         let guid = s.int("system.lastguid") + 1;
         settings::write(&txn, "system.lastguid", &guid.to_string()).await?;
-        let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
         let mut am = customers::ActiveModel {
             id: Set(id),
             loginname: Set(loginname.clone()),

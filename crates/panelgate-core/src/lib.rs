@@ -71,6 +71,13 @@ impl Core {
 
     pub async fn open_with_clock(database_url: &str, clock: Arc<dyn Clock>) -> CoreResult<Core> {
         let db = db::connect(database_url).await?;
+        for name in sequences::ALL {
+            // Two instances starting together may both try to create a row; the loser's
+            // insert fails and the row exists, which is all that is needed.
+            if let Err(e) = sequences::ensure_at_least(&db, name, 1).await {
+                tracing::debug!(sequence = name, error = %e, "sequence row created concurrently");
+            }
+        }
         Ok(Core {
             inner: Arc::new(Inner {
                 db,

@@ -16,6 +16,8 @@ pub const SUBSCRIPTIONS: &str = "subscriptions";
 /// Froxlor's task table id: backup jobs share it with internal tasks.
 pub const BACKUP_JOBS: &str = "backup_jobs";
 
+pub const ALL: [&str; 5] = [CUSTOMERS, ADMINS, CREDENTIALS, SUBSCRIPTIONS, BACKUP_JOBS];
+
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
     let updated = sequences::Entity::update_many()
         .col_expr(

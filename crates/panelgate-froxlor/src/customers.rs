@@ -148,6 +148,10 @@ pub enum Target {
 }
 
 pub fn target(p: &Params, label: &str, id_param: &str) -> Result<Target, Failure> {
+    if let Some(PValue::Array(..)) = p.raw(id_param) {
+        // An array id reaches PDO, whose warning Froxlor turns into a 500.
+        return Err(Failure::new(500, "Internal PHP error: #2 Array to string conversion"));
+    }
     if let Some(raw) = p.raw(id_param).and_then(PValue::as_trimmed) {
         if !raw.is_empty() && !php_is_numeric(&raw) {
             return Ok(Target::BadId(raw));
@@ -425,10 +429,25 @@ fn read_resources(ctx: &Ctx<'_>, p: &Params, current: Option<&Resources>) -> Res
     }
 }
 
+/// Text parameters that Froxlor passes to `trim()`/`preg_match()`: an array there is a PHP
+/// TypeError, an empty 500.
+const TEXT_PARAMS: &[&str] = &[
+    "email", "name", "firstname", "company", "street", "zipcode", "city", "phone", "fax", "customernumber",
+    "def_language", "custom_notes", "new_loginname", "new_customer_password", "theme",
+];
+
+fn reject_arrays(p: &Params) -> Result<(), Failure> {
+    if TEXT_PARAMS.iter().any(|n| matches!(p.raw(n), Some(PValue::Array(..)))) {
+        return Err(Failure::Fatal);
+    }
+    Ok(())
+}
+
 async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let label = "Customers:add";
     let actor = ctx.principal.actor();
     ctx.core.customers().check_can_add(&actor).await.map_err(core_err)?;
+    reject_arrays(p)?;
     let s = ctx.settings;
     let email = p.required_str("email").map_err(|e| Failure::param(e, label))?;
     let name = p.str_or("name", "");
@@ -581,6 +600,7 @@ async fn check_new_login(ctx: &Ctx<'_>, login: &str) -> Result<panelgate_core::t
 
 async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let (current, view) = get(ctx, p, "Customers:update").await?;
+    reject_arrays(p)?;
     let actor = ctx.principal.actor();
     let target = CustomerRef::Id(current.id);
     let password = p.str_or("new_customer_password", "");

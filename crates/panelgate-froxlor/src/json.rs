@@ -70,12 +70,24 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
     } else if let Some(u) = n.as_u64() {
         out.push_str(&u.to_string());
     } else if let Some(f) = n.as_f64() {
-        // PHP (serialize_precision = -1) writes the shortest round-trip form and keeps ".0".
-        if f.fract() == 0.0 && f.abs() < 1e15 {
-            out.push_str(&format!("{f:.1}"));
-        } else {
-            out.push_str(&f.to_string());
-        }
+        out.push_str(&php_float(f));
+    }
+}
+
+/// PHP (`serialize_precision = -1`): the shortest round-trip digits, scientific notation below
+/// 1e-4 and from 1e15 on, and a `.0` on integral values (`1.0e+15`, `1.5`, `2.0`).
+fn php_float(f: f64) -> String {
+    let exp = if f == 0.0 { 0 } else { f.abs().log10().floor() as i32 };
+    if f != 0.0 && !(-4..15).contains(&exp) {
+        let sci = format!("{f:e}");
+        let (mantissa, e) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let mantissa = if mantissa.contains('.') { mantissa.to_owned() } else { format!("{mantissa}.0") };
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{mantissa}e{}{}", if e < 0 { '-' } else { '+' }, e.abs())
+    } else if f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
     }
 }
 

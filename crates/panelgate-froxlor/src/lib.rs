@@ -199,3 +199,6 @@ impl Frontend for Froxlor {
         resp
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -86,8 +86,12 @@ impl App {
         .await
     }
 
-    /// Collect a hyper request under the body limit and handle it.
-    pub async fn handle_hyper(&self, req: http::Request<Incoming>, peer: SocketAddr) -> Response {
+    /// Collect a request's body under the body limit and handle it.
+    pub async fn handle_http<B>(&self, req: http::Request<B>, peer: SocketAddr) -> Response
+    where
+        B: http_body::Body<Data = bytes::Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let req = Request::collect(req, Some(peer), self.body_limit).await;
         self.handle(req).await
     }
@@ -145,7 +149,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl std::future::
                 let app = app.clone();
                 let service = service_fn(move |req: http::Request<Incoming>| {
                     let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle_hyper(req, peer).await) }
+                    async move { Ok::<_, std::convert::Infallible>(app.handle_http(req, peer).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
