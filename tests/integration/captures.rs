@@ -11,9 +11,15 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.join("captures").is_dir() {
         Some(dir)
     } else if std::env::var_os("PANELGATE_REQUIRE_SHARED").is_some() {
-        panic!("{} is missing and PANELGATE_REQUIRE_SHARED is set", dir.display());
+        panic!(
+            "{} is missing and PANELGATE_REQUIRE_SHARED is set",
+            dir.display()
+        );
     } else {
-        eprintln!("skipped: {} (the shared captures) is not beside this checkout", dir.display());
+        eprintln!(
+            "skipped: {} (the shared captures) is not beside this checkout",
+            dir.display()
+        );
         None
     }
 }
@@ -33,16 +39,27 @@ pub struct Capture {
 }
 
 pub fn parse(name: &str, text: &str) -> Capture {
-    let (request, response) = text.split_once("### RESPONSE:\n").expect("capture has a response");
+    let (request, response) = text
+        .split_once("### RESPONSE:\n")
+        .expect("capture has a response");
     let mut req_lines = request.splitn(2, '\n');
-    let head = req_lines.next().unwrap().trim_start_matches("### REQUEST: ");
-    let body = req_lines.next().unwrap_or("").trim_end_matches('\n').to_owned();
+    let head = req_lines
+        .next()
+        .unwrap()
+        .trim_start_matches("### REQUEST: ");
+    let body = req_lines
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\n')
+        .to_owned();
     let mut words = head.split(' ');
     let method = words.next().unwrap().to_owned();
     let target = words.next().unwrap().to_owned();
     let auth = words.next().unwrap().trim_start_matches("auth=");
     let auth = (auth != "-").then(|| auth.to_owned());
-    let (head, resp_body) = response.split_once("\r\n\r\n").expect("header/body separator");
+    let (head, resp_body) = response
+        .split_once("\r\n\r\n")
+        .expect("header/body separator");
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap();
     let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();

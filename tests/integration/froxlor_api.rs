@@ -24,22 +24,60 @@ async fn reseller_customer_is_invisible_to_other_customers_and_listed_by_admin()
     assert_eq!(r.json()["data"]["adminname"], "reseller1");
     let id = r.json()["data"]["customerid"].as_i64().unwrap();
 
-    let by_id = t.froxlor(CUSTOMER1_KEY, &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#)).await;
-    assert_eq!((by_id.status, by_id.message().as_str()), (401, "You cannot access data of other customers"));
-    let by_login = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.get","params":{"loginname":"rescust"}}"#).await;
+    let by_id = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await;
+    assert_eq!(
+        (by_id.status, by_id.message().as_str()),
+        (401, "You cannot access data of other customers")
+    );
+    let by_login = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"rescust"}}"#,
+        )
+        .await;
     assert_eq!(by_login.status, 401);
-    let listing = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.listing"}"#).await;
-    assert_eq!((listing.status, listing.message().as_str()), (403, "Not allowed to execute given command."));
+    let listing = t
+        .froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
+    assert_eq!(
+        (listing.status, listing.message().as_str()),
+        (403, "Not allowed to execute given command.")
+    );
 
-    let admin = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#).await;
+    let admin = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
     assert_eq!(logins(&admin.json()), ["customer1", "customer2", "rescust"]);
-    let reseller = t.froxlor(RESELLER_KEY, r#"{"command":"Customers.listing"}"#).await;
+    let reseller = t
+        .froxlor(RESELLER_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
     assert_eq!(logins(&reseller.json()), ["customer2", "rescust"]);
-    let foreign = t.froxlor(RESELLER_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await;
-    assert_eq!((foreign.status, foreign.message().as_str()), (404, "Customer with id #1 could not be found"));
-    let own = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await;
+    let foreign = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await;
+    assert_eq!(
+        (foreign.status, foreign.message().as_str()),
+        (404, "Customer with id #1 could not be found")
+    );
+    let own = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(own.status, 200);
-    assert!(own.json()["data"].get("adminname").is_none(), "a customer sees no adminname");
+    assert!(
+        own.json()["data"].get("adminname").is_none(),
+        "a customer sees no adminname"
+    );
 }
 
 // Source: issue 2 acceptance ("Customers.delete removes its backup jobs"); protocols/froxlor.md §4.8, §5.
@@ -54,18 +92,40 @@ async fn deleting_a_customer_removes_its_backup_jobs() {
         let r = t.froxlor(ADMIN_KEY, body).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    let count = t.froxlor(CUSTOMER1_KEY, r#"{"command":"CustomerBackups.listingCount"}"#).await;
+    let count = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"CustomerBackups.listingCount"}"#,
+        )
+        .await;
     assert_eq!(count.json()["data"], 2);
-    let del = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.delete","params":{"id":1}}"#).await;
+    let del = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.delete","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(del.status, 200, "{}", del.body);
     assert_eq!(del.json()["data"]["loginname"], "customer1");
-    let jobs = t.core.backup_jobs().list(&Actor::System, None).await.unwrap();
+    let jobs = t
+        .core
+        .backup_jobs()
+        .list(&Actor::System, None)
+        .await
+        .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].loginname, "customer2");
-    let listing = t.froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#).await;
+    let listing = t
+        .froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#)
+        .await;
     assert_eq!(listing.json()["data"]["count"], 1);
     // The deleted customer's API key is gone with it.
-    let gone = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await;
+    let gone = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(gone.status, 403);
 }
 
@@ -84,18 +144,40 @@ async fn add_and_move_keep_the_owners_counters() {
     assert_eq!(admin_counters(&t, 2).await, (2, 102_400, 2));
     let before_admin = admin_counters(&t, 1).await;
 
-    let moved = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.move","params":{"loginname":"rescust","adminid":1}}"#).await;
+    let moved = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.move","params":{"loginname":"rescust","adminid":1}}"#,
+        )
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.json()["data"]["adminname"], "admin");
     assert_eq!(admin_counters(&t, 2).await, (1, 0, 0));
     assert_eq!(
         admin_counters(&t, 1).await,
-        (before_admin.0 + 1, before_admin.1 + 102_400, before_admin.2 + 2)
+        (
+            before_admin.0 + 1,
+            before_admin.1 + 102_400,
+            before_admin.2 + 2
+        )
     );
-    let denied = t.froxlor(RESELLER_KEY, r#"{"command":"Customers.move","params":{"loginname":"customer2","adminid":1}}"#).await;
-    assert_eq!((denied.status, denied.message().as_str()), (403, "Not allowed to execute given command."));
+    let denied = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"Customers.move","params":{"loginname":"customer2","adminid":1}}"#,
+        )
+        .await;
+    assert_eq!(
+        (denied.status, denied.message().as_str()),
+        (403, "Not allowed to execute given command.")
+    );
 
-    let del = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.delete","params":{"loginname":"rescust"}}"#).await;
+    let del = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.delete","params":{"loginname":"rescust"}}"#,
+        )
+        .await;
     assert_eq!(del.status, 200);
     assert_eq!(admin_counters(&t, 1).await, before_admin);
 }
@@ -111,14 +193,37 @@ async fn customer_self_update_and_deactivation() {
     assert_eq!(r.json()["data"]["def_language"], "de");
     assert_eq!(r.json()["data"]["diskspace"], 0);
 
-    let off = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.update","params":{"id":1,"deactivated":1}}"#).await;
+    let off = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.update","params":{"id":1,"deactivated":1}}"#,
+        )
+        .await;
     assert_eq!(off.json()["data"]["deactivated"], 1);
     assert_eq!(off.json()["data"]["standardsubdomain"], 0);
-    let refused = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await;
-    assert_eq!((refused.status, refused.message().as_str()), (403, "Invalid authorization credentials"));
-    let on = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.update","params":{"id":1,"deactivated":0}}"#).await;
+    let refused = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.message().as_str()),
+        (403, "Invalid authorization credentials")
+    );
+    let on = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.update","params":{"id":1,"deactivated":0}}"#,
+        )
+        .await;
     assert_eq!(on.json()["data"]["deactivated"], 0);
-    let ok = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await;
+    let ok = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(ok.status, 200);
 }
 
@@ -149,8 +254,16 @@ async fn concurrent_adds_of_one_login_have_one_winner() {
     }
     assert_eq!((ok, dup), (1, 49));
     let admin = t.core.admins().by_id(1).await.unwrap();
-    assert_eq!(admin.customers_used, 2, "counters count the one winner only");
-    let c = t.core.customers().get(&Actor::System, &CustomerRef::Login("racer".into())).await.unwrap();
+    assert_eq!(
+        admin.customers_used, 2,
+        "counters count the one winner only"
+    );
+    let c = t
+        .core
+        .customers()
+        .get(&Actor::System, &CustomerRef::Login("racer".into()))
+        .await
+        .unwrap();
     assert_eq!(c.loginname, "racer");
 }
 
@@ -160,31 +273,80 @@ async fn backup_jobs_through_froxlor_roles() {
     let t = TestApp::demo().await;
     let r = t.froxlor(CUSTOMER1_KEY, r#"{"command":"CustomerBackups.add","params":{"path":"my backups/../x","backup_mail":true}}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["data"]["destdir"], "/var/customers/webs/customer1/my\\ backups/./x/");
+    assert_eq!(
+        r.json()["data"]["destdir"],
+        "/var/customers/webs/customer1/my\\ backups/./x/"
+    );
     assert_eq!(r.json()["data"]["backup_mail"], "1");
-    let r = t.froxlor(RESELLER_KEY, r#"{"command":"CustomerBackups.add","params":{"path":"/b","loginname":"customer1"}}"#).await;
-    assert_eq!((r.status, r.message().as_str()), (404, "Customer with loginname 'customer1' could not be found"));
-    let r = t.froxlor(RESELLER_KEY, r#"{"command":"CustomerBackups.listing"}"#).await;
-    assert_eq!(r.json()["data"]["count"], 0, "the reseller does not see customer1's job");
-    let list = t.froxlor(ADMIN_KEY, r#"{"command":"DataDump.listing"}"#).await;
+    let r = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"CustomerBackups.add","params":{"path":"/b","loginname":"customer1"}}"#,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (
+            404,
+            "Customer with loginname 'customer1' could not be found"
+        )
+    );
+    let r = t
+        .froxlor(RESELLER_KEY, r#"{"command":"CustomerBackups.listing"}"#)
+        .await;
+    assert_eq!(
+        r.json()["data"]["count"],
+        0,
+        "the reseller does not see customer1's job"
+    );
+    let list = t
+        .froxlor(ADMIN_KEY, r#"{"command":"DataDump.listing"}"#)
+        .await;
     let id = list.json()["data"]["list"][0]["id"].as_i64().unwrap();
-    let denied = t.froxlor(RESELLER_KEY, &format!(r#"{{"command":"CustomerBackups.delete","params":{{"backup_job_entry":{id}}}}}"#)).await;
+    let denied = t
+        .froxlor(
+            RESELLER_KEY,
+            &format!(
+                r#"{{"command":"CustomerBackups.delete","params":{{"backup_job_entry":{id}}}}}"#
+            ),
+        )
+        .await;
     assert_eq!(denied.status, 404);
-    let del = t.froxlor(CUSTOMER1_KEY, &format!(r#"{{"command":"CustomerBackups.delete","params":{{"backup_job_entry":{id}}}}}"#)).await;
-    assert_eq!((del.status, del.body.as_str()), (200, "{\n    \"data\": true\n}"));
+    let del = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            &format!(
+                r#"{{"command":"CustomerBackups.delete","params":{{"backup_job_entry":{id}}}}}"#
+            ),
+        )
+        .await;
+    assert_eq!(
+        (del.status, del.body.as_str()),
+        (200, "{\n    \"data\": true\n}")
+    );
 }
 
 // Source: protocols/froxlor.md §1.1 (query-string routing), §2.3 (headers).
 #[tokio::test]
 async fn query_form_and_headers() {
     let t = TestApp::demo().await;
-    let r = t.request("GET", "/api.php?/customers/listingcount", Some(ADMIN_KEY), "").await;
+    let r = t
+        .request(
+            "GET",
+            "/api.php?/customers/listingcount",
+            Some(ADMIN_KEY),
+            "",
+        )
+        .await;
     assert_eq!((r.status, r.body.as_str()), (200, "{\n    \"data\": 2\n}"));
     assert_eq!(r.headers["accept"], "application/json");
     assert_eq!(r.headers["content-type"], "application/json");
     assert_eq!(r.headers["x-ratelimit-limit"], "60");
     assert_eq!(r.headers["x-ratelimit-remaining"], "59");
-    assert_eq!(r.headers["x-ratelimit-reset"], (panelgate_testkit::TEST_EPOCH + 60).to_string().as_str());
+    assert_eq!(
+        r.headers["x-ratelimit-reset"],
+        (panelgate_testkit::TEST_EPOCH + 60).to_string().as_str()
+    );
     let r = t.request("POST", "/api.php", None, "{}").await;
     assert_eq!(r.headers["www-authenticate"], "Basic realm=\"API\"");
     let r = t.request("POST", "/nothing-here", None, "").await;
@@ -196,17 +358,40 @@ async fn query_form_and_headers() {
 async fn listing_search_order_and_limit() {
     let t = TestApp::demo().await;
     let q = |p: &str| format!(r#"{{"command":"Customers.listing","params":{p}}}"#);
-    let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_search":{"c.loginname":"TOMER2"}}"#)).await;
+    let r = t
+        .froxlor(ADMIN_KEY, &q(r#"{"sql_search":{"c.loginname":"TOMER2"}}"#))
+        .await;
     assert_eq!(logins(&r.json()), ["customer2"]);
-    let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_search":{"a.loginname":{"op":"=","value":"reseller1"}}}"#)).await;
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            &q(r#"{"sql_search":{"a.loginname":{"op":"=","value":"reseller1"}}}"#),
+        )
+        .await;
     assert_eq!(logins(&r.json()), ["customer2"]);
-    let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_orderby":{"adminname":"desc"}}"#)).await;
+    let r = t
+        .froxlor(ADMIN_KEY, &q(r#"{"sql_orderby":{"adminname":"desc"}}"#))
+        .await;
     assert_eq!(logins(&r.json()), ["customer2", "customer1"]);
-    let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_orderby":{"c.customerid":"desc"},"sql_limit":1,"sql_offset":1}"#)).await;
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            &q(r#"{"sql_orderby":{"c.customerid":"desc"},"sql_limit":1,"sql_offset":1}"#),
+        )
+        .await;
     assert_eq!(logins(&r.json()), ["customer1"]);
     let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_offset":1}"#)).await;
-    assert_eq!(r.json()["data"]["count"], 2, "an offset without a limit is ignored");
-    let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_search":{"c.customerid":{"op":"in","value":[2,"x y"]}}}"#)).await;
+    assert_eq!(
+        r.json()["data"]["count"],
+        2,
+        "an offset without a limit is ignored"
+    );
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            &q(r#"{"sql_search":{"c.customerid":{"op":"in","value":[2,"x y"]}}}"#),
+        )
+        .await;
     assert_eq!(logins(&r.json()), ["customer2"]);
 }
 
@@ -214,18 +399,59 @@ async fn listing_search_order_and_limit() {
 #[tokio::test]
 async fn admins_read_rules() {
     let t = TestApp::demo().await;
-    let r = t.froxlor(ADMIN_KEY, r#"{"command":"Admins.listing"}"#).await;
+    let r = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Admins.listing"}"#)
+        .await;
     assert_eq!(r.json()["data"]["count"], 2);
     assert!(r.json()["data"]["list"][0].get("password").is_none());
-    let own = t.froxlor(RESELLER_KEY, r#"{"command":"Admins.get","params":{"loginname":"reseller1"}}"#).await;
+    let own = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"Admins.get","params":{"loginname":"reseller1"}}"#,
+        )
+        .await;
     assert_eq!(own.json()["data"]["adminid"], 2);
     assert_eq!(own.json()["data"]["customers_used"], 1);
-    let other = t.froxlor(RESELLER_KEY, r#"{"command":"Admins.get","params":{"id":1}}"#).await;
+    let other = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"Admins.get","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(other.status, 403);
-    let list = t.froxlor(RESELLER_KEY, r#"{"command":"Admins.listing"}"#).await;
+    let list = t
+        .froxlor(RESELLER_KEY, r#"{"command":"Admins.listing"}"#)
+        .await;
     assert_eq!(list.status, 403);
-    let cust = t.froxlor(CUSTOMER1_KEY, r#"{"command":"Admins.get","params":{"id":1}}"#).await;
+    let cust = t
+        .froxlor(
+            CUSTOMER1_KEY,
+            r#"{"command":"Admins.get","params":{"id":1}}"#,
+        )
+        .await;
     assert_eq!(cust.status, 403);
-    let missing = t.froxlor(ADMIN_KEY, r#"{"command":"Admins.get","params":{"id":55}}"#).await;
-    assert_eq!((missing.status, missing.message().as_str()), (404, "Admin with id #55 could not be found"));
+    let missing = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Admins.get","params":{"id":55}}"#)
+        .await;
+    assert_eq!(
+        (missing.status, missing.message().as_str()),
+        (404, "Admin with id #55 could not be found")
+    );
+}
+
+// Source: issue 2 item 7: credentials are verified once, then served from the cache.
+#[tokio::test]
+async fn repeated_requests_do_not_rehash_the_secret() {
+    let t = TestApp::demo().await;
+    let first = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#).await;
+    assert_eq!(first.status, 200);
+    let after_first = t.core.slow_credential_checks();
+    for _ in 0..20 {
+        let r = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#).await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(t.core.slow_credential_checks(), after_first, "cached credentials were hashed again");
+    let wrong = t.froxlor("demo-froxlor-admin-key:wrong", r#"{"command":"Customers.listingCount"}"#).await;
+    assert_eq!(wrong.status, 403);
+    assert_eq!(t.core.slow_credential_checks(), after_first + 1, "a wrong secret is always checked in full");
 }

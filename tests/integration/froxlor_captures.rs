@@ -6,7 +6,10 @@
 
 use panelgate_core::admins::{AdminSwitches, NewAdmin};
 use panelgate_core::seed::DataSet;
-use panelgate_core::{Actor, CredentialKind, CustomerPatch, CustomerRef, Features, NewBackupJob, NewCredential, Resources};
+use panelgate_core::{
+    Actor, CredentialKind, CustomerPatch, CustomerRef, Features, NewBackupJob, NewCredential,
+    Resources,
+};
 use panelgate_testkit::panelgate_froxlor::{json, FroxlorVersion};
 use panelgate_testkit::{TestApp, TestResponse};
 use serde_json::Value;
@@ -27,12 +30,24 @@ fn key(public: &str, secret: &str, admin: Option<i64>, customer: Option<i64>) ->
 }
 
 async fn set_customer_api(t: &TestApp, id: i64, allowed: bool) {
-    let c = t.core.customers().get(&Actor::System, &CustomerRef::Id(id)).await.unwrap();
+    let c = t
+        .core
+        .customers()
+        .get(&Actor::System, &CustomerRef::Id(id))
+        .await
+        .unwrap();
     let patch = CustomerPatch {
-        features: Some(Features { api_allowed: allowed, ..c.features }),
+        features: Some(Features {
+            api_allowed: allowed,
+            ..c.features
+        }),
         ..CustomerPatch::default()
     };
-    t.core.customers().update(&Actor::System, &CustomerRef::Id(id), patch).await.unwrap();
+    t.core
+        .customers()
+        .update(&Actor::System, &CustomerRef::Id(id), patch)
+        .await
+        .unwrap();
 }
 
 /// The state changes of captures README §5.4, made directly in the store (not through the API).
@@ -44,9 +59,18 @@ async fn apply_state(t: &TestApp, state: &str) {
             let data = DataSet {
                 credentials: vec![
                     key("ak_cust_jdoe", "sk_cust_jdoe", None, Some(1)),
-                    NewCredential { allowed_from: "10.0.0.0/8,192.0.2.5".into(), ..key("ak_admin_ip", "sk_admin_ip", Some(1), None) },
-                    NewCredential { valid_until: 1000, ..key("ak_admin_exp", "sk_admin_exp", Some(1), None) },
-                    NewCredential { allowed_from: "127.0.0.1".into(), ..key("ak_admin_ip2", "sk_admin_ip2", Some(1), None) },
+                    NewCredential {
+                        allowed_from: "10.0.0.0/8,192.0.2.5".into(),
+                        ..key("ak_admin_ip", "sk_admin_ip", Some(1), None)
+                    },
+                    NewCredential {
+                        valid_until: 1000,
+                        ..key("ak_admin_exp", "sk_admin_exp", Some(1), None)
+                    },
+                    NewCredential {
+                        allowed_from: "127.0.0.1".into(),
+                        ..key("ak_admin_ip2", "sk_admin_ip2", Some(1), None)
+                    },
                     key("ak_orphan", "sk_orphan", None, None),
                 ],
                 ..DataSet::default()
@@ -84,33 +108,75 @@ async fn apply_state(t: &TestApp, state: &str) {
         }
         "S3" => settings.set("system.backupenabled", "1").await.unwrap(),
         "S4" => {
-            admins.set_switches(&Actor::System, 2, AdminSwitches { deactivated: Some(true), api_allowed: None }).await.unwrap();
+            admins
+                .set_switches(
+                    &Actor::System,
+                    2,
+                    AdminSwitches {
+                        deactivated: Some(true),
+                        api_allowed: None,
+                    },
+                )
+                .await
+                .unwrap();
         }
         "S5" => {
             admins
-                .set_switches(&Actor::System, 2, AdminSwitches { deactivated: Some(false), api_allowed: Some(false) })
+                .set_switches(
+                    &Actor::System,
+                    2,
+                    AdminSwitches {
+                        deactivated: Some(false),
+                        api_allowed: Some(false),
+                    },
+                )
                 .await
                 .unwrap();
         }
         "S6" => {
-            admins.set_switches(&Actor::System, 2, AdminSwitches { deactivated: None, api_allowed: Some(true) }).await.unwrap();
+            admins
+                .set_switches(
+                    &Actor::System,
+                    2,
+                    AdminSwitches {
+                        deactivated: None,
+                        api_allowed: Some(true),
+                    },
+                )
+                .await
+                .unwrap();
             set_customer_api(t, 1, false).await;
         }
         "S7" => set_customer_api(t, 1, true).await,
         "S8" => settings.set("api.enabled", "0").await.unwrap(),
         "S9" => {
             settings.set("api.enabled", "1").await.unwrap();
-            settings.set("panel.password_min_length", "8").await.unwrap();
+            settings
+                .set("panel.password_min_length", "8")
+                .await
+                .unwrap();
         }
-        "S10" => settings.set("panel.password_min_length", "0").await.unwrap(),
+        "S10" => settings
+            .set("panel.password_min_length", "0")
+            .await
+            .unwrap(),
         "S11" => {
-            t.core.load(&DataSet { sequences: [("backup_jobs".to_owned(), 28)].into(), ..DataSet::default() }).await.unwrap();
+            t.core
+                .load(&DataSet {
+                    sequences: [("backup_jobs".to_owned(), 28)].into(),
+                    ..DataSet::default()
+                })
+                .await
+                .unwrap();
             t.core
                 .backup_jobs()
                 .plan(
                     &Actor::System,
                     &CustomerRef::Login("jdoe".into()),
-                    NewBackupJob { destdir: "/var/customers/webs/jdoe/b/".into(), ..NewBackupJob::default() },
+                    NewBackupJob {
+                        destdir: "/var/customers/webs/jdoe/b/".into(),
+                        ..NewBackupJob::default()
+                    },
                 )
                 .await
                 .unwrap();
@@ -144,7 +210,11 @@ fn compare(cap: &Capture, got: &TestResponse) -> Result<(), String> {
         .collect();
     let norm = |(k, v): &(String, String)| {
         let k = k.to_ascii_lowercase();
-        let v = if k == "x-ratelimit-reset" && v.parse::<i64>().is_ok() { "<unix time + 60>".to_owned() } else { v.clone() };
+        let v = if k == "x-ratelimit-reset" && v.parse::<i64>().is_ok() {
+            "<unix time + 60>".to_owned()
+        } else {
+            v.clone()
+        };
         (k, v)
     };
     let want: Vec<_> = cap.headers.iter().map(norm).collect();
@@ -153,9 +223,14 @@ fn compare(cap: &Capture, got: &TestResponse) -> Result<(), String> {
         return Err(format!("headers {have:?} (expected {want:?})"));
     }
     if cap.response_body.is_empty() {
-        return if got.body.is_empty() { Ok(()) } else { Err(format!("body {:?} (expected none)", got.body)) };
+        return if got.body.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("body {:?} (expected none)", got.body))
+        };
     }
-    let mut expected: Value = serde_json::from_str(&cap.response_body).map_err(|e| format!("capture body: {e}"))?;
+    let mut expected: Value =
+        serde_json::from_str(&cap.response_body).map_err(|e| format!("capture body: {e}"))?;
     assert_eq!(
         json::encode(&expected),
         cap.response_body,
@@ -167,7 +242,11 @@ fn compare(cap: &Capture, got: &TestResponse) -> Result<(), String> {
     if expected == got.body {
         Ok(())
     } else {
-        let line = expected.lines().zip(got.body.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        let line = expected
+            .lines()
+            .zip(got.body.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
         Err(format!(
             "body differs at line {}: got {:?}, expected {:?}",
             line + 1,
@@ -177,14 +256,20 @@ fn compare(cap: &Capture, got: &TestResponse) -> Result<(), String> {
     }
 }
 
-async fn replay(version: &str, froxlor: FroxlorVersion, fixture: &str) -> (usize, Vec<(String, String)>) {
+async fn replay(
+    version: &str,
+    froxlor: FroxlorVersion,
+    fixture: &str,
+) -> (usize, Vec<(String, String)>) {
     let Some(shared) = captures::shared_dir() else {
         return (0, Vec::new());
     };
     let dir = shared.join("captures");
     let data: DataSet = toml::from_str(fixture).expect("capture fixture parses");
     let t = TestApp::with(&data, froxlor).await;
-    let steps = captures::sequence(&std::fs::read_to_string(dir.join(format!("froxlor-{version}.sequence"))).unwrap());
+    let steps = captures::sequence(
+        &std::fs::read_to_string(dir.join(format!("froxlor-{version}.sequence"))).unwrap(),
+    );
     let mut compared = 0;
     let mut failures = Vec::new();
     for step in steps {
@@ -195,9 +280,18 @@ async fn replay(version: &str, froxlor: FroxlorVersion, fixture: &str) -> (usize
                 assert_eq!(r.status, 200, "send step failed: {}", r.body);
             }
             Step::File(name) => {
-                let text = std::fs::read_to_string(dir.join(format!("froxlor-{version}")).join(&name)).unwrap();
+                let text =
+                    std::fs::read_to_string(dir.join(format!("froxlor-{version}")).join(&name))
+                        .unwrap();
                 let cap = captures::parse(&name, &text);
-                let got = t.request(&cap.method, &cap.target, cap.auth.as_deref(), cap.body.clone()).await;
+                let got = t
+                    .request(
+                        &cap.method,
+                        &cap.target,
+                        cap.auth.as_deref(),
+                        cap.body.clone(),
+                    )
+                    .await;
                 compared += 1;
                 if let Err(why) = compare(&cap, &got) {
                     failures.push((name, why));
@@ -209,7 +303,10 @@ async fn replay(version: &str, froxlor: FroxlorVersion, fixture: &str) -> (usize
 }
 
 fn report(version: &str, compared: usize, failures: &[(String, String)]) {
-    println!("froxlor-{version}: {} of {compared} responses identical", compared - failures.len());
+    println!(
+        "froxlor-{version}: {} of {compared} responses identical",
+        compared - failures.len()
+    );
     for (name, why) in failures {
         println!("  differs: {name}: {why}");
     }
@@ -230,9 +327,18 @@ async fn froxlor_2_0_24_captures_replay() {
     }
     report("2.0.24", compared, &failures);
     assert_eq!(compared, 114, "every file of the sequence is compared");
-    let unexplained: Vec<_> = failures.iter().filter(|(n, _)| !KNOWN_2_0.contains(&n.as_str())).collect();
-    assert!(unexplained.is_empty(), "differences not listed in the README: {unexplained:#?}");
-    assert!(compared - failures.len() >= 103, "at least 103 of 114 identical");
+    let unexplained: Vec<_> = failures
+        .iter()
+        .filter(|(n, _)| !KNOWN_2_0.contains(&n.as_str()))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "differences not listed in the README: {unexplained:#?}"
+    );
+    assert!(
+        compared - failures.len() >= 103,
+        "at least 103 of 114 identical"
+    );
 }
 
 #[tokio::test]

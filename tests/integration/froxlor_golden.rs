@@ -71,7 +71,11 @@ fn case_files() -> Vec<PathBuf> {
 #[tokio::test]
 async fn froxlor_golden_error_cases() {
     let files = case_files();
-    assert!(files.len() >= 40, "expected the golden error cases, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected the golden error cases, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -89,8 +93,14 @@ async fn froxlor_golden_error_cases() {
             t.core.settings().set(k, v).await.unwrap();
         }
         for b in &case.before {
-            let r = panelgate_testkit::send(&app, "POST", "/api.php", Some(&b.auth), b.body.clone()).await;
-            assert_eq!(r.status, 200, "{name}: setup request {} answered {}", b.body, r.body);
+            let r =
+                panelgate_testkit::send(&app, "POST", "/api.php", Some(&b.auth), b.body.clone())
+                    .await;
+            assert_eq!(
+                r.status, 200,
+                "{name}: setup request {} answered {}",
+                b.body, r.body
+            );
         }
         let r = panelgate_testkit::send(
             &app,
@@ -111,6 +121,10 @@ async fn froxlor_golden_error_cases() {
             ));
         }
     }
-    println!("{} golden Froxlor cases, {} failed", files.len(), failures.len());
+    println!(
+        "{} golden Froxlor cases, {} failed",
+        files.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,7 +10,12 @@ use panelgate_testkit::{TestApp, ADMIN_KEY, RESELLER_KEY};
 async fn fingerprint(t: &TestApp) -> String {
     let customers = t.core.customers().list(&Actor::System).await.unwrap();
     let admins = t.core.admins().list(&Actor::System).await.unwrap();
-    let jobs = t.core.backup_jobs().list(&Actor::System, None).await.unwrap();
+    let jobs = t
+        .core
+        .backup_jobs()
+        .list(&Actor::System, None)
+        .await
+        .unwrap();
     let settings = t.core.settings().snapshot().await.unwrap();
     format!("{customers:?}\n{admins:?}\n{jobs:?}\n{settings:?}")
 }
@@ -60,8 +65,18 @@ async fn bad_requests_get_froxlor_answers_and_change_nothing() {
     let r = t
         .froxlor(RESELLER_KEY, r#"{"command":"Customers.add","params":{"email":"r@example.com","name":"R","firstname":"S","diskspace":99999999}}"#)
         .await;
-    assert_eq!((r.status, r.message().as_str()), (400, "You cannot allocate more resources than you own for yourself."));
-    assert_eq!(fingerprint(&t).await, before, "bad input changed the database");
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (
+            400,
+            "You cannot allocate more resources than you own for yourself."
+        )
+    );
+    assert_eq!(
+        fingerprint(&t).await,
+        before,
+        "bad input changed the database"
+    );
 }
 
 // Source: issue 2 ("10 MB body"); PHP ignores a body over post_max_size (8 MiB), so Froxlor
@@ -73,7 +88,10 @@ async fn ten_megabyte_body_is_not_read() {
     let mut body = br#"{"command":"Customers.add","params":{"email":"big@example.com","name":"B","firstname":"C","custom_notes":""#.to_vec();
     body.resize(10 * 1024 * 1024, b'x');
     body.extend_from_slice(b"\"}}");
-    let auth = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ADMIN_KEY));
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ADMIN_KEY)
+    );
     for declared in [true, false] {
         let mut req = http::Request::post("/api.php").header("authorization", &auth);
         if declared {
@@ -82,8 +100,14 @@ async fn ten_megabyte_body_is_not_read() {
         let req = req.body(Full::new(Bytes::from(body.clone()))).unwrap();
         let resp = t.app.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
         assert_eq!(resp.status(), 400);
-        let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
-        assert_eq!(&bytes[..], b"{\n    \"message\": \"Empty request body.\"\n}");
+        let bytes = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            &bytes[..],
+            b"{\n    \"message\": \"Empty request body.\"\n}"
+        );
     }
     assert_eq!(fingerprint(&t).await, before);
 }

@@ -1,6 +1,9 @@
 //! Admins and resellers.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Deserialize;
 
 use crate::entity::admins;
@@ -171,7 +174,11 @@ impl Admins<'_> {
     pub async fn get(&self, actor: &Actor, r: &AdminRef) -> CoreResult<Admin> {
         let db = self.core.db();
         match actor {
-            Actor::System | Actor::Admin { change_serversettings: true, .. } => {}
+            Actor::System
+            | Actor::Admin {
+                change_serversettings: true,
+                ..
+            } => {}
             Actor::Admin { id, .. } => {
                 let own = find_row(db, *id).await?;
                 let is_self = match r {
@@ -182,7 +189,9 @@ impl Admins<'_> {
                     return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
                 }
             }
-            Actor::Customer { .. } => return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed)),
+            Actor::Customer { .. } => {
+                return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed))
+            }
         }
         let row = match r {
             AdminRef::Id(id) => admins::Entity::find_by_id(*id).one(db).await?,
@@ -217,7 +226,15 @@ impl Admins<'_> {
     }
 
     pub async fn create(&self, actor: &Actor, new: NewAdmin) -> CoreResult<Admin> {
-        if !matches!(actor, Actor::System | Actor::Admin { change_serversettings: true, see_all: true, .. }) {
+        if !matches!(
+            actor,
+            Actor::System
+                | Actor::Admin {
+                    change_serversettings: true,
+                    see_all: true,
+                    ..
+                }
+        ) {
             return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
         }
         let secret = new.password.clone();
@@ -294,7 +311,12 @@ impl Admins<'_> {
     }
 
     /// Flip account switches (server only: control API, test state changes).
-    pub async fn set_switches(&self, actor: &Actor, id: i64, switches: AdminSwitches) -> CoreResult<Admin> {
+    pub async fn set_switches(
+        &self,
+        actor: &Actor,
+        id: i64,
+        switches: AdminSwitches,
+    ) -> CoreResult<Admin> {
         if !matches!(actor, Actor::System) {
             return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
         }
@@ -318,7 +340,12 @@ impl Admins<'_> {
         let ok = self
             .core
             .verifier()
-            .verify("admin-password", login, password, row.as_ref().map(|r| r.password_hash.as_str()))
+            .verify(
+                "admin-password",
+                login,
+                password,
+                row.as_ref().map(|r| r.password_hash.as_str()),
+            )
             .await;
         Ok(match row {
             Some(row) if ok && row.loginname == login => Some(row_to_admin(row)),

@@ -1,6 +1,8 @@
 //! Planned backup jobs (Froxlor `CustomerBackups` / `DataDump`).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 
 use crate::entity::{backup_jobs, customers};
 use crate::error::{CoreError, CoreResult, EntityKind, Key};
@@ -28,7 +30,12 @@ fn row_to_job(row: backup_jobs::Model) -> BackupJob {
 
 impl BackupJobs<'_> {
     /// Plan a backup of `customer` (which the actor must see).
-    pub async fn plan(&self, actor: &Actor, customer: &CustomerRef, job: NewBackupJob) -> CoreResult<BackupJob> {
+    pub async fn plan(
+        &self,
+        actor: &Actor,
+        customer: &CustomerRef,
+        job: NewBackupJob,
+    ) -> CoreResult<BackupJob> {
         let customer = self.core.customers().get(actor, customer).await?;
         let txn = self.core.db().begin().await?;
         let id = sequences::next_id(&txn, sequences::BACKUP_JOBS).await?;
@@ -60,7 +67,10 @@ impl BackupJobs<'_> {
         let rows = q.find_also_related(customers::Entity).all(db).await?;
         Ok(rows
             .into_iter()
-            .filter(|(_, c)| c.as_ref().is_some_and(|c| actor.sees_customer(c.id, c.admin_id)))
+            .filter(|(_, c)| {
+                c.as_ref()
+                    .is_some_and(|c| actor.sees_customer(c.id, c.admin_id))
+            })
             .map(|(job, _)| row_to_job(job))
             .collect())
     }
@@ -72,7 +82,9 @@ impl BackupJobs<'_> {
             .into_iter()
             .find(|j| j.id == id)
             .ok_or_else(|| CoreError::not_found(EntityKind::BackupJob, Key::Id(id)))?;
-        backup_jobs::Entity::delete_by_id(id).exec(self.core.db()).await?;
+        backup_jobs::Entity::delete_by_id(id)
+            .exec(self.core.db())
+            .await?;
         Ok(job)
     }
 }

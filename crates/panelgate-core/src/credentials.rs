@@ -1,7 +1,9 @@
 //! Credentials: API keys and secret keys of every protocol, stored hashed, verified through the
 //! core's cache so repeated requests do not pay a full hash each time.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 
 use crate::entity::{credentials, customers};
 use crate::error::{CoreError, CoreResult, Denied};
@@ -73,7 +75,12 @@ impl Credentials<'_> {
     /// Find the credential of `kind` named `public_key` (empty for secret-only keys) whose secret
     /// is `secret`. The public key is compared exactly (case-sensitively), the secret through the
     /// hash; a miss costs as much as a hit.
-    pub async fn verify(&self, kind: CredentialKind, public_key: &str, secret: &str) -> CoreResult<Option<VerifiedKey>> {
+    pub async fn verify(
+        &self,
+        kind: CredentialKind,
+        public_key: &str,
+        secret: &str,
+    ) -> CoreResult<Option<VerifiedKey>> {
         let db = self.core.db();
         let mut q = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))
@@ -90,7 +97,10 @@ impl Credentials<'_> {
             .filter(|r| password::ct_eq(&r.public_key, public_key))
             .collect();
         if rows.is_empty() {
-            self.core.verifier().verify(kind.as_str(), public_key, secret, None).await;
+            self.core
+                .verifier()
+                .verify(kind.as_str(), public_key, secret, None)
+                .await;
             return Ok(None);
         }
         for row in rows {
@@ -111,14 +121,16 @@ impl Credentials<'_> {
                             .await?
                             .map(|a| a.loginname)
                             .unwrap_or_default();
-                        Owner::Customer(crate::customers::row_to_customer(cust, admin))
+                        Owner::Customer(Box::new(crate::customers::row_to_customer(cust, admin)))
                     }
                     None => Owner::Missing,
                 },
-                (_, Some(a)) if a > 0 => match crate::entity::admins::Entity::find_by_id(a).one(db).await? {
-                    Some(admin) => Owner::Admin(admins::row_to_admin(admin)),
-                    None => Owner::Missing,
-                },
+                (_, Some(a)) if a > 0 => {
+                    match crate::entity::admins::Entity::find_by_id(a).one(db).await? {
+                        Some(admin) => Owner::Admin(Box::new(admins::row_to_admin(admin))),
+                        None => Owner::Missing,
+                    }
+                }
                 _ => Owner::Missing,
             };
             return Ok(Some(VerifiedKey {
@@ -132,7 +144,11 @@ impl Credentials<'_> {
     }
 
     /// Credentials of one kind, for the control API and Plesk `secret_key.get_info`.
-    pub async fn list(&self, actor: &Actor, kind: CredentialKind) -> CoreResult<Vec<CredentialInfo>> {
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        kind: CredentialKind,
+    ) -> CoreResult<Vec<CredentialInfo>> {
         let rows = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))
             .order_by_asc(credentials::Column::Id)
@@ -159,14 +175,21 @@ impl Credentials<'_> {
     }
 
     /// Change a key's validity (server only: control API and state changes in tests).
-    pub async fn set_valid_until(&self, actor: &Actor, id: i64, valid_until: i64) -> CoreResult<()> {
+    pub async fn set_valid_until(
+        &self,
+        actor: &Actor,
+        id: i64,
+        valid_until: i64,
+    ) -> CoreResult<()> {
         if !matches!(actor, Actor::System) {
             return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
         }
         let row = credentials::Entity::find_by_id(id)
             .one(self.core.db())
             .await?
-            .ok_or_else(|| CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id)))?;
+            .ok_or_else(|| {
+                CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id))
+            })?;
         let mut am: credentials::ActiveModel = row.into();
         am.valid_until = Set(valid_until);
         am.update(self.core.db()).await?;

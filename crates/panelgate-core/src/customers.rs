@@ -12,7 +12,8 @@ use sea_orm::{
 use crate::entity::{admins, backup_jobs, credentials, customers, subscriptions};
 use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
 use crate::model::{
-    Actor, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Profile, Resource, Resources,
+    Actor, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Profile, Resource,
+    Resources,
 };
 use crate::{admins::row_to_admin, password, sequences, settings, Core, Operation};
 
@@ -164,7 +165,12 @@ const COUNTED: [Resource; 8] = [
 ];
 
 /// Would giving `new` (instead of `old`) exceed what `owner` has left?
-pub(crate) fn allocation_ok(owner: &admins::Model, new: &Resources, old: Option<&Resources>, mail_quota: bool) -> bool {
+pub(crate) fn allocation_ok(
+    owner: &admins::Model,
+    new: &Resources,
+    old: Option<&Resources>,
+    mail_quota: bool,
+) -> bool {
     let owner_limits = crate::admins::admin_limits(owner);
     let owner_used = crate::admins::admin_used(owner);
     COUNTED.iter().all(|&r| {
@@ -196,7 +202,10 @@ async fn shift_counters<C: ConnectionTrait>(
 ) -> CoreResult<()> {
     use admins::Column as A;
     let mut q = admins::Entity::update_many().filter(A::Id.eq(admin_id));
-    q = q.col_expr(A::CustomersUsed, Expr::col(A::CustomersUsed).add(customers_delta));
+    q = q.col_expr(
+        A::CustomersUsed,
+        Expr::col(A::CustomersUsed).add(customers_delta),
+    );
     for (r, col) in [
         (Resource::Diskspace, A::DiskspaceUsed),
         (Resource::Mysqls, A::MysqlsUsed),
@@ -253,7 +262,10 @@ fn map_unique(err: sea_orm::DbErr, login: &str) -> CoreError {
     }
 }
 
-async fn find_row<C: ConnectionTrait>(db: &C, r: &CustomerRef) -> CoreResult<Option<customers::Model>> {
+async fn find_row<C: ConnectionTrait>(
+    db: &C,
+    r: &CustomerRef,
+) -> CoreResult<Option<customers::Model>> {
     Ok(match r {
         CustomerRef::Id(id) => customers::Entity::find_by_id(*id).one(db).await?,
         CustomerRef::Login(login) => {
@@ -283,7 +295,11 @@ async fn std_subdomain_name<C: ConnectionTrait>(db: &C, login: &str) -> CoreResu
     Ok(format!("{}.{}", login.to_lowercase(), base))
 }
 
-async fn create_std_subdomain<C: ConnectionTrait>(db: &C, row: &customers::Model, now: i64) -> CoreResult<i64> {
+async fn create_std_subdomain<C: ConnectionTrait>(
+    db: &C,
+    row: &customers::Model,
+    now: i64,
+) -> CoreResult<i64> {
     let id = sequences::next_id(db, sequences::SUBSCRIPTIONS).await?;
     subscriptions::ActiveModel {
         id: Set(id),
@@ -298,7 +314,11 @@ async fn create_std_subdomain<C: ConnectionTrait>(db: &C, row: &customers::Model
     Ok(id)
 }
 
-async fn set_key_validity<C: ConnectionTrait>(db: &C, customer_id: i64, valid_until: i64) -> CoreResult<()> {
+async fn set_key_validity<C: ConnectionTrait>(
+    db: &C,
+    customer_id: i64,
+    valid_until: i64,
+) -> CoreResult<()> {
     credentials::Entity::update_many()
         .col_expr(credentials::Column::ValidUntil, Expr::value(valid_until))
         .filter(credentials::Column::CustomerId.eq(customer_id))
@@ -341,7 +361,10 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersList)?;
         let db = self.core.db();
         let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
-        if let Actor::Admin { id, see_all: false, .. } = actor {
+        if let Actor::Admin {
+            id, see_all: false, ..
+        } = actor
+        {
             q = q.filter(customers::Column::AdminId.eq(*id));
         }
         let rows = q.all(db).await?;
@@ -365,7 +388,8 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         if let Actor::Admin { id, .. } = actor {
             let owner = crate::admins::find_row(self.core.db(), *id).await?;
-            if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers {
+            if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers
+            {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
             }
         }
@@ -373,13 +397,20 @@ impl Customers<'_> {
     }
 
     /// Check that the actor (an admin) can hand out `new` limits (replacing `old`).
-    pub async fn check_allocation(&self, actor: &Actor, new: &Resources, old: Option<&Resources>) -> CoreResult<()> {
+    pub async fn check_allocation(
+        &self,
+        actor: &Actor,
+        new: &Resources,
+        old: Option<&Resources>,
+    ) -> CoreResult<()> {
         let Actor::Admin { id, .. } = actor else {
             return Ok(());
         };
         let db = self.core.db();
         let owner = crate::admins::find_row(db, *id).await?;
-        let mail_quota = settings::read_all(db).await?.flag("system.mail_quota_enabled");
+        let mail_quota = settings::read_all(db)
+            .await?
+            .flag("system.mail_quota_enabled");
         if allocation_ok(&owner, new, old, mail_quota) {
             Ok(())
         } else {
@@ -407,13 +438,21 @@ impl Customers<'_> {
         self.create_owned(actor, None, new).await
     }
 
-    pub async fn create_owned(&self, actor: &Actor, owner: Option<i64>, new: NewCustomer) -> CoreResult<Customer> {
+    pub async fn create_owned(
+        &self,
+        actor: &Actor,
+        owner: Option<i64>,
+        new: NewCustomer,
+    ) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         let owner_id = match (actor, owner) {
             (Actor::Admin { id, .. }, None) => *id,
-            (Actor::Admin { id, see_all: false, .. }, Some(o)) if o != *id => {
-                return Err(CoreError::Forbidden(Denied::RoleNotAllowed))
-            }
+            (
+                Actor::Admin {
+                    id, see_all: false, ..
+                },
+                Some(o),
+            ) if o != *id => return Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
             (_, Some(o)) => o,
             (_, None) => {
                 return Err(CoreError::Invalid {
@@ -422,10 +461,7 @@ impl Customers<'_> {
                 })
             }
         };
-        let password = new
-            .password
-            .clone()
-            .unwrap_or_else(generate_password);
+        let password = new.password.clone().unwrap_or_else(generate_password);
         let hash = tokio::task::spawn_blocking(move || password::hash_secret(&password))
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))??;
@@ -435,12 +471,19 @@ impl Customers<'_> {
         // owner's counters and the guid/account-number settings read below are current.
         let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
         let owner_row = crate::admins::find_row(&txn, owner_id).await?;
-        if owner_row.customers != crate::model::UNLIMITED && owner_row.customers_used >= owner_row.customers {
+        if owner_row.customers != crate::model::UNLIMITED
+            && owner_row.customers_used >= owner_row.customers
+        {
             return Err(CoreError::QuotaExceeded(Quota::Customers));
         }
         let s = settings::read_all(&txn).await?;
         if !matches!(actor, Actor::System)
-            && !allocation_ok(&owner_row, &new.limits, None, s.flag("system.mail_quota_enabled"))
+            && !allocation_ok(
+                &owner_row,
+                &new.limits,
+                None,
+                s.flag("system.mail_quota_enabled"),
+            )
         {
             return Err(CoreError::QuotaExceeded(Quota::Resources));
         }
@@ -477,14 +520,21 @@ impl Customers<'_> {
             login_key: Set(login_key),
             password_hash: Set(hash),
             admin_id: Set(owner_id),
-            documentroot: Set(format!("{}{}/", s.get("system.documentroot_prefix"), loginname)),
+            documentroot: Set(format!(
+                "{}{}/",
+                s.get("system.documentroot_prefix"),
+                loginname
+            )),
             standardsubdomain: Set(0),
             guid: Set(guid),
             deactivated: Set(false),
             lastlogin_succ: Set(0),
             lastlogin_fail: Set(0),
             loginfail_count: Set(0),
-            theme: Set(new.theme.clone().unwrap_or_else(|| s.get("panel.default_theme").to_owned())),
+            theme: Set(new
+                .theme
+                .clone()
+                .unwrap_or_else(|| s.get("panel.default_theme").to_owned())),
             custom_notes: Set(new.custom_notes.clone()),
             custom_notes_show: Set(new.custom_notes_show),
             allowed_phpconfigs: Set(new.allowed_phpconfigs.clone()),
@@ -507,7 +557,10 @@ impl Customers<'_> {
         set_profile(&mut am, &new.profile);
         set_limits(&mut am, &new.limits);
         set_features(&mut am, &new.features);
-        let row = am.insert(&txn).await.map_err(|e| map_unique(e, &loginname))?;
+        let row = am
+            .insert(&txn)
+            .await
+            .map_err(|e| map_unique(e, &loginname))?;
         let row = if new.create_std_subdomain {
             let sub = create_std_subdomain(&txn, &row, now).await?;
             let mut am = row.into_active_model();
@@ -523,7 +576,12 @@ impl Customers<'_> {
 
     /// Change a customer. A customer changing itself may only set its language, theme and
     /// password; everything else in the patch is ignored for it.
-    pub async fn update(&self, actor: &Actor, r: &CustomerRef, patch: CustomerPatch) -> CoreResult<Customer> {
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        r: &CustomerRef,
+        patch: CustomerPatch,
+    ) -> CoreResult<Customer> {
         let patch = match actor {
             Actor::Customer { .. } => CustomerPatch {
                 password: patch.password,
@@ -548,7 +606,9 @@ impl Customers<'_> {
         if let Some(new_limits) = &patch.limits {
             if let Actor::Admin { .. } = actor {
                 let owner = crate::admins::find_row(&txn, row.admin_id).await?;
-                let mail_quota = settings::read_all(&txn).await?.flag("system.mail_quota_enabled");
+                let mail_quota = settings::read_all(&txn)
+                    .await?
+                    .flag("system.mail_quota_enabled");
                 if !allocation_ok(&owner, new_limits, Some(&old_limits), mail_quota) {
                     return Err(CoreError::QuotaExceeded(Quota::Resources));
                 }
@@ -594,9 +654,12 @@ impl Customers<'_> {
         }
         let deactivated = patch.deactivated.unwrap_or(was_deactivated);
         am.deactivated = Set(deactivated);
-        let want_subdomain = !deactivated && patch.create_std_subdomain.unwrap_or(had_subdomain != 0);
+        let want_subdomain =
+            !deactivated && patch.create_std_subdomain.unwrap_or(had_subdomain != 0);
         if had_subdomain != 0 && !want_subdomain {
-            subscriptions::Entity::delete_by_id(had_subdomain).exec(&txn).await?;
+            subscriptions::Entity::delete_by_id(had_subdomain)
+                .exec(&txn)
+                .await?;
             am.standardsubdomain = Set(0);
         }
         let mut row = am.update(&txn).await?;
@@ -657,12 +720,19 @@ impl Customers<'_> {
     }
 
     /// Give a customer (and its subscriptions) to another admin; both owners' counters are recounted.
-    pub async fn move_to(&self, actor: &Actor, r: &CustomerRef, target_admin: i64) -> CoreResult<Customer> {
+    pub async fn move_to(
+        &self,
+        actor: &Actor,
+        r: &CustomerRef,
+        target_admin: i64,
+    ) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersMove)?;
         let txn = self.core.db().begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
         if row.admin_id == target_admin {
-            return Err(CoreError::Conflict("the customer already belongs to that admin".into()));
+            return Err(CoreError::Conflict(
+                "the customer already belongs to that admin".into(),
+            ));
         }
         let target = admins::Entity::find_by_id(target_admin)
             .one(&txn)
@@ -684,13 +754,22 @@ impl Customers<'_> {
     }
 
     /// Check a customer's panel password (Plesk/ISPsystem clients send one with every request).
-    pub async fn verify_password(&self, login: &str, password: &str) -> CoreResult<Option<Customer>> {
+    pub async fn verify_password(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> CoreResult<Option<Customer>> {
         let db = self.core.db();
         let row = find_row(db, &CustomerRef::Login(login.to_owned())).await?;
         let ok = self
             .core
             .verifier()
-            .verify("customer-password", login, password, row.as_ref().map(|r| r.password_hash.as_str()))
+            .verify(
+                "customer-password",
+                login,
+                password,
+                row.as_ref().map(|r| r.password_hash.as_str()),
+            )
             .await;
         match row {
             Some(row) if ok && row.loginname == login => {
@@ -703,7 +782,9 @@ impl Customers<'_> {
 
     /// The owner admin of a customer, for frontends that show owner details.
     pub async fn owner(&self, customer: &Customer) -> CoreResult<crate::model::Admin> {
-        Ok(row_to_admin(crate::admins::find_row(self.core.db(), customer.admin_id).await?))
+        Ok(row_to_admin(
+            crate::admins::find_row(self.core.db(), customer.admin_id).await?,
+        ))
     }
 }
 
@@ -730,6 +811,12 @@ fn uuid_for(id: i64, guid: i64) -> String {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(format!("panelgate-customer-{id}-{guid}").as_bytes());
     let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
-

@@ -54,13 +54,25 @@ pub fn describe_url(url: &str) -> String {
 pub async fn create_scratch_database(base_url: &str) -> CoreResult<String> {
     use rand::Rng;
     let name = format!("pgt_{:016x}", rand::thread_rng().gen::<u64>());
-    let db = Database::connect(ConnectOptions::new(base_url.to_owned()).sqlx_logging(false).to_owned())
-        .await
-        .map_err(|e| CoreError::Unavailable(format!("cannot connect to {}: {e}", describe_url(base_url))))?;
+    let db = Database::connect(
+        ConnectOptions::new(base_url.to_owned())
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await
+    .map_err(|e| {
+        CoreError::Unavailable(format!("cannot connect to {}: {e}", describe_url(base_url)))
+    })?;
     // `name` is generated above from hex digits only; no request text reaches this statement.
     match db.get_database_backend() {
-        DbBackend::Postgres => db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?,
-        DbBackend::MySql => db.execute_unprepared(&format!("CREATE DATABASE `{name}`")).await?,
+        DbBackend::Postgres => {
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?
+        }
+        DbBackend::MySql => {
+            db.execute_unprepared(&format!("CREATE DATABASE `{name}`"))
+                .await?
+        }
         DbBackend::Sqlite => {
             return Err(CoreError::Invalid {
                 field: "database_url",
@@ -69,9 +81,11 @@ pub async fn create_scratch_database(base_url: &str) -> CoreResult<String> {
         }
     };
     db.close().await?;
-    let (head, _) = base_url.rsplit_once('/').ok_or_else(|| CoreError::Invalid {
-        field: "database_url",
-        reason: "no database name in the URL".into(),
-    })?;
+    let (head, _) = base_url
+        .rsplit_once('/')
+        .ok_or_else(|| CoreError::Invalid {
+            field: "database_url",
+            reason: "no database name in the URL".into(),
+        })?;
     Ok(format!("{head}/{name}"))
 }

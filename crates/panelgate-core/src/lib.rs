@@ -95,6 +95,11 @@ impl Core {
         &self.inner.verify
     }
 
+    /// Full password/secret hash verifications made so far (credential-cache misses).
+    pub fn slow_credential_checks(&self) -> u64 {
+        self.inner.verify.slow_checks()
+    }
+
     /// Unix seconds from the core's clock.
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
@@ -144,7 +149,13 @@ impl Core {
             (Actor::System, _) => true,
             (Actor::Customer { .. }, _) => false,
             (Actor::Admin { .. }, Operation::CustomersMove | Operation::AdminsRead) => {
-                matches!(actor, Actor::Admin { change_serversettings: true, .. })
+                matches!(
+                    actor,
+                    Actor::Admin {
+                        change_serversettings: true,
+                        ..
+                    }
+                )
             }
             (Actor::Admin { .. }, _) => true,
         };

@@ -4,7 +4,9 @@
 use sea_orm::{DbErr, Schema};
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{admins, backup_jobs, credentials, customers, sequences, settings, subscriptions};
+use crate::entity::{
+    admins, backup_jobs, credentials, customers, sequences, settings, subscriptions,
+};
 
 pub struct Migrator;
 
@@ -27,13 +29,27 @@ impl MigrationName for InitialSchema {
 impl MigrationTrait for InitialSchema {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let schema = Schema::new(manager.get_database_backend());
-        manager.create_table(schema.create_table_from_entity(settings::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(sequences::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(admins::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(customers::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(credentials::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(subscriptions::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(backup_jobs::Entity)).await?;
+        manager
+            .create_table(schema.create_table_from_entity(settings::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(sequences::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(admins::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(customers::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(credentials::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(subscriptions::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(backup_jobs::Entity))
+            .await?;
         manager
             .create_index(
                 Index::create()

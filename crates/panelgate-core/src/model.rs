@@ -352,8 +352,8 @@ impl CredentialKind {
 /// The owner of a credential, with what authentication rules need to know about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Owner {
-    Admin(Admin),
-    Customer(Customer),
+    Admin(Box<Admin>),
+    Customer(Box<Customer>),
     /// The owner row is gone (Froxlor answers 403 for such a key).
     Missing,
 }

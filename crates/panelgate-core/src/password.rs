@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -38,6 +40,7 @@ fn verify_slow(secret: &str, stored: &str) -> bool {
 /// still the stored hash, so changing a password or secret invalidates it without bookkeeping.
 pub struct VerifyCache {
     key: [u8; 32],
+    slow_checks: std::sync::atomic::AtomicU64,
     entries: Mutex<HashMap<[u8; 32], String>>,
     dummy_hash: String,
 }
@@ -54,13 +57,15 @@ impl VerifyCache {
         rand::thread_rng().fill_bytes(&mut key);
         Ok(VerifyCache {
             key,
+            slow_checks: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
             dummy_hash: hash_secret("panelgate-dummy-secret")?,
         })
     }
 
     fn tag(&self, purpose: &str, identity: &str, secret: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         for part in [purpose, identity, secret] {
             mac.update(&(part.len() as u64).to_le_bytes());
             mac.update(part.as_bytes());
@@ -68,9 +73,20 @@ impl VerifyCache {
         mac.finalize().into_bytes().into()
     }
 
+    /// How many full hash verifications were made (cache misses), for tests and metrics.
+    pub fn slow_checks(&self) -> u64 {
+        self.slow_checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Check `secret` against `stored` (an argon2 PHC string); `stored = None` burns the same
     /// time as a real check so a missing account cannot be told from a wrong secret.
-    pub async fn verify(&self, purpose: &str, identity: &str, secret: &str, stored: Option<&str>) -> bool {
+    pub async fn verify(
+        &self,
+        purpose: &str,
+        identity: &str,
+        secret: &str,
+        stored: Option<&str>,
+    ) -> bool {
         let Some(stored) = stored else {
             let dummy = self.dummy_hash.clone();
             let secret = secret.to_owned();
@@ -83,6 +99,7 @@ impl VerifyCache {
                 return true;
             }
         }
+        self.slow_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (owned_secret, owned_stored) = (secret.to_owned(), stored.to_owned());
         let ok = tokio::task::spawn_blocking(move || verify_slow(&owned_secret, &owned_stored))
             .await
@@ -108,4 +125,29 @@ pub fn lookup_tag(secret: &str) -> String {
 /// Constant-time equality of two strings.
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue 2 item 7: a known credential is verified once, then served from the cache; a changed
+    // credential is verified again, and a wrong secret never hits the cache.
+    #[tokio::test]
+    async fn cache_serves_repeats_and_forgets_changed_credentials() {
+        let cache = VerifyCache::new().unwrap();
+        let old = hash_secret("s3cret").unwrap();
+        assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);
+        assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);
+        assert_eq!(cache.slow_checks(), 1);
+        assert!(!cache.verify("k", "id", "wrong", Some(&old)).await);
+        assert_eq!(cache.slow_checks(), 2);
+        let new = hash_secret("n3w").unwrap();
+        assert!(!cache.verify("k", "id", "s3cret", Some(&new)).await, "old secret after a change");
+        assert_eq!(cache.slow_checks(), 3);
+        assert!(cache.verify("k", "id", "n3w", Some(&new)).await);
+        assert!(cache.verify("k", "id", "n3w", Some(&new)).await);
+        assert_eq!(cache.slow_checks(), 4);
+        assert!(!cache.verify("k", "other-id", "n3w", None).await);
+    }
 }

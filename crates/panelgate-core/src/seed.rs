@@ -98,7 +98,9 @@ impl Core {
             }
         }
         for cred in &data.credentials {
-            self.credentials().create(&Actor::System, cred.clone()).await?;
+            self.credentials()
+                .create(&Actor::System, cred.clone())
+                .await?;
         }
         Ok(())
     }

@@ -44,8 +44,15 @@ pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResul
 }
 
 /// Make sure the next id handed out is at least `next`.
-pub(crate) async fn ensure_at_least<C: ConnectionTrait>(db: &C, name: &str, next: i64) -> CoreResult<()> {
-    match sequences::Entity::find_by_id(name.to_owned()).one(db).await? {
+pub(crate) async fn ensure_at_least<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    next: i64,
+) -> CoreResult<()> {
+    match sequences::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+    {
         Some(row) if row.next_value >= next => Ok(()),
         Some(_) => {
             sequences::Entity::update(sequences::ActiveModel {

@@ -11,13 +11,50 @@ use crate::{Ctx, FroxlorVersion, Outcome};
 
 /// `panel_admins` columns in the order of a fresh install.
 pub const ADMIN_COLUMNS: &[&str] = &[
-    "adminid", "loginname", "password", "name", "email", "def_language", "ip", "customers", "customers_used",
-    "customers_see_all", "domains", "domains_used", "caneditphpsettings", "change_serversettings", "diskspace",
-    "diskspace_used", "mysqls", "mysqls_used", "emails", "emails_used", "email_accounts", "email_accounts_used",
-    "email_forwarders", "email_forwarders_used", "email_quota", "email_quota_used", "ftps", "ftps_used",
-    "subdomains", "subdomains_used", "traffic", "traffic_used", "deactivated", "lastlogin_succ", "lastlogin_fail",
-    "loginfail_count", "reportsent", "theme", "custom_notes", "custom_notes_show", "type_2fa", "data_2fa",
-    "api_allowed", "gui_access",
+    "adminid",
+    "loginname",
+    "password",
+    "name",
+    "email",
+    "def_language",
+    "ip",
+    "customers",
+    "customers_used",
+    "customers_see_all",
+    "domains",
+    "domains_used",
+    "caneditphpsettings",
+    "change_serversettings",
+    "diskspace",
+    "diskspace_used",
+    "mysqls",
+    "mysqls_used",
+    "emails",
+    "emails_used",
+    "email_accounts",
+    "email_accounts_used",
+    "email_forwarders",
+    "email_forwarders_used",
+    "email_quota",
+    "email_quota_used",
+    "ftps",
+    "ftps_used",
+    "subdomains",
+    "subdomains_used",
+    "traffic",
+    "traffic_used",
+    "deactivated",
+    "lastlogin_succ",
+    "lastlogin_fail",
+    "loginfail_count",
+    "reportsent",
+    "theme",
+    "custom_notes",
+    "custom_notes_show",
+    "type_2fa",
+    "data_2fa",
+    "api_allowed",
+    "gui_access",
 ];
 
 fn b(v: bool) -> Value {
@@ -84,7 +121,9 @@ impl Row for AdminRow {
         match render(&self.0, FroxlorVersion::V2_3).get(col) {
             Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
             Some(Value::String(s)) => SqlValue::Str(s.clone()),
-            Some(_) | None if col == "password" || col == "data_2fa" => SqlValue::Str(String::new()),
+            Some(_) | None if col == "password" || col == "data_2fa" => {
+                SqlValue::Str(String::new())
+            }
             _ => SqlValue::Null,
         }
     }
@@ -98,17 +137,25 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
             let label = "Admins:get";
             let raw_id = p.raw("id").and_then(PValue::as_trimmed).unwrap_or_default();
             let r = if !raw_id.is_empty() && !php_is_numeric(&raw_id) {
-                return Err(Failure::new(404, format!("Admin with id #{raw_id} could not be found")));
+                return Err(Failure::new(
+                    404,
+                    format!("Admin with id #{raw_id} could not be found"),
+                ));
             } else if p.int_or("id", 0) > 0 {
                 AdminRef::Id(p.int_or("id", 0))
             } else {
-                AdminRef::Login(p.required_str("loginname").map_err(|e| Failure::param(e, label))?)
+                AdminRef::Login(
+                    p.required_str("loginname")
+                        .map_err(|e| Failure::param(e, label))?,
+                )
             };
             let admin = ctx.core.admins().get(&actor, &r).await.map_err(core_err)?;
             Ok(Value::Object(render(&admin, ctx.version)))
         }
         "listing" | "listingCount" => {
-            ctx.core.authorize(&actor, Operation::AdminsRead).map_err(core_err)?;
+            ctx.core
+                .authorize(&actor, Operation::AdminsRead)
+                .map_err(core_err)?;
             let rows: Vec<AdminRow> = ctx
                 .core
                 .admins()
@@ -127,7 +174,10 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
             };
             let rows = listing::apply(&SCHEMA, &query, rows, |_, _| SqlValue::Null)?;
             if listing {
-                let list: Vec<Value> = rows.iter().map(|r| Value::Object(render(&r.0, ctx.version))).collect();
+                let list: Vec<Value> = rows
+                    .iter()
+                    .map(|r| Value::Object(render(&r.0, ctx.version)))
+                    .collect();
                 Ok(json!({ "count": list.len(), "list": list }))
             } else {
                 Ok(json!(rows.len()))

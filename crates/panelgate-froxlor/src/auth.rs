@@ -19,7 +19,9 @@ pub fn parse_basic(header: Option<&str>) -> Option<BasicCredentials> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (key, secret) = text.split_once(':')?;
     Some(BasicCredentials {
@@ -31,8 +33,8 @@ pub fn parse_basic(header: Option<&str>) -> Option<BasicCredentials> {
 /// Who a request authenticated as.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    Admin(Admin),
-    Customer(Customer),
+    Admin(Box<Admin>),
+    Customer(Box<Customer>),
 }
 
 impl Principal {
@@ -51,7 +53,10 @@ pub fn allowed_from(list: &str, peer: Option<IpAddr>) -> bool {
     }
     let Some(peer) = peer else { return false };
     let peer = match peer {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     list.split(',').any(|entry| {
@@ -84,7 +89,9 @@ pub async fn authenticate(
     }
     Ok(match key.owner {
         Owner::Admin(admin) if admin.api_allowed => Some(Principal::Admin(admin)),
-        Owner::Customer(c) if c.features.api_allowed && !c.deactivated => Some(Principal::Customer(c)),
+        Owner::Customer(c) if c.features.api_allowed && !c.deactivated => {
+            Some(Principal::Customer(c))
+        }
         _ => None,
     })
 }
@@ -96,8 +103,12 @@ mod tests {
     #[test]
     fn basic_header_forms() {
         let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        assert_eq!(parse_basic(Some(&format!("Basic {}", enc("a:b")))).map(|c| c.key), Some("a".into()));
-        assert!(parse_basic(Some(&format!("basic {}", enc("a:b:c")))).is_some_and(|c| c.secret == "b:c"));
+        assert_eq!(
+            parse_basic(Some(&format!("Basic {}", enc("a:b")))).map(|c| c.key),
+            Some("a".into())
+        );
+        assert!(parse_basic(Some(&format!("basic {}", enc("a:b:c"))))
+            .is_some_and(|c| c.secret == "b:c"));
         assert!(parse_basic(Some("Bearer xyz")).is_none());
         assert!(parse_basic(Some("Basic !!!")).is_none());
         assert!(parse_basic(Some(&format!("Basic {}", enc("nocolon")))).is_none());

@@ -99,7 +99,10 @@ fn gate(ctx: &Ctx<'_>, flavor: Flavor) -> Result<(), Failure> {
     }
     if let Principal::Customer(_) = ctx.principal {
         let hidden = ctx.settings.get("panel.customer_hide_options");
-        if hidden.split(',').any(|o| o.trim() == "extras" || o.trim() == flavor.hide_option()) {
+        if hidden
+            .split(',')
+            .any(|o| o.trim() == "extras" || o.trim() == flavor.hide_option())
+        {
             return Err(denied());
         }
     }
@@ -110,7 +113,25 @@ fn gate(ctx: &Ctx<'_>, flavor: Flavor) -> Result<(), Failure> {
 pub fn make_secure_path(path: &str) -> String {
     let cleaned: String = path
         .chars()
-        .filter(|c| !matches!(c, ':' | ';' | '|' | '&' | '>' | '<' | '`' | '$' | '~' | '?' | '\0' | '\n' | '\r' | '\t' | '\u{c}'))
+        .filter(|c| {
+            !matches!(
+                c,
+                ':' | ';'
+                    | '|'
+                    | '&'
+                    | '>'
+                    | '<'
+                    | '`'
+                    | '$'
+                    | '~'
+                    | '?'
+                    | '\0'
+                    | '\n'
+                    | '\r'
+                    | '\t'
+                    | '\u{c}'
+            )
+        })
         .collect();
     let mut out = String::with_capacity(cleaned.len() + 4);
     let mut prev: Option<char> = None;
@@ -149,7 +170,7 @@ async fn add(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
     };
     let [dbs, mail, web] = flavor.flag_names().map(|n| p.bool_or(n, false));
     let customer = match ctx.principal {
-        Principal::Customer(c) => c.clone(),
+        Principal::Customer(c) => (**c).clone(),
         Principal::Admin(_) => {
             let id = p.int_or("customerid", 0);
             let t = if id > 0 {
@@ -168,7 +189,11 @@ async fn add(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
         }
     };
     let home = make_correct_dir(&customer.documentroot);
-    let destdir = make_correct_dir(&format!("{}/{}", customer.documentroot, make_correct_dir(&path)));
+    let destdir = make_correct_dir(&format!(
+        "{}/{}",
+        customer.documentroot,
+        make_correct_dir(&path)
+    ));
     if destdir == home {
         return Err(Failure::standard(match flavor {
             Flavor::CustomerBackups => "The folder for backups cannot be your homedir, please chose a folder within your homedir, e.g. /backups",
@@ -240,11 +265,18 @@ impl Row for JobRow {
 
 /// PHP `json_encode` without flags (compact, `/` escaped), as stored in `panel_tasks.data`.
 fn php_json(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default().replace('/', "\\/")
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .replace('/', "\\/")
 }
 
 /// §5.4: the jobs of the customers the caller may act on.
-async fn visible_jobs(ctx: &Ctx<'_>, flavor: Flavor, p: &Params, with_sql: bool) -> Result<Vec<BackupJob>, Failure> {
+async fn visible_jobs(
+    ctx: &Ctx<'_>,
+    flavor: Flavor,
+    p: &Params,
+    with_sql: bool,
+) -> Result<Vec<BackupJob>, Failure> {
     gate(ctx, flavor)?;
     let only = match ctx.principal {
         Principal::Customer(c) => Some(c.id),
@@ -299,7 +331,10 @@ async fn delete(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
             Flavor::CustomerBackups => "Backup job",
             Flavor::DataDump => "Data export job",
         };
-        return Err(Failure::new(404, format!("{noun} with id #{raw} could not be found")));
+        return Err(Failure::new(
+            404,
+            format!("{noun} with id #{raw} could not be found"),
+        ));
     }
     ctx.core
         .backup_jobs()
@@ -319,8 +354,14 @@ mod tests {
         let home = "/var/customers/webs/jdoe/";
         let dest = |p: &str| make_correct_dir(&format!("{home}/{}", make_correct_dir(p)));
         assert_eq!(dest("/backups"), "/var/customers/webs/jdoe/backups/");
-        assert_eq!(dest("my backups/../x"), "/var/customers/webs/jdoe/my\\ backups/./x/");
+        assert_eq!(
+            dest("my backups/../x"),
+            "/var/customers/webs/jdoe/my\\ backups/./x/"
+        );
         assert_eq!(dest("/"), home);
-        assert_eq!(dest("a;rm -rf $HOME"), "/var/customers/webs/jdoe/arm\\ -rf\\ HOME/");
+        assert_eq!(
+            dest("a;rm -rf $HOME"),
+            "/var/customers/webs/jdoe/arm\\ -rf\\ HOME/"
+        );
     }
 }

@@ -42,8 +42,19 @@ impl Module {
     pub fn methods(self) -> &'static [&'static str] {
         match self {
             Module::Admins => &["get", "listing", "listingCount"],
-            Module::Customers => &["listing", "listingCount", "add", "get", "update", "delete", "unlock", "move"],
-            Module::CustomerBackups | Module::DataDump => &["add", "get", "update", "listing", "listingCount", "delete"],
+            Module::Customers => &[
+                "listing",
+                "listingCount",
+                "add",
+                "get",
+                "update",
+                "delete",
+                "unlock",
+                "move",
+            ],
+            Module::CustomerBackups | Module::DataDump => {
+                &["add", "get", "update", "listing", "listingCount", "delete"]
+            }
             Module::Froxlor => &["listFunctions", "getApiVersion"],
         }
     }
@@ -100,15 +111,27 @@ pub fn query_command(query: Option<&str>) -> Option<String> {
     if module.is_empty() || !module.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
     }
-    let method: String = rest.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+    let method: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase())
+        .collect();
     if method.is_empty() {
         return None;
     }
-    Some(format!("{}{}.{}", module[..1].to_ascii_uppercase(), &module[1..], method))
+    Some(format!(
+        "{}{}.{}",
+        module[..1].to_ascii_uppercase(),
+        &module[1..],
+        method
+    ))
 }
 
 /// Decode the body (and the query-string command, if any).
-pub fn decode(body: &[u8], query: Option<&str>, version: FroxlorVersion) -> Result<Command, DecodeError> {
+pub fn decode(
+    body: &[u8],
+    query: Option<&str>,
+    version: FroxlorVersion,
+) -> Result<Command, DecodeError> {
     let routed = query_command(query);
     let request: Value = match &routed {
         Some(command) => {
@@ -154,7 +177,11 @@ pub fn decode(body: &[u8], query: Option<&str>, version: FroxlorVersion) -> Resu
         .iter()
         .find(|m| m.eq_ignore_ascii_case(method))
         .ok_or(DecodeError::UnknownCommand)?;
-    Ok(Command { module, method, params })
+    Ok(Command {
+        module,
+        method,
+        params,
+    })
 }
 
 #[cfg(test)]
@@ -182,27 +209,71 @@ mod tests {
             (b"{\"command\":\" Customers.get\"}", None, UnknownCommand),
             (b"{\"command\":\"Customers.\"}", None, UnknownCommand),
             (b"{\"command\":\"Customers.getParam\"}", None, Fatal),
-            (b"{\"command\":\"Customers.get\",\"params\":\"x\"}", None, Fatal),
+            (
+                b"{\"command\":\"Customers.get\",\"params\":\"x\"}",
+                None,
+                Fatal,
+            ),
             (b"", Some("/Customers/listingCount"), EmptyBody),
             (b"", Some("/customerbackups/listing"), UnknownCommand),
         ];
         for (body, query, want) in err_rows {
-            assert_eq!(decode(body, *query, v).unwrap_err(), *want, "{:?} {query:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                decode(body, *query, v).unwrap_err(),
+                *want,
+                "{:?} {query:?}",
+                String::from_utf8_lossy(body)
+            );
         }
         let ok_rows: &[(&[u8], Option<&str>, Module, &str)] = &[
-            (b"{\"command\":\"Customers.LISTINGCOUNT\"}", None, Module::Customers, "listingCount"),
-            (b"{\"command\":\"Customers.listingCount\",\"params\":[]}", None, Module::Customers, "listingCount"),
-            (b"", Some("/customers/listingcount"), Module::Customers, "listingCount"),
-            (b"", Some("/customers/listingcount/extra"), Module::Customers, "listingCount"),
-            (b"{\"id\":1}", Some("/customers/get"), Module::Customers, "get"),
-            (b"{\"command\":\"DataDump.listing\"}", None, Module::DataDump, "listing"),
+            (
+                b"{\"command\":\"Customers.LISTINGCOUNT\"}",
+                None,
+                Module::Customers,
+                "listingCount",
+            ),
+            (
+                b"{\"command\":\"Customers.listingCount\",\"params\":[]}",
+                None,
+                Module::Customers,
+                "listingCount",
+            ),
+            (
+                b"",
+                Some("/customers/listingcount"),
+                Module::Customers,
+                "listingCount",
+            ),
+            (
+                b"",
+                Some("/customers/listingcount/extra"),
+                Module::Customers,
+                "listingCount",
+            ),
+            (
+                b"{\"id\":1}",
+                Some("/customers/get"),
+                Module::Customers,
+                "get",
+            ),
+            (
+                b"{\"command\":\"DataDump.listing\"}",
+                None,
+                Module::DataDump,
+                "listing",
+            ),
         ];
         for (body, query, module, method) in ok_rows {
             let c = decode(body, *query, v).unwrap();
             assert_eq!((c.module, c.method), (*module, *method));
         }
         assert_eq!(
-            decode(b"{\"command\":\"CustomerBackups.listing\"}", None, FroxlorVersion::V2_3).unwrap_err(),
+            decode(
+                b"{\"command\":\"CustomerBackups.listing\"}",
+                None,
+                FroxlorVersion::V2_3
+            )
+            .unwrap_err(),
             UnknownCommand
         );
     }

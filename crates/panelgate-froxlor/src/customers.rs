@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use panelgate_core::{
-    Actor, Admin, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Profile, Resources,
+    Actor, Admin, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Profile,
+    Resources,
 };
 use serde_json::{json, Map, Value};
 
@@ -21,7 +22,9 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
     match method {
         "listing" => listing(ctx, p).await,
         "listingCount" => listing_count(ctx, p).await,
-        "get" => get(ctx, p, "Customers:get").await.map(|(c, view)| render(&c, view, ctx.version, show_usages(p))),
+        "get" => get(ctx, p, "Customers:get")
+            .await
+            .map(|(c, view)| render(&c, view, ctx.version, show_usages(p))),
         "add" => add(ctx, p).await,
         "update" => update(ctx, p).await,
         "delete" => delete(ctx, p).await,
@@ -150,7 +153,10 @@ pub enum Target {
 pub fn target(p: &Params, label: &str, id_param: &str) -> Result<Target, Failure> {
     if let Some(PValue::Array(..)) = p.raw(id_param) {
         // An array id reaches PDO, whose warning Froxlor turns into a 500.
-        return Err(Failure::new(500, "Internal PHP error: #2 Array to string conversion"));
+        return Err(Failure::new(
+            500,
+            "Internal PHP error: #2 Array to string conversion",
+        ));
     }
     if let Some(raw) = p.raw(id_param).and_then(PValue::as_trimmed) {
         if !raw.is_empty() && !php_is_numeric(&raw) {
@@ -161,7 +167,9 @@ pub fn target(p: &Params, label: &str, id_param: &str) -> Result<Target, Failure
     if id > 0 {
         return Ok(Target::Ref(CustomerRef::Id(id)));
     }
-    let login = p.required_str("loginname").map_err(|e| Failure::param(e, label))?;
+    let login = p
+        .required_str("loginname")
+        .map_err(|e| Failure::param(e, label))?;
     Ok(Target::Ref(CustomerRef::Login(login)))
 }
 
@@ -175,8 +183,14 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
     let actor = ctx.principal.actor();
     match t {
         Target::BadId(raw) => match actor {
-            Actor::Customer { .. } => Err(Failure::new(401, "You cannot access data of other customers")),
-            _ => Err(Failure::new(404, format!("Customer with id #{raw} could not be found"))),
+            Actor::Customer { .. } => Err(Failure::new(
+                401,
+                "You cannot access data of other customers",
+            )),
+            _ => Err(Failure::new(
+                404,
+                format!("Customer with id #{raw} could not be found"),
+            )),
         },
         Target::Ref(r) => ctx.core.customers().get(&actor, &r).await.map_err(core_err),
     }
@@ -189,15 +203,69 @@ pub struct CustomerRow {
 }
 
 pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "customerid", "loginname", "password", "adminid", "name", "firstname", "gender", "company", "street", "zipcode",
-    "city", "phone", "fax", "email", "customernumber", "def_language", "diskspace", "diskspace_used", "mysqls",
-    "mysqls_used", "emails", "emails_used", "email_accounts", "email_accounts_used", "email_forwarders",
-    "email_forwarders_used", "email_quota", "email_quota_used", "ftps", "ftps_used", "subdomains", "subdomains_used",
-    "traffic", "traffic_used", "documentroot", "standardsubdomain", "guid", "ftp_lastaccountnumber",
-    "mysql_lastaccountnumber", "deactivated", "phpenabled", "lastlogin_succ", "lastlogin_fail", "loginfail_count",
-    "reportsent", "pop3", "imap", "perlenabled", "dnsenabled", "theme", "custom_notes", "custom_notes_show",
-    "lepublickey", "leprivatekey", "leregistered", "allowed_phpconfigs", "type_2fa", "data_2fa", "api_allowed",
-    "logviewenabled", "allowed_mysqlserver", "shell_allowed", "gui_access",
+    "customerid",
+    "loginname",
+    "password",
+    "adminid",
+    "name",
+    "firstname",
+    "gender",
+    "company",
+    "street",
+    "zipcode",
+    "city",
+    "phone",
+    "fax",
+    "email",
+    "customernumber",
+    "def_language",
+    "diskspace",
+    "diskspace_used",
+    "mysqls",
+    "mysqls_used",
+    "emails",
+    "emails_used",
+    "email_accounts",
+    "email_accounts_used",
+    "email_forwarders",
+    "email_forwarders_used",
+    "email_quota",
+    "email_quota_used",
+    "ftps",
+    "ftps_used",
+    "subdomains",
+    "subdomains_used",
+    "traffic",
+    "traffic_used",
+    "documentroot",
+    "standardsubdomain",
+    "guid",
+    "ftp_lastaccountnumber",
+    "mysql_lastaccountnumber",
+    "deactivated",
+    "phpenabled",
+    "lastlogin_succ",
+    "lastlogin_fail",
+    "loginfail_count",
+    "reportsent",
+    "pop3",
+    "imap",
+    "perlenabled",
+    "dnsenabled",
+    "theme",
+    "custom_notes",
+    "custom_notes_show",
+    "lepublickey",
+    "leprivatekey",
+    "leregistered",
+    "allowed_phpconfigs",
+    "type_2fa",
+    "data_2fa",
+    "api_allowed",
+    "logviewenabled",
+    "allowed_mysqlserver",
+    "shell_allowed",
+    "gui_access",
 ];
 
 const SCHEMA: Schema = Schema {
@@ -224,7 +292,9 @@ impl Row for CustomerRow {
         }
         match col {
             "password" | "data_2fa" => SqlValue::Str(String::new()),
-            _ => json_to_sql(render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col)),
+            _ => json_to_sql(
+                render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col),
+            ),
         }
     }
 }
@@ -233,16 +303,18 @@ async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
     let actor = ctx.principal.actor();
     let list = ctx.core.customers().list(&actor).await.map_err(core_err)?;
     let mut owners: HashMap<i64, Option<Admin>> = HashMap::new();
-    let mut rows = Vec::with_capacity(list.len());
-    for customer in list {
-        if !owners.contains_key(&customer.admin_id) {
-            let owner = ctx.core.admins().by_id(customer.admin_id).await.ok();
-            owners.insert(customer.admin_id, owner);
+    for id in list.iter().map(|c| c.admin_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(id) {
+            slot.insert(ctx.core.admins().by_id(id).await.ok());
         }
-        let owner = owners.get(&customer.admin_id).cloned().flatten();
-        rows.push(CustomerRow { customer, owner });
     }
-    Ok(rows)
+    Ok(list
+        .into_iter()
+        .map(|customer| {
+            let owner = owners.get(&customer.admin_id).cloned().flatten();
+            CustomerRow { customer, owner }
+        })
+        .collect())
 }
 
 async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
@@ -256,7 +328,9 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         order_and_limit: true,
         natsorting: ctx.settings.flag("panel.natsorting"),
     };
-    let rows = listing::apply(&SCHEMA, &query, rows, |r, _| SqlValue::Str(r.customer.admin_loginname.clone()))?;
+    let rows = listing::apply(&SCHEMA, &query, rows, |r, _| {
+        SqlValue::Str(r.customer.admin_loginname.clone())
+    })?;
     let usages = show_usages(p);
     let list: Vec<Value> = rows
         .iter()
@@ -298,13 +372,19 @@ fn validate_profile(pr: &Profile, custom_notes: &str) -> Result<(), Failure> {
     check_format(&pr.firstname, "first name", text_ok)?;
     check_format(&pr.company, "company", text_ok)?;
     check_format(&pr.street, "street", text_ok)?;
-    check_format(&pr.zipcode, "zipcode", |c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == ' ' || c == '-')?;
+    check_format(&pr.zipcode, "zipcode", |c| {
+        c.is_ascii_digit() || c.is_ascii_uppercase() || c == ' ' || c == '-'
+    })?;
     check_format(&pr.city, "city", text_ok)?;
     let phone = |c: char| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '/');
     check_format(&pr.phone, "phone", phone)?;
     check_format(&pr.fax, "fax", phone)?;
-    check_format(&pr.customernumber, "customer number", |c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')?;
-    check_format(&pr.def_language, "default language", |c| !matches!(c, '\r' | '\n' | '\t' | '\u{c}' | '\0'))?;
+    check_format(&pr.customernumber, "customer number", |c| {
+        c.is_ascii_alphanumeric() || c == ' ' || c == '-'
+    })?;
+    check_format(&pr.def_language, "default language", |c| {
+        !matches!(c, '\r' | '\n' | '\t' | '\u{c}' | '\0')
+    })?;
     check_format(custom_notes, "custom_notes", |c| c != '\0')?;
     Ok(())
 }
@@ -327,10 +407,22 @@ fn validate_password(ctx: &Ctx<'_>, pw: &str) -> Result<(), Failure> {
         return Ok(());
     }
     let checks = [
-        ("panel.password_alpha_lower", pw.chars().any(|c| c.is_ascii_lowercase())),
-        ("panel.password_alpha_upper", pw.chars().any(|c| c.is_ascii_uppercase())),
-        ("panel.password_numeric", pw.chars().any(|c| c.is_ascii_digit())),
-        ("panel.password_special_char_required", pw.chars().any(|c| "!?<>§$%+#=@".contains(c))),
+        (
+            "panel.password_alpha_lower",
+            pw.chars().any(|c| c.is_ascii_lowercase()),
+        ),
+        (
+            "panel.password_alpha_upper",
+            pw.chars().any(|c| c.is_ascii_uppercase()),
+        ),
+        (
+            "panel.password_numeric",
+            pw.chars().any(|c| c.is_ascii_digit()),
+        ),
+        (
+            "panel.password_special_char_required",
+            pw.chars().any(|c| "!?<>§$%+#=@".contains(c)),
+        ),
     ];
     if checks.iter().any(|(setting, ok)| s.flag(setting) && !ok) {
         return Err(complexity());
@@ -377,9 +469,38 @@ pub fn idna_email(email: &str) -> String {
 
 /// Host accounts that exist on a Debian system (Froxlor asks `posix_getpwnam`).
 const SYSTEM_ACCOUNTS: &[&str] = &[
-    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
-    "backup", "list", "irc", "gnats", "nobody", "_apt", "systemd-network", "systemd-resolve", "messagebus",
-    "systemd-timesync", "sshd", "mysql", "postfix", "bind", "vmail", "dovecot", "dovenull", "ftp", "proftpd",
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "_apt",
+    "systemd-network",
+    "systemd-resolve",
+    "messagebus",
+    "systemd-timesync",
+    "sshd",
+    "mysql",
+    "postfix",
+    "bind",
+    "vmail",
+    "dovecot",
+    "dovenull",
+    "ftp",
+    "proftpd",
 ];
 
 const RESERVED_ACCOUNTS: &[&str] = &["root", "admin", "froxroot", "froxlor"];
@@ -390,7 +511,10 @@ fn to_kib(v: i64, factor: i64) -> i64 {
 }
 
 fn int_list_json(values: &[String]) -> String {
-    let ints: Vec<i64> = values.iter().map(|v| crate::params::php_intval(v)).collect();
+    let ints: Vec<i64> = values
+        .iter()
+        .map(|v| crate::params::php_intval(v))
+        .collect();
     if ints.is_empty() {
         String::new()
     } else {
@@ -432,12 +556,28 @@ fn read_resources(ctx: &Ctx<'_>, p: &Params, current: Option<&Resources>) -> Res
 /// Text parameters that Froxlor passes to `trim()`/`preg_match()`: an array there is a PHP
 /// TypeError, an empty 500.
 const TEXT_PARAMS: &[&str] = &[
-    "email", "name", "firstname", "company", "street", "zipcode", "city", "phone", "fax", "customernumber",
-    "def_language", "custom_notes", "new_loginname", "new_customer_password", "theme",
+    "email",
+    "name",
+    "firstname",
+    "company",
+    "street",
+    "zipcode",
+    "city",
+    "phone",
+    "fax",
+    "customernumber",
+    "def_language",
+    "custom_notes",
+    "new_loginname",
+    "new_customer_password",
+    "theme",
 ];
 
 fn reject_arrays(p: &Params) -> Result<(), Failure> {
-    if TEXT_PARAMS.iter().any(|n| matches!(p.raw(n), Some(PValue::Array(..)))) {
+    if TEXT_PARAMS
+        .iter()
+        .any(|n| matches!(p.raw(n), Some(PValue::Array(..))))
+    {
         return Err(Failure::Fatal);
     }
     Ok(())
@@ -446,14 +586,21 @@ fn reject_arrays(p: &Params) -> Result<(), Failure> {
 async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let label = "Customers:add";
     let actor = ctx.principal.actor();
-    ctx.core.customers().check_can_add(&actor).await.map_err(core_err)?;
+    ctx.core
+        .customers()
+        .check_can_add(&actor)
+        .await
+        .map_err(core_err)?;
     reject_arrays(p)?;
     let s = ctx.settings;
-    let email = p.required_str("email").map_err(|e| Failure::param(e, label))?;
+    let email = p
+        .required_str("email")
+        .map_err(|e| Failure::param(e, label))?;
     let name = p.str_or("name", "");
     let firstname = p.str_or("firstname", "");
     let company = if name.is_empty() || firstname.is_empty() {
-        p.required_str("company").map_err(|e| Failure::param(e, label))?
+        p.required_str("company")
+            .map_err(|e| Failure::param(e, label))?
     } else {
         p.str_or("company", "")
     };
@@ -462,11 +609,12 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         gender = 0;
     }
     let def_language = p.str_or("def_language", s.get("panel.standardlanguage"));
-    let def_language = if ctx.version == FroxlorVersion::V2_3 && !matches!(def_language.as_str(), "en" | "de") {
-        s.get("panel.standardlanguage").to_owned()
-    } else {
-        def_language
-    };
+    let def_language =
+        if ctx.version == FroxlorVersion::V2_3 && !matches!(def_language.as_str(), "en" | "de") {
+            s.get("panel.standardlanguage").to_owned()
+        } else {
+            def_language
+        };
     let profile = Profile {
         name,
         firstname,
@@ -484,7 +632,10 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     };
     let features = Features {
         gui_access: p.bool_or("gui_access", true),
-        api_allowed: p.bool_or("api_allowed", s.flag("api.enabled") && s.flag("api.customer_default")),
+        api_allowed: p.bool_or(
+            "api_allowed",
+            s.flag("api.enabled") && s.flag("api.customer_default"),
+        ),
         shell_allowed: p.bool_or("shell_allowed", s.flag("system.allow_customer_shell")),
         imap: p.bool_or("email_imap", false),
         pop3: p.bool_or("email_pop3", false),
@@ -495,12 +646,18 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     };
     let custom_notes = p.str_or("custom_notes", "").replace("\r\n", "\n");
     let custom_notes_show = p.bool_or("custom_notes_show", false);
-    let create_std = p.bool_or("createstdsubdomain", s.flag("system.createstdsubdom_default"));
+    let create_std = p.bool_or(
+        "createstdsubdomain",
+        s.flag("system.createstdsubdom_default"),
+    );
     let password = p.str_or("new_customer_password", "");
     let loginname = p.str_or("new_loginname", "");
     let plan = p.int_or("hosting_plan_id", 0);
     if plan > 0 {
-        return Err(Failure::new(404, format!("Hosting-plan with id #{plan} could not be found")));
+        return Err(Failure::new(
+            404,
+            format!("Hosting-plan with id #{plan} could not be found"),
+        ));
     }
     let limits = read_resources(ctx, p, None).limits;
     let allowed_phpconfigs = int_list_json(&p.list("allowed_phpconfigs").unwrap_or_default());
@@ -528,8 +685,17 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     } else {
         Some(check_new_login(ctx, &loginname).await?)
     };
-    if ctx.version == FroxlorVersion::V2_3 && ctx.core.admins().email_in_use(&email).await.map_err(core_err)? {
-        return Err(Failure::standard(format!("Email-address {email} already in use.")));
+    if ctx.version == FroxlorVersion::V2_3
+        && ctx
+            .core
+            .admins()
+            .email_in_use(&email)
+            .await
+            .map_err(core_err)?
+    {
+        return Err(Failure::standard(format!(
+            "Email-address {email} already in use."
+        )));
     }
     let new = NewCustomer {
         loginname: login,
@@ -548,21 +714,38 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         create_std_subdomain: create_std,
         ..NewCustomer::default()
     };
-    let created = ctx.core.customers().create(&actor, new).await.map_err(core_err)?;
+    let created = ctx
+        .core
+        .customers()
+        .create(&actor, new)
+        .await
+        .map_err(core_err)?;
     Ok(render(&created, View::Admin, ctx.version, false))
 }
 
 /// The `new_loginname` rules of §4.6 steps 9–10.
-async fn check_new_login(ctx: &Ctx<'_>, login: &str) -> Result<panelgate_core::types::Login, Failure> {
-    let first_ok = login.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = login.chars().skip(1).all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+async fn check_new_login(
+    ctx: &Ctx<'_>,
+    login: &str,
+) -> Result<panelgate_core::types::Login, Failure> {
+    let first_ok = login
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = login
+        .chars()
+        .skip(1)
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !(first_ok && rest_ok && login.chars().count() >= 2) {
         return Err(Failure::format("loginname"));
     }
     let prefix = ctx.settings.get("customer.accountprefix");
     if !prefix.is_empty()
         && login.starts_with(prefix)
-        && login[prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_digit())
+        && login[prefix.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
     {
         return Err(Failure::standard(format!(
             "You cannot create accounts that begin with \"{prefix}\", as this prefix is set to be used for the automatic account-naming. Please enter another account name."
@@ -573,13 +756,23 @@ async fn check_new_login(ctx: &Ctx<'_>, login: &str) -> Result<panelgate_core::t
             "The account \"{login}\" already exists on the system and cannot be used. Please enter another account name."
         )));
     }
-    if ctx.version == FroxlorVersion::V2_3 && RESERVED_ACCOUNTS.contains(&login.to_lowercase().as_str()) {
+    if ctx.version == FroxlorVersion::V2_3
+        && RESERVED_ACCOUNTS.contains(&login.to_lowercase().as_str())
+    {
         return Err(Failure::standard(format!(
             "The account-name \"{login}\" is reserved for system internals and cannot be used."
         )));
     }
-    if ctx.core.customers().login_taken(login).await.map_err(core_err)? {
-        return Err(Failure::standard(format!("Loginname {login} already exists")));
+    if ctx
+        .core
+        .customers()
+        .login_taken(login)
+        .await
+        .map_err(core_err)?
+    {
+        return Err(Failure::standard(format!(
+            "Loginname {login} already exists"
+        )));
     }
     const MAX: usize = 61;
     if login.chars().count() > MAX {
@@ -590,10 +783,16 @@ async fn check_new_login(ctx: &Ctx<'_>, login: &str) -> Result<panelgate_core::t
     let unix_ok = if ctx.settings.flag("panel.unix_names") {
         login.chars().all(|c| c.is_ascii_alphanumeric())
     } else {
-        !login.contains("--") && login.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
+        !login.contains("--")
+            && login
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
     };
     if !unix_ok {
-        return Err(Failure::standard(format!("Loginname \"{login}\" contains illegal characters.")));
+        return Err(Failure::standard(format!(
+            "Loginname \"{login}\" contains illegal characters."
+        )));
     }
     panelgate_core::types::Login::try_from(login).map_err(core_err)
 }
@@ -611,10 +810,18 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         let patch = CustomerPatch {
             password: (!password.is_empty()).then_some(password),
             def_language: p.has("def_language").then(|| p.str_or("def_language", "")),
-            theme: p.has("theme").then(|| p.str_or("theme", "")).filter(|t| !t.is_empty()),
+            theme: p
+                .has("theme")
+                .then(|| p.str_or("theme", ""))
+                .filter(|t| !t.is_empty()),
             ..CustomerPatch::default()
         };
-        let updated = ctx.core.customers().update(&actor, &target, patch).await.map_err(core_err)?;
+        let updated = ctx
+            .core
+            .customers()
+            .update(&actor, &target, patch)
+            .await
+            .map_err(core_err)?;
         return Ok(render(&updated, view, ctx.version, false));
     }
     let s = ctx.settings;
@@ -623,7 +830,8 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let name = p.str_or("name", &cp.name);
     let firstname = p.str_or("firstname", &cp.firstname);
     let company = if (name.is_empty() || firstname.is_empty()) && cp.company.is_empty() {
-        p.required_str("company").map_err(|e| Failure::param(e, "Customers:update"))?
+        p.required_str("company")
+            .map_err(|e| Failure::param(e, "Customers:update"))?
     } else {
         p.str_or("company", &cp.company)
     };
@@ -658,12 +866,18 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         dnsenabled: p.bool_or("dnsenabled", f.dnsenabled),
         logviewenabled: p.bool_or("logviewenabled", f.logviewenabled),
     };
-    let custom_notes = p.str_or("custom_notes", &current.custom_notes).replace("\r\n", "\n");
+    let custom_notes = p
+        .str_or("custom_notes", &current.custom_notes)
+        .replace("\r\n", "\n");
     let custom_notes_show = p.bool_or("custom_notes_show", current.custom_notes_show);
     let deactivated = p.bool_or("deactivated", current.deactivated);
     let create_std = p.bool_or("createstdsubdomain", current.standardsubdomain != 0);
     let theme = p.str_or("theme", &current.theme);
-    let theme = if theme.is_empty() { s.get("panel.default_theme").to_owned() } else { theme };
+    let theme = if theme.is_empty() {
+        s.get("panel.default_theme").to_owned()
+    } else {
+        theme
+    };
     let limits = read_resources(ctx, p, Some(&current.limits)).limits;
     let allowed_phpconfigs = match p.list("allowed_phpconfigs") {
         Some(list) => int_list_json(&list),
@@ -686,9 +900,16 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     }
     if ctx.version == FroxlorVersion::V2_3
         && !email.eq_ignore_ascii_case(&cp.email)
-        && ctx.core.admins().email_in_use(&email).await.map_err(core_err)?
+        && ctx
+            .core
+            .admins()
+            .email_in_use(&email)
+            .await
+            .map_err(core_err)?
     {
-        return Err(Failure::standard(format!("Email-address {email} already in use.")));
+        return Err(Failure::standard(format!(
+            "Email-address {email} already in use."
+        )));
     }
     ctx.core
         .customers()
@@ -713,16 +934,28 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         create_std_subdomain: Some(create_std),
         description: None,
     };
-    let mut updated = ctx.core.customers().update(&actor, &target, patch).await.map_err(core_err)?;
+    let mut updated = ctx
+        .core
+        .customers()
+        .update(&actor, &target, patch)
+        .await
+        .map_err(core_err)?;
     if move_to > 0 && move_to != updated.admin_id {
-        updated = ctx.core.customers().move_to(&actor, &target, move_to).await.map_err(core_err)?;
+        updated = ctx
+            .core
+            .customers()
+            .move_to(&actor, &target, move_to)
+            .await
+            .map_err(core_err)?;
     }
     Ok(render(&updated, view, ctx.version, false))
 }
 
 async fn delete(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let actor = ctx.principal.actor();
-    ctx.core.authorize(&actor, Operation::CustomersDelete).map_err(core_err)?;
+    ctx.core
+        .authorize(&actor, Operation::CustomersDelete)
+        .map_err(core_err)?;
     let t = target(p, "Customers:delete", "id")?;
     let customer = fetch(ctx, t).await?;
     let deleted = ctx
@@ -736,7 +969,9 @@ async fn delete(ctx: &Ctx<'_>, p: &Params) -> Outcome {
 
 async fn unlock(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let actor = ctx.principal.actor();
-    ctx.core.authorize(&actor, Operation::CustomersUnlock).map_err(core_err)?;
+    ctx.core
+        .authorize(&actor, Operation::CustomersUnlock)
+        .map_err(core_err)?;
     let t = target(p, "Customers:unlock", "id")?;
     let customer = fetch(ctx, t).await?;
     let c = ctx
@@ -750,7 +985,9 @@ async fn unlock(ctx: &Ctx<'_>, p: &Params) -> Outcome {
 
 async fn move_customer(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     let actor = ctx.principal.actor();
-    ctx.core.authorize(&actor, Operation::CustomersMove).map_err(core_err)?;
+    ctx.core
+        .authorize(&actor, Operation::CustomersMove)
+        .map_err(core_err)?;
     let admin_id = p
         .required("adminid")
         .map_err(|e| Failure::param(e, "Customers:move"))?
@@ -781,4 +1018,3 @@ pub async fn visible_ids(ctx: &Ctx<'_>) -> Result<Vec<i64>, Failure> {
             .collect()),
     }
 }
-

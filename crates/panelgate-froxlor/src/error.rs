@@ -44,7 +44,9 @@ impl Failure {
     }
 
     pub fn format(field: &str) -> Failure {
-        Failure::standard(format!("The value for the field \"{field}\" is not in the expected format."))
+        Failure::standard(format!(
+            "The value for the field \"{field}\" is not in the expected format."
+        ))
     }
 }
 
@@ -89,15 +91,28 @@ pub fn from_core(err: CoreError, jobs: JobNoun) -> Failure {
                 EntityKind::Subscription => "Domain",
             };
             match key {
-                Key::Id(id) => Failure::new(404, format!("{what} with id #{id} could not be found")),
-                Key::Login(login) => Failure::new(404, format!("{what} with loginname '{login}' could not be found")),
+                Key::Id(id) => {
+                    Failure::new(404, format!("{what} with id #{id} could not be found"))
+                }
+                Key::Login(login) => Failure::new(
+                    404,
+                    format!("{what} with loginname '{login}' could not be found"),
+                ),
             }
         }
-        CoreError::AlreadyExists { key, .. } => Failure::standard(format!("Loginname {key} already exists")),
+        CoreError::AlreadyExists { key, .. } => {
+            Failure::standard(format!("Loginname {key} already exists"))
+        }
         CoreError::Invalid { reason, .. } => Failure::standard(reason),
-        CoreError::Forbidden(Denied::OtherCustomer) => Failure::new(401, "You cannot access data of other customers"),
-        CoreError::Forbidden(Denied::RoleNotAllowed | Denied::MissingPermission) => Failure::not_allowed(),
-        CoreError::QuotaExceeded(Quota::Customers) => Failure::new(406, "No more resources available"),
+        CoreError::Forbidden(Denied::OtherCustomer) => {
+            Failure::new(401, "You cannot access data of other customers")
+        }
+        CoreError::Forbidden(Denied::RoleNotAllowed | Denied::MissingPermission) => {
+            Failure::not_allowed()
+        }
+        CoreError::QuotaExceeded(Quota::Customers) => {
+            Failure::new(406, "No more resources available")
+        }
         CoreError::QuotaExceeded(Quota::Resources) => {
             Failure::standard("You cannot allocate more resources than you own for yourself.")
         }
@@ -111,7 +126,10 @@ pub fn from_core(err: CoreError, jobs: JobNoun) -> Failure {
         }
         CoreError::Internal(detail) => {
             tracing::error!(protocol = "froxlor", error = %detail, "internal error");
-            Failure::new(500, "Internal PHP error: panelgate could not complete the request")
+            Failure::new(
+                500,
+                "Internal PHP error: panelgate could not complete the request",
+            )
         }
     }
 }

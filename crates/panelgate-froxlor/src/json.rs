@@ -77,11 +77,19 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
 /// PHP (`serialize_precision = -1`): the shortest round-trip digits, scientific notation below
 /// 1e-4 and from 1e15 on, and a `.0` on integral values (`1.0e+15`, `1.5`, `2.0`).
 fn php_float(f: f64) -> String {
-    let exp = if f == 0.0 { 0 } else { f.abs().log10().floor() as i32 };
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
     if f != 0.0 && !(-4..15).contains(&exp) {
         let sci = format!("{f:e}");
         let (mantissa, e) = sci.split_once('e').unwrap_or((&sci, "0"));
-        let mantissa = if mantissa.contains('.') { mantissa.to_owned() } else { format!("{mantissa}.0") };
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_owned()
+        } else {
+            format!("{mantissa}.0")
+        };
         let e: i32 = e.parse().unwrap_or(0);
         format!("{mantissa}e{}{}", if e < 0 { '-' } else { '+' }, e.abs())
     } else if f.fract() == 0.0 {
@@ -125,7 +133,10 @@ mod tests {
         let cases = [
             (json!({"message": "x"}), "{\n    \"message\": \"x\"\n}"),
             (json!({"data": 0}), "{\n    \"data\": 0\n}"),
-            (json!({"data": {"count": 0, "list": []}}), "{\n    \"data\": {\n        \"count\": 0,\n        \"list\": []\n    }\n}"),
+            (
+                json!({"data": {"count": 0, "list": []}}),
+                "{\n    \"data\": {\n        \"count\": 0,\n        \"list\": []\n    }\n}",
+            ),
             (json!("M\u{fc}ller"), "\"M\\u00fcller\""),
             (json!("a/b"), "\"a/b\""),
             (json!("\u{1F600}"), "\"\\ud83d\\ude00\""),

@@ -110,17 +110,30 @@ impl Froxlor {
         }
         let limit = settings.int("system.req_limit_per_interval");
         let reset = self.core.now() + settings.int("system.req_limit_interval");
-        let headers = HeaderSet::RateLimited { limit, reset, challenge: false };
+        let headers = HeaderSet::RateLimited {
+            limit,
+            reset,
+            challenge: false,
+        };
         let Some(creds) = auth::parse_basic(req.header("authorization")) else {
             return render(
                 Failure::new(401, "Unauthenticated. Please provide api user credentials."),
-                HeaderSet::RateLimited { limit, reset, challenge: true },
+                HeaderSet::RateLimited {
+                    limit,
+                    reset,
+                    challenge: true,
+                },
             );
         };
         let peer: Option<IpAddr> = req.peer.map(|p| p.ip());
         let principal = match auth::authenticate(&self.core, &creds, peer).await {
             Ok(Some(p)) => p,
-            Ok(None) => return render(Failure::new(403, "Invalid authorization credentials"), headers),
+            Ok(None) => {
+                return render(
+                    Failure::new(403, "Invalid authorization credentials"),
+                    headers,
+                )
+            }
             Err(e) => return render(error::from_core(e, error::JobNoun::Backup), headers),
         };
         let command = match call::decode(req.body.bytes(), req.uri.query(), self.version) {
@@ -149,8 +162,18 @@ impl Froxlor {
 async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
     match cmd.module {
         Module::Customers => customers::run(ctx, cmd.method, &cmd.params).await,
-        Module::CustomerBackups => backups::run(ctx, backups::Flavor::CustomerBackups, cmd.method, &cmd.params).await,
-        Module::DataDump => backups::run(ctx, backups::Flavor::DataDump, cmd.method, &cmd.params).await,
+        Module::CustomerBackups => {
+            backups::run(
+                ctx,
+                backups::Flavor::CustomerBackups,
+                cmd.method,
+                &cmd.params,
+            )
+            .await
+        }
+        Module::DataDump => {
+            backups::run(ctx, backups::Flavor::DataDump, cmd.method, &cmd.params).await
+        }
         Module::Admins => admins::run(ctx, cmd.method, &cmd.params).await,
         Module::Froxlor => functions::run(ctx, cmd.method, &cmd.params),
     }
@@ -161,12 +184,20 @@ async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
 enum HeaderSet {
     /// API switched off: only `Accept` and `Content-Type`.
     Plain,
-    RateLimited { limit: i64, reset: i64, challenge: bool },
+    RateLimited {
+        limit: i64,
+        reset: i64,
+        challenge: bool,
+    },
 }
 
 fn render(f: Failure, headers: HeaderSet) -> (u16, Option<String>, HeaderSet) {
     match f {
-        Failure::Message(status, message) => (status, Some(json::encode(&json!({ "message": message }))), headers),
+        Failure::Message(status, message) => (
+            status,
+            Some(json::encode(&json!({ "message": message }))),
+            headers,
+        ),
         Failure::Fatal => (500, None, headers),
     }
 }
@@ -183,17 +214,35 @@ impl Frontend for Froxlor {
 
     async fn handle(&self, req: Request) -> Response {
         let (status, body, headers) = self.serve(&req).await;
-        let mut resp = panelgate_http::response(status, "application/json", body.map(Bytes::from).unwrap_or_default());
+        let mut resp = panelgate_http::response(
+            status,
+            "application/json",
+            body.map(Bytes::from).unwrap_or_default(),
+        );
         let h = resp.headers_mut();
-        h.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        h.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         h.remove(http::header::CONTENT_TYPE);
-        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let HeaderSet::RateLimited { limit, reset, challenge } = headers {
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let HeaderSet::RateLimited {
+            limit,
+            reset,
+            challenge,
+        } = headers
+        {
             h.insert("x-ratelimit-limit", HeaderValue::from(limit));
             h.insert("x-ratelimit-remaining", HeaderValue::from(limit - 1));
             h.insert("x-ratelimit-reset", HeaderValue::from(reset));
             if challenge {
-                h.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"API\""));
+                h.insert(
+                    http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"API\""),
+                );
             }
         }
         resp

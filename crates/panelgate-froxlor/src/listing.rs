@@ -75,7 +75,12 @@ fn sanitize_field(field: &str) -> Option<Vec<String>> {
         && joined
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'));
-    ok.then(|| parts.iter().map(|p| p.trim_matches('`').to_owned()).collect())
+    ok.then(|| {
+        parts
+            .iter()
+            .map(|p| p.trim_matches('`').to_owned())
+            .collect()
+    })
 }
 
 enum Resolved {
@@ -85,7 +90,10 @@ enum Resolved {
 
 fn resolve(schema: &Schema, parts: &[String], clause: &'static str) -> Result<Resolved, SqlError> {
     let display = parts.join(".");
-    let unknown = || SqlError::UnknownColumn { name: display.clone(), clause };
+    let unknown = || SqlError::UnknownColumn {
+        name: display.clone(),
+        clause,
+    };
     match parts {
         [col] => {
             if clause == "ORDER BY" {
@@ -96,19 +104,30 @@ fn resolve(schema: &Schema, parts: &[String], clause: &'static str) -> Result<Re
             let hits: Vec<ColumnRef> = schema
                 .tables
                 .iter()
-                .filter_map(|(alias, cols)| cols.iter().find(|c| c.eq_ignore_ascii_case(col)).map(|c| (*alias, *c)))
+                .filter_map(|(alias, cols)| {
+                    cols.iter()
+                        .find(|c| c.eq_ignore_ascii_case(col))
+                        .map(|c| (*alias, *c))
+                })
                 .collect();
             match hits.as_slice() {
                 [] => Err(unknown()),
                 [one] => Ok(Resolved::Column(*one)),
-                _ => Err(SqlError::Ambiguous { name: col.clone(), clause }),
+                _ => Err(SqlError::Ambiguous {
+                    name: col.clone(),
+                    clause,
+                }),
             }
         }
         [table, col] => schema
             .tables
             .iter()
             .filter(|(alias, _)| !alias.is_empty() && alias.eq_ignore_ascii_case(table))
-            .find_map(|(alias, cols)| cols.iter().find(|c| c.eq_ignore_ascii_case(col)).map(|c| (*alias, *c)))
+            .find_map(|(alias, cols)| {
+                cols.iter()
+                    .find(|c| c.eq_ignore_ascii_case(col))
+                    .map(|c| (*alias, *c))
+            })
             .map(Resolved::Column)
             .ok_or_else(unknown),
         _ => Err(unknown()),
@@ -127,7 +146,8 @@ struct Filter {
 }
 
 fn whitelisted(v: &str) -> bool {
-    v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'))
+    v.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'))
 }
 
 fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
@@ -136,10 +156,15 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
     };
     let mut filters = Vec::new();
     for (field, spec) in entries {
-        let Some(parts) = sanitize_field(field) else { continue };
+        let Some(parts) = sanitize_field(field) else {
+            continue;
+        };
         let cond = match spec {
             PValue::Array(..) => {
-                let op = spec.get("op").and_then(PValue::as_trimmed).unwrap_or_default();
+                let op = spec
+                    .get("op")
+                    .and_then(PValue::as_trimmed)
+                    .unwrap_or_default();
                 let value = spec.get("value");
                 let text = || value.and_then(PValue::as_trimmed).unwrap_or_default();
                 match op.as_str() {
@@ -149,7 +174,10 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
                     "=" => Some(Cond::Cmp(Ordering::Equal, text())),
                     o if o.eq_ignore_ascii_case("in") => match value {
                         Some(PValue::Array(items, _))
-                            if !items.is_empty() && items.iter().all(|(k, _)| k.bytes().all(|b| b.is_ascii_digit())) =>
+                            if !items.is_empty()
+                                && items
+                                    .iter()
+                                    .all(|(k, _)| k.bytes().all(|b| b.is_ascii_digit())) =>
                         {
                             let vals: Vec<String> = items
                                 .iter()
@@ -226,7 +254,9 @@ fn to_number(s: &str) -> f64 {
     let bytes = t.as_bytes();
     let mut seen_dot = false;
     for (i, b) in bytes.iter().enumerate() {
-        let ok = b.is_ascii_digit() || (i == 0 && (*b == b'-' || *b == b'+')) || (*b == b'.' && !seen_dot);
+        let ok = b.is_ascii_digit()
+            || (i == 0 && (*b == b'-' || *b == b'+'))
+            || (*b == b'.' && !seen_dot);
         if *b == b'.' {
             seen_dot = true;
         }
@@ -239,7 +269,9 @@ fn to_number(s: &str) -> f64 {
 }
 
 fn collate(a: &str, b: &str) -> Ordering {
-    a.trim_end_matches(' ').to_lowercase().cmp(&b.trim_end_matches(' ').to_lowercase())
+    a.trim_end_matches(' ')
+        .to_lowercase()
+        .cmp(&b.trim_end_matches(' ').to_lowercase())
 }
 
 fn compare(value: &SqlValue, with: &str) -> Option<Ordering> {
@@ -258,7 +290,9 @@ fn matches(value: &SqlValue, cond: &Cond) -> bool {
             SqlValue::Str(s) => like(s, &format!("%{v}%")),
         },
         Cond::Cmp(ord, v) => compare(value, v) == Some(*ord),
-        Cond::In(vals) => vals.iter().any(|v| compare(value, v) == Some(Ordering::Equal)),
+        Cond::In(vals) => vals
+            .iter()
+            .any(|v| compare(value, v) == Some(Ordering::Equal)),
     }
 }
 
@@ -274,7 +308,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
                 let xe = x.find(|c: char| !c.is_ascii_digit()).unwrap_or(x.len());
                 let ye = y.find(|c: char| !c.is_ascii_digit()).unwrap_or(y.len());
-                let (xn, yn) = (x[..xe].trim_start_matches('0'), y[..ye].trim_start_matches('0'));
+                let (xn, yn) = (
+                    x[..xe].trim_start_matches('0'),
+                    y[..ye].trim_start_matches('0'),
+                );
                 let o = xn.len().cmp(&yn.len()).then_with(|| xn.cmp(yn));
                 if o != Ordering::Equal {
                     return o;
@@ -301,8 +338,12 @@ fn order_values(a: &SqlValue, b: &SqlValue, natural: bool) -> Ordering {
         (SqlValue::Int(x), SqlValue::Int(y)) => x.cmp(y),
         (SqlValue::Str(x), SqlValue::Str(y)) if natural => natural_cmp(x, y),
         (SqlValue::Str(x), SqlValue::Str(y)) => collate(x, y),
-        (SqlValue::Int(x), SqlValue::Str(y)) => (*x as f64).partial_cmp(&to_number(y)).unwrap_or(Ordering::Equal),
-        (SqlValue::Str(x), SqlValue::Int(y)) => to_number(x).partial_cmp(&(*y as f64)).unwrap_or(Ordering::Equal),
+        (SqlValue::Int(x), SqlValue::Str(y)) => (*x as f64)
+            .partial_cmp(&to_number(y))
+            .unwrap_or(Ordering::Equal),
+        (SqlValue::Str(x), SqlValue::Int(y)) => to_number(x)
+            .partial_cmp(&(*y as f64))
+            .unwrap_or(Ordering::Equal),
     }
 }
 
@@ -317,7 +358,12 @@ pub struct Query<'a> {
 }
 
 /// Apply the query to `rows` (already restricted to what the caller may see, in id order).
-pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_alias: impl Fn(&R, &str) -> SqlValue) -> Result<Vec<R>, SqlError> {
+pub fn apply<R: Row>(
+    schema: &Schema,
+    query: &Query<'_>,
+    rows: Vec<R>,
+    order_alias: impl Fn(&R, &str) -> SqlValue,
+) -> Result<Vec<R>, SqlError> {
     let (filters, all_skipped) = match (query.search, query.params.raw("sql_search")) {
         (true, Some(search)) => parse_search(search),
         _ => (Vec::new(), false),
@@ -330,7 +376,9 @@ pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_ali
         if let Some(PValue::Array(entries, _)) = query.params.raw("sql_orderby") {
             for (field, dir) in entries {
                 if let Some(parts) = sanitize_field(field) {
-                    let desc = dir.as_trimmed().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+                    let desc = dir
+                        .as_trimmed()
+                        .is_some_and(|d| d.eq_ignore_ascii_case("desc"));
                     orders.push((parts, desc));
                 }
             }
@@ -344,7 +392,10 @@ pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_ali
         match resolve(schema, &f.parts, "WHERE")? {
             Resolved::Column(col) => resolved_filters.push((col, &f.cond)),
             Resolved::OrderAlias(name) => {
-                return Err(SqlError::UnknownColumn { name: name.to_owned(), clause: "WHERE" })
+                return Err(SqlError::UnknownColumn {
+                    name: name.to_owned(),
+                    clause: "WHERE",
+                })
             }
         }
     }
@@ -352,12 +403,17 @@ pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_ali
     for (parts, desc) in &orders {
         let r = resolve(schema, parts, "ORDER BY")?;
         let name = parts.join(".");
-        let natural = query.natsorting && schema.natsort.iter().any(|n| n.eq_ignore_ascii_case(&name));
+        let natural =
+            query.natsorting && schema.natsort.iter().any(|n| n.eq_ignore_ascii_case(&name));
         resolved_orders.push((r, *desc, natural));
     }
     let mut rows: Vec<R> = rows
         .into_iter()
-        .filter(|row| resolved_filters.iter().all(|(col, cond)| matches(&row.column(*col), cond)))
+        .filter(|row| {
+            resolved_filters
+                .iter()
+                .all(|(col, cond)| matches(&row.column(*col), cond))
+        })
         .collect();
     if !resolved_orders.is_empty() {
         rows.sort_by(|a, b| {
@@ -387,7 +443,11 @@ pub fn apply<R: Row>(schema: &Schema, query: &Query<'_>, rows: Vec<R>, order_ali
         };
         let (limit, offset) = (num("sql_limit"), num("sql_offset"));
         if limit > 0 {
-            rows = rows.into_iter().skip(offset.max(0) as usize).take(limit as usize).collect();
+            rows = rows
+                .into_iter()
+                .skip(offset.max(0) as usize)
+                .take(limit as usize)
+                .collect();
         }
     }
     Ok(rows)
@@ -409,6 +469,9 @@ mod tests {
     fn sanitizer_skips_injection() {
         assert!(sanitize_field("c.loginname` OR 1=1 --").is_none());
         assert!(sanitize_field("a b").is_none());
-        assert_eq!(sanitize_field("c.loginname"), Some(vec!["c".into(), "loginname".into()]));
+        assert_eq!(
+            sanitize_field("c.loginname"),
+            Some(vec!["c".into(), "loginname".into()])
+        );
     }
 }

@@ -133,7 +133,9 @@ pub fn php_intval(s: &str) -> i64 {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     let mut n: i64 = 0;
     for b in digits[..end].bytes() {
         n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
@@ -147,7 +149,9 @@ pub fn php_intval(s: &str) -> i64 {
 
 /// PHP `is_numeric()`.
 pub fn php_is_numeric(s: &str) -> bool {
-    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace()).trim_end_matches(|c: char| c.is_ascii_whitespace());
+    let t = s
+        .trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .trim_end_matches(|c: char| c.is_ascii_whitespace());
     !t.is_empty() && t.parse::<f64>().is_ok() && !t.contains(['x', 'X', 'n', 'N', 'i', 'I'])
 }
 
@@ -203,8 +207,20 @@ pub fn stripcslashes(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-const DROPPED_TAGS: &[&str] = &["script", "iframe", "object", "embed", "style", "applet", "meta", "xml", "link", "base", "frameset", "frame", "form"];
-const DROPPED_WORDS: &[&str] = &["javascript:", "vbscript:", "livescript:", "alert", "prompt", "confirm", "eval(", "expression("];
+const DROPPED_TAGS: &[&str] = &[
+    "script", "iframe", "object", "embed", "style", "applet", "meta", "xml", "link", "base",
+    "frameset", "frame", "form",
+];
+const DROPPED_WORDS: &[&str] = &[
+    "javascript:",
+    "vbscript:",
+    "livescript:",
+    "alert",
+    "prompt",
+    "confirm",
+    "eval(",
+    "expression(",
+];
 
 /// What voku AntiXSS does to the inputs panel clients send, closely enough: dangerous tags and
 /// JavaScript words are removed, other tags stay (and then fail the field's format check), a
@@ -274,7 +290,11 @@ pub fn anti_xss(s: &str) -> String {
             match lower.find(word) {
                 Some(pos) if lower.is_char_boundary(pos) => {
                     let keep_paren = word.ends_with('(');
-                    let cut = if keep_paren { word.len() - 1 } else { word.len() };
+                    let cut = if keep_paren {
+                        word.len() - 1
+                    } else {
+                        word.len()
+                    };
                     cleaned.replace_range(pos..pos + cut, "");
                 }
                 _ => break,
@@ -309,7 +329,11 @@ impl Params {
     }
 
     pub fn raw(&self, name: &str) -> Option<&PValue> {
-        self.items.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.items
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -368,7 +392,9 @@ impl Params {
     /// An array parameter as a list of trimmed scalars.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
         match self.raw(name)? {
-            PValue::Array(items, _) => Some(items.iter().filter_map(|(_, v)| v.as_trimmed()).collect()),
+            PValue::Array(items, _) => {
+                Some(items.iter().filter_map(|(_, v)| v.as_trimmed()).collect())
+            }
             _ => None,
         }
     }
@@ -405,8 +431,18 @@ mod tests {
 
     #[test]
     fn bool_param_rules() {
-        let p = Params::from_json(Some(&json!({"a": true, "b": 1, "c": "1", "d": "2", "e": "true", "f": "yes", "g": false})));
-        for (k, want) in [("a", true), ("b", true), ("c", true), ("d", true), ("e", false), ("f", false), ("g", false)] {
+        let p = Params::from_json(Some(
+            &json!({"a": true, "b": 1, "c": "1", "d": "2", "e": "true", "f": "yes", "g": false}),
+        ));
+        for (k, want) in [
+            ("a", true),
+            ("b", true),
+            ("c", true),
+            ("d", true),
+            ("e", false),
+            ("f", false),
+            ("g", false),
+        ] {
             assert_eq!(p.bool_or(k, false), want, "{k}");
         }
     }

@@ -14,10 +14,19 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Value::String),
-        prop_oneof![Just("<"), Just(">"), Just("="), Just("in"), Just("c.loginname"), Just("\\x41\\101\\")]
-            .prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("<"),
+            Just(">"),
+            Just("="),
+            Just("in"),
+            Just("c.loginname"),
+            Just("\\x41\\101\\")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -47,7 +56,14 @@ const SCHEMA: Schema = Schema {
 };
 
 fn exercise(params: &Params) {
-    for name in ["id", "loginname", "email", "sql_limit", "show_usages", "diskspace"] {
+    for name in [
+        "id",
+        "loginname",
+        "email",
+        "sql_limit",
+        "show_usages",
+        "diskspace",
+    ] {
         let _ = params.required(name);
         let _ = params.str_or(name, "");
         let _ = params.int_or(name, 0);
@@ -55,8 +71,17 @@ fn exercise(params: &Params) {
         let _ = params.ul_or(name, 0);
         let _ = params.list(name);
     }
-    let rows = vec![R(1, "web10".into()), R(2, "Web2".into()), R(3, String::new())];
-    let q = listing::Query { params, search: true, order_and_limit: true, natsorting: true };
+    let rows = vec![
+        R(1, "web10".into()),
+        R(2, "Web2".into()),
+        R(3, String::new()),
+    ];
+    let q = listing::Query {
+        params,
+        search: true,
+        order_and_limit: true,
+        natsorting: true,
+    };
     let _ = listing::apply(&SCHEMA, &q, rows, |_, _| SqlValue::Null);
 }
 

@@ -43,7 +43,11 @@ impl Body {
 
 impl Request {
     /// Collect a hyper request's body under `limit` bytes.
-    pub async fn collect<B>(req: http::Request<B>, peer: Option<SocketAddr>, limit: usize) -> Request
+    pub async fn collect<B>(
+        req: http::Request<B>,
+        peer: Option<SocketAddr>,
+        limit: usize,
+    ) -> Request
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -103,7 +107,8 @@ pub trait Frontend: Send + Sync + 'static {
 /// A response with a body and a content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
     let mut resp = http::Response::new(Full::new(body.into()));
-    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }

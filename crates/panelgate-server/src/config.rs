@@ -9,7 +9,11 @@ use panelgate_froxlor::FroxlorVersion;
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
-#[command(name = "panelgate", version, about = "One server that speaks the Froxlor, ISPsystem, Plesk and httpapi.com panel APIs over one shared model.")]
+#[command(
+    name = "panelgate",
+    version,
+    about = "One server that speaks the Froxlor, ISPsystem, Plesk and httpapi.com panel APIs over one shared model."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -82,9 +86,15 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("unknown Froxlor version {0:?} (use 2.0 or 2.3)")]
     FroxlorVersion(String),
     #[error("unknown log format {0:?} (use text or json)")]
@@ -112,8 +122,13 @@ impl Config {
             .clone()
             .or(file.froxlor.version)
             .unwrap_or_else(|| "2.0".into());
-        let froxlor_version = FroxlorVersion::parse(&version).ok_or(ConfigError::FroxlorVersion(version))?;
-        let log_format = args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into());
+        let froxlor_version =
+            FroxlorVersion::parse(&version).ok_or(ConfigError::FroxlorVersion(version))?;
+        let log_format = args
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
         let json_logs = match log_format.as_str() {
             "text" => false,
             "json" => true,
@@ -127,7 +142,9 @@ impl Config {
             database_url,
             data_dir,
             demo: !args.no_demo && file.demo.unwrap_or(true),
-            body_limit: file.body_limit.unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
+            body_limit: file
+                .body_limit
+                .unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
             json_logs,
             froxlor_version,
         })

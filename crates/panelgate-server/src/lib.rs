@@ -97,42 +97,30 @@ impl App {
     }
 }
 
-/// Open the database, load the demo data into a fresh one, and build the app.
-pub async fn build(config: &Config) -> anyhow_like::Result<(App, bool)> {
+/// Open the database, load the demo data into a fresh one, and build the app. Returns the app
+/// and whether the demo data was loaded.
+pub async fn build(config: &Config) -> Result<(App, bool), String> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| anyhow_like::Error(format!("cannot create {}: {e}", config.data_dir.display())))?;
+            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     }
-    let core = Core::open(&config.database_url)
-        .await
-        .map_err(|e| anyhow_like::Error(e.to_string()))?;
+    let core = Core::open(&config.database_url).await.map_err(|e| e.to_string())?;
     let mut loaded_demo = false;
-    if config.demo && core.is_empty().await.map_err(|e| anyhow_like::Error(e.to_string()))? {
-        let data = demo_data().map_err(|e| anyhow_like::Error(format!("demo data: {e}")))?;
-        core.load(&data)
-            .await
-            .map_err(|e| anyhow_like::Error(format!("loading demo data: {e}")))?;
+    if config.demo && core.is_empty().await.map_err(|e| e.to_string())? {
+        let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
+        core.load(&data).await.map_err(|e| format!("loading demo data: {e}"))?;
         loaded_demo = true;
     }
     Ok((App::new(core, config.froxlor_version, config.body_limit), loaded_demo))
 }
 
-/// A tiny error type for the binary's setup path (no extra dependency).
-pub mod anyhow_like {
-    #[derive(Debug)]
-    pub struct Error(pub String);
-    impl std::fmt::Display for Error {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.0)
-        }
-    }
-    impl std::error::Error for Error {}
-    pub type Result<T> = std::result::Result<T, Error>;
-}
-
 /// Serve `app` on `listener` until `shutdown` resolves, then let open connections finish
 /// (for up to 10 seconds).
-pub async fn serve(app: App, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -202,13 +190,23 @@ pub async fn shutdown_signal() {
 pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: bool) -> String {
     let base = format!("http://{addr}");
     let mut out = String::new();
-    out.push_str(&format!("panelgate {} listening on {base}\n", env!("CARGO_PKG_VERSION")));
+    out.push_str(&format!(
+        "panelgate {} listening on {base}\n",
+        env!("CARGO_PKG_VERSION")
+    ));
     out.push_str(&format!(
         "database: {} ({backend}){}\n",
         panelgate_core::db::describe_url(&config.database_url),
-        if loaded_demo { ", fresh: demo data loaded" } else { "" }
+        if loaded_demo {
+            ", fresh: demo data loaded"
+        } else {
+            ""
+        }
     ));
-    out.push_str(&format!("Froxlor API answers as Froxlor {}\n", config.froxlor_version.release()));
+    out.push_str(&format!(
+        "Froxlor API answers as Froxlor {}\n",
+        config.froxlor_version.release()
+    ));
     if loaded_demo {
         out.push_str("\ndemo credentials (fixtures/demo.toml):\n");
         out.push_str("  admin      admin / changeme1Q**      Froxlor key demo-froxlor-admin-key:demo-froxlor-admin-secret\n");

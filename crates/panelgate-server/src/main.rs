@@ -17,13 +17,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let filter = EnvFilter::try_from_env("PANELGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("PANELGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     if config.json_logs {
-        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("panelgate: cannot start the runtime: {e}");
@@ -46,7 +53,10 @@ fn main() -> std::process::ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(config.listen);
-        print!("{}", panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo));
+        print!(
+            "{}",
+            panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo)
+        );
         tracing::info!(%addr, database = app.core().backend_name(), "listening");
         panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
         std::process::ExitCode::SUCCESS

@@ -49,7 +49,11 @@ fn start(data_dir: &std::path::Path) -> Server {
         }
     }
     let addr = addr.unwrap_or_else(|| panic!("no listen address in the startup output:\n{banner}"));
-    Server { child, addr, banner }
+    Server {
+        child,
+        addr,
+        banner,
+    }
 }
 
 fn http(addr: &str, request: &str) -> (u16, String) {
@@ -59,13 +63,17 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
 fn froxlor_listing(addr: &str) -> (u16, String) {
     let body = r#"{"command":"Customers.listing"}"#;
-    let auth = base64::engine::general_purpose::STANDARD.encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
     http(
         addr,
         &format!(
@@ -79,33 +87,56 @@ fn froxlor_listing(addr: &str) -> (u16, String) {
 fn binary_serves_demo_data_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
-    assert!(server.banner.contains("demo data loaded"), "{}", server.banner);
-    assert!(server.banner.contains("demo-froxlor-admin-key:demo-froxlor-admin-secret"));
+    assert!(
+        server.banner.contains("demo data loaded"),
+        "{}",
+        server.banner
+    );
+    assert!(server
+        .banner
+        .contains("demo-froxlor-admin-key:demo-froxlor-admin-secret"));
     assert!(server.banner.contains("curl -s -u demo-froxlor-admin-key"));
 
     // The README's first curl line.
     let (status, body) = froxlor_listing(&server.addr);
     assert_eq!(status, 200, "{body}");
-    assert!(body.starts_with("{\n    \"data\": {\n        \"count\": 2,\n        \"list\": ["), "{body}");
-    let (status, body) = http(&server.addr, "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(
+        body.starts_with("{\n    \"data\": {\n        \"count\": 2,\n        \"list\": ["),
+        "{body}"
+    );
+    let (status, body) = http(
+        &server.addr,
+        "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(status, 200);
     assert!(body.contains("\"status\":\"ok\""), "{body}");
 
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "panelgate did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "panelgate did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
 
     // Same data directory again: the data is kept and the demo set is not loaded twice.
     let again = start(dir.path());
-    assert!(!again.banner.contains("demo data loaded"), "{}", again.banner);
+    assert!(
+        !again.banner.contains("demo data loaded"),
+        "{}",
+        again.banner
+    );
     let (status, body) = froxlor_listing(&again.addr);
     assert_eq!(status, 200);
     assert!(body.contains("\"count\": 2"), "{body}");

@@ -50,8 +50,14 @@ pub async fn test_db() -> TestDb {
         }
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("panelgate.db").display());
-    TestDb { url, _dir: Some(dir) }
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("panelgate.db").display()
+    );
+    TestDb {
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// A running app (in process) on its own database.
@@ -76,7 +82,10 @@ impl TestResponse {
     }
     /// The Froxlor `message` of an error answer.
     pub fn message(&self) -> String {
-        self.json()["message"].as_str().unwrap_or_default().to_owned()
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -89,7 +98,12 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
         let app = App::new(core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT);
-        TestApp { app, core, clock, db }
+        TestApp {
+            app,
+            core,
+            clock,
+            db,
+        }
     }
 
     /// A fresh database loaded with `data`.
@@ -107,33 +121,66 @@ impl TestApp {
 
     /// Another app (e.g. another Froxlor version) on the same database.
     pub fn app_with_version(&self, version: FroxlorVersion) -> App {
-        App::new(self.core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT)
+        App::new(
+            self.core.clone(),
+            version,
+            panelgate_http::DEFAULT_BODY_LIMIT,
+        )
     }
 
     /// Send a request through the router. `auth` is `key:secret` for HTTP Basic.
-    pub async fn request(&self, method: &str, target: &str, auth: Option<&str>, body: impl Into<Bytes>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: &str,
+        target: &str,
+        auth: Option<&str>,
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
         send(&self.app, method, target, auth, body).await
     }
 
     /// `POST /api.php` with Basic auth.
     pub async fn froxlor(&self, auth: &str, body: &str) -> TestResponse {
-        self.request("POST", "/api.php", Some(auth), body.to_owned()).await
+        self.request("POST", "/api.php", Some(auth), body.to_owned())
+            .await
     }
 }
 
 /// Send a request through `app`'s router.
-pub async fn send(app: &App, method: &str, target: &str, auth: Option<&str>, body: impl Into<Bytes>) -> TestResponse {
+pub async fn send(
+    app: &App,
+    method: &str,
+    target: &str,
+    auth: Option<&str>,
+    body: impl Into<Bytes>,
+) -> TestResponse {
     let mut headers = HeaderMap::new();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(auth) = auth {
-        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(auth));
-        headers.insert(http::header::AUTHORIZATION, HeaderValue::from_str(&value).expect("header"));
+        let value = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(auth)
+        );
+        headers.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&value).expect("header"),
+        );
     }
     let method = Method::from_bytes(method.as_bytes()).expect("method");
-    let resp = app.handle(Request::new(method, target, headers, body)).await;
+    let resp = app
+        .handle(Request::new(method, target, headers, body))
+        .await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     TestResponse {
         status,
         headers,
