@@ -443,15 +443,32 @@ async fn admins_read_rules() {
 #[tokio::test]
 async fn repeated_requests_do_not_rehash_the_secret() {
     let t = TestApp::demo().await;
-    let first = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#).await;
+    let first = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#)
+        .await;
     assert_eq!(first.status, 200);
     let after_first = t.core.slow_credential_checks();
     for _ in 0..20 {
-        let r = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#).await;
+        let r = t
+            .froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#)
+            .await;
         assert_eq!(r.status, 200);
     }
-    assert_eq!(t.core.slow_credential_checks(), after_first, "cached credentials were hashed again");
-    let wrong = t.froxlor("demo-froxlor-admin-key:wrong", r#"{"command":"Customers.listingCount"}"#).await;
+    assert_eq!(
+        t.core.slow_credential_checks(),
+        after_first,
+        "cached credentials were hashed again"
+    );
+    let wrong = t
+        .froxlor(
+            "demo-froxlor-admin-key:wrong",
+            r#"{"command":"Customers.listingCount"}"#,
+        )
+        .await;
     assert_eq!(wrong.status, 403);
-    assert_eq!(t.core.slow_credential_checks(), after_first + 1, "a wrong secret is always checked in full");
+    assert_eq!(
+        t.core.slow_credential_checks(),
+        after_first + 1,
+        "a wrong secret is always checked in full"
+    );
 }

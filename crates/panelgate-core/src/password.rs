@@ -99,7 +99,8 @@ impl VerifyCache {
                 return true;
             }
         }
-        self.slow_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.slow_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (owned_secret, owned_stored) = (secret.to_owned(), stored.to_owned());
         let ok = tokio::task::spawn_blocking(move || verify_slow(&owned_secret, &owned_stored))
             .await
@@ -143,7 +144,10 @@ mod tests {
         assert!(!cache.verify("k", "id", "wrong", Some(&old)).await);
         assert_eq!(cache.slow_checks(), 2);
         let new = hash_secret("n3w").unwrap();
-        assert!(!cache.verify("k", "id", "s3cret", Some(&new)).await, "old secret after a change");
+        assert!(
+            !cache.verify("k", "id", "s3cret", Some(&new)).await,
+            "old secret after a change"
+        );
         assert_eq!(cache.slow_checks(), 3);
         assert!(cache.verify("k", "id", "n3w", Some(&new)).await);
         assert!(cache.verify("k", "id", "n3w", Some(&new)).await);

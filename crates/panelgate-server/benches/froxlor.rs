@@ -14,8 +14,14 @@ use panelgate_server::App;
 
 fn request(body: &str, auth: &str) -> Request {
     let mut headers = HeaderMap::new();
-    let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(auth));
-    headers.insert(http::header::AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(auth)
+    );
+    headers.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&value).unwrap(),
+    );
     Request::new(Method::POST, "/api.php", headers, body.to_owned())
 }
 
@@ -43,18 +49,61 @@ async fn measure(app: &App, name: &str, body: &str, auth: &str, n: usize) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        );
         let core = Core::open(&url).await.unwrap();
-        core.load(&panelgate_server::demo_data().unwrap()).await.unwrap();
-        let app = Arc::new(App::new(core.clone(), FroxlorVersion::V2_0, panelgate_http::DEFAULT_BODY_LIMIT));
+        core.load(&panelgate_server::demo_data().unwrap())
+            .await
+            .unwrap();
+        let app = Arc::new(App::new(
+            core.clone(),
+            FroxlorVersion::V2_0,
+            panelgate_http::DEFAULT_BODY_LIMIT,
+        ));
         let admin = "demo-froxlor-admin-key:demo-froxlor-admin-secret";
-        measure(&app, "Customers.listingCount (cache warm)", r#"{"command":"Customers.listingCount"}"#, admin, 2000).await;
-        measure(&app, "Customers.listing (cache warm)", r#"{"command":"Customers.listing"}"#, admin, 2000).await;
-        measure(&app, "Customers.get show_usages (cache warm)", r#"{"command":"Customers.get","params":{"id":1,"show_usages":1}}"#, admin, 2000).await;
-        measure(&app, "wrong secret (full argon2 check)", r#"{"command":"Customers.listingCount"}"#, "demo-froxlor-admin-key:wrong", 50).await;
-        println!("full secret verifications: {}", core.slow_credential_checks());
+        measure(
+            &app,
+            "Customers.listingCount (cache warm)",
+            r#"{"command":"Customers.listingCount"}"#,
+            admin,
+            2000,
+        )
+        .await;
+        measure(
+            &app,
+            "Customers.listing (cache warm)",
+            r#"{"command":"Customers.listing"}"#,
+            admin,
+            2000,
+        )
+        .await;
+        measure(
+            &app,
+            "Customers.get show_usages (cache warm)",
+            r#"{"command":"Customers.get","params":{"id":1,"show_usages":1}}"#,
+            admin,
+            2000,
+        )
+        .await;
+        measure(
+            &app,
+            "wrong secret (full argon2 check)",
+            r#"{"command":"Customers.listingCount"}"#,
+            "demo-froxlor-admin-key:wrong",
+            50,
+        )
+        .await;
+        println!(
+            "full secret verifications: {}",
+            core.slow_credential_checks()
+        );
     });
 }

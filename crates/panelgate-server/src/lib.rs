@@ -104,14 +104,21 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     }
-    let core = Core::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let core = Core::open(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut loaded_demo = false;
     if config.demo && core.is_empty().await.map_err(|e| e.to_string())? {
         let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
-        core.load(&data).await.map_err(|e| format!("loading demo data: {e}"))?;
+        core.load(&data)
+            .await
+            .map_err(|e| format!("loading demo data: {e}"))?;
         loaded_demo = true;
     }
-    Ok((App::new(core, config.froxlor_version, config.body_limit), loaded_demo))
+    Ok((
+        App::new(core, config.froxlor_version, config.body_limit),
+        loaded_demo,
+    ))
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves, then let open connections finish
