@@ -223,7 +223,7 @@ async fn shift_counters<C: ConnectionTrait>(
 }
 
 /// Recount an owner's counters from its customers (after a move).
-async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<()> {
+pub(crate) async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<()> {
     let rows = customers::Entity::find()
         .filter(customers::Column::AdminId.eq(admin_id))
         .all(db)

@@ -7,7 +7,11 @@
 //! Multi-row writes run in one transaction; unique constraints are the last word on duplicates.
 
 pub mod admins;
+pub mod archive;
 pub mod backup_jobs;
+mod backup_restore;
+pub mod backup_worker;
+pub mod backups;
 pub mod clock;
 pub mod credentials;
 pub mod customers;
@@ -22,6 +26,7 @@ mod sequences;
 pub mod settings;
 pub mod types;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
@@ -51,6 +56,7 @@ pub struct Core {
 
 struct Inner {
     db: DatabaseConnection,
+    data_dir: PathBuf,
     clock: Arc<dyn Clock>,
     verify: password::VerifyCache,
 }
@@ -64,12 +70,13 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
-    /// Connect to `database_url`, migrate, and build a core on the system clock.
-    pub async fn open(database_url: &str) -> CoreResult<Core> {
-        Self::open_with_clock(database_url, Arc::new(SystemClock)).await
+    /// Connect to `database_url`, migrate, and build a core on the system clock. `data_dir`
+    /// holds customers' home folders (`homes/<login>`) and local backup storage (`backups/`).
+    pub async fn open(database_url: &str, data_dir: &Path) -> CoreResult<Core> {
+        Self::open_with_clock(database_url, data_dir, Arc::new(SystemClock)).await
     }
 
-    pub async fn open_with_clock(database_url: &str, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+    pub async fn open_with_clock(database_url: &str, data_dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
         let db = db::connect(database_url).await?;
         for name in sequences::ALL {
             // Two instances starting together may both try to create a row; the loser's
@@ -81,6 +88,7 @@ impl Core {
         Ok(Core {
             inner: Arc::new(Inner {
                 db,
+                data_dir: data_dir.to_path_buf(),
                 clock,
                 verify: password::VerifyCache::new()?,
             }),
@@ -89,6 +97,11 @@ impl Core {
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// The data directory (home folders and local backup storage).
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
     }
 
     pub(crate) fn verifier(&self) -> &password::VerifyCache {

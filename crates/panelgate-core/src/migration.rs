@@ -5,7 +5,8 @@ use sea_orm::{DbErr, Schema};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    admins, backup_jobs, credentials, customers, sequences, settings, subscriptions,
+    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, sequences, settings, storage_settings,
+    subscriptions,
 };
 
 pub struct Migrator;
@@ -13,7 +14,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(BackupEngine)]
     }
 }
 
@@ -76,6 +77,46 @@ impl MigrationTrait for InitialSchema {
                     .name("idx_backup_jobs_customer")
                     .table(backup_jobs::Entity)
                     .col(backup_jobs::Column::CustomerId)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Backup tasks, archives and remote-storage settings (issue 3).
+struct BackupEngine;
+
+impl MigrationName for BackupEngine {
+    fn name(&self) -> &str {
+        "m0002_backup_engine"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for BackupEngine {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let schema = Schema::new(manager.get_database_backend());
+        manager.create_table(schema.create_table_from_entity(backup_tasks::Entity)).await?;
+        manager.create_table(schema.create_table_from_entity(backup_archives::Entity)).await?;
+        manager.create_table(schema.create_table_from_entity(storage_settings::Entity)).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_backup_tasks_state")
+                    .table(backup_tasks::Entity)
+                    .col(backup_tasks::Column::State)
+                    .to_owned(),
+            )
+            .await?;
+        // One task per Froxlor job, even when several instances schedule at once.
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_backup_tasks_job")
+                    .table(backup_tasks::Entity)
+                    .col(backup_tasks::Column::JobId)
+                    .unique()
                     .to_owned(),
             )
             .await?;

@@ -99,3 +99,13 @@ pub(crate) async fn write<C: ConnectionTrait>(db: &C, name: &str, value: &str) -
     .await?;
     Ok(())
 }
+
+/// Only the settings stored in the database (no defaults), for server backups.
+pub(crate) async fn stored<C: ConnectionTrait>(db: &C) -> CoreResult<BTreeMap<String, String>> {
+    Ok(settings::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.value))
+        .collect())
+}

@@ -6,12 +6,15 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 
 /// Bodies larger than this are not read at all (PHP's default `post_max_size` is 8 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-pub type Response = http::Response<Full<Bytes>>;
+/// Response bodies: a buffer, or a stream (archive downloads) that never holds the whole file.
+pub type ResponseBody = UnsyncBoxBody<Bytes, std::io::Error>;
+pub type Response = http::Response<ResponseBody>;
 
 /// A request as frontends see it: head plus a fully collected, size-capped body.
 #[derive(Clone, Debug)]
@@ -106,11 +109,46 @@ pub trait Frontend: Send + Sync + 'static {
 
 /// A response with a body and a content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
-    let mut resp = http::Response::new(Full::new(body.into()));
+    let full = Full::new(body.into()).map_err(|never: std::convert::Infallible| match never {});
+    let mut resp = http::Response::new(full.boxed_unsync());
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }
     resp
+}
+
+/// A response that streams `paths` one after the other (the parts of an archive), reading a
+/// bounded chunk at a time.
+pub fn stream_files(status: u16, content_type: &str, paths: Vec<std::path::PathBuf>, size: u64) -> Response {
+    use futures_util::StreamExt;
+    let stream = futures_util::stream::iter(paths)
+        .then(|p| async move { tokio::fs::File::open(p).await })
+        .map(|opened| match opened {
+            Ok(file) => tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).boxed(),
+            Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+        })
+        .flatten()
+        .map(|chunk| chunk.map(http_body::Frame::data));
+    let body = http_body_util::StreamBody::new(stream);
+    let mut resp = http::Response::new(BodyExt::boxed_unsync(body));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+    resp
+}
+
+/// A request body as an `AsyncRead`, without collecting it.
+pub fn body_reader<B>(body: B) -> impl tokio::io::AsyncRead + Unpin + Send
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use futures_util::TryStreamExt;
+    let frames = TryStreamExt::map_err(http_body_util::BodyStream::new(body), std::io::Error::other)
+        .try_filter_map(|frame| std::future::ready(Ok(frame.into_data().ok())));
+    tokio_util::io::StreamReader::new(frames)
 }

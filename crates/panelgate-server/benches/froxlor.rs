@@ -59,7 +59,7 @@ fn main() {
             "sqlite://{}?mode=rwc",
             dir.path().join("bench.db").display()
         );
-        let core = Core::open(&url).await.unwrap();
+        let core = Core::open(&url, dir.path()).await.unwrap();
         core.load(&panelgate_server::demo_data().unwrap())
             .await
             .unwrap();

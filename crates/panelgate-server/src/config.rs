@@ -50,6 +50,12 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "PANELGATE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Seconds after which a planned Froxlor backup job runs (Froxlor's cron) [default: 60]
+    #[arg(long, env = "PANELGATE_BACKUP_JOB_DELAY")]
+    pub backup_job_delay: Option<i64>,
+    /// Bearer token for the control API from non-loopback clients [default: loopback only]
+    #[arg(long, env = "PANELGATE_CONTROL_TOKEN")]
+    pub control_token: Option<String>,
 }
 
 /// The TOML file (every key optional).
@@ -62,6 +68,9 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     pub body_limit: Option<usize>,
     pub log_format: Option<String>,
+    pub upload_limit: Option<u64>,
+    pub backup_job_delay: Option<i64>,
+    pub control_token: Option<String>,
     pub froxlor: FroxlorFileConfig,
 }
 
@@ -81,6 +90,9 @@ pub struct Config {
     pub body_limit: usize,
     pub json_logs: bool,
     pub froxlor_version: FroxlorVersion,
+    pub upload_limit: u64,
+    pub backup_job_delay: i64,
+    pub control_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +159,9 @@ impl Config {
                 .unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
             json_logs,
             froxlor_version,
+            upload_limit: file.upload_limit.unwrap_or(crate::DEFAULT_UPLOAD_LIMIT),
+            backup_job_delay: args.backup_job_delay.or(file.backup_job_delay).unwrap_or(60),
+            control_token: args.control_token.clone().or(file.control_token),
         })
     }
 }

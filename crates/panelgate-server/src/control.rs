@@ -1,40 +1,211 @@
-//! The control API under `/_panelgate/`: health for now.
+//! The control API under `/_panelgate/` (JSON): health, backup tasks and archives.
+//!
+//! It acts as the server itself, so it answers only to loopback clients, or to clients that
+//! send `Authorization: Bearer <control_token>` when a token is configured.
 
-use panelgate_core::Core;
+use std::collections::HashMap;
+
+use panelgate_core::backups::{BackupOptions, BackupScope, Content, ImportOptions, ItemRef, RestoreBehavior, Storage};
+use panelgate_core::{Actor, Core, CoreError};
 use panelgate_http::{response, Request, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
-pub async fn handle(core: &Core, req: &Request) -> Response {
-    match (req.method.as_str(), req.uri.path()) {
-        ("GET", "/_panelgate/health") => match core.ping().await {
-            Ok(()) => json_response(
-                200,
-                &json!({ "status": "ok", "database": core.backend_name() }),
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "health check: database does not answer");
-                json_response(
-                    503,
-                    &json!({ "status": "unavailable", "database": core.backend_name() }),
-                )
+/// Who may use the control API.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    pub token: Option<String>,
+}
+
+impl Access {
+    pub fn allows(&self, headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>) -> bool {
+        match &self.token {
+            Some(token) => headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| panelgate_core::password::ct_eq(given, token)),
+            None => peer.is_some_and(|p| p.ip().is_loopback()),
+        }
+    }
+}
+
+fn query(req_uri: &http::Uri) -> HashMap<String, String> {
+    req_uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
             }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn json_response(status: u16, body: &Value) -> Response {
+    response(status, "application/json", serde_json::to_vec_pretty(body).unwrap_or_default())
+}
+
+fn error(status: u16, message: impl Into<String>) -> Response {
+    json_response(status, &json!({ "error": message.into() }))
+}
+
+/// The control API's answer for a core error.
+pub fn core_error(e: CoreError) -> Response {
+    match e {
+        CoreError::NotFound { entity, key } => error(404, format!("{entity:?} {key} not found")),
+        CoreError::AlreadyExists { entity, key } => error(409, format!("{entity:?} {key} already exists")),
+        CoreError::Invalid { field, reason } => error(400, format!("{field}: {reason}")),
+        CoreError::Forbidden(d) => error(403, format!("forbidden: {d:?}")),
+        CoreError::QuotaExceeded(q) => error(409, format!("quota exceeded: {q:?}")),
+        CoreError::Conflict(reason) => error(409, reason),
+        CoreError::Unavailable(reason) => {
+            tracing::error!(error = %reason, "control API: unavailable");
+            error(503, "the database or the storage is unavailable")
+        }
+        CoreError::Internal(reason) => {
+            tracing::error!(error = %reason, "control API: internal error");
+            error(500, "internal error (see the server log)")
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
+    BackupOptions {
+        description: q.get("description").cloned().unwrap_or_default(),
+        prefix: q.get("prefix").cloned().unwrap_or_default(),
+        storage: if q.get("storage").map(String::as_str) == Some("ftp") { Storage::Ftp } else { Storage::Local },
+        split_size: q.get("split_size").and_then(|v| v.parse().ok()).unwrap_or(0),
+        content: match q.get("content").map(String::as_str) {
+            Some("hosting") => Content::Hosting,
+            Some("mail") => Content::Mail,
+            Some("configuration") => Content::Configuration,
+            _ => Content::Full,
         },
-        _ => not_found(),
+    }
+}
+
+fn id_segment(path: &str, prefix: &str, suffix: &str) -> Option<i64> {
+    path.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()
+}
+
+/// Everything but uploads (which stream, see [`upload`]).
+pub async fn handle(core: &Core, req: &Request) -> Response {
+    let actor = Actor::System;
+    let path = req.uri.path();
+    let q = query(&req.uri);
+    let method = req.method.as_str();
+    let result: Result<Response, CoreError> = async {
+        Ok(match (method, path) {
+            ("GET", "/_panelgate/health") => match core.ping().await {
+                Ok(()) => json_response(200, &json!({ "status": "ok", "database": core.backend_name() })),
+                Err(e) => {
+                    tracing::error!(error = %e, "health check: database does not answer");
+                    json_response(503, &json!({ "status": "unavailable", "database": core.backend_name() }))
+                }
+            },
+            ("GET", "/_panelgate/tasks") => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
+            ("GET", "/_panelgate/archives") => json_response(200, &to_json(&core.backups().archives(&actor).await?)),
+            ("POST", "/_panelgate/backups") => {
+                let Some(scope) = q.get("scope").and_then(|s| BackupScope::parse(s)) else {
+                    return Ok(error(400, "scope: use server, reseller:<id>, customer:<id> or subscription:<id>"));
+                };
+                json_response(201, &to_json(&core.backups().start(&actor, scope, backup_options(&q)).await?))
+            }
+            ("POST", p) if id_segment(p, "/_panelgate/tasks/", "/stop").is_some() => {
+                let id = id_segment(p, "/_panelgate/tasks/", "/stop").unwrap_or_default();
+                json_response(200, &to_json(&core.backups().stop(&actor, id).await?))
+            }
+            ("GET", p) if id_segment(p, "/_panelgate/tasks/", "").is_some() => {
+                let id = id_segment(p, "/_panelgate/tasks/", "").unwrap_or_default();
+                json_response(200, &to_json(&core.backups().task(&actor, id).await?))
+            }
+            ("GET", p) if id_segment(p, "/_panelgate/archives/", "/download").is_some() => {
+                let id = id_segment(p, "/_panelgate/archives/", "/download").unwrap_or_default();
+                let files = core.backups().files(&actor, id).await?;
+                let mut resp = panelgate_http::stream_files(200, "application/octet-stream", files.paths, files.size);
+                if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name)) {
+                    resp.headers_mut().insert(http::header::CONTENT_DISPOSITION, v);
+                }
+                resp
+            }
+            ("GET", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
+                let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();
+                json_response(200, &to_json(&core.backups().archive(&actor, id).await?))
+            }
+            ("POST", p) if id_segment(p, "/_panelgate/archives/", "/restore").is_some() => {
+                let id = id_segment(p, "/_panelgate/archives/", "/restore").unwrap_or_default();
+                let behavior = match q.get("behavior").map(String::as_str) {
+                    None | Some("skip") => RestoreBehavior::Skip,
+                    Some("overwrite") => RestoreBehavior::Overwrite,
+                    Some(other) => return Ok(error(400, format!("behavior: {other:?} is not skip or overwrite"))),
+                };
+                let items = q.get("items").filter(|v| !v.is_empty()).map(|v| {
+                    v.split(',')
+                        .filter_map(|i| i.split_once(':'))
+                        .map(|(kind, name)| ItemRef { kind: kind.into(), name: name.into() })
+                        .collect::<Vec<_>>()
+                });
+                json_response(200, &to_json(&core.backups().restore(&actor, id, items, behavior).await?))
+            }
+            ("DELETE", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
+                let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();
+                let remove_files = q.get("remove_files").is_none_or(|v| v != "0");
+                json_response(200, &to_json(&core.backups().remove(&actor, id, remove_files).await?))
+            }
+            _ => not_found(),
+        })
+    }
+    .await;
+    result.unwrap_or_else(core_error)
+}
+
+/// `POST /_panelgate/archives`: import an archive from the request body, streamed to disk.
+pub async fn upload<R: tokio::io::AsyncRead + Unpin>(core: &Core, uri: &http::Uri, body: R, max_size: u64) -> Response {
+    let q = query(uri);
+    let opts = ImportOptions {
+        max_size,
+        expected_sha256: q.get("sha256").cloned(),
+        description: q.get("description").cloned().unwrap_or_default(),
+    };
+    match core.backups().import(&Actor::System, body, opts).await {
+        Ok(archive) => json_response(201, &to_json(&archive)),
+        Err(e) => core_error(e),
     }
 }
 
 /// The neutral answer for a path no panel API serves.
 pub fn not_found() -> Response {
-    json_response(
-        404,
-        &json!({ "error": "not found", "hint": "panel APIs: /api.php (Froxlor)" }),
-    )
+    json_response(404, &json!({ "error": "not found", "hint": "panel APIs: /api.php (Froxlor); control API: /_panelgate/" }))
 }
 
-fn json_response(status: u16, body: &serde_json::Value) -> Response {
-    response(
-        status,
-        "application/json",
-        serde_json::to_vec(body).unwrap_or_default(),
-    )
+pub fn forbidden() -> Response {
+    error(403, "the control API answers loopback clients, or clients with the configured bearer token")
 }

@@ -21,6 +21,9 @@ use tracing::Instrument;
 
 pub use config::Config;
 
+/// The largest archive the control API accepts by default (4 GiB).
+pub const DEFAULT_UPLOAD_LIMIT: u64 = 4 * 1024 * 1024 * 1024;
+
 /// The demo data set, `fixtures/demo.toml`, built into the binary.
 pub const DEMO_TOML: &str = include_str!("../../../fixtures/demo.toml");
 
@@ -34,6 +37,8 @@ pub struct App {
     core: Core,
     froxlor: Froxlor,
     body_limit: usize,
+    upload_limit: u64,
+    access: control::Access,
     requests: Arc<AtomicU64>,
 }
 
@@ -43,8 +48,17 @@ impl App {
             froxlor: Froxlor::new(core.clone(), froxlor_version),
             core,
             body_limit,
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+            access: control::Access::default(),
             requests: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Set the largest archive upload and the control API's bearer token.
+    pub fn with_control(mut self, upload_limit: u64, token: Option<String>) -> App {
+        self.upload_limit = upload_limit;
+        self.access = control::Access { token };
+        self
     }
 
     pub fn core(&self) -> &Core {
@@ -70,6 +84,7 @@ impl App {
         async move {
             let resp = match protocol {
                 "froxlor" => self.froxlor.handle(req).await,
+                "control" if !self.access.allows(&req.headers, req.peer) => control::forbidden(),
                 "control" => control::handle(&self.core, &req).await,
                 _ => control::not_found(),
             };
@@ -89,9 +104,17 @@ impl App {
     /// Collect a request's body under the body limit and handle it.
     pub async fn handle_http<B>(&self, req: http::Request<B>, peer: SocketAddr) -> Response
     where
-        B: http_body::Body<Data = bytes::Bytes>,
+        B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if req.method() == http::Method::POST && req.uri().path() == "/_panelgate/archives" {
+            if !self.access.allows(req.headers(), Some(peer)) {
+                return control::forbidden();
+            }
+            let uri = req.uri().clone();
+            let body = panelgate_http::body_reader(req.into_body());
+            return control::upload(&self.core, &uri, body, self.upload_limit).await;
+        }
         let req = Request::collect(req, Some(peer), self.body_limit).await;
         self.handle(req).await
     }
@@ -100,11 +123,8 @@ impl App {
 /// Open the database, load the demo data into a fresh one, and build the app. Returns the app
 /// and whether the demo data was loaded.
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-    }
-    let core = Core::open(&config.database_url)
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let core = Core::open(&config.database_url, &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
     let mut loaded_demo = false;

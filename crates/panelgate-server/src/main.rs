@@ -58,7 +58,20 @@ fn main() -> std::process::ExitCode {
             panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo)
         );
         tracing::info!(%addr, database = app.core().backend_name(), "listening");
+        let worker = panelgate_core::backup_worker::Worker::new(app.core().clone());
+        if app.core().backend_name() == "sqlite" {
+            // One process owns a SQLite file: whatever was `working` was cut off by the last one.
+            match worker.recover_after_restart().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(tasks = n, "marked backup tasks interrupted by the previous run as failed"),
+                Err(e) => tracing::error!(error = %e, "recovering interrupted backup tasks"),
+            }
+        }
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let worker_task = tokio::spawn(worker.run(config.backup_job_delay, std::time::Duration::from_secs(1), worker_stopped));
         panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
+        let _ = stop_worker.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker_task).await;
         std::process::ExitCode::SUCCESS
     })
 }

@@ -109,7 +109,8 @@ fn binary_serves_demo_data_and_shuts_down_gracefully() {
         "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 200);
-    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok", "{body}");
 
     let pid = server.child.id().to_string();
     assert!(Command::new("kill")

@@ -35,6 +35,8 @@ pub fn backend() -> &'static str {
 /// A database for one test; the SQLite file lives as long as this value.
 pub struct TestDb {
     pub url: String,
+    /// The data directory (home folders, archives), removed with this value.
+    pub data_dir: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -45,7 +47,7 @@ pub async fn test_db() -> TestDb {
                 let url = panelgate_core::db::create_scratch_database(&base)
                     .await
                     .unwrap_or_else(|e| panic!("{var}: {e}"));
-                return TestDb { url, _dir: None };
+                return TestDb { url, data_dir: tempfile::tempdir().expect("temp dir"), _dir: None };
             }
         }
     }
@@ -56,6 +58,7 @@ pub async fn test_db() -> TestDb {
     );
     TestDb {
         url,
+        data_dir: tempfile::tempdir().expect("temp dir"),
         _dir: Some(dir),
     }
 }
@@ -94,7 +97,7 @@ impl TestApp {
     pub async fn empty(version: FroxlorVersion) -> TestApp {
         let db = test_db().await;
         let clock = ManualClock::new(TEST_EPOCH);
-        let core = Core::open_with_clock(&db.url, Arc::new(clock.clone()))
+        let core = Core::open_with_clock(&db.url, db.data_dir.path(), Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
         let app = App::new(core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT);

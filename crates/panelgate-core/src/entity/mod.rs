@@ -2,9 +2,12 @@
 //! into the domain types of [`crate::model`].
 
 pub mod admins;
+pub mod backup_archives;
 pub mod backup_jobs;
+pub mod backup_tasks;
 pub mod credentials;
 pub mod customers;
 pub mod sequences;
 pub mod settings;
+pub mod storage_settings;
 pub mod subscriptions;

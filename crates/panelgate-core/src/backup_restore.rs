@@ -1,0 +1,412 @@
+//! Importing (uploading) archives and restoring from them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::archive::{self, DataItem, Manifest};
+use crate::backups::{BackupArchive, BackupScope, Backups, ImportOptions, ItemRef, RestoreBehavior, RestoreReport};
+use crate::entity::{admins, backup_archives, backup_jobs, credentials, customers, subscriptions};
+use crate::error::{CoreError, CoreResult, Denied};
+use crate::model::Actor;
+use crate::{sequences, settings};
+
+fn invalid(reason: impl Into<String>) -> CoreError {
+    CoreError::Invalid { field: "archive", reason: reason.into() }
+}
+
+fn records<T: DeserializeOwned>(values: &[serde_json::Value]) -> CoreResult<Vec<T>> {
+    values
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).map_err(|e| invalid(format!("manifest record: {e}"))))
+        .collect()
+}
+
+/// Which records of a manifest a restore takes.
+struct Selection {
+    customers: BTreeSet<String>,
+    files: BTreeSet<String>,
+    subscriptions: BTreeSet<String>,
+    resellers: BTreeSet<String>,
+    settings: bool,
+}
+
+impl Selection {
+    fn from(manifest: &Manifest, items: Option<&[ItemRef]>) -> CoreResult<Selection> {
+        let pick = |kind: &str| -> BTreeSet<String> {
+            manifest
+                .items
+                .iter()
+                .filter(|i| i.kind == kind)
+                .filter(|i| items.is_none_or(|sel| sel.iter().any(|s| s.kind == kind && s.name == i.name)))
+                .map(|i| i.name.clone())
+                .collect()
+        };
+        if let Some(sel) = items {
+            if let Some(missing) = sel.iter().find(|s| !manifest.items.iter().any(|i| i.kind == s.kind && i.name == s.name)) {
+                return Err(invalid(format!("the archive has no {} item named {}", missing.kind, missing.name)));
+            }
+        }
+        Ok(Selection {
+            customers: pick("customer"),
+            files: pick("files"),
+            subscriptions: pick("subscription"),
+            resellers: pick("reseller"),
+            settings: !pick("settings").is_empty(),
+        })
+    }
+}
+
+impl Backups<'_> {
+    /// May `actor` import or restore an archive with this manifest?
+    fn check_manifest_access(&self, actor: &Actor, m: &Manifest) -> CoreResult<()> {
+        let ok = match *actor {
+            Actor::System | Actor::Admin { see_all: true, .. } => true,
+            Actor::Admin { id, .. } => match m.scope.kind.as_str() {
+                "reseller" => m.scope.id == id,
+                "customer" | "subscription" => m.records.customers.iter().all(|c| c["admin_id"].as_i64() == Some(id)),
+                _ => false,
+            },
+            Actor::Customer { id, .. } => {
+                matches!(m.scope.kind.as_str(), "customer" | "subscription")
+                    && m.records.customers.iter().all(|c| c["id"].as_i64() == Some(id))
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(Denied::RoleNotAllowed))
+        }
+    }
+
+    /// Take an uploaded archive: stored under a temporary name while it streams in (at most
+    /// `max_size` bytes), checked in full (manifest, entry paths, checksums, optional SHA-256 of
+    /// the whole upload), then registered. A refused upload leaves nothing behind.
+    pub async fn import<R: AsyncRead + Unpin>(&self, actor: &Actor, mut body: R, opts: ImportOptions) -> CoreResult<BackupArchive> {
+        let dir = self.core.storage_dir();
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| CoreError::Internal(e.to_string()))?;
+        let tmp = dir.join(format!("upload_{:016x}.tmp", rand::random::<u64>()));
+        let result = self.import_inner(actor, &mut body, &tmp, &opts).await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    async fn import_inner<R: AsyncRead + Unpin>(&self, actor: &Actor, body: &mut R, tmp: &Path, opts: &ImportOptions) -> CoreResult<BackupArchive> {
+        let io = |e: std::io::Error| CoreError::Internal(format!("storing the upload: {e}"));
+        let mut file = tokio::fs::File::create(tmp).await.map_err(io)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = body.read(&mut buf).await.map_err(|e| invalid(format!("reading the upload: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > opts.max_size {
+                return Err(invalid(format!("the upload is larger than {} bytes", opts.max_size)));
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        let sha256 = archive::hex(&hasher.finalize());
+        if let Some(expected) = &opts.expected_sha256 {
+            if !expected.eq_ignore_ascii_case(&sha256) {
+                return Err(invalid(format!("checksum mismatch: the upload has SHA-256 {sha256}, expected {expected}")));
+            }
+        }
+        let path = tmp.to_path_buf();
+        let checked = tokio::task::spawn_blocking(move || {
+            let f = std::fs::File::open(&path)?;
+            Ok::<_, std::io::Error>(archive::read_checked(f, crate::backups::MAX_UNPACKED, None))
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(io)?
+        .map_err(|e| invalid(e.to_string()))?;
+        let m = checked.manifest;
+        self.check_manifest_access(actor, &m)?;
+        let scope = BackupScope::parse(&if m.scope.kind == "server" { "server".into() } else { format!("{}:{}", m.scope.kind, m.scope.id) })
+            .ok_or_else(|| invalid(format!("unknown scope {}", m.scope.kind)))?;
+        let customer_id = match scope {
+            BackupScope::Customer(_) | BackupScope::Subscription(_) => m.records.customers.first().and_then(|c| c["id"].as_i64()),
+            _ => None,
+        };
+        let owner = match scope {
+            BackupScope::Server => None,
+            BackupScope::Reseller(id) => Some(id),
+            _ => m.records.customers.first().and_then(|c| c["admin_id"].as_i64()),
+        };
+        let gz = if size >= 2 { ".tar.gz" } else { ".tar" };
+        let txn = self.core.db().begin().await?;
+        let id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES).await?;
+        let file_name = format!("imported_{}_{}_{}{gz}", m.scope.kind, crate::backups::safe_name(&m.scope.name), id);
+        let dir = self.core.storage_dir();
+        tokio::fs::rename(tmp, dir.join(&file_name)).await.map_err(io)?;
+        let row = backup_archives::ActiveModel {
+            id: Set(id),
+            task_id: Set(None),
+            scope: Set(scope.kind().into()),
+            scope_id: Set(scope.id()),
+            scope_name: Set(m.scope.name.clone()),
+            owner_admin_id: Set(owner),
+            customer_id: Set(customer_id),
+            created_at: Set(m.created_at),
+            size: Set(size as i64),
+            sha256: Set(sha256),
+            description: Set(if opts.description.is_empty() { m.description.clone() } else { opts.description.clone() }),
+            prefix: Set("imported".into()),
+            storage: Set("local".into()),
+            directory: Set(dir.to_string_lossy().into_owned()),
+            file_name: Set(file_name.clone()),
+            parts: Set(serde_json::to_string(&[&file_name]).unwrap_or_default()),
+            manifest_version: Set(m.version),
+            items: Set(serde_json::to_string(&m.items).unwrap_or_default()),
+        }
+        .insert(&txn)
+        .await;
+        match row {
+            Ok(row) => {
+                txn.commit().await?;
+                Ok(crate::backups::to_archive(row))
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(dir.join(&file_name)).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Restore records (one transaction) and then files from an archive: everything, or the
+    /// chosen data items; existing records and files are kept (`Skip`) or replaced (`Overwrite`).
+    pub async fn restore(&self, actor: &Actor, archive_id: i64, items: Option<Vec<ItemRef>>, behavior: RestoreBehavior) -> CoreResult<RestoreReport> {
+        let files = self.files(actor, archive_id).await?;
+        let paths = files.paths.clone();
+        let checked = tokio::task::spawn_blocking(move || archive::read_checked(archive::PartsReader::new(paths), crate::backups::MAX_UNPACKED, None))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .map_err(|e| invalid(e.to_string()))?;
+        let m = checked.manifest;
+        self.check_manifest_access(actor, &m)?;
+        let sel = Selection::from(&m, items.as_deref())?;
+        let mut report = RestoreReport::default();
+        let restored_logins = self.restore_records(actor, &m, &sel, behavior, &mut report).await?;
+        let file_logins: BTreeSet<String> = sel.files.iter().filter(|l| restored_logins.contains(*l) || items.is_some()).cloned().collect();
+        if !file_logins.is_empty() {
+            let homes = self.core.data_dir().join("homes");
+            let paths = files.paths;
+            let overwrite = behavior == RestoreBehavior::Overwrite;
+            let (restored, skipped) = tokio::task::spawn_blocking(move || restore_files(paths, &homes, &file_logins, overwrite))
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))??;
+            report.files_restored = restored;
+            report.files_skipped = skipped;
+            for item in m.items.iter().filter(|i| i.kind == "files" && sel.files.contains(&i.name)) {
+                report.restored.push(item.clone());
+            }
+        }
+        tracing::info!(archive = archive_id, restored = report.restored.len(), skipped = report.skipped.len(), files = report.files_restored, "restore finished");
+        Ok(report)
+    }
+
+    /// Returns the logins of the customers whose records were restored or already there.
+    async fn restore_records(&self, actor: &Actor, m: &Manifest, sel: &Selection, behavior: RestoreBehavior, report: &mut RestoreReport) -> CoreResult<BTreeSet<String>> {
+        let item = |kind: &str, name: &str| {
+            m.items
+                .iter()
+                .find(|i| i.kind == kind && i.name == name)
+                .cloned()
+                .unwrap_or(DataItem { kind: kind.into(), name: name.into(), owner: String::new() })
+        };
+        let overwrite = behavior == RestoreBehavior::Overwrite;
+        let txn = self.core.db().begin().await?;
+        let mut touched_admins = BTreeSet::new();
+        for a in records::<admins::Model>(&m.records.admins)? {
+            if !sel.resellers.contains(&a.loginname) {
+                continue;
+            }
+            let existing = admins::Entity::find()
+                .filter(admins::Column::LoginKey.eq(a.login_key.clone()))
+                .one(&txn)
+                .await?;
+            match existing {
+                Some(_) if !overwrite => report.skipped.push(item("reseller", &a.loginname)),
+                Some(ex) => {
+                    let mut am = a.clone().into_active_model();
+                    am.id = Set(ex.id);
+                    am.reset_all().update(&txn).await?;
+                    report.restored.push(item("reseller", &a.loginname));
+                }
+                None => {
+                    sequences::ensure_at_least(&txn, sequences::ADMINS, a.id + 1).await?;
+                    a.clone().into_active_model().reset_all().insert(&txn).await?;
+                    report.restored.push(item("reseller", &a.loginname));
+                }
+            }
+            touched_admins.insert(a.id);
+        }
+        let creds = records::<credentials::Model>(&m.records.credentials)?;
+        let subs = records::<subscriptions::Model>(&m.records.subscriptions)?;
+        let jobs = records::<backup_jobs::Model>(&m.records.backup_jobs)?;
+        let mut present = BTreeSet::new();
+        let mut id_map: HashMap<i64, i64> = HashMap::new();
+        for c in records::<customers::Model>(&m.records.customers)? {
+            if !sel.customers.contains(&c.loginname) {
+                continue;
+            }
+            let mut c = c;
+            if admins::Entity::find_by_id(c.admin_id).one(&txn).await?.is_none() {
+                match actor {
+                    Actor::Admin { id, .. } => c.admin_id = *id,
+                    _ => return Err(invalid(format!("the owner (admin {}) of {} no longer exists", c.admin_id, c.loginname))),
+                }
+            }
+            let existing = customers::Entity::find()
+                .filter(customers::Column::LoginKey.eq(c.login_key.clone()))
+                .one(&txn)
+                .await?;
+            let existing = match existing {
+                Some(e) => Some(e),
+                None => customers::Entity::find_by_id(c.id).one(&txn).await?,
+            };
+            present.insert(c.loginname.clone());
+            let target_id = match existing {
+                Some(ex) if !overwrite => {
+                    report.skipped.push(item("customer", &c.loginname));
+                    touched_admins.insert(ex.admin_id);
+                    continue;
+                }
+                Some(ex) => {
+                    touched_admins.insert(ex.admin_id);
+                    let mut am = c.clone().into_active_model();
+                    am.id = Set(ex.id);
+                    am.reset_all().update(&txn).await?;
+                    credentials::Entity::delete_many().filter(credentials::Column::CustomerId.eq(ex.id)).exec(&txn).await?;
+                    subscriptions::Entity::delete_many().filter(subscriptions::Column::CustomerId.eq(ex.id)).exec(&txn).await?;
+                    ex.id
+                }
+                None => {
+                    sequences::ensure_at_least(&txn, sequences::CUSTOMERS, c.id + 1).await?;
+                    c.clone().into_active_model().reset_all().insert(&txn).await?;
+                    c.id
+                }
+            };
+            touched_admins.insert(c.admin_id);
+            id_map.insert(c.id, target_id);
+            report.restored.push(item("customer", &c.loginname));
+        }
+        for cred in creds {
+            let Some(&target) = cred.customer_id.and_then(|c| id_map.get(&c)) else { continue };
+            let mut cred = cred;
+            cred.customer_id = Some(target);
+            if credentials::Entity::find_by_id(cred.id).one(&txn).await?.is_some() {
+                cred.id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
+            } else {
+                sequences::ensure_at_least(&txn, sequences::CREDENTIALS, cred.id + 1).await?;
+            }
+            cred.into_active_model().reset_all().insert(&txn).await?;
+        }
+        for sub in subs {
+            let wanted = id_map.contains_key(&sub.customer_id) || sel.subscriptions.contains(&sub.domain);
+            if !wanted {
+                continue;
+            }
+            let Some(&target) = id_map.get(&sub.customer_id).or_else(|| if present.is_empty() { None } else { None }) else {
+                continue;
+            };
+            let exists = subscriptions::Entity::find().filter(subscriptions::Column::Domain.eq(sub.domain.clone())).one(&txn).await?;
+            if exists.is_some() {
+                report.skipped.push(item("subscription", &sub.domain));
+                continue;
+            }
+            let mut sub = sub;
+            let old_id = sub.id;
+            sub.customer_id = target;
+            if subscriptions::Entity::find_by_id(sub.id).one(&txn).await?.is_some() {
+                sub.id = sequences::next_id(&txn, sequences::SUBSCRIPTIONS).await?;
+            } else {
+                sequences::ensure_at_least(&txn, sequences::SUBSCRIPTIONS, sub.id + 1).await?;
+            }
+            let new_id = sub.id;
+            let domain = sub.domain.clone();
+            sub.into_active_model().reset_all().insert(&txn).await?;
+            if new_id != old_id {
+                customers::Entity::update_many()
+                    .col_expr(customers::Column::Standardsubdomain, sea_orm::sea_query::Expr::value(new_id))
+                    .filter(customers::Column::Id.eq(target))
+                    .filter(customers::Column::Standardsubdomain.eq(old_id))
+                    .exec(&txn)
+                    .await?;
+            }
+            if sel.subscriptions.contains(&domain) {
+                report.restored.push(item("subscription", &domain));
+            }
+        }
+        for job in jobs {
+            let Some(&target) = id_map.get(&job.customer_id) else { continue };
+            if backup_jobs::Entity::find_by_id(job.id).one(&txn).await?.is_some() {
+                continue;
+            }
+            let mut job = job;
+            job.customer_id = target;
+            sequences::ensure_at_least(&txn, sequences::BACKUP_JOBS, job.id + 1).await?;
+            job.into_active_model().reset_all().insert(&txn).await?;
+        }
+        if sel.settings {
+            for (k, v) in &m.records.settings {
+                let exists = settings::stored(&txn).await?.contains_key(k);
+                if overwrite || !exists {
+                    settings::write(&txn, k, v).await?;
+                }
+            }
+            report.restored.push(item("settings", "server"));
+        }
+        for admin in touched_admins {
+            crate::customers::recount(&txn, admin).await?;
+        }
+        txn.commit().await?;
+        Ok(present)
+    }
+}
+
+/// Second pass over a checked archive: write the chosen customers' files under `homes`.
+fn restore_files(paths: Vec<PathBuf>, homes: &Path, logins: &BTreeSet<String>, overwrite: bool) -> CoreResult<(u64, u64)> {
+    let mut restored = 0u64;
+    let mut skipped = 0u64;
+    let mut extract = |name: &str, _m: &Manifest, reader: &mut dyn std::io::Read| -> std::io::Result<()> {
+        let Some((login, rest)) = archive::home_entry(name) else {
+            return Err(std::io::Error::other(format!("unexpected entry {name}")));
+        };
+        let target = homes.join(&login).join(&rest);
+        if !logins.contains(&login) || (target.exists() && !overwrite) {
+            if logins.contains(&login) {
+                skipped += 1;
+            }
+            std::io::copy(reader, &mut std::io::sink())?;
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = target.with_extension(format!("pg-restore-{:08x}.tmp", rand::random::<u32>()));
+        let mut out = std::fs::File::create(&tmp)?;
+        std::io::copy(reader, &mut out)?;
+        out.flush()?;
+        out.sync_all()?;
+        std::fs::rename(&tmp, &target)?;
+        restored += 1;
+        Ok(())
+    };
+    archive::read_checked(archive::PartsReader::new(paths), crate::backups::MAX_UNPACKED, Some(&mut extract))
+        .map_err(|e| CoreError::Internal(format!("restoring files: {e}")))?;
+    Ok((restored, skipped))
+}

@@ -1,0 +1,671 @@
+//! The backup engine: tasks, the worker that runs them, archives, upload, download, removal and
+//! restore. Every panel shows these in its own way; this is the one implementation behind them.
+//!
+//! * A task is queued by a request and executed by a [`Worker`], never on the request path.
+//!   Workers claim a task with a conditional update in the database, so with several instances
+//!   on one PostgreSQL/MariaDB each task runs once; a claim is a lease that the worker renews
+//!   while it writes, and a task whose lease ran out is queued again (once) or failed.
+//! * Archives are written under temporary names and renamed when complete (see [`crate::archive`]).
+//! * Restore brings records back in one transaction, then the files.
+
+use std::path::{Path, PathBuf};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+
+use crate::archive::DataItem;
+use crate::entity::{backup_archives, backup_jobs, backup_tasks, customers, storage_settings, subscriptions};
+use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key};
+use crate::model::{Actor, CustomerRef};
+use crate::{sequences, settings, Core};
+
+/// What a backup covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
+pub enum BackupScope {
+    Server,
+    Reseller(i64),
+    Customer(i64),
+    Subscription(i64),
+}
+
+impl BackupScope {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackupScope::Server => "server",
+            BackupScope::Reseller(_) => "reseller",
+            BackupScope::Customer(_) => "customer",
+            BackupScope::Subscription(_) => "subscription",
+        }
+    }
+    pub fn id(&self) -> i64 {
+        match *self {
+            BackupScope::Server => 0,
+            BackupScope::Reseller(i) | BackupScope::Customer(i) | BackupScope::Subscription(i) => i,
+        }
+    }
+    fn from_parts(kind: &str, id: i64) -> Option<BackupScope> {
+        Some(match kind {
+            "server" => BackupScope::Server,
+            "reseller" => BackupScope::Reseller(id),
+            "customer" => BackupScope::Customer(id),
+            "subscription" => BackupScope::Subscription(id),
+            _ => return None,
+        })
+    }
+    /// Parse `server`, `reseller:2`, `customer:5`, `subscription:7`.
+    pub fn parse(s: &str) -> Option<BackupScope> {
+        match s.split_once(':') {
+            None => BackupScope::from_parts(s, 0).filter(|s| *s == BackupScope::Server),
+            Some((kind, id)) => BackupScope::from_parts(kind, id.parse().ok()?).filter(|s| *s != BackupScope::Server),
+        }
+    }
+    fn key(&self) -> String {
+        match self {
+            BackupScope::Server => "server".into(),
+            other => format!("{}:{}", other.kind(), other.id()),
+        }
+    }
+}
+
+/// Which part of the data a backup takes (Plesk `only-hosting`, `only-mail`, `only-configuration`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    #[default]
+    Full,
+    Hosting,
+    Mail,
+    Configuration,
+}
+
+impl Content {
+    fn as_str(self) -> &'static str {
+        match self {
+            Content::Full => "full",
+            Content::Hosting => "hosting",
+            Content::Mail => "mail",
+            Content::Configuration => "configuration",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Content {
+        match s {
+            "hosting" => Content::Hosting,
+            "mail" => Content::Mail,
+            "configuration" => Content::Configuration,
+            _ => Content::Full,
+        }
+    }
+}
+
+/// Where an archive goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    #[default]
+    Local,
+    Ftp,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupOptions {
+    pub description: String,
+    pub prefix: String,
+    pub storage: Storage,
+    /// Bytes per part file; 0 = a single file.
+    pub split_size: u64,
+    pub content: Content,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Queued,
+    Working,
+    Finished,
+    Failed,
+    Stopped,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Queued => "queued",
+            TaskState::Working => "working",
+            TaskState::Finished => "finished",
+            TaskState::Failed => "failed",
+            TaskState::Stopped => "stopped",
+        }
+    }
+    fn parse(s: &str) -> TaskState {
+        match s {
+            "queued" => TaskState::Queued,
+            "working" => TaskState::Working,
+            "finished" => TaskState::Finished,
+            "stopped" => TaskState::Stopped,
+            _ => TaskState::Failed,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupTask {
+    pub id: i64,
+    pub scope: BackupScope,
+    pub owner_admin_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub options: BackupOptions,
+    pub job_id: Option<i64>,
+    pub state: TaskState,
+    pub progress: i64,
+    pub error: String,
+    pub attempts: i64,
+    pub archive_id: Option<i64>,
+    pub created_at: i64,
+    pub started_at: i64,
+    pub finished_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupArchive {
+    pub id: i64,
+    pub task_id: Option<i64>,
+    pub scope: BackupScope,
+    pub scope_name: String,
+    pub owner_admin_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub created_at: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub description: String,
+    pub prefix: String,
+    pub storage: String,
+    pub file_name: String,
+    pub parts: Vec<String>,
+    pub manifest_version: i64,
+    pub items: Vec<DataItem>,
+}
+
+/// The files of an archive, for streaming it out.
+#[derive(Clone, Debug)]
+pub struct ArchiveFiles {
+    pub file_name: String,
+    pub size: u64,
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestoreBehavior {
+    /// Keep what exists (BILLmanager "skip existing").
+    #[default]
+    Skip,
+    /// Replace what exists with the archive's version.
+    Overwrite,
+}
+
+/// A data item to restore: (`customer`|`files`|`subscription`|`reseller`|`settings`, name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    pub restored: Vec<DataItem>,
+    pub skipped: Vec<DataItem>,
+    pub files_restored: u64,
+    pub files_skipped: u64,
+}
+
+/// Server-wide backup settings (Plesk `get-server-wide-settings`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Archives kept per scope in local storage; the oldest are pruned. 0 = no limit.
+    pub max_backup_files: i64,
+    /// Tasks one instance runs at once.
+    pub max_backup_processes: i64,
+    pub low_priority: bool,
+    pub do_not_compress: bool,
+    pub allow_local_ftp_backup: bool,
+    pub keep_local_backup: bool,
+}
+
+/// Remote storage settings of a scope (FTP).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FtpSettings {
+    pub host: String,
+    pub port: i64,
+    pub directory: String,
+    pub login: String,
+    pub password: String,
+    pub passive_mode: bool,
+    pub use_ftps: bool,
+}
+
+/// Limits for uploads.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub max_size: u64,
+    pub expected_sha256: Option<String>,
+    pub description: String,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            max_size: 4 * 1024 * 1024 * 1024,
+            expected_sha256: None,
+            description: String::new(),
+        }
+    }
+}
+
+/// Content an archive may unpack to, at most (a guard against decompression bombs).
+pub(crate) const MAX_UNPACKED: u64 = 256 * 1024 * 1024 * 1024;
+/// How many times a task whose worker vanished is queued again before it fails.
+pub(crate) const MAX_ATTEMPTS: i64 = 2;
+
+pub struct Backups<'a> {
+    pub(crate) core: &'a Core,
+}
+
+fn to_task(row: backup_tasks::Model) -> BackupTask {
+    BackupTask {
+        id: row.id,
+        scope: BackupScope::from_parts(&row.scope, row.scope_id).unwrap_or(BackupScope::Server),
+        owner_admin_id: row.owner_admin_id,
+        customer_id: row.customer_id,
+        options: BackupOptions {
+            description: row.description,
+            prefix: row.prefix,
+            storage: if row.storage == "ftp" { Storage::Ftp } else { Storage::Local },
+            split_size: row.split_size.max(0) as u64,
+            content: Content::parse(&row.content),
+        },
+        job_id: row.job_id,
+        state: TaskState::parse(&row.state),
+        progress: row.progress,
+        error: row.error,
+        attempts: row.attempts,
+        archive_id: row.archive_id,
+        created_at: row.created_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+    }
+}
+
+pub(crate) fn to_archive(row: backup_archives::Model) -> BackupArchive {
+    BackupArchive {
+        id: row.id,
+        task_id: row.task_id,
+        scope: BackupScope::from_parts(&row.scope, row.scope_id).unwrap_or(BackupScope::Server),
+        scope_name: row.scope_name,
+        owner_admin_id: row.owner_admin_id,
+        customer_id: row.customer_id,
+        created_at: row.created_at,
+        size: row.size,
+        sha256: row.sha256,
+        description: row.description,
+        prefix: row.prefix,
+        storage: row.storage,
+        file_name: row.file_name,
+        parts: serde_json::from_str(&row.parts).unwrap_or_default(),
+        manifest_version: row.manifest_version,
+        items: serde_json::from_str(&row.items).unwrap_or_default(),
+    }
+}
+
+/// May `actor` see something owned by (`owner_admin_id`, `customer_id`)?
+fn sees(actor: &Actor, owner: Option<i64>, customer: Option<i64>) -> bool {
+    match *actor {
+        Actor::System => true,
+        Actor::Admin { see_all: true, .. } => true,
+        Actor::Admin { id, .. } => owner == Some(id),
+        Actor::Customer { id, .. } => customer == Some(id),
+    }
+}
+
+/// `YYYYmmddHHMMSS` in UTC.
+pub fn stamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+pub(crate) fn safe_name(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    if out.is_empty() { "backup".into() } else { out }
+}
+
+/// Where a Froxlor job's `destdir` (`/var/customers/webs/jdoe/my\ backups/./x/`) lands under
+/// the customer's home folder.
+pub fn job_target_dir(home: &Path, documentroot: &str, destdir: &str) -> Option<PathBuf> {
+    let rel = destdir.strip_prefix(documentroot.trim_end_matches('/'))?;
+    let rel = rel.replace("\\ ", " ");
+    let mut out = home.to_path_buf();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p => out.push(p),
+        }
+    }
+    Some(out)
+}
+
+impl Core {
+    pub fn backups(&self) -> Backups<'_> {
+        Backups { core: self }
+    }
+
+    /// `<data-dir>/homes/<login>`: a customer's files.
+    pub fn home_dir(&self, login: &str) -> PathBuf {
+        self.data_dir().join("homes").join(login)
+    }
+
+    /// `<data-dir>/backups`: local archive storage.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.data_dir().join("backups")
+    }
+}
+
+pub(crate) struct ScopeInfo {
+    pub(crate) owner_admin_id: Option<i64>,
+    pub(crate) customer_id: Option<i64>,
+}
+
+impl Backups<'_> {
+    /// Check that the actor may back up (or restore into) `scope`, and name it.
+    async fn resolve_scope(&self, actor: &Actor, scope: BackupScope) -> CoreResult<ScopeInfo> {
+        let db = self.core.db();
+        match scope {
+            BackupScope::Server => match actor {
+                Actor::System | Actor::Admin { see_all: true, .. } => {
+                    Ok(ScopeInfo { owner_admin_id: None, customer_id: None})
+                }
+                _ => Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
+            },
+            BackupScope::Reseller(id) => {
+                let allowed = match actor {
+                    Actor::System | Actor::Admin { see_all: true, .. } => true,
+                    Actor::Admin { id: me, .. } => *me == id,
+                    Actor::Customer { .. } => false,
+                };
+                if !allowed {
+                    return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
+                }
+                let admin = crate::admins::find_row(db, id).await?;
+                Ok(ScopeInfo { owner_admin_id: Some(admin.id), customer_id: None})
+            }
+            BackupScope::Customer(id) => {
+                let c = self.core.customers().get(actor, &CustomerRef::Id(id)).await?;
+                Ok(ScopeInfo { owner_admin_id: Some(c.admin_id), customer_id: Some(c.id)})
+            }
+            BackupScope::Subscription(id) => {
+                let sub = subscriptions::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found(EntityKind::Subscription, Key::Id(id)))?;
+                let c = self.core.customers().get(actor, &CustomerRef::Id(sub.customer_id)).await?;
+                Ok(ScopeInfo { owner_admin_id: Some(c.admin_id), customer_id: Some(c.id)})
+            }
+        }
+    }
+
+    /// Queue a backup of `scope`. The worker runs it.
+    pub async fn start(&self, actor: &Actor, scope: BackupScope, opts: BackupOptions) -> CoreResult<BackupTask> {
+        let info = self.resolve_scope(actor, scope).await?;
+        self.insert_task(scope, &info, opts, None, String::new(), (true, true, true)).await
+    }
+
+    pub(crate) async fn insert_task(
+        &self,
+        scope: BackupScope,
+        info: &ScopeInfo,
+        opts: BackupOptions,
+        job_id: Option<i64>,
+        destdir: String,
+        (dbs, mail, web): (bool, bool, bool),
+    ) -> CoreResult<BackupTask> {
+        let txn = self.core.db().begin().await?;
+        let id = sequences::next_id(&txn, sequences::BACKUP_TASKS).await?;
+        let row = backup_tasks::ActiveModel {
+            id: Set(id),
+            scope: Set(scope.kind().into()),
+            scope_id: Set(scope.id()),
+            owner_admin_id: Set(info.owner_admin_id),
+            customer_id: Set(info.customer_id),
+            description: Set(opts.description),
+            prefix: Set(opts.prefix),
+            storage: Set(match opts.storage {
+                Storage::Local => "local".into(),
+                Storage::Ftp => "ftp".into(),
+            }),
+            split_size: Set(opts.split_size.min(i64::MAX as u64) as i64),
+            content: Set(opts.content.as_str().into()),
+            include_databases: Set(dbs),
+            include_mail: Set(mail),
+            include_web: Set(web),
+            job_id: Set(job_id),
+            destdir: Set(destdir),
+            state: Set(TaskState::Queued.as_str().into()),
+            progress: Set(0),
+            error: Set(String::new()),
+            stop_requested: Set(false),
+            attempts: Set(0),
+            claimed_by: Set(String::new()),
+            lease_until: Set(0),
+            archive_id: Set(None),
+            created_at: Set(self.core.now()),
+            started_at: Set(0),
+            finished_at: Set(0),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(to_task(row))
+    }
+
+    pub async fn tasks(&self, actor: &Actor) -> CoreResult<Vec<BackupTask>> {
+        let rows = backup_tasks::Entity::find()
+            .order_by_asc(backup_tasks::Column::Id)
+            .all(self.core.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| sees(actor, r.owner_admin_id, r.customer_id))
+            .map(to_task)
+            .collect())
+    }
+
+    pub async fn task(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
+        let row = backup_tasks::Entity::find_by_id(id).one(self.core.db()).await?;
+        match row {
+            Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(to_task(r)),
+            _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
+        }
+    }
+
+    /// Stop a queued or working task. A working one stops at its next check (within a second).
+    pub async fn stop(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
+        let task = self.task(actor, id).await?;
+        let db = self.core.db();
+        use backup_tasks::Column as T;
+        match task.state {
+            TaskState::Queued => {
+                backup_tasks::Entity::update_many()
+                    .col_expr(T::State, Expr::value(TaskState::Stopped.as_str()))
+                    .col_expr(T::FinishedAt, Expr::value(self.core.now()))
+                    .filter(T::Id.eq(id))
+                    .filter(T::State.eq(TaskState::Queued.as_str()))
+                    .exec(db)
+                    .await?;
+            }
+            TaskState::Working => {
+                backup_tasks::Entity::update_many()
+                    .col_expr(T::StopRequested, Expr::value(true))
+                    .filter(T::Id.eq(id))
+                    .exec(db)
+                    .await?;
+            }
+            _ => return Err(CoreError::Conflict(format!("task {id} is already {}", task.state.as_str()))),
+        }
+        self.task(actor, id).await
+    }
+
+    pub async fn archives(&self, actor: &Actor) -> CoreResult<Vec<BackupArchive>> {
+        let rows = backup_archives::Entity::find()
+            .order_by_asc(backup_archives::Column::Id)
+            .all(self.core.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| sees(actor, r.owner_admin_id, r.customer_id))
+            .map(to_archive)
+            .collect())
+    }
+
+    async fn archive_row(&self, actor: &Actor, id: i64) -> CoreResult<backup_archives::Model> {
+        match backup_archives::Entity::find_by_id(id).one(self.core.db()).await? {
+            Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(r),
+            _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
+        }
+    }
+
+    pub async fn archive(&self, actor: &Actor, id: i64) -> CoreResult<BackupArchive> {
+        Ok(to_archive(self.archive_row(actor, id).await?))
+    }
+
+    /// The part files of an archive, for streaming it out.
+    pub async fn files(&self, actor: &Actor, id: i64) -> CoreResult<ArchiveFiles> {
+        let row = self.archive_row(actor, id).await?;
+        let parts: Vec<String> = serde_json::from_str(&row.parts).unwrap_or_default();
+        let dir = PathBuf::from(&row.directory);
+        let paths: Vec<PathBuf> = parts.iter().map(|p| dir.join(p)).collect();
+        if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+            return Err(CoreError::Unavailable(format!("archive file {} is missing", missing.display())));
+        }
+        Ok(ArchiveFiles { file_name: row.file_name, size: row.size.max(0) as u64, paths })
+    }
+
+    /// Forget an archive, and delete its files when `remove_files`.
+    pub async fn remove(&self, actor: &Actor, id: i64, remove_files: bool) -> CoreResult<BackupArchive> {
+        let row = self.archive_row(actor, id).await?;
+        backup_archives::Entity::delete_by_id(id).exec(self.core.db()).await?;
+        let archive = to_archive(row.clone());
+        if remove_files {
+            for p in &archive.parts {
+                let _ = tokio::fs::remove_file(Path::new(&row.directory).join(p)).await;
+            }
+        }
+        Ok(archive)
+    }
+
+    pub async fn server_settings(&self) -> CoreResult<ServerSettings> {
+        let s = settings::read_all(self.core.db()).await?;
+        Ok(ServerSettings {
+            max_backup_files: s.int("backup.max_backup_files"),
+            max_backup_processes: s.int("backup.max_backup_processes").max(1),
+            low_priority: s.flag("backup.low_priority"),
+            do_not_compress: s.flag("backup.do_not_compress"),
+            allow_local_ftp_backup: s.flag("backup.allow_local_ftp_backup"),
+            keep_local_backup: s.flag("backup.keep_local_backup"),
+        })
+    }
+
+    pub async fn set_server_settings(&self, actor: &Actor, new: &ServerSettings) -> CoreResult<()> {
+        if !matches!(actor, Actor::System | Actor::Admin { see_all: true, .. }) {
+            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
+        }
+        let db = self.core.db();
+        let b = |v: bool| if v { "1" } else { "0" };
+        settings::write(db, "backup.max_backup_files", &new.max_backup_files.to_string()).await?;
+        settings::write(db, "backup.max_backup_processes", &new.max_backup_processes.max(1).to_string()).await?;
+        settings::write(db, "backup.low_priority", b(new.low_priority)).await?;
+        settings::write(db, "backup.do_not_compress", b(new.do_not_compress)).await?;
+        settings::write(db, "backup.allow_local_ftp_backup", b(new.allow_local_ftp_backup)).await?;
+        settings::write(db, "backup.keep_local_backup", b(new.keep_local_backup)).await?;
+        Ok(())
+    }
+
+    pub async fn storage_settings(&self, actor: &Actor, scope: BackupScope) -> CoreResult<Option<FtpSettings>> {
+        self.resolve_scope(actor, scope).await?;
+        Ok(storage_settings::Entity::find_by_id(scope.key())
+            .one(self.core.db())
+            .await?
+            .map(|r| FtpSettings {
+                host: r.host,
+                port: r.port,
+                directory: r.directory,
+                login: r.login,
+                password: r.password,
+                passive_mode: r.passive_mode,
+                use_ftps: r.use_ftps,
+            }))
+    }
+
+    pub async fn set_storage_settings(&self, actor: &Actor, scope: BackupScope, ftp: FtpSettings) -> CoreResult<()> {
+        self.resolve_scope(actor, scope).await?;
+        let db = self.core.db();
+        let key = scope.key();
+        let row = storage_settings::ActiveModel {
+            scope_key: Set(key.clone()),
+            protocol: Set("ftp".into()),
+            host: Set(ftp.host),
+            port: Set(if ftp.port == 0 { 21 } else { ftp.port }),
+            directory: Set(ftp.directory),
+            login: Set(ftp.login),
+            password: Set(ftp.password),
+            passive_mode: Set(ftp.passive_mode),
+            use_ftps: Set(ftp.use_ftps),
+        };
+        if storage_settings::Entity::find_by_id(key).one(db).await?.is_some() {
+            row.update(db).await?;
+        } else {
+            row.insert(db).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Backups<'_> {
+    /// The task that executes a Froxlor job (scheduled by the worker when the job is due).
+    pub(crate) async fn insert_job_task(&self, customer: &customers::Model, job: &backup_jobs::Model) -> CoreResult<BackupTask> {
+        let info = ScopeInfo {
+            owner_admin_id: Some(customer.admin_id),
+            customer_id: Some(customer.id),
+        };
+        let opts = BackupOptions {
+            description: format!("Froxlor backup job {}", job.id),
+            ..BackupOptions::default()
+        };
+        self.insert_task(
+            BackupScope::Customer(customer.id),
+            &info,
+            opts,
+            Some(job.id),
+            job.destdir.clone(),
+            (job.include_databases, job.include_mail, job.include_web),
+        )
+        .await
+    }
+}
