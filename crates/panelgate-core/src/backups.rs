@@ -162,6 +162,8 @@ pub struct BackupTask {
     pub progress: i64,
     pub error: String,
     pub attempts: i64,
+    /// The worker (process) that ran or runs the task.
+    pub worker: String,
     pub archive_id: Option<i64>,
     pub created_at: i64,
     pub started_at: i64,
@@ -294,6 +296,7 @@ fn to_task(row: backup_tasks::Model) -> BackupTask {
         progress: row.progress,
         error: row.error,
         attempts: row.attempts,
+        worker: row.claimed_by,
         archive_id: row.archive_id,
         created_at: row.created_at,
         started_at: row.started_at,

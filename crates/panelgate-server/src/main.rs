@@ -68,7 +68,7 @@ fn main() -> std::process::ExitCode {
             }
         }
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        let worker_task = tokio::spawn(worker.run(config.backup_job_delay, std::time::Duration::from_secs(1), worker_stopped));
+        let worker_task = tokio::spawn(worker.run(config.backup_job_delay, std::time::Duration::from_millis(250), worker_stopped));
         panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker_task).await;

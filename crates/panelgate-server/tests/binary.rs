@@ -22,9 +22,14 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_panelgate"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(extra)
         .env("PANELGATE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -141,4 +146,66 @@ fn binary_serves_demo_data_and_shuts_down_gracefully() {
     let (status, body) = froxlor_listing(&again.addr);
     assert_eq!(status, 200);
     assert!(body.contains("\"count\": 2"), "{body}");
+}
+
+fn get_json(addr: &str, path: &str) -> serde_json::Value {
+    let (status, body) = http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Pseudo-random, incompressible bytes (xorshift), fast enough for tens of megabytes.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+// Issue 3 acceptance: SIGKILL while an archive is being written leaves no listed archive, no
+// archive file and no task stuck in `working` after a restart (a real child process).
+#[test]
+fn sigkill_while_writing_leaves_no_half_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("homes").join("customer1");
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..4 {
+        std::fs::write(home.join(format!("blob{i}.bin")), noise(24 << 20, 0x9e37_79b9_7f4a_7c15 + i)).unwrap();
+    }
+    let mut server = start(dir.path());
+    let (status, body) = http(&server.addr, "POST /_panelgate/backups?scope=customer:1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 201, "{body}");
+    let task: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = task["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let storage = dir.path().join("backups");
+    loop {
+        let t = get_json(&server.addr, &format!("/_panelgate/tasks/{id}"));
+        let writing = std::fs::read_dir(&storage)
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp")))
+            .unwrap_or(false);
+        if t["state"] == "working" && writing {
+            break;
+        }
+        assert_ne!(t["state"], "finished", "the archive was written before the kill; make the home bigger");
+        assert!(Instant::now() < deadline, "the task never started: {t}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let again = start(dir.path());
+    let tasks = get_json(&again.addr, "/_panelgate/tasks");
+    let t = tasks.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    assert_eq!(t["state"], "failed", "{t}");
+    assert!(t["error"].as_str().unwrap().contains("interrupted"), "{t}");
+    assert!(tasks.as_array().unwrap().iter().all(|t| t["state"] != "working"));
+    assert_eq!(get_json(&again.addr, "/_panelgate/archives"), serde_json::json!([]));
+    let left: Vec<_> = std::fs::read_dir(&storage).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "files left in storage: {left:?}");
 }

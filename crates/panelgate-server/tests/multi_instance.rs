@@ -1,0 +1,76 @@
+//! Issue 3 acceptance: two panelgate processes on one PostgreSQL (or MariaDB) database with 20
+//! queued tasks execute each exactly once. Needs `PANELGATE_TEST_POSTGRES_URL` or
+//! `PANELGATE_TEST_MYSQL_URL` (CI sets them); on SQLite alone there is nothing to share.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use panelgate_core::backups::{BackupOptions, BackupScope, TaskState};
+use panelgate_core::{Actor, Core};
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_run_each_task_exactly_once() {
+    let base = ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    let Some(base) = base else {
+        eprintln!("skipped: needs PANELGATE_TEST_POSTGRES_URL or PANELGATE_TEST_MYSQL_URL (.ci/run sets them)");
+        return;
+    };
+    let url = panelgate_core::db::create_scratch_database(&base).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let core = Core::open(&url, data.path()).await.unwrap();
+    core.load(&panelgate_server::demo_data().unwrap()).await.unwrap();
+    for c in ["customer1", "customer2"] {
+        let home = data.path().join("homes").join(c);
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("index.html"), vec![b'x'; 200_000]).unwrap();
+    }
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let scope = BackupScope::Customer(1 + (i % 2));
+        ids.push(core.backups().start(&Actor::System, scope, BackupOptions::default()).await.unwrap().id);
+    }
+    let spawn = || {
+        Kill(
+            Command::new(env!("CARGO_BIN_EXE_panelgate"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--no-demo", "--database-url", &url, "--data-dir"])
+                .arg(data.path())
+                .env("PANELGATE_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let (_a, _b) = (spawn(), spawn());
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let tasks = loop {
+        let tasks = core.backups().tasks(&Actor::System).await.unwrap();
+        if tasks.iter().all(|t| matches!(t.state, TaskState::Finished | TaskState::Failed | TaskState::Stopped)) {
+            break tasks;
+        }
+        assert!(Instant::now() < deadline, "tasks did not finish: {tasks:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(tasks.len(), 20);
+    for t in &tasks {
+        assert_eq!((t.state, t.attempts), (TaskState::Finished, 1), "task {} ran {} times: {}", t.id, t.attempts, t.error);
+    }
+    let workers: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t.worker.as_str()).collect();
+    assert_eq!(workers.len(), 2, "both instances took part: {workers:?}");
+    let archives = core.backups().archives(&Actor::System).await.unwrap();
+    assert_eq!(archives.len(), 20, "one archive per task");
+    let mut by_task: Vec<i64> = archives.iter().filter_map(|a| a.task_id).collect();
+    by_task.sort();
+    assert_eq!(by_task, ids);
+}
