@@ -5,7 +5,9 @@ use std::path::Path;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use panelgate_core::backup_worker::Worker;
-use panelgate_core::backups::{BackupOptions, BackupScope, RestoreBehavior, ServerSettings, Storage, TaskState};
+use panelgate_core::backups::{
+    BackupOptions, BackupScope, RestoreBehavior, ServerSettings, Storage, TaskState,
+};
 use panelgate_core::{Actor, CustomerRef};
 use panelgate_testkit::{TestApp, ADMIN_KEY};
 use serde_json::Value;
@@ -19,9 +21,15 @@ fn hex(b: &[u8]) -> String {
 fn fill_home(home: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files = vec![
         ("index.html".to_owned(), b"<h1>hello</h1>\n".to_vec()),
-        ("deep/dir/data.bin".to_owned(), (0..=255u8).cycle().take(300_000).collect()),
+        (
+            "deep/dir/data.bin".to_owned(),
+            (0..=255u8).cycle().take(300_000).collect(),
+        ),
         ("empty.txt".to_owned(), Vec::new()),
-        ("name with spaces.txt".to_owned(), "Grüße\n".as_bytes().to_vec()),
+        (
+            "name with spaces.txt".to_owned(),
+            "Grüße\n".as_bytes().to_vec(),
+        ),
     ];
     files.sort();
     for (name, bytes) in &files {
@@ -35,7 +43,12 @@ fn fill_home(home: &Path) -> Vec<(String, Vec<u8>)> {
 fn read_home(home: &Path, files: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
     files
         .iter()
-        .map(|(name, _)| (name.clone(), std::fs::read(home.join(name)).unwrap_or_else(|_| b"<missing>".to_vec())))
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                std::fs::read(home.join(name)).unwrap_or_else(|_| b"<missing>".to_vec()),
+            )
+        })
         .collect()
 }
 
@@ -46,10 +59,25 @@ async fn control(t: &TestApp, method: &str, target: &str) -> (u16, Value) {
 }
 
 async fn backup_now(t: &TestApp, scope: BackupScope, opts: BackupOptions) -> (i64, i64) {
-    let task = t.core.backups().start(&Actor::System, scope, opts).await.unwrap();
+    let task = t
+        .core
+        .backups()
+        .start(&Actor::System, scope, opts)
+        .await
+        .unwrap();
     Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let task = t.core.backups().task(&Actor::System, task.id).await.unwrap();
-    assert_eq!(task.state, TaskState::Finished, "task error: {}", task.error);
+    let task = t
+        .core
+        .backups()
+        .task(&Actor::System, task.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        task.state,
+        TaskState::Finished,
+        "task error: {}",
+        task.error
+    );
     (task.id, task.archive_id.expect("archive recorded"))
 }
 
@@ -62,15 +90,25 @@ async fn download(t: &TestApp, archive: i64) -> Vec<u8> {
     ));
     let resp = r.await;
     assert_eq!(resp.status(), 200);
-    resp.into_body().collect().await.unwrap().to_bytes().to_vec()
+    resp.into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 async fn upload(t: &TestApp, target: &str, body: Vec<u8>) -> (u16, Value) {
-    let req = http::Request::post(target).body(Full::new(Bytes::from(body))).unwrap();
+    let req = http::Request::post(target)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
     let resp = t.app.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 const ADD_JDOE: &str = r#"{"command":"Customers.add","params":{"email":"jane@example.com","name":"Doe","firstname":"Jane","company":"ACME","new_loginname":"jdoe","new_customer_password":"Secret123x","diskspace":100,"ftps":2}}"#;
@@ -97,38 +135,119 @@ async fn customer_backup_delete_restore_round_trip() {
         ..Default::default()
     };
     t.core.load(&data).await.unwrap();
-    let before = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.get","params":{"loginname":"jdoe"}}"#).await.body;
+    let before = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"jdoe"}}"#,
+        )
+        .await
+        .body;
     let counters_before = t.core.admins().by_id(1).await.unwrap();
     let home = t.core.home_dir("jdoe");
     let files = fill_home(&home);
 
-    let (_, archive) = backup_now(&t, BackupScope::Customer(id), BackupOptions { description: "before delete".into(), ..Default::default() }).await;
+    let (_, archive) = backup_now(
+        &t,
+        BackupScope::Customer(id),
+        BackupOptions {
+            description: "before delete".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     let (status, listed) = control(&t, "GET", "/_panelgate/archives").await;
     assert_eq!(status, 200);
-    let entry = listed.as_array().unwrap().iter().find(|a| a["id"] == archive).unwrap().clone();
-    assert!(entry["items"].as_array().unwrap().iter().any(|i| i["type"] == "files" && i["name"] == "jdoe"));
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == archive)
+        .unwrap()
+        .clone();
+    assert!(entry["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["type"] == "files" && i["name"] == "jdoe"));
     let bytes = download(&t, archive).await;
-    assert_eq!(hex(&Sha256::digest(&bytes)), entry["sha256"].as_str().unwrap(), "download = recorded archive");
+    assert_eq!(
+        hex(&Sha256::digest(&bytes)),
+        entry["sha256"].as_str().unwrap(),
+        "download = recorded archive"
+    );
     assert_eq!(bytes.len() as i64, entry["size"].as_i64().unwrap());
 
-    let del = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.delete","params":{"loginname":"jdoe"}}"#).await;
+    let del = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.delete","params":{"loginname":"jdoe"}}"#,
+        )
+        .await;
     assert_eq!(del.status, 200);
     std::fs::remove_dir_all(&home).unwrap();
-    assert_eq!(t.froxlor("jdoe-key:jdoe-secret", r#"{"command":"Customers.get","params":{"id":1}}"#).await.status, 403);
+    assert_eq!(
+        t.froxlor(
+            "jdoe-key:jdoe-secret",
+            r#"{"command":"Customers.get","params":{"id":1}}"#
+        )
+        .await
+        .status,
+        403
+    );
 
-    let (status, report) = control(&t, "POST", &format!("/_panelgate/archives/{archive}/restore?behavior=skip")).await;
+    let (status, report) = control(
+        &t,
+        "POST",
+        &format!("/_panelgate/archives/{archive}/restore?behavior=skip"),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["files_restored"], 4);
-    let after = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.get","params":{"loginname":"jdoe"}}"#).await.body;
+    let after = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"jdoe"}}"#,
+        )
+        .await
+        .body;
     assert_eq!(after, before, "the restored customer has the same fields");
-    assert_eq!(read_home(&home, &files), files, "the restored files have the same bytes");
-    let own = t.froxlor("jdoe-key:jdoe-secret", &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#)).await;
-    assert_eq!(own.status, 200, "the customer's API key works again: {}", own.body);
-    assert!(t.core.customers().verify_password("jdoe", "Secret123x").await.unwrap().is_some(), "same password");
+    assert_eq!(
+        read_home(&home, &files),
+        files,
+        "the restored files have the same bytes"
+    );
+    let own = t
+        .froxlor(
+            "jdoe-key:jdoe-secret",
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await;
+    assert_eq!(
+        own.status, 200,
+        "the customer's API key works again: {}",
+        own.body
+    );
+    assert!(
+        t.core
+            .customers()
+            .verify_password("jdoe", "Secret123x")
+            .await
+            .unwrap()
+            .is_some(),
+        "same password"
+    );
     let counters_after = t.core.admins().by_id(1).await.unwrap();
     assert_eq!(
-        (counters_after.customers_used, counters_after.used.diskspace, counters_after.used.ftps),
-        (counters_before.customers_used, counters_before.used.diskspace, counters_before.used.ftps)
+        (
+            counters_after.customers_used,
+            counters_after.used.diskspace,
+            counters_after.used.ftps
+        ),
+        (
+            counters_before.customers_used,
+            counters_before.used.diskspace,
+            counters_before.used.ftps
+        )
     );
 }
 
@@ -139,7 +258,13 @@ async fn restore_skip_versus_overwrite() {
     let t = TestApp::demo().await;
     let home = t.core.home_dir("customer1");
     let files = fill_home(&home);
-    let original = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await.body;
+    let original = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await
+        .body;
     let (_, archive) = backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
 
     let changed = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.update","params":{"id":1,"name":"Changed","city":"Elsewhere"}}"#).await;
@@ -147,27 +272,88 @@ async fn restore_skip_versus_overwrite() {
     std::fs::write(home.join("index.html"), b"changed").unwrap();
     std::fs::remove_file(home.join("empty.txt")).unwrap();
 
-    let report = t.core.backups().restore(&Actor::System, archive, None, RestoreBehavior::Skip).await.unwrap();
-    assert!(report.skipped.iter().any(|i| i.kind == "customer" && i.name == "customer1"), "{report:?}");
-    assert_eq!((report.files_restored, report.files_skipped), (1, 3), "only the missing file comes back");
-    let now = t.core.customers().get(&Actor::System, &CustomerRef::Id(1)).await.unwrap();
-    assert_eq!((now.profile.name.as_str(), now.profile.city.as_str()), ("Changed", "Elsewhere"));
+    let report = t
+        .core
+        .backups()
+        .restore(&Actor::System, archive, None, RestoreBehavior::Skip)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|i| i.kind == "customer" && i.name == "customer1"),
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.files_restored, report.files_skipped),
+        (1, 3),
+        "only the missing file comes back"
+    );
+    let now = t
+        .core
+        .customers()
+        .get(&Actor::System, &CustomerRef::Id(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (now.profile.name.as_str(), now.profile.city.as_str()),
+        ("Changed", "Elsewhere")
+    );
     assert_eq!(std::fs::read(home.join("index.html")).unwrap(), b"changed");
 
-    let report = t.core.backups().restore(&Actor::System, archive, None, RestoreBehavior::Overwrite).await.unwrap();
-    assert!(report.restored.iter().any(|i| i.kind == "customer" && i.name == "customer1"), "{report:?}");
+    let report = t
+        .core
+        .backups()
+        .restore(&Actor::System, archive, None, RestoreBehavior::Overwrite)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .restored
+            .iter()
+            .any(|i| i.kind == "customer" && i.name == "customer1"),
+        "{report:?}"
+    );
     assert_eq!(report.files_restored, 4);
-    let back = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.get","params":{"id":1}}"#).await.body;
+    let back = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        )
+        .await
+        .body;
     assert_eq!(back, original);
     assert_eq!(read_home(&home, &files), files);
 
     // Selected items only: the files of customer1, not its record.
-    t.froxlor(ADMIN_KEY, r#"{"command":"Customers.update","params":{"id":1,"name":"Again"}}"#).await;
+    t.froxlor(
+        ADMIN_KEY,
+        r#"{"command":"Customers.update","params":{"id":1,"name":"Again"}}"#,
+    )
+    .await;
     std::fs::write(home.join("index.html"), b"again").unwrap();
-    let (status, report) = control(&t, "POST", &format!("/_panelgate/archives/{archive}/restore?behavior=overwrite&items=files:customer1")).await;
+    let (status, report) = control(
+        &t,
+        "POST",
+        &format!("/_panelgate/archives/{archive}/restore?behavior=overwrite&items=files:customer1"),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(std::fs::read(home.join("index.html")).unwrap(), b"<h1>hello</h1>\n");
-    assert_eq!(t.core.customers().get(&Actor::System, &CustomerRef::Id(1)).await.unwrap().profile.name, "Again");
+    assert_eq!(
+        std::fs::read(home.join("index.html")).unwrap(),
+        b"<h1>hello</h1>\n"
+    );
+    assert_eq!(
+        t.core
+            .customers()
+            .get(&Actor::System, &CustomerRef::Id(1))
+            .await
+            .unwrap()
+            .profile
+            .name,
+        "Again"
+    );
 }
 
 /// A tar.gz whose entry names are written raw (the tar crate refuses `..` on its own).
@@ -191,7 +377,11 @@ fn raw_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 fn storage_listing(t: &TestApp) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(t.core.storage_dir())
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -216,43 +406,94 @@ async fn bad_uploads_are_refused_and_change_nothing() {
         std::io::Read::read_to_end(&mut first, &mut m).unwrap();
         m
     };
-    let traversal = raw_archive(&[("manifest.json", &manifest), ("../../etc/passwd", b"root:x:0:0"), ("checksums.json", b"{}")]);
-    let absolute = raw_archive(&[("manifest.json", &manifest), ("/etc/passwd", b"root:x:0:0"), ("checksums.json", b"{}")]);
+    let traversal = raw_archive(&[
+        ("manifest.json", &manifest),
+        ("../../etc/passwd", b"root:x:0:0"),
+        ("checksums.json", b"{}"),
+    ]);
+    let absolute = raw_archive(&[
+        ("manifest.json", &manifest),
+        ("/etc/passwd", b"root:x:0:0"),
+        ("checksums.json", b"{}"),
+    ]);
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0xff;
     let cases: Vec<(String, Vec<u8>, &str)> = vec![
-        (format!("/_panelgate/archives?sha256={}", "0".repeat(64)), good.clone(), "checksum mismatch"),
-        ("/_panelgate/archives".into(), good[..good.len() / 2].to_vec(), "truncated"),
+        (
+            format!("/_panelgate/archives?sha256={}", "0".repeat(64)),
+            good.clone(),
+            "checksum mismatch",
+        ),
+        (
+            "/_panelgate/archives".into(),
+            good[..good.len() / 2].to_vec(),
+            "truncated",
+        ),
         ("/_panelgate/archives".into(), flipped, "archive"),
-        ("/_panelgate/archives".into(), traversal, "forbidden entry: ../../etc/passwd"),
+        (
+            "/_panelgate/archives".into(),
+            traversal,
+            "forbidden entry: ../../etc/passwd",
+        ),
         ("/_panelgate/archives".into(), absolute, "forbidden entry"),
-        ("/_panelgate/archives".into(), b"not an archive at all".to_vec(), "archive"),
+        (
+            "/_panelgate/archives".into(),
+            b"not an archive at all".to_vec(),
+            "archive",
+        ),
         ("/_panelgate/archives".into(), Vec::new(), "archive"),
     ];
     for (target, body, expect) in cases {
         let (status, answer) = upload(&t, &target, body).await;
         assert_eq!(status, 400, "{target}: {answer}");
         let text = answer["error"].as_str().unwrap_or_default();
-        assert!(text.contains(expect), "{target}: {text:?} should mention {expect:?}");
+        assert!(
+            text.contains(expect),
+            "{target}: {text:?} should mention {expect:?}"
+        );
     }
     let small = TestApp::demo().await;
     let limited = small.app.clone().with_control(4096, None);
-    let req = http::Request::post("/_panelgate/archives").body(Full::new(Bytes::from(good.clone()))).unwrap();
-    let resp = limited.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
+    let req = http::Request::post("/_panelgate/archives")
+        .body(Full::new(Bytes::from(good.clone())))
+        .unwrap();
+    let resp = limited
+        .handle_http(req, "127.0.0.1:9".parse().unwrap())
+        .await;
     assert_eq!(resp.status(), 400, "an upload over the limit is refused");
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("larger than 4096 bytes"));
-    assert!(storage_listing(&small).is_empty(), "{:?}", storage_listing(&small));
+    assert!(
+        storage_listing(&small).is_empty(),
+        "{:?}",
+        storage_listing(&small)
+    );
 
-    assert_eq!(control(&t, "GET", "/_panelgate/archives").await.1, archives_before);
+    assert_eq!(
+        control(&t, "GET", "/_panelgate/archives").await.1,
+        archives_before
+    );
     assert_eq!(storage_listing(&t), files_before, "no file was left behind");
 
     // The good archive itself is accepted, with its checksum, and can be restored.
-    let (status, imported) = upload(&t, &format!("/_panelgate/archives?sha256={}", hex(&Sha256::digest(&good))), good.clone()).await;
+    let (status, imported) = upload(
+        &t,
+        &format!(
+            "/_panelgate/archives?sha256={}",
+            hex(&Sha256::digest(&good))
+        ),
+        good.clone(),
+    )
+    .await;
     assert_eq!(status, 201, "{imported}");
     let id = imported["id"].as_i64().unwrap();
-    let report = t.core.backups().restore(&Actor::System, id, None, RestoreBehavior::Overwrite).await.unwrap();
+    let report = t
+        .core
+        .backups()
+        .restore(&Actor::System, id, None, RestoreBehavior::Overwrite)
+        .await
+        .unwrap();
     assert_eq!(report.files_restored, 4);
 }
 
@@ -264,20 +505,43 @@ async fn froxlor_job_produces_an_archive_in_the_destdir() {
     fill_home(&t.core.home_dir("customer1"));
     let r = t.froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.add","params":{"path":"/my backups","loginname":"customer1","backup_web":1}}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let listing = t.froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#).await;
+    let listing = t
+        .froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#)
+        .await;
     assert_eq!(listing.json()["data"]["count"], 1);
     let worker = Worker::new(t.core.clone());
-    assert_eq!(worker.schedule_due_jobs(60).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        worker.schedule_due_jobs(60).await.unwrap(),
+        0,
+        "not due yet"
+    );
     t.clock.advance(61);
     assert_eq!(worker.schedule_due_jobs(60).await.unwrap(), 1);
-    assert_eq!(worker.schedule_due_jobs(60).await.unwrap(), 0, "scheduled once");
+    assert_eq!(
+        worker.schedule_due_jobs(60).await.unwrap(),
+        0,
+        "scheduled once"
+    );
     assert_eq!(worker.run_until_idle().await.unwrap(), 1);
-    let listing = t.froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#).await;
-    assert_eq!(listing.json()["data"]["count"], 0, "the job is gone once it ran");
+    let listing = t
+        .froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.listing"}"#)
+        .await;
+    assert_eq!(
+        listing.json()["data"]["count"],
+        0,
+        "the job is gone once it ran"
+    );
     let dir = t.core.home_dir("customer1").join("my backups");
-    let made: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let made: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(made.len(), 1, "{made:?}");
-    assert!(made[0].starts_with("backup_customer1_") && made[0].ends_with(".tar.gz"), "{made:?}");
+    assert!(
+        made[0].starts_with("backup_customer1_") && made[0].ends_with(".tar.gz"),
+        "{made:?}"
+    );
     let archives = t.core.backups().archives(&Actor::System).await.unwrap();
     assert_eq!(archives.len(), 1);
     assert_eq!(archives[0].storage, "home");
@@ -289,23 +553,62 @@ async fn froxlor_job_produces_an_archive_in_the_destdir() {
 async fn expired_leases_are_recovered() {
     let t = TestApp::demo().await;
     let lost = Worker::new(t.core.clone()).with_lease(30);
-    let task = t.core.backups().start(&Actor::System, BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
+    let task = t
+        .core
+        .backups()
+        .start(
+            &Actor::System,
+            BackupScope::Customer(1),
+            BackupOptions::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(lost.claim().await.unwrap().map(|c| c.id), Some(task.id));
-    assert!(lost.claim().await.unwrap().is_none(), "a claimed task is not handed out twice");
+    assert!(
+        lost.claim().await.unwrap().is_none(),
+        "a claimed task is not handed out twice"
+    );
     let other = Worker::new(t.core.clone());
-    assert_eq!(other.run_until_idle().await.unwrap(), 0, "the lease still holds");
+    assert_eq!(
+        other.run_until_idle().await.unwrap(),
+        0,
+        "the lease still holds"
+    );
     t.clock.advance(31);
-    assert_eq!(other.run_until_idle().await.unwrap(), 1, "the expired lease is taken over");
-    let done = t.core.backups().task(&Actor::System, task.id).await.unwrap();
+    assert_eq!(
+        other.run_until_idle().await.unwrap(),
+        1,
+        "the expired lease is taken over"
+    );
+    let done = t
+        .core
+        .backups()
+        .task(&Actor::System, task.id)
+        .await
+        .unwrap();
     assert_eq!((done.state, done.attempts), (TaskState::Finished, 2));
 
-    let task = t.core.backups().start(&Actor::System, BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
+    let task = t
+        .core
+        .backups()
+        .start(
+            &Actor::System,
+            BackupScope::Customer(1),
+            BackupOptions::default(),
+        )
+        .await
+        .unwrap();
     for _ in 0..2 {
         assert!(lost.claim().await.unwrap().is_some());
         t.clock.advance(31);
         lost.recover_expired().await.unwrap();
     }
-    let failed = t.core.backups().task(&Actor::System, task.id).await.unwrap();
+    let failed = t
+        .core
+        .backups()
+        .task(&Actor::System, task.id)
+        .await
+        .unwrap();
     assert_eq!(failed.state, TaskState::Failed);
     assert!(failed.error.contains("lease expired"), "{}", failed.error);
 }
@@ -315,30 +618,84 @@ async fn expired_leases_are_recovered() {
 async fn stop_ftp_split_and_prune() {
     let t = TestApp::demo().await;
     fill_home(&t.core.home_dir("customer1"));
-    let task = t.core.backups().start(&Actor::System, BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
-    let (status, stopped) = control(&t, "POST", &format!("/_panelgate/tasks/{}/stop", task.id)).await;
+    let task = t
+        .core
+        .backups()
+        .start(
+            &Actor::System,
+            BackupScope::Customer(1),
+            BackupOptions::default(),
+        )
+        .await
+        .unwrap();
+    let (status, stopped) =
+        control(&t, "POST", &format!("/_panelgate/tasks/{}/stop", task.id)).await;
     assert_eq!((status, stopped["state"].as_str()), (200, Some("stopped")));
-    assert_eq!(Worker::new(t.core.clone()).run_until_idle().await.unwrap(), 0);
+    assert_eq!(
+        Worker::new(t.core.clone()).run_until_idle().await.unwrap(),
+        0
+    );
 
-    let ftp = t.core.backups().start(&Actor::System, BackupScope::Customer(1), BackupOptions { storage: Storage::Ftp, ..Default::default() }).await.unwrap();
+    let ftp = t
+        .core
+        .backups()
+        .start(
+            &Actor::System,
+            BackupScope::Customer(1),
+            BackupOptions {
+                storage: Storage::Ftp,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     Worker::new(t.core.clone()).run_until_idle().await.unwrap();
     let ftp = t.core.backups().task(&Actor::System, ftp.id).await.unwrap();
     assert_eq!(ftp.state, TaskState::Failed);
-    assert!(ftp.error.contains("remote storage (FTP) is not configured"), "{}", ftp.error);
+    assert!(
+        ftp.error.contains("remote storage (FTP) is not configured"),
+        "{}",
+        ftp.error
+    );
 
-    let (_, split) = backup_now(&t, BackupScope::Customer(1), BackupOptions { split_size: 1_000, ..Default::default() }).await;
-    let archive = t.core.backups().archive(&Actor::System, split).await.unwrap();
+    let (_, split) = backup_now(
+        &t,
+        BackupScope::Customer(1),
+        BackupOptions {
+            split_size: 1_000,
+            ..Default::default()
+        },
+    )
+    .await;
+    let archive = t
+        .core
+        .backups()
+        .archive(&Actor::System, split)
+        .await
+        .unwrap();
     assert!(archive.parts.len() > 1, "{:?}", archive.parts);
     let bytes = download(&t, split).await;
     assert_eq!(hex(&Sha256::digest(&bytes)), archive.sha256);
     let home = t.core.home_dir("customer1");
     std::fs::remove_dir_all(&home).unwrap();
-    let report = t.core.backups().restore(&Actor::System, split, None, RestoreBehavior::Skip).await.unwrap();
+    let report = t
+        .core
+        .backups()
+        .restore(&Actor::System, split, None, RestoreBehavior::Skip)
+        .await
+        .unwrap();
     assert_eq!(report.files_restored, 4);
 
     t.core
         .backups()
-        .set_server_settings(&Actor::System, &ServerSettings { max_backup_files: 2, max_backup_processes: 1, ..Default::default() })
+        .set_server_settings(
+            &Actor::System,
+            &ServerSettings {
+                max_backup_files: 2,
+                max_backup_processes: 1,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     for _ in 0..3 {
@@ -353,7 +710,10 @@ async fn stop_ftp_split_and_prune() {
             assert!(t.core.storage_dir().join(p).is_file());
         }
     }
-    assert!(!t.core.storage_dir().join(&archive.parts[0]).exists(), "pruned files are deleted");
+    assert!(
+        !t.core.storage_dir().join(&archive.parts[0]).exists(),
+        "pruned files are deleted"
+    );
 }
 
 // Visibility: a reseller sees only its customers' tasks and archives; a customer only its own.
@@ -362,13 +722,44 @@ async fn backup_visibility_follows_ownership() {
     let t = TestApp::demo().await;
     backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
     backup_now(&t, BackupScope::Customer(2), BackupOptions::default()).await;
-    let reseller = Actor::Admin { id: 2, see_all: false, change_serversettings: false };
+    let reseller = Actor::Admin {
+        id: 2,
+        see_all: false,
+        change_serversettings: false,
+    };
     let customer1 = Actor::Customer { id: 1, admin_id: 1 };
-    let names = |v: Vec<panelgate_core::backups::BackupArchive>| v.into_iter().map(|a| a.scope_name).collect::<Vec<_>>();
-    assert_eq!(names(t.core.backups().archives(&reseller).await.unwrap()), ["customer2"]);
-    assert_eq!(names(t.core.backups().archives(&customer1).await.unwrap()), ["customer1"]);
-    assert!(t.core.backups().start(&reseller, BackupScope::Customer(1), BackupOptions::default()).await.is_err());
-    assert!(t.core.backups().start(&customer1, BackupScope::Server, BackupOptions::default()).await.is_err());
+    let names = |v: Vec<panelgate_core::backups::BackupArchive>| {
+        v.into_iter().map(|a| a.scope_name).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(t.core.backups().archives(&reseller).await.unwrap()),
+        ["customer2"]
+    );
+    assert_eq!(
+        names(t.core.backups().archives(&customer1).await.unwrap()),
+        ["customer1"]
+    );
+    assert!(t
+        .core
+        .backups()
+        .start(
+            &reseller,
+            BackupScope::Customer(1),
+            BackupOptions::default()
+        )
+        .await
+        .is_err());
+    assert!(t
+        .core
+        .backups()
+        .start(&customer1, BackupScope::Server, BackupOptions::default())
+        .await
+        .is_err());
     let archive1 = t.core.backups().archives(&customer1).await.unwrap()[0].id;
-    assert!(t.core.backups().restore(&reseller, archive1, None, RestoreBehavior::Skip).await.is_err());
+    assert!(t
+        .core
+        .backups()
+        .restore(&reseller, archive1, None, RestoreBehavior::Skip)
+        .await
+        .is_err());
 }

@@ -153,7 +153,11 @@ impl Write for PartWriter {
         if self.current.is_none() || (self.split > 0 && self.in_part >= self.split) {
             self.open_next()?;
         }
-        let room = if self.split > 0 { (self.split - self.in_part) as usize } else { buf.len() };
+        let room = if self.split > 0 {
+            (self.split - self.in_part) as usize
+        } else {
+            buf.len()
+        };
         let n = buf.len().min(room);
         let w = self.current.as_mut().expect("a part is open");
         w.write_all(&buf[..n])?;
@@ -208,7 +212,9 @@ pub fn home_files(home: &Path, login: &str) -> io::Result<Vec<(String, PathBuf)>
                 stack.push(path);
             } else if ty.is_file() {
                 let rel = path.strip_prefix(home).map_err(io::Error::other)?;
-                let rel = rel.to_str().ok_or_else(|| io::Error::other("non-UTF-8 file name"))?;
+                let rel = rel
+                    .to_str()
+                    .ok_or_else(|| io::Error::other("non-UTF-8 file name"))?;
                 out.push((format!("homes/{login}/{rel}"), path));
             }
         }
@@ -286,7 +292,11 @@ fn write_inner(
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(Written { parts: names, size, sha256 })
+    Ok(Written {
+        parts: names,
+        size,
+        sha256,
+    })
 }
 
 /// Remove the `.tmp` parts of an unfinished archive.
@@ -301,7 +311,12 @@ pub fn remove_tmp(dir: &Path, base: &str) {
     }
 }
 
-fn append_json<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8], mtime: i64) -> io::Result<()> {
+fn append_json<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    bytes: &[u8],
+    mtime: i64,
+) -> io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(0o600);
@@ -311,10 +326,20 @@ fn append_json<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8], mt
     tar.append_data(&mut header, name, bytes)
 }
 
-fn build_tar<W: Write>(sink: W, manifest: &Manifest, files: &[(String, PathBuf)], control: &Control) -> Result<W, ArchiveError> {
+fn build_tar<W: Write>(
+    sink: W,
+    manifest: &Manifest,
+    files: &[(String, PathBuf)],
+    control: &Control,
+) -> Result<W, ArchiveError> {
     let mut tar = tar::Builder::new(sink);
     let manifest_bytes = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
-    append_json(&mut tar, "manifest.json", &manifest_bytes, manifest.created_at)?;
+    append_json(
+        &mut tar,
+        "manifest.json",
+        &manifest_bytes,
+        manifest.created_at,
+    )?;
     let mut sums: BTreeMap<String, FileSum> = BTreeMap::new();
     for (name, path) in files {
         if control.stop.load(Ordering::Relaxed) {
@@ -328,15 +353,27 @@ fn build_tar<W: Write>(sink: W, manifest: &Manifest, files: &[(String, PathBuf)]
         header.set_mtime(manifest.created_at.max(0) as u64);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        let mut reader = HashingReader { inner: file.take(meta.len()), hasher: Sha256::new(), size: 0, control };
-        tar.append_data(&mut header, name, &mut reader).map_err(|e| {
-            if control.stop.load(Ordering::Relaxed) {
-                ArchiveError::Stopped
-            } else {
-                ArchiveError::Io(e)
-            }
-        })?;
-        sums.insert(name.clone(), FileSum { size: reader.size, sha256: hex(&reader.hasher.finalize()) });
+        let mut reader = HashingReader {
+            inner: file.take(meta.len()),
+            hasher: Sha256::new(),
+            size: 0,
+            control,
+        };
+        tar.append_data(&mut header, name, &mut reader)
+            .map_err(|e| {
+                if control.stop.load(Ordering::Relaxed) {
+                    ArchiveError::Stopped
+                } else {
+                    ArchiveError::Io(e)
+                }
+            })?;
+        sums.insert(
+            name.clone(),
+            FileSum {
+                size: reader.size,
+                sha256: hex(&reader.hasher.finalize()),
+            },
+        );
     }
     let sums_bytes = serde_json::to_vec_pretty(&sums).map_err(io::Error::other)?;
     append_json(&mut tar, "checksums.json", &sums_bytes, manifest.created_at)?;
@@ -352,7 +389,11 @@ pub struct PartsReader {
 
 impl PartsReader {
     pub fn new(paths: Vec<PathBuf>) -> PartsReader {
-        PartsReader { paths, next: 0, current: None }
+        PartsReader {
+            paths,
+            next: 0,
+            current: None,
+        }
     }
 }
 
@@ -415,6 +456,9 @@ pub fn home_entry(path: &str) -> Option<(String, PathBuf)> {
     (!rest.as_os_str().is_empty()).then_some((login, rest))
 }
 
+/// Receives each file entry of an archive as it streams by: (entry path, manifest, contents).
+pub type ExtractFn<'a> = dyn FnMut(&str, &Manifest, &mut dyn Read) -> io::Result<()> + 'a;
+
 /// What a full read of an archive found.
 #[derive(Debug)]
 pub struct Checked {
@@ -427,7 +471,7 @@ pub struct Checked {
 pub fn read_checked<R: Read + 'static>(
     source: R,
     max_unpacked: u64,
-    mut extract: Option<&mut dyn FnMut(&str, &Manifest, &mut dyn Read) -> io::Result<()>>,
+    mut extract: Option<&mut ExtractFn<'_>>,
 ) -> Result<Checked, ArchiveError> {
     let corrupt = |e: io::Error| ArchiveError::Corrupt(e.to_string());
     let mut archive = tar::Archive::new(decoder(source).map_err(corrupt)?);
@@ -437,7 +481,11 @@ pub fn read_checked<R: Read + 'static>(
     let mut unpacked = 0u64;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
-        let path = entry.path().map_err(corrupt)?.to_string_lossy().into_owned();
+        let path = entry
+            .path()
+            .map_err(corrupt)?
+            .to_string_lossy()
+            .into_owned();
         let size = entry.header().size().map_err(corrupt)?;
         unpacked = unpacked.saturating_add(size);
         if unpacked > max_unpacked {
@@ -445,7 +493,9 @@ pub fn read_checked<R: Read + 'static>(
         }
         let kind = entry.header().entry_type();
         if claimed.is_some() {
-            return Err(ArchiveError::ForbiddenEntry(format!("{path} after checksums.json")));
+            return Err(ArchiveError::ForbiddenEntry(format!(
+                "{path} after checksums.json"
+            )));
         }
         match (manifest.is_some(), path.as_str()) {
             (false, "manifest.json") if kind.is_file() => {
@@ -464,12 +514,17 @@ pub fn read_checked<R: Read + 'static>(
                 }
                 manifest = Some(m);
             }
-            (false, _) => return Err(ArchiveError::Corrupt(format!("{path} before manifest.json"))),
+            (false, _) => {
+                return Err(ArchiveError::Corrupt(format!(
+                    "{path} before manifest.json"
+                )))
+            }
             (true, "checksums.json") if kind.is_file() => {
                 let mut buf = Vec::new();
                 entry.read_to_end(&mut buf).map_err(corrupt)?;
                 claimed = Some(
-                    serde_json::from_slice(&buf).map_err(|e| ArchiveError::Corrupt(format!("checksums.json: {e}")))?,
+                    serde_json::from_slice(&buf)
+                        .map_err(|e| ArchiveError::Corrupt(format!("checksums.json: {e}")))?,
                 );
             }
             (true, _) => {
@@ -477,31 +532,48 @@ pub fn read_checked<R: Read + 'static>(
                     return Err(ArchiveError::ForbiddenEntry(path));
                 };
                 let m = manifest.as_ref().expect("manifest read");
-                let known = m.records.customers.iter().any(|c| c["loginname"].as_str() == Some(login.as_str()));
+                let known = m
+                    .records
+                    .customers
+                    .iter()
+                    .any(|c| c["loginname"].as_str() == Some(login.as_str()));
                 if !known {
-                    return Err(ArchiveError::ForbiddenEntry(format!("{path} (no such customer in the manifest)")));
+                    return Err(ArchiveError::ForbiddenEntry(format!(
+                        "{path} (no such customer in the manifest)"
+                    )));
                 }
                 if kind.is_dir() {
                     continue;
                 }
                 if !kind.is_file() {
-                    return Err(ArchiveError::ForbiddenEntry(format!("{path} (not a regular file)")));
+                    return Err(ArchiveError::ForbiddenEntry(format!(
+                        "{path} (not a regular file)"
+                    )));
                 }
                 let never = Control::default();
-                let mut reader = HashingReader { inner: &mut entry, hasher: Sha256::new(), size: 0, control: &never };
+                let mut reader = HashingReader {
+                    inner: &mut entry,
+                    hasher: Sha256::new(),
+                    size: 0,
+                    control: &never,
+                };
                 match extract.as_mut() {
                     Some(f) => f(&path, m, &mut reader).map_err(corrupt)?,
                     None => {
                         io::copy(&mut reader, &mut io::sink()).map_err(corrupt)?;
                     }
                 }
-                let sum = FileSum { size: reader.size, sha256: hex(&reader.hasher.finalize()) };
+                let sum = FileSum {
+                    size: reader.size,
+                    sha256: hex(&reader.hasher.finalize()),
+                };
                 hashed.insert(path, sum);
             }
         }
     }
     let manifest = manifest.ok_or_else(|| ArchiveError::Corrupt("no manifest.json".into()))?;
-    let claimed = claimed.ok_or_else(|| ArchiveError::Corrupt("no checksums.json (truncated?)".into()))?;
+    let claimed =
+        claimed.ok_or_else(|| ArchiveError::Corrupt("no checksums.json (truncated?)".into()))?;
     if claimed != hashed {
         let bad = claimed
             .iter()
@@ -509,7 +581,12 @@ pub fn read_checked<R: Read + 'static>(
             .map(|(k, _)| k.clone())
             .or_else(|| hashed.keys().find(|k| !claimed.contains_key(*k)).cloned())
             .unwrap_or_default();
-        return Err(ArchiveError::Checksum(format!("{bad} does not match checksums.json")));
+        return Err(ArchiveError::Checksum(format!(
+            "{bad} does not match checksums.json"
+        )));
     }
-    Ok(Checked { manifest, files: hashed })
+    Ok(Checked {
+        manifest,
+        files: hashed,
+    })
 }

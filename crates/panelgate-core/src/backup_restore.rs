@@ -4,26 +4,35 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::archive::{self, DataItem, Manifest};
-use crate::backups::{BackupArchive, BackupScope, Backups, ImportOptions, ItemRef, RestoreBehavior, RestoreReport};
+use crate::backups::{
+    BackupArchive, BackupScope, Backups, ImportOptions, ItemRef, RestoreBehavior, RestoreReport,
+};
 use crate::entity::{admins, backup_archives, backup_jobs, credentials, customers, subscriptions};
 use crate::error::{CoreError, CoreResult, Denied};
 use crate::model::Actor;
 use crate::{sequences, settings};
 
 fn invalid(reason: impl Into<String>) -> CoreError {
-    CoreError::Invalid { field: "archive", reason: reason.into() }
+    CoreError::Invalid {
+        field: "archive",
+        reason: reason.into(),
+    }
 }
 
 fn records<T: DeserializeOwned>(values: &[serde_json::Value]) -> CoreResult<Vec<T>> {
     values
         .iter()
-        .map(|v| serde_json::from_value(v.clone()).map_err(|e| invalid(format!("manifest record: {e}"))))
+        .map(|v| {
+            serde_json::from_value(v.clone()).map_err(|e| invalid(format!("manifest record: {e}")))
+        })
         .collect()
 }
 
@@ -43,13 +52,23 @@ impl Selection {
                 .items
                 .iter()
                 .filter(|i| i.kind == kind)
-                .filter(|i| items.is_none_or(|sel| sel.iter().any(|s| s.kind == kind && s.name == i.name)))
+                .filter(|i| {
+                    items.is_none_or(|sel| sel.iter().any(|s| s.kind == kind && s.name == i.name))
+                })
                 .map(|i| i.name.clone())
                 .collect()
         };
         if let Some(sel) = items {
-            if let Some(missing) = sel.iter().find(|s| !manifest.items.iter().any(|i| i.kind == s.kind && i.name == s.name)) {
-                return Err(invalid(format!("the archive has no {} item named {}", missing.kind, missing.name)));
+            if let Some(missing) = sel.iter().find(|s| {
+                !manifest
+                    .items
+                    .iter()
+                    .any(|i| i.kind == s.kind && i.name == s.name)
+            }) {
+                return Err(invalid(format!(
+                    "the archive has no {} item named {}",
+                    missing.kind, missing.name
+                )));
             }
         }
         Ok(Selection {
@@ -69,12 +88,19 @@ impl Backups<'_> {
             Actor::System | Actor::Admin { see_all: true, .. } => true,
             Actor::Admin { id, .. } => match m.scope.kind.as_str() {
                 "reseller" => m.scope.id == id,
-                "customer" | "subscription" => m.records.customers.iter().all(|c| c["admin_id"].as_i64() == Some(id)),
+                "customer" | "subscription" => m
+                    .records
+                    .customers
+                    .iter()
+                    .all(|c| c["admin_id"].as_i64() == Some(id)),
                 _ => false,
             },
             Actor::Customer { id, .. } => {
                 matches!(m.scope.kind.as_str(), "customer" | "subscription")
-                    && m.records.customers.iter().all(|c| c["id"].as_i64() == Some(id))
+                    && m.records
+                        .customers
+                        .iter()
+                        .all(|c| c["id"].as_i64() == Some(id))
             }
         };
         if ok {
@@ -87,9 +113,16 @@ impl Backups<'_> {
     /// Take an uploaded archive: stored under a temporary name while it streams in (at most
     /// `max_size` bytes), checked in full (manifest, entry paths, checksums, optional SHA-256 of
     /// the whole upload), then registered. A refused upload leaves nothing behind.
-    pub async fn import<R: AsyncRead + Unpin>(&self, actor: &Actor, mut body: R, opts: ImportOptions) -> CoreResult<BackupArchive> {
+    pub async fn import<R: AsyncRead + Unpin>(
+        &self,
+        actor: &Actor,
+        mut body: R,
+        opts: ImportOptions,
+    ) -> CoreResult<BackupArchive> {
         let dir = self.core.storage_dir();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| CoreError::Internal(e.to_string()))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
         let tmp = dir.join(format!("upload_{:016x}.tmp", rand::random::<u64>()));
         let result = self.import_inner(actor, &mut body, &tmp, &opts).await;
         if result.is_err() {
@@ -98,20 +131,32 @@ impl Backups<'_> {
         result
     }
 
-    async fn import_inner<R: AsyncRead + Unpin>(&self, actor: &Actor, body: &mut R, tmp: &Path, opts: &ImportOptions) -> CoreResult<BackupArchive> {
+    async fn import_inner<R: AsyncRead + Unpin>(
+        &self,
+        actor: &Actor,
+        body: &mut R,
+        tmp: &Path,
+        opts: &ImportOptions,
+    ) -> CoreResult<BackupArchive> {
         let io = |e: std::io::Error| CoreError::Internal(format!("storing the upload: {e}"));
         let mut file = tokio::fs::File::create(tmp).await.map_err(io)?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = body.read(&mut buf).await.map_err(|e| invalid(format!("reading the upload: {e}")))?;
+            let n = body
+                .read(&mut buf)
+                .await
+                .map_err(|e| invalid(format!("reading the upload: {e}")))?;
             if n == 0 {
                 break;
             }
             size += n as u64;
             if size > opts.max_size {
-                return Err(invalid(format!("the upload is larger than {} bytes", opts.max_size)));
+                return Err(invalid(format!(
+                    "the upload is larger than {} bytes",
+                    opts.max_size
+                )));
             }
             hasher.update(&buf[..n]);
             file.write_all(&buf[..n]).await.map_err(io)?;
@@ -121,7 +166,9 @@ impl Backups<'_> {
         let sha256 = archive::hex(&hasher.finalize());
         if let Some(expected) = &opts.expected_sha256 {
             if !expected.eq_ignore_ascii_case(&sha256) {
-                return Err(invalid(format!("checksum mismatch: the upload has SHA-256 {sha256}, expected {expected}")));
+                return Err(invalid(format!(
+                    "checksum mismatch: the upload has SHA-256 {sha256}, expected {expected}"
+                )));
             }
         }
         let path = tmp.to_path_buf();
@@ -135,23 +182,40 @@ impl Backups<'_> {
         .map_err(|e| invalid(e.to_string()))?;
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
-        let scope = BackupScope::parse(&if m.scope.kind == "server" { "server".into() } else { format!("{}:{}", m.scope.kind, m.scope.id) })
-            .ok_or_else(|| invalid(format!("unknown scope {}", m.scope.kind)))?;
+        let scope = BackupScope::parse(&if m.scope.kind == "server" {
+            "server".into()
+        } else {
+            format!("{}:{}", m.scope.kind, m.scope.id)
+        })
+        .ok_or_else(|| invalid(format!("unknown scope {}", m.scope.kind)))?;
         let customer_id = match scope {
-            BackupScope::Customer(_) | BackupScope::Subscription(_) => m.records.customers.first().and_then(|c| c["id"].as_i64()),
+            BackupScope::Customer(_) | BackupScope::Subscription(_) => {
+                m.records.customers.first().and_then(|c| c["id"].as_i64())
+            }
             _ => None,
         };
         let owner = match scope {
             BackupScope::Server => None,
             BackupScope::Reseller(id) => Some(id),
-            _ => m.records.customers.first().and_then(|c| c["admin_id"].as_i64()),
+            _ => m
+                .records
+                .customers
+                .first()
+                .and_then(|c| c["admin_id"].as_i64()),
         };
         let gz = if size >= 2 { ".tar.gz" } else { ".tar" };
         let txn = self.core.db().begin().await?;
         let id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES).await?;
-        let file_name = format!("imported_{}_{}_{}{gz}", m.scope.kind, crate::backups::safe_name(&m.scope.name), id);
+        let file_name = format!(
+            "imported_{}_{}_{}{gz}",
+            m.scope.kind,
+            crate::backups::safe_name(&m.scope.name),
+            id
+        );
         let dir = self.core.storage_dir();
-        tokio::fs::rename(tmp, dir.join(&file_name)).await.map_err(io)?;
+        tokio::fs::rename(tmp, dir.join(&file_name))
+            .await
+            .map_err(io)?;
         let row = backup_archives::ActiveModel {
             id: Set(id),
             task_id: Set(None),
@@ -163,7 +227,11 @@ impl Backups<'_> {
             created_at: Set(m.created_at),
             size: Set(size as i64),
             sha256: Set(sha256),
-            description: Set(if opts.description.is_empty() { m.description.clone() } else { opts.description.clone() }),
+            description: Set(if opts.description.is_empty() {
+                m.description.clone()
+            } else {
+                opts.description.clone()
+            }),
             prefix: Set("imported".into()),
             storage: Set("local".into()),
             directory: Set(dir.to_string_lossy().into_owned()),
@@ -188,44 +256,86 @@ impl Backups<'_> {
 
     /// Restore records (one transaction) and then files from an archive: everything, or the
     /// chosen data items; existing records and files are kept (`Skip`) or replaced (`Overwrite`).
-    pub async fn restore(&self, actor: &Actor, archive_id: i64, items: Option<Vec<ItemRef>>, behavior: RestoreBehavior) -> CoreResult<RestoreReport> {
+    pub async fn restore(
+        &self,
+        actor: &Actor,
+        archive_id: i64,
+        items: Option<Vec<ItemRef>>,
+        behavior: RestoreBehavior,
+    ) -> CoreResult<RestoreReport> {
         let files = self.files(actor, archive_id).await?;
         let paths = files.paths.clone();
-        let checked = tokio::task::spawn_blocking(move || archive::read_checked(archive::PartsReader::new(paths), crate::backups::MAX_UNPACKED, None))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
-            .map_err(|e| invalid(e.to_string()))?;
+        let checked = tokio::task::spawn_blocking(move || {
+            archive::read_checked(
+                archive::PartsReader::new(paths),
+                crate::backups::MAX_UNPACKED,
+                None,
+            )
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(|e| invalid(e.to_string()))?;
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
         let sel = Selection::from(&m, items.as_deref())?;
         let mut report = RestoreReport::default();
-        let restored_logins = self.restore_records(actor, &m, &sel, behavior, &mut report).await?;
-        let file_logins: BTreeSet<String> = sel.files.iter().filter(|l| restored_logins.contains(*l) || items.is_some()).cloned().collect();
+        let restored_logins = self
+            .restore_records(actor, &m, &sel, behavior, &mut report)
+            .await?;
+        let file_logins: BTreeSet<String> = sel
+            .files
+            .iter()
+            .filter(|l| restored_logins.contains(*l) || items.is_some())
+            .cloned()
+            .collect();
         if !file_logins.is_empty() {
             let homes = self.core.data_dir().join("homes");
             let paths = files.paths;
             let overwrite = behavior == RestoreBehavior::Overwrite;
-            let (restored, skipped) = tokio::task::spawn_blocking(move || restore_files(paths, &homes, &file_logins, overwrite))
-                .await
-                .map_err(|e| CoreError::Internal(e.to_string()))??;
+            let (restored, skipped) = tokio::task::spawn_blocking(move || {
+                restore_files(paths, &homes, &file_logins, overwrite)
+            })
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
             report.files_restored = restored;
             report.files_skipped = skipped;
-            for item in m.items.iter().filter(|i| i.kind == "files" && sel.files.contains(&i.name)) {
+            for item in m
+                .items
+                .iter()
+                .filter(|i| i.kind == "files" && sel.files.contains(&i.name))
+            {
                 report.restored.push(item.clone());
             }
         }
-        tracing::info!(archive = archive_id, restored = report.restored.len(), skipped = report.skipped.len(), files = report.files_restored, "restore finished");
+        tracing::info!(
+            archive = archive_id,
+            restored = report.restored.len(),
+            skipped = report.skipped.len(),
+            files = report.files_restored,
+            "restore finished"
+        );
         Ok(report)
     }
 
     /// Returns the logins of the customers whose records were restored or already there.
-    async fn restore_records(&self, actor: &Actor, m: &Manifest, sel: &Selection, behavior: RestoreBehavior, report: &mut RestoreReport) -> CoreResult<BTreeSet<String>> {
+    async fn restore_records(
+        &self,
+        actor: &Actor,
+        m: &Manifest,
+        sel: &Selection,
+        behavior: RestoreBehavior,
+        report: &mut RestoreReport,
+    ) -> CoreResult<BTreeSet<String>> {
         let item = |kind: &str, name: &str| {
             m.items
                 .iter()
                 .find(|i| i.kind == kind && i.name == name)
                 .cloned()
-                .unwrap_or(DataItem { kind: kind.into(), name: name.into(), owner: String::new() })
+                .unwrap_or(DataItem {
+                    kind: kind.into(),
+                    name: name.into(),
+                    owner: String::new(),
+                })
         };
         let overwrite = behavior == RestoreBehavior::Overwrite;
         let txn = self.core.db().begin().await?;
@@ -248,7 +358,11 @@ impl Backups<'_> {
                 }
                 None => {
                     sequences::ensure_at_least(&txn, sequences::ADMINS, a.id + 1).await?;
-                    a.clone().into_active_model().reset_all().insert(&txn).await?;
+                    a.clone()
+                        .into_active_model()
+                        .reset_all()
+                        .insert(&txn)
+                        .await?;
                     report.restored.push(item("reseller", &a.loginname));
                 }
             }
@@ -259,15 +373,26 @@ impl Backups<'_> {
         let jobs = records::<backup_jobs::Model>(&m.records.backup_jobs)?;
         let mut present = BTreeSet::new();
         let mut id_map: HashMap<i64, i64> = HashMap::new();
+        // Customers of the archive that exist and were kept (skip): archive id → current id.
+        let mut existing_ids: HashMap<i64, i64> = HashMap::new();
         for c in records::<customers::Model>(&m.records.customers)? {
             if !sel.customers.contains(&c.loginname) {
                 continue;
             }
             let mut c = c;
-            if admins::Entity::find_by_id(c.admin_id).one(&txn).await?.is_none() {
+            if admins::Entity::find_by_id(c.admin_id)
+                .one(&txn)
+                .await?
+                .is_none()
+            {
                 match actor {
                     Actor::Admin { id, .. } => c.admin_id = *id,
-                    _ => return Err(invalid(format!("the owner (admin {}) of {} no longer exists", c.admin_id, c.loginname))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "the owner (admin {}) of {} no longer exists",
+                            c.admin_id, c.loginname
+                        )))
+                    }
                 }
             }
             let existing = customers::Entity::find()
@@ -281,6 +406,7 @@ impl Backups<'_> {
             present.insert(c.loginname.clone());
             let target_id = match existing {
                 Some(ex) if !overwrite => {
+                    existing_ids.insert(c.id, ex.id);
                     report.skipped.push(item("customer", &c.loginname));
                     touched_admins.insert(ex.admin_id);
                     continue;
@@ -290,13 +416,23 @@ impl Backups<'_> {
                     let mut am = c.clone().into_active_model();
                     am.id = Set(ex.id);
                     am.reset_all().update(&txn).await?;
-                    credentials::Entity::delete_many().filter(credentials::Column::CustomerId.eq(ex.id)).exec(&txn).await?;
-                    subscriptions::Entity::delete_many().filter(subscriptions::Column::CustomerId.eq(ex.id)).exec(&txn).await?;
+                    credentials::Entity::delete_many()
+                        .filter(credentials::Column::CustomerId.eq(ex.id))
+                        .exec(&txn)
+                        .await?;
+                    subscriptions::Entity::delete_many()
+                        .filter(subscriptions::Column::CustomerId.eq(ex.id))
+                        .exec(&txn)
+                        .await?;
                     ex.id
                 }
                 None => {
                     sequences::ensure_at_least(&txn, sequences::CUSTOMERS, c.id + 1).await?;
-                    c.clone().into_active_model().reset_all().insert(&txn).await?;
+                    c.clone()
+                        .into_active_model()
+                        .reset_all()
+                        .insert(&txn)
+                        .await?;
                     c.id
                 }
             };
@@ -305,10 +441,16 @@ impl Backups<'_> {
             report.restored.push(item("customer", &c.loginname));
         }
         for cred in creds {
-            let Some(&target) = cred.customer_id.and_then(|c| id_map.get(&c)) else { continue };
+            let Some(&target) = cred.customer_id.and_then(|c| id_map.get(&c)) else {
+                continue;
+            };
             let mut cred = cred;
             cred.customer_id = Some(target);
-            if credentials::Entity::find_by_id(cred.id).one(&txn).await?.is_some() {
+            if credentials::Entity::find_by_id(cred.id)
+                .one(&txn)
+                .await?
+                .is_some()
+            {
                 cred.id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
             } else {
                 sequences::ensure_at_least(&txn, sequences::CREDENTIALS, cred.id + 1).await?;
@@ -316,14 +458,21 @@ impl Backups<'_> {
             cred.into_active_model().reset_all().insert(&txn).await?;
         }
         for sub in subs {
-            let wanted = id_map.contains_key(&sub.customer_id) || sel.subscriptions.contains(&sub.domain);
+            let wanted =
+                id_map.contains_key(&sub.customer_id) || sel.subscriptions.contains(&sub.domain);
             if !wanted {
                 continue;
             }
-            let Some(&target) = id_map.get(&sub.customer_id).or_else(|| if present.is_empty() { None } else { None }) else {
+            let Some(&target) = id_map
+                .get(&sub.customer_id)
+                .or(existing_ids.get(&sub.customer_id))
+            else {
                 continue;
             };
-            let exists = subscriptions::Entity::find().filter(subscriptions::Column::Domain.eq(sub.domain.clone())).one(&txn).await?;
+            let exists = subscriptions::Entity::find()
+                .filter(subscriptions::Column::Domain.eq(sub.domain.clone()))
+                .one(&txn)
+                .await?;
             if exists.is_some() {
                 report.skipped.push(item("subscription", &sub.domain));
                 continue;
@@ -331,7 +480,11 @@ impl Backups<'_> {
             let mut sub = sub;
             let old_id = sub.id;
             sub.customer_id = target;
-            if subscriptions::Entity::find_by_id(sub.id).one(&txn).await?.is_some() {
+            if subscriptions::Entity::find_by_id(sub.id)
+                .one(&txn)
+                .await?
+                .is_some()
+            {
                 sub.id = sequences::next_id(&txn, sequences::SUBSCRIPTIONS).await?;
             } else {
                 sequences::ensure_at_least(&txn, sequences::SUBSCRIPTIONS, sub.id + 1).await?;
@@ -341,7 +494,10 @@ impl Backups<'_> {
             sub.into_active_model().reset_all().insert(&txn).await?;
             if new_id != old_id {
                 customers::Entity::update_many()
-                    .col_expr(customers::Column::Standardsubdomain, sea_orm::sea_query::Expr::value(new_id))
+                    .col_expr(
+                        customers::Column::Standardsubdomain,
+                        sea_orm::sea_query::Expr::value(new_id),
+                    )
                     .filter(customers::Column::Id.eq(target))
                     .filter(customers::Column::Standardsubdomain.eq(old_id))
                     .exec(&txn)
@@ -352,8 +508,14 @@ impl Backups<'_> {
             }
         }
         for job in jobs {
-            let Some(&target) = id_map.get(&job.customer_id) else { continue };
-            if backup_jobs::Entity::find_by_id(job.id).one(&txn).await?.is_some() {
+            let Some(&target) = id_map.get(&job.customer_id) else {
+                continue;
+            };
+            if backup_jobs::Entity::find_by_id(job.id)
+                .one(&txn)
+                .await?
+                .is_some()
+            {
                 continue;
             }
             let mut job = job;
@@ -379,34 +541,45 @@ impl Backups<'_> {
 }
 
 /// Second pass over a checked archive: write the chosen customers' files under `homes`.
-fn restore_files(paths: Vec<PathBuf>, homes: &Path, logins: &BTreeSet<String>, overwrite: bool) -> CoreResult<(u64, u64)> {
+fn restore_files(
+    paths: Vec<PathBuf>,
+    homes: &Path,
+    logins: &BTreeSet<String>,
+    overwrite: bool,
+) -> CoreResult<(u64, u64)> {
     let mut restored = 0u64;
     let mut skipped = 0u64;
-    let mut extract = |name: &str, _m: &Manifest, reader: &mut dyn std::io::Read| -> std::io::Result<()> {
-        let Some((login, rest)) = archive::home_entry(name) else {
-            return Err(std::io::Error::other(format!("unexpected entry {name}")));
-        };
-        let target = homes.join(&login).join(&rest);
-        if !logins.contains(&login) || (target.exists() && !overwrite) {
-            if logins.contains(&login) {
-                skipped += 1;
+    let mut extract =
+        |name: &str, _m: &Manifest, reader: &mut dyn std::io::Read| -> std::io::Result<()> {
+            let Some((login, rest)) = archive::home_entry(name) else {
+                return Err(std::io::Error::other(format!("unexpected entry {name}")));
+            };
+            let target = homes.join(&login).join(&rest);
+            if !logins.contains(&login) || (target.exists() && !overwrite) {
+                if logins.contains(&login) {
+                    skipped += 1;
+                }
+                std::io::copy(reader, &mut std::io::sink())?;
+                return Ok(());
             }
-            std::io::copy(reader, &mut std::io::sink())?;
-            return Ok(());
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let tmp = target.with_extension(format!("pg-restore-{:08x}.tmp", rand::random::<u32>()));
-        let mut out = std::fs::File::create(&tmp)?;
-        std::io::copy(reader, &mut out)?;
-        out.flush()?;
-        out.sync_all()?;
-        std::fs::rename(&tmp, &target)?;
-        restored += 1;
-        Ok(())
-    };
-    archive::read_checked(archive::PartsReader::new(paths), crate::backups::MAX_UNPACKED, Some(&mut extract))
-        .map_err(|e| CoreError::Internal(format!("restoring files: {e}")))?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let tmp =
+                target.with_extension(format!("pg-restore-{:08x}.tmp", rand::random::<u32>()));
+            let mut out = std::fs::File::create(&tmp)?;
+            std::io::copy(reader, &mut out)?;
+            out.flush()?;
+            out.sync_all()?;
+            std::fs::rename(&tmp, &target)?;
+            restored += 1;
+            Ok(())
+        };
+    archive::read_checked(
+        archive::PartsReader::new(paths),
+        crate::backups::MAX_UNPACKED,
+        Some(&mut extract),
+    )
+    .map_err(|e| CoreError::Internal(format!("restoring files: {e}")))?;
     Ok((restored, skipped))
 }

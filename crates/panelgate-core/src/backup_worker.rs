@@ -6,11 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 
 use crate::archive::{self, ArchiveError, Control, DataItem, Manifest, ManifestScope, Records};
 use crate::backups::{stamp, BackupScope, Content, TaskState};
-use crate::entity::{admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, storage_settings, subscriptions};
+use crate::entity::{
+    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, storage_settings,
+    subscriptions,
+};
 use crate::error::{CoreError, CoreResult};
 use crate::{sequences, settings, Core};
 
@@ -27,19 +33,27 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
 fn to_json<T: serde::Serialize>(rows: &[T]) -> Vec<serde_json::Value> {
-    rows.iter().filter_map(|r| serde_json::to_value(r).ok()).collect()
+    rows.iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect()
 }
 
 impl Worker {
     pub fn new(core: Core) -> Worker {
         use rand::Rng;
         let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
-        Worker { core, id, lease_secs: DEFAULT_LEASE_SECS }
+        Worker {
+            core,
+            id,
+            lease_secs: DEFAULT_LEASE_SECS,
+        }
     }
 
     pub fn with_lease(mut self, secs: i64) -> Worker {
@@ -111,7 +125,10 @@ impl Worker {
             .await?;
         let failed = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Failed.as_str()))
-            .col_expr(T::Error, Expr::value("the worker running this task stopped (its lease expired)"))
+            .col_expr(
+                T::Error,
+                Expr::value("the worker running this task stopped (its lease expired)"),
+            )
             .col_expr(T::FinishedAt, Expr::value(now))
             .filter(T::State.eq(TaskState::Working.as_str()))
             .filter(T::LeaseUntil.lt(now))
@@ -127,7 +144,10 @@ impl Worker {
         let db = self.core.db();
         let res = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Failed.as_str()))
-            .col_expr(T::Error, Expr::value("interrupted: panelgate stopped while this task was running"))
+            .col_expr(
+                T::Error,
+                Expr::value("interrupted: panelgate stopped while this task was running"),
+            )
             .col_expr(T::FinishedAt, Expr::value(self.core.now()))
             .filter(T::State.eq(TaskState::Working.as_str()))
             .exec(db)
@@ -162,7 +182,10 @@ impl Worker {
             if exists {
                 continue;
             }
-            let Some(customer) = customers::Entity::find_by_id(job.customer_id).one(db).await? else {
+            let Some(customer) = customers::Entity::find_by_id(job.customer_id)
+                .one(db)
+                .await?
+            else {
                 continue;
             };
             let created = self.core.backups().insert_job_task(&customer, &job).await;
@@ -176,7 +199,12 @@ impl Worker {
 
     /// Run the worker until `shutdown` fires: recover, schedule due jobs, claim and execute up to
     /// `max_backup_processes` tasks at once.
-    pub async fn run(self, job_delay: i64, poll: Duration, shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        job_delay: i64,
+        poll: Duration,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let running = Arc::new(tokio::sync::Semaphore::new(64));
         let mut shutdown = shutdown;
         loop {
@@ -196,10 +224,20 @@ impl Worker {
     async fn tick(&self, job_delay: i64, running: &Arc<tokio::sync::Semaphore>) -> CoreResult<()> {
         self.recover_expired().await?;
         self.schedule_due_jobs(job_delay).await?;
-        let max = self.core.backups().server_settings().await?.max_backup_processes.max(1) as usize;
+        let max = self
+            .core
+            .backups()
+            .server_settings()
+            .await?
+            .max_backup_processes
+            .max(1) as usize;
         while 64 - running.available_permits() < max {
-            let Some(task) = self.claim().await? else { break };
-            let Ok(permit) = running.clone().acquire_owned().await else { break };
+            let Some(task) = self.claim().await? else {
+                break;
+            };
+            let Ok(permit) = running.clone().acquire_owned().await else {
+                break;
+            };
             let me = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = me.execute(task).await {
@@ -233,14 +271,17 @@ impl Worker {
             Ok(()) => Ok(()),
             Err(TaskEnd::Stopped) => {
                 tracing::info!(task = id, "backup task stopped");
-                self.finish_state(id, TaskState::Stopped, "stopped on request").await
+                self.finish_state(id, TaskState::Stopped, "stopped on request")
+                    .await
             }
             Err(TaskEnd::Failed(why)) => {
                 tracing::warn!(task = id, error = %why, "backup task failed");
                 self.finish_state(id, TaskState::Failed, &why).await
             }
             Err(TaskEnd::Core(e)) => {
-                let _ = self.finish_state(id, TaskState::Failed, &e.to_string()).await;
+                let _ = self
+                    .finish_state(id, TaskState::Failed, &e.to_string())
+                    .await;
                 Err(e)
             }
         }
@@ -255,8 +296,15 @@ impl Worker {
         .ok_or_else(|| TaskEnd::Failed(format!("unknown scope {}", task.scope)))?;
         let (manifest, logins) = self.manifest(task, scope).await?;
         if task.storage == "ftp" {
-            let key = if scope == BackupScope::Server { "server".to_owned() } else { format!("{}:{}", task.scope, task.scope_id) };
-            let ftp = storage_settings::Entity::find_by_id(key).one(self.core.db()).await.map_err(|e| TaskEnd::Core(e.into()))?;
+            let key = if scope == BackupScope::Server {
+                "server".to_owned()
+            } else {
+                format!("{}:{}", task.scope, task.scope_id)
+            };
+            let ftp = storage_settings::Entity::find_by_id(key)
+                .one(self.core.db())
+                .await
+                .map_err(|e| TaskEnd::Core(e.into()))?;
             return Err(TaskEnd::Failed(match ftp {
                 Some(s) if !s.host.is_empty() => format!(
                     "remote storage ftp://{}:{}/ is configured, but panelgate does not upload to FTP; use local storage",
@@ -267,22 +315,36 @@ impl Worker {
         }
         let with_files = match task.job_id {
             Some(_) => task.include_web,
-            None => matches!(Content::parse(&task.content), Content::Full | Content::Hosting),
+            None => matches!(
+                Content::parse(&task.content),
+                Content::Full | Content::Hosting
+            ),
         };
         let mut files = Vec::new();
         if with_files {
             for login in &logins {
                 let home = self.core.home_dir(login);
                 let login = login.clone();
-                let listed = tokio::task::spawn_blocking(move || archive::home_files(&home, &login))
-                    .await
-                    .map_err(|e| TaskEnd::Failed(e.to_string()))?
-                    .map_err(|e| TaskEnd::Failed(format!("reading the home folder: {e}")))?;
+                let listed =
+                    tokio::task::spawn_blocking(move || archive::home_files(&home, &login))
+                        .await
+                        .map_err(|e| TaskEnd::Failed(e.to_string()))?
+                        .map_err(|e| TaskEnd::Failed(format!("reading the home folder: {e}")))?;
                 files.extend(listed);
             }
         }
-        let total: u64 = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-        let compress = !self.core.backups().server_settings().await.map_err(TaskEnd::Core)?.do_not_compress;
+        let total: u64 = files
+            .iter()
+            .filter_map(|(_, p)| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        let compress = !self
+            .core
+            .backups()
+            .server_settings()
+            .await
+            .map_err(TaskEnd::Core)?
+            .do_not_compress;
         let ext = if compress { "tar.gz" } else { "tar" };
         let (dir, base) = match task.job_id {
             Some(_) => {
@@ -291,13 +353,28 @@ impl Worker {
                     .one(self.core.db())
                     .await
                     .map_err(|e| TaskEnd::Core(e.into()))?
-                    .ok_or_else(|| TaskEnd::Failed("the customer of this job no longer exists".into()))?;
-                let dir = crate::backups::job_target_dir(&self.core.home_dir(&login), &customer.documentroot, &task.destdir)
-                    .ok_or_else(|| TaskEnd::Failed(format!("{} is outside the customer's home", task.destdir)))?;
-                (dir, format!("backup_{}_{}.{ext}", login, stamp(manifest.created_at)))
+                    .ok_or_else(|| {
+                        TaskEnd::Failed("the customer of this job no longer exists".into())
+                    })?;
+                let dir = crate::backups::job_target_dir(
+                    &self.core.home_dir(&login),
+                    &customer.documentroot,
+                    &task.destdir,
+                )
+                .ok_or_else(|| {
+                    TaskEnd::Failed(format!("{} is outside the customer's home", task.destdir))
+                })?;
+                (
+                    dir,
+                    format!("backup_{}_{}.{ext}", login, stamp(manifest.created_at)),
+                )
             }
             None => {
-                let prefix = if task.prefix.is_empty() { "backup" } else { task.prefix.as_str() };
+                let prefix = if task.prefix.is_empty() {
+                    "backup"
+                } else {
+                    task.prefix.as_str()
+                };
                 let base = format!(
                     "{}_{}_{}_{}_{}.{ext}",
                     crate::backups::safe_name(prefix),
@@ -313,16 +390,21 @@ impl Worker {
         let heartbeat = self.spawn_heartbeat(task.id, control.clone(), total);
         let (d, b, m, c) = (dir.clone(), base.clone(), manifest.clone(), control.clone());
         let split = task.split_size.max(0) as u64;
-        let written = tokio::task::spawn_blocking(move || archive::write(&d, &b, &m, &files, split, compress, &c))
-            .await
-            .map_err(|e| TaskEnd::Failed(e.to_string()));
+        let written = tokio::task::spawn_blocking(move || {
+            archive::write(&d, &b, &m, &files, split, compress, &c)
+        })
+        .await
+        .map_err(|e| TaskEnd::Failed(e.to_string()));
         heartbeat.abort();
         let written = match written? {
             Ok(w) => w,
             Err(ArchiveError::Stopped) => return Err(TaskEnd::Stopped),
             Err(e) => return Err(TaskEnd::Failed(format!("writing the archive: {e}"))),
         };
-        if let Err(e) = self.record(task, scope, &manifest, &dir, &base, &written).await {
+        if let Err(e) = self
+            .record(task, scope, &manifest, &dir, &base, &written)
+            .await
+        {
             for p in &written.parts {
                 let _ = std::fs::remove_file(dir.join(p));
             }
@@ -349,7 +431,9 @@ impl Worker {
         use backup_tasks::Column as T;
         let core_err = |e: sea_orm::DbErr| TaskEnd::Core(e.into());
         let txn = self.core.db().begin().await.map_err(core_err)?;
-        let archive_id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES).await.map_err(TaskEnd::Core)?;
+        let archive_id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES)
+            .await
+            .map_err(TaskEnd::Core)?;
         let updated = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Finished.as_str()))
             .col_expr(T::Progress, Expr::value(100))
@@ -362,7 +446,9 @@ impl Worker {
             .await
             .map_err(core_err)?;
         if updated.rows_affected != 1 {
-            return Err(TaskEnd::Failed("the task was taken over by another worker".into()));
+            return Err(TaskEnd::Failed(
+                "the task was taken over by another worker".into(),
+            ));
         }
         backup_archives::ActiveModel {
             id: Set(archive_id),
@@ -377,7 +463,11 @@ impl Worker {
             sha256: Set(written.sha256.clone()),
             description: Set(task.description.clone()),
             prefix: Set(task.prefix.clone()),
-            storage: Set(if task.job_id.is_some() { "home".into() } else { "local".into() }),
+            storage: Set(if task.job_id.is_some() {
+                "home".into()
+            } else {
+                "local".into()
+            }),
             directory: Set(dir.to_string_lossy().into_owned()),
             file_name: Set(base.to_owned()),
             parts: Set(serde_json::to_string(&written.parts).unwrap_or_default()),
@@ -388,7 +478,10 @@ impl Worker {
         .await
         .map_err(core_err)?;
         if let Some(job) = task.job_id {
-            backup_jobs::Entity::delete_by_id(job).exec(&txn).await.map_err(core_err)?;
+            backup_jobs::Entity::delete_by_id(job)
+                .exec(&txn)
+                .await
+                .map_err(core_err)?;
         }
         txn.commit().await.map_err(core_err)?;
         Ok(())
@@ -396,7 +489,12 @@ impl Worker {
 
     /// Keep at most `max_backup_files` local archives per scope; the oldest go first.
     async fn prune(&self, scope: BackupScope) -> CoreResult<()> {
-        let max = self.core.backups().server_settings().await?.max_backup_files;
+        let max = self
+            .core
+            .backups()
+            .server_settings()
+            .await?
+            .max_backup_files;
         if max <= 0 {
             return Ok(());
         }
@@ -409,12 +507,20 @@ impl Worker {
             .all(self.core.db())
             .await?;
         for old in rows.into_iter().skip(max as usize) {
-            self.core.backups().remove(&crate::model::Actor::System, old.id, true).await?;
+            self.core
+                .backups()
+                .remove(&crate::model::Actor::System, old.id, true)
+                .await?;
         }
         Ok(())
     }
 
-    fn spawn_heartbeat(&self, task_id: i64, control: Arc<Control>, total: u64) -> tokio::task::JoinHandle<()> {
+    fn spawn_heartbeat(
+        &self,
+        task_id: i64,
+        control: Arc<Control>,
+        total: u64,
+    ) -> tokio::task::JoinHandle<()> {
         let core = self.core.clone();
         let me = self.id.clone();
         let lease = self.lease_secs;
@@ -424,7 +530,10 @@ impl Worker {
             loop {
                 tokio::time::sleep(period.min(Duration::from_millis(500))).await;
                 let done = control.bytes_in.load(Ordering::Relaxed);
-                let progress = if total == 0 { 50 } else { (done.saturating_mul(99) / total).min(99) as i64 };
+                let progress = done
+                    .saturating_mul(99)
+                    .checked_div(total)
+                    .map_or(50, |p| p.min(99) as i64);
                 let _ = backup_tasks::Entity::update_many()
                     .col_expr(T::LeaseUntil, Expr::value(core.now() + lease))
                     .col_expr(T::Progress, Expr::value(progress))
@@ -432,7 +541,10 @@ impl Worker {
                     .filter(T::ClaimedBy.eq(me.clone()))
                     .exec(core.db())
                     .await;
-                if let Ok(Some(row)) = backup_tasks::Entity::find_by_id(task_id).one(core.db()).await {
+                if let Ok(Some(row)) = backup_tasks::Entity::find_by_id(task_id)
+                    .one(core.db())
+                    .await
+                {
                     if row.stop_requested || row.claimed_by != me {
                         control.stop.store(true, Ordering::Relaxed);
                     }
@@ -442,20 +554,47 @@ impl Worker {
     }
 
     /// The manifest of a task's scope, and the logins whose home folders belong in it.
-    async fn manifest(&self, task: &backup_tasks::Model, scope: BackupScope) -> Result<(Manifest, Vec<String>), TaskEnd> {
+    async fn manifest(
+        &self,
+        task: &backup_tasks::Model,
+        scope: BackupScope,
+    ) -> Result<(Manifest, Vec<String>), TaskEnd> {
         let db = self.core.db();
         let e = |e: sea_orm::DbErr| TaskEnd::Core(e.into());
-        let all_admins: Vec<admins::Model> = admins::Entity::find().order_by_asc(admins::Column::Id).all(db).await.map_err(e)?;
-        let admin_login = |id: i64| all_admins.iter().find(|a| a.id == id).map(|a| a.loginname.clone()).unwrap_or_default();
-        let (name, admin_rows, customer_rows, sub_filter): (String, Vec<admins::Model>, Vec<customers::Model>, Option<i64>) = match scope {
+        let all_admins: Vec<admins::Model> = admins::Entity::find()
+            .order_by_asc(admins::Column::Id)
+            .all(db)
+            .await
+            .map_err(e)?;
+        let admin_login = |id: i64| {
+            all_admins
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.loginname.clone())
+                .unwrap_or_default()
+        };
+        let (name, admin_rows, customer_rows, sub_filter): (
+            String,
+            Vec<admins::Model>,
+            Vec<customers::Model>,
+            Option<i64>,
+        ) = match scope {
             BackupScope::Server => (
                 "server".into(),
                 all_admins.clone(),
-                customers::Entity::find().order_by_asc(customers::Column::Id).all(db).await.map_err(e)?,
+                customers::Entity::find()
+                    .order_by_asc(customers::Column::Id)
+                    .all(db)
+                    .await
+                    .map_err(e)?,
                 None,
             ),
             BackupScope::Reseller(id) => {
-                let admin = all_admins.iter().find(|a| a.id == id).cloned().ok_or_else(|| TaskEnd::Failed(format!("reseller {id} no longer exists")))?;
+                let admin = all_admins
+                    .iter()
+                    .find(|a| a.id == id)
+                    .cloned()
+                    .ok_or_else(|| TaskEnd::Failed(format!("reseller {id} no longer exists")))?;
                 let rows = customers::Entity::find()
                     .filter(customers::Column::AdminId.eq(id))
                     .order_by_asc(customers::Column::Id)
@@ -465,12 +604,28 @@ impl Worker {
                 (admin.loginname.clone(), vec![admin], rows, None)
             }
             BackupScope::Customer(id) => {
-                let c = customers::Entity::find_by_id(id).one(db).await.map_err(e)?.ok_or_else(|| TaskEnd::Failed(format!("customer {id} no longer exists")))?;
+                let c = customers::Entity::find_by_id(id)
+                    .one(db)
+                    .await
+                    .map_err(e)?
+                    .ok_or_else(|| TaskEnd::Failed(format!("customer {id} no longer exists")))?;
                 (c.loginname.clone(), Vec::new(), vec![c], None)
             }
             BackupScope::Subscription(id) => {
-                let sub = subscriptions::Entity::find_by_id(id).one(db).await.map_err(e)?.ok_or_else(|| TaskEnd::Failed(format!("subscription {id} no longer exists")))?;
-                let c = customers::Entity::find_by_id(sub.customer_id).one(db).await.map_err(e)?.ok_or_else(|| TaskEnd::Failed("the subscription's customer no longer exists".into()))?;
+                let sub = subscriptions::Entity::find_by_id(id)
+                    .one(db)
+                    .await
+                    .map_err(e)?
+                    .ok_or_else(|| {
+                        TaskEnd::Failed(format!("subscription {id} no longer exists"))
+                    })?;
+                let c = customers::Entity::find_by_id(sub.customer_id)
+                    .one(db)
+                    .await
+                    .map_err(e)?
+                    .ok_or_else(|| {
+                        TaskEnd::Failed("the subscription's customer no longer exists".into())
+                    })?;
                 (sub.domain.clone(), Vec::new(), vec![c], Some(id))
             }
         };
@@ -506,19 +661,39 @@ impl Worker {
             .map_err(e)?;
         let mut items = Vec::new();
         for a in &admin_rows {
-            items.push(DataItem { kind: "reseller".into(), name: a.loginname.clone(), owner: String::new() });
+            items.push(DataItem {
+                kind: "reseller".into(),
+                name: a.loginname.clone(),
+                owner: String::new(),
+            });
         }
         for c in &customer_rows {
-            items.push(DataItem { kind: "customer".into(), name: c.loginname.clone(), owner: admin_login(c.admin_id) });
+            items.push(DataItem {
+                kind: "customer".into(),
+                name: c.loginname.clone(),
+                owner: admin_login(c.admin_id),
+            });
         }
         for s in &subs {
-            let owner = customer_rows.iter().find(|c| c.id == s.customer_id).map(|c| c.loginname.clone()).unwrap_or_default();
-            items.push(DataItem { kind: "subscription".into(), name: s.domain.clone(), owner });
+            let owner = customer_rows
+                .iter()
+                .find(|c| c.id == s.customer_id)
+                .map(|c| c.loginname.clone())
+                .unwrap_or_default();
+            items.push(DataItem {
+                kind: "subscription".into(),
+                name: s.domain.clone(),
+                owner,
+            });
         }
         let mut logins = Vec::new();
         for c in &customer_rows {
             if self.core.home_dir(&c.loginname).is_dir() {
-                items.push(DataItem { kind: "files".into(), name: c.loginname.clone(), owner: c.loginname.clone() });
+                items.push(DataItem {
+                    kind: "files".into(),
+                    name: c.loginname.clone(),
+                    owner: c.loginname.clone(),
+                });
                 logins.push(c.loginname.clone());
             }
         }
@@ -526,7 +701,11 @@ impl Worker {
             logins = customer_rows.iter().map(|c| c.loginname.clone()).collect();
         }
         let settings_map = if scope == BackupScope::Server {
-            items.push(DataItem { kind: "settings".into(), name: "server".into(), owner: String::new() });
+            items.push(DataItem {
+                kind: "settings".into(),
+                name: "server".into(),
+                owner: String::new(),
+            });
             settings::stored(db).await.map_err(TaskEnd::Core)?
         } else {
             Default::default()
@@ -537,7 +716,11 @@ impl Worker {
             format: archive::FORMAT.into(),
             version: archive::MANIFEST_VERSION,
             created_at: self.core.now(),
-            scope: ManifestScope { kind: scope.kind().into(), id: scope.id(), name },
+            scope: ManifestScope {
+                kind: scope.kind().into(),
+                id: scope.id(),
+                name,
+            },
             description: task.description.clone(),
             items,
             records: Records {
@@ -558,4 +741,3 @@ enum TaskEnd {
     Failed(String),
     Core(CoreError),
 }
-

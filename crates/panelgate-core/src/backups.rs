@@ -11,11 +11,15 @@
 use std::path::{Path, PathBuf};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::DataItem;
-use crate::entity::{backup_archives, backup_jobs, backup_tasks, customers, storage_settings, subscriptions};
+use crate::entity::{
+    backup_archives, backup_jobs, backup_tasks, customers, storage_settings, subscriptions,
+};
 use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key};
 use crate::model::{Actor, CustomerRef};
 use crate::{sequences, settings, Core};
@@ -58,7 +62,8 @@ impl BackupScope {
     pub fn parse(s: &str) -> Option<BackupScope> {
         match s.split_once(':') {
             None => BackupScope::from_parts(s, 0).filter(|s| *s == BackupScope::Server),
-            Some((kind, id)) => BackupScope::from_parts(kind, id.parse().ok()?).filter(|s| *s != BackupScope::Server),
+            Some((kind, id)) => BackupScope::from_parts(kind, id.parse().ok()?)
+                .filter(|s| *s != BackupScope::Server),
         }
     }
     fn key(&self) -> String {
@@ -287,7 +292,11 @@ fn to_task(row: backup_tasks::Model) -> BackupTask {
         options: BackupOptions {
             description: row.description,
             prefix: row.prefix,
-            storage: if row.storage == "ftp" { Storage::Ftp } else { Storage::Local },
+            storage: if row.storage == "ftp" {
+                Storage::Ftp
+            } else {
+                Storage::Local
+            },
             split_size: row.split_size.max(0) as u64,
             content: Content::parse(&row.content),
         },
@@ -348,15 +357,30 @@ pub fn stamp(unix: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 pub(crate) fn safe_name(s: &str) -> String {
     let out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if out.is_empty() { "backup".into() } else { out }
+    if out.is_empty() {
+        "backup".into()
+    } else {
+        out
+    }
 }
 
 /// Where a Froxlor job's `destdir` (`/var/customers/webs/jdoe/my\ backups/./x/`) lands under
@@ -402,9 +426,10 @@ impl Backups<'_> {
         let db = self.core.db();
         match scope {
             BackupScope::Server => match actor {
-                Actor::System | Actor::Admin { see_all: true, .. } => {
-                    Ok(ScopeInfo { owner_admin_id: None, customer_id: None})
-                }
+                Actor::System | Actor::Admin { see_all: true, .. } => Ok(ScopeInfo {
+                    owner_admin_id: None,
+                    customer_id: None,
+                }),
                 _ => Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
             },
             BackupScope::Reseller(id) => {
@@ -417,27 +442,50 @@ impl Backups<'_> {
                     return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
                 }
                 let admin = crate::admins::find_row(db, id).await?;
-                Ok(ScopeInfo { owner_admin_id: Some(admin.id), customer_id: None})
+                Ok(ScopeInfo {
+                    owner_admin_id: Some(admin.id),
+                    customer_id: None,
+                })
             }
             BackupScope::Customer(id) => {
-                let c = self.core.customers().get(actor, &CustomerRef::Id(id)).await?;
-                Ok(ScopeInfo { owner_admin_id: Some(c.admin_id), customer_id: Some(c.id)})
+                let c = self
+                    .core
+                    .customers()
+                    .get(actor, &CustomerRef::Id(id))
+                    .await?;
+                Ok(ScopeInfo {
+                    owner_admin_id: Some(c.admin_id),
+                    customer_id: Some(c.id),
+                })
             }
             BackupScope::Subscription(id) => {
                 let sub = subscriptions::Entity::find_by_id(id)
                     .one(db)
                     .await?
                     .ok_or_else(|| CoreError::not_found(EntityKind::Subscription, Key::Id(id)))?;
-                let c = self.core.customers().get(actor, &CustomerRef::Id(sub.customer_id)).await?;
-                Ok(ScopeInfo { owner_admin_id: Some(c.admin_id), customer_id: Some(c.id)})
+                let c = self
+                    .core
+                    .customers()
+                    .get(actor, &CustomerRef::Id(sub.customer_id))
+                    .await?;
+                Ok(ScopeInfo {
+                    owner_admin_id: Some(c.admin_id),
+                    customer_id: Some(c.id),
+                })
             }
         }
     }
 
     /// Queue a backup of `scope`. The worker runs it.
-    pub async fn start(&self, actor: &Actor, scope: BackupScope, opts: BackupOptions) -> CoreResult<BackupTask> {
+    pub async fn start(
+        &self,
+        actor: &Actor,
+        scope: BackupScope,
+        opts: BackupOptions,
+    ) -> CoreResult<BackupTask> {
         let info = self.resolve_scope(actor, scope).await?;
-        self.insert_task(scope, &info, opts, None, String::new(), (true, true, true)).await
+        self.insert_task(scope, &info, opts, None, String::new(), (true, true, true))
+            .await
     }
 
     pub(crate) async fn insert_task(
@@ -501,7 +549,9 @@ impl Backups<'_> {
     }
 
     pub async fn task(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
-        let row = backup_tasks::Entity::find_by_id(id).one(self.core.db()).await?;
+        let row = backup_tasks::Entity::find_by_id(id)
+            .one(self.core.db())
+            .await?;
         match row {
             Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(to_task(r)),
             _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
@@ -530,7 +580,12 @@ impl Backups<'_> {
                     .exec(db)
                     .await?;
             }
-            _ => return Err(CoreError::Conflict(format!("task {id} is already {}", task.state.as_str()))),
+            _ => {
+                return Err(CoreError::Conflict(format!(
+                    "task {id} is already {}",
+                    task.state.as_str()
+                )))
+            }
         }
         self.task(actor, id).await
     }
@@ -548,7 +603,10 @@ impl Backups<'_> {
     }
 
     async fn archive_row(&self, actor: &Actor, id: i64) -> CoreResult<backup_archives::Model> {
-        match backup_archives::Entity::find_by_id(id).one(self.core.db()).await? {
+        match backup_archives::Entity::find_by_id(id)
+            .one(self.core.db())
+            .await?
+        {
             Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(r),
             _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
         }
@@ -565,15 +623,29 @@ impl Backups<'_> {
         let dir = PathBuf::from(&row.directory);
         let paths: Vec<PathBuf> = parts.iter().map(|p| dir.join(p)).collect();
         if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
-            return Err(CoreError::Unavailable(format!("archive file {} is missing", missing.display())));
+            return Err(CoreError::Unavailable(format!(
+                "archive file {} is missing",
+                missing.display()
+            )));
         }
-        Ok(ArchiveFiles { file_name: row.file_name, size: row.size.max(0) as u64, paths })
+        Ok(ArchiveFiles {
+            file_name: row.file_name,
+            size: row.size.max(0) as u64,
+            paths,
+        })
     }
 
     /// Forget an archive, and delete its files when `remove_files`.
-    pub async fn remove(&self, actor: &Actor, id: i64, remove_files: bool) -> CoreResult<BackupArchive> {
+    pub async fn remove(
+        &self,
+        actor: &Actor,
+        id: i64,
+        remove_files: bool,
+    ) -> CoreResult<BackupArchive> {
         let row = self.archive_row(actor, id).await?;
-        backup_archives::Entity::delete_by_id(id).exec(self.core.db()).await?;
+        backup_archives::Entity::delete_by_id(id)
+            .exec(self.core.db())
+            .await?;
         let archive = to_archive(row.clone());
         if remove_files {
             for p in &archive.parts {
@@ -601,16 +673,35 @@ impl Backups<'_> {
         }
         let db = self.core.db();
         let b = |v: bool| if v { "1" } else { "0" };
-        settings::write(db, "backup.max_backup_files", &new.max_backup_files.to_string()).await?;
-        settings::write(db, "backup.max_backup_processes", &new.max_backup_processes.max(1).to_string()).await?;
+        settings::write(
+            db,
+            "backup.max_backup_files",
+            &new.max_backup_files.to_string(),
+        )
+        .await?;
+        settings::write(
+            db,
+            "backup.max_backup_processes",
+            &new.max_backup_processes.max(1).to_string(),
+        )
+        .await?;
         settings::write(db, "backup.low_priority", b(new.low_priority)).await?;
         settings::write(db, "backup.do_not_compress", b(new.do_not_compress)).await?;
-        settings::write(db, "backup.allow_local_ftp_backup", b(new.allow_local_ftp_backup)).await?;
+        settings::write(
+            db,
+            "backup.allow_local_ftp_backup",
+            b(new.allow_local_ftp_backup),
+        )
+        .await?;
         settings::write(db, "backup.keep_local_backup", b(new.keep_local_backup)).await?;
         Ok(())
     }
 
-    pub async fn storage_settings(&self, actor: &Actor, scope: BackupScope) -> CoreResult<Option<FtpSettings>> {
+    pub async fn storage_settings(
+        &self,
+        actor: &Actor,
+        scope: BackupScope,
+    ) -> CoreResult<Option<FtpSettings>> {
         self.resolve_scope(actor, scope).await?;
         Ok(storage_settings::Entity::find_by_id(scope.key())
             .one(self.core.db())
@@ -626,7 +717,12 @@ impl Backups<'_> {
             }))
     }
 
-    pub async fn set_storage_settings(&self, actor: &Actor, scope: BackupScope, ftp: FtpSettings) -> CoreResult<()> {
+    pub async fn set_storage_settings(
+        &self,
+        actor: &Actor,
+        scope: BackupScope,
+        ftp: FtpSettings,
+    ) -> CoreResult<()> {
         self.resolve_scope(actor, scope).await?;
         let db = self.core.db();
         let key = scope.key();
@@ -641,7 +737,11 @@ impl Backups<'_> {
             passive_mode: Set(ftp.passive_mode),
             use_ftps: Set(ftp.use_ftps),
         };
-        if storage_settings::Entity::find_by_id(key).one(db).await?.is_some() {
+        if storage_settings::Entity::find_by_id(key)
+            .one(db)
+            .await?
+            .is_some()
+        {
             row.update(db).await?;
         } else {
             row.insert(db).await?;
@@ -652,7 +752,11 @@ impl Backups<'_> {
 
 impl Backups<'_> {
     /// The task that executes a Froxlor job (scheduled by the worker when the job is due).
-    pub(crate) async fn insert_job_task(&self, customer: &customers::Model, job: &backup_jobs::Model) -> CoreResult<BackupTask> {
+    pub(crate) async fn insert_job_task(
+        &self,
+        customer: &customers::Model,
+        job: &backup_jobs::Model,
+    ) -> CoreResult<BackupTask> {
         let info = ScopeInfo {
             owner_admin_id: Some(customer.admin_id),
             customer_id: Some(customer.id),

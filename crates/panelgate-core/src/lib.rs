@@ -76,7 +76,11 @@ impl Core {
         Self::open_with_clock(database_url, data_dir, Arc::new(SystemClock)).await
     }
 
-    pub async fn open_with_clock(database_url: &str, data_dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+    pub async fn open_with_clock(
+        database_url: &str,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> CoreResult<Core> {
         let db = db::connect(database_url).await?;
         for name in sequences::ALL {
             // Two instances starting together may both try to create a row; the loser's

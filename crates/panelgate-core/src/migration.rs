@@ -5,8 +5,8 @@ use sea_orm::{DbErr, Schema};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, sequences, settings, storage_settings,
-    subscriptions,
+    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, sequences,
+    settings, storage_settings, subscriptions,
 };
 
 pub struct Migrator;
@@ -97,9 +97,15 @@ impl MigrationName for BackupEngine {
 impl MigrationTrait for BackupEngine {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let schema = Schema::new(manager.get_database_backend());
-        manager.create_table(schema.create_table_from_entity(backup_tasks::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(backup_archives::Entity)).await?;
-        manager.create_table(schema.create_table_from_entity(storage_settings::Entity)).await?;
+        manager
+            .create_table(schema.create_table_from_entity(backup_tasks::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(backup_archives::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(storage_settings::Entity))
+            .await?;
         manager
             .create_index(
                 Index::create()

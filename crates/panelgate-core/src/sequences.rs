@@ -19,7 +19,15 @@ pub const BACKUP_JOBS: &str = "backup_jobs";
 pub const BACKUP_TASKS: &str = "backup_tasks";
 pub const BACKUP_ARCHIVES: &str = "backup_archives";
 
-pub const ALL: [&str; 7] = [CUSTOMERS, ADMINS, CREDENTIALS, SUBSCRIPTIONS, BACKUP_JOBS, BACKUP_TASKS, BACKUP_ARCHIVES];
+pub const ALL: [&str; 7] = [
+    CUSTOMERS,
+    ADMINS,
+    CREDENTIALS,
+    SUBSCRIPTIONS,
+    BACKUP_JOBS,
+    BACKUP_TASKS,
+    BACKUP_ARCHIVES,
+];
 
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
     let updated = sequences::Entity::update_many()

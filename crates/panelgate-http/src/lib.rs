@@ -121,7 +121,12 @@ pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Resp
 
 /// A response that streams `paths` one after the other (the parts of an archive), reading a
 /// bounded chunk at a time.
-pub fn stream_files(status: u16, content_type: &str, paths: Vec<std::path::PathBuf>, size: u64) -> Response {
+pub fn stream_files(
+    status: u16,
+    content_type: &str,
+    paths: Vec<std::path::PathBuf>,
+    size: u64,
+) -> Response {
     use futures_util::StreamExt;
     let stream = futures_util::stream::iter(paths)
         .then(|p| async move { tokio::fs::File::open(p).await })
@@ -137,7 +142,8 @@ pub fn stream_files(status: u16, content_type: &str, paths: Vec<std::path::PathB
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }
-    resp.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+    resp.headers_mut()
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
     resp
 }
 
@@ -148,7 +154,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     use futures_util::TryStreamExt;
-    let frames = TryStreamExt::map_err(http_body_util::BodyStream::new(body), std::io::Error::other)
-        .try_filter_map(|frame| std::future::ready(Ok(frame.into_data().ok())));
+    let frames =
+        TryStreamExt::map_err(http_body_util::BodyStream::new(body), std::io::Error::other)
+            .try_filter_map(|frame| std::future::ready(Ok(frame.into_data().ok())));
     tokio_util::io::StreamReader::new(frames)
 }

@@ -27,20 +27,38 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
+/// Write `len` bytes in 64 KiB chunks (so the benchmark itself holds no large buffers):
+/// pseudo-random noise (incompressible) or repeated text.
+fn write_file(path: &std::path::Path, len: usize, mut seed: u64, text: bool) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut written = 0;
+    while written < len {
+        if text {
+            const TEXT: &[u8] = b"<p>hello panelgate</p>\n";
+            for (i, b) in chunk.iter_mut().enumerate() {
+                *b = TEXT[i % TEXT.len()];
+            }
+        } else {
+            for word in chunk.chunks_mut(8) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                word.copy_from_slice(&seed.to_le_bytes());
+            }
+        }
+        let n = chunk.len().min(len - written);
+        out.write_all(&chunk[..n]).unwrap();
+        written += n;
     }
-    out.truncate(len);
-    out
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
@@ -51,9 +69,8 @@ fn main() {
         const FILES: usize = 100;
         const SIZE: usize = 2 << 20;
         for i in 0..FILES {
-            // Half incompressible noise, half text-like, as a web root mixes both.
-            let bytes = if i % 2 == 0 { noise(SIZE, 0x2545_f491_4f6c_dd1d + i as u64) } else { format!("<p>line {i}</p>\n").repeat(SIZE / 16).into_bytes() };
-            std::fs::write(home.join(format!("file{i:03}.dat")), &bytes[..SIZE.min(bytes.len())]).unwrap();
+            // Half incompressible noise, half text, as a web root mixes both.
+            write_file(&home.join(format!("file{i:03}.dat")), SIZE, 0x2545_f491_4f6c_dd1d + i as u64, i % 2 == 1);
         }
         let input_mb = (FILES * SIZE) as f64 / 1e6;
         println!("home folder: {FILES} files, {input_mb:.0} MB");

@@ -160,7 +160,10 @@ impl Config {
             json_logs,
             froxlor_version,
             upload_limit: file.upload_limit.unwrap_or(crate::DEFAULT_UPLOAD_LIMIT),
-            backup_job_delay: args.backup_job_delay.or(file.backup_job_delay).unwrap_or(60),
+            backup_job_delay: args
+                .backup_job_delay
+                .or(file.backup_job_delay)
+                .unwrap_or(60),
             control_token: args.control_token.clone().or(file.control_token),
         })
     }

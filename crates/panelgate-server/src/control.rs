@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use panelgate_core::backups::{BackupOptions, BackupScope, Content, ImportOptions, ItemRef, RestoreBehavior, Storage};
+use panelgate_core::backups::{
+    BackupOptions, BackupScope, Content, ImportOptions, ItemRef, RestoreBehavior, Storage,
+};
 use panelgate_core::{Actor, Core, CoreError};
 use panelgate_http::{response, Request, Response};
 use serde_json::{json, Value};
@@ -50,7 +52,8 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -66,7 +69,11 @@ fn percent_decode(s: &str) -> String {
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response {
-    response(status, "application/json", serde_json::to_vec_pretty(body).unwrap_or_default())
+    response(
+        status,
+        "application/json",
+        serde_json::to_vec_pretty(body).unwrap_or_default(),
+    )
 }
 
 fn error(status: u16, message: impl Into<String>) -> Response {
@@ -77,7 +84,9 @@ fn error(status: u16, message: impl Into<String>) -> Response {
 pub fn core_error(e: CoreError) -> Response {
     match e {
         CoreError::NotFound { entity, key } => error(404, format!("{entity:?} {key} not found")),
-        CoreError::AlreadyExists { entity, key } => error(409, format!("{entity:?} {key} already exists")),
+        CoreError::AlreadyExists { entity, key } => {
+            error(409, format!("{entity:?} {key} already exists"))
+        }
         CoreError::Invalid { field, reason } => error(400, format!("{field}: {reason}")),
         CoreError::Forbidden(d) => error(403, format!("forbidden: {d:?}")),
         CoreError::QuotaExceeded(q) => error(409, format!("quota exceeded: {q:?}")),
@@ -101,8 +110,15 @@ fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
     BackupOptions {
         description: q.get("description").cloned().unwrap_or_default(),
         prefix: q.get("prefix").cloned().unwrap_or_default(),
-        storage: if q.get("storage").map(String::as_str) == Some("ftp") { Storage::Ftp } else { Storage::Local },
-        split_size: q.get("split_size").and_then(|v| v.parse().ok()).unwrap_or(0),
+        storage: if q.get("storage").map(String::as_str) == Some("ftp") {
+            Storage::Ftp
+        } else {
+            Storage::Local
+        },
+        split_size: q
+            .get("split_size")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
         content: match q.get("content").map(String::as_str) {
             Some("hosting") => Content::Hosting,
             Some("mail") => Content::Mail,
@@ -113,7 +129,10 @@ fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
 }
 
 fn id_segment(path: &str, prefix: &str, suffix: &str) -> Option<i64> {
-    path.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()
+    path.strip_prefix(prefix)?
+        .strip_suffix(suffix)?
+        .parse()
+        .ok()
 }
 
 /// Everything but uploads (which stream, see [`upload`]).
@@ -125,19 +144,40 @@ pub async fn handle(core: &Core, req: &Request) -> Response {
     let result: Result<Response, CoreError> = async {
         Ok(match (method, path) {
             ("GET", "/_panelgate/health") => match core.ping().await {
-                Ok(()) => json_response(200, &json!({ "status": "ok", "database": core.backend_name() })),
+                Ok(()) => json_response(
+                    200,
+                    &json!({ "status": "ok", "database": core.backend_name() }),
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "health check: database does not answer");
-                    json_response(503, &json!({ "status": "unavailable", "database": core.backend_name() }))
+                    json_response(
+                        503,
+                        &json!({ "status": "unavailable", "database": core.backend_name() }),
+                    )
                 }
             },
-            ("GET", "/_panelgate/tasks") => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
-            ("GET", "/_panelgate/archives") => json_response(200, &to_json(&core.backups().archives(&actor).await?)),
+            ("GET", "/_panelgate/tasks") => {
+                json_response(200, &to_json(&core.backups().tasks(&actor).await?))
+            }
+            ("GET", "/_panelgate/archives") => {
+                json_response(200, &to_json(&core.backups().archives(&actor).await?))
+            }
             ("POST", "/_panelgate/backups") => {
                 let Some(scope) = q.get("scope").and_then(|s| BackupScope::parse(s)) else {
-                    return Ok(error(400, "scope: use server, reseller:<id>, customer:<id> or subscription:<id>"));
+                    return Ok(error(
+                        400,
+                        "scope: use server, reseller:<id>, customer:<id> or subscription:<id>",
+                    ));
                 };
-                json_response(201, &to_json(&core.backups().start(&actor, scope, backup_options(&q)).await?))
+                json_response(
+                    201,
+                    &to_json(
+                        &core
+                            .backups()
+                            .start(&actor, scope, backup_options(&q))
+                            .await?,
+                    ),
+                )
             }
             ("POST", p) if id_segment(p, "/_panelgate/tasks/", "/stop").is_some() => {
                 let id = id_segment(p, "/_panelgate/tasks/", "/stop").unwrap_or_default();
@@ -150,9 +190,18 @@ pub async fn handle(core: &Core, req: &Request) -> Response {
             ("GET", p) if id_segment(p, "/_panelgate/archives/", "/download").is_some() => {
                 let id = id_segment(p, "/_panelgate/archives/", "/download").unwrap_or_default();
                 let files = core.backups().files(&actor, id).await?;
-                let mut resp = panelgate_http::stream_files(200, "application/octet-stream", files.paths, files.size);
-                if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name)) {
-                    resp.headers_mut().insert(http::header::CONTENT_DISPOSITION, v);
+                let mut resp = panelgate_http::stream_files(
+                    200,
+                    "application/octet-stream",
+                    files.paths,
+                    files.size,
+                );
+                if let Ok(v) = http::HeaderValue::from_str(&format!(
+                    "attachment; filename=\"{}\"",
+                    files.file_name
+                )) {
+                    resp.headers_mut()
+                        .insert(http::header::CONTENT_DISPOSITION, v);
                 }
                 resp
             }
@@ -165,20 +214,34 @@ pub async fn handle(core: &Core, req: &Request) -> Response {
                 let behavior = match q.get("behavior").map(String::as_str) {
                     None | Some("skip") => RestoreBehavior::Skip,
                     Some("overwrite") => RestoreBehavior::Overwrite,
-                    Some(other) => return Ok(error(400, format!("behavior: {other:?} is not skip or overwrite"))),
+                    Some(other) => {
+                        return Ok(error(
+                            400,
+                            format!("behavior: {other:?} is not skip or overwrite"),
+                        ))
+                    }
                 };
                 let items = q.get("items").filter(|v| !v.is_empty()).map(|v| {
                     v.split(',')
                         .filter_map(|i| i.split_once(':'))
-                        .map(|(kind, name)| ItemRef { kind: kind.into(), name: name.into() })
+                        .map(|(kind, name)| ItemRef {
+                            kind: kind.into(),
+                            name: name.into(),
+                        })
                         .collect::<Vec<_>>()
                 });
-                json_response(200, &to_json(&core.backups().restore(&actor, id, items, behavior).await?))
+                json_response(
+                    200,
+                    &to_json(&core.backups().restore(&actor, id, items, behavior).await?),
+                )
             }
             ("DELETE", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
                 let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();
                 let remove_files = q.get("remove_files").is_none_or(|v| v != "0");
-                json_response(200, &to_json(&core.backups().remove(&actor, id, remove_files).await?))
+                json_response(
+                    200,
+                    &to_json(&core.backups().remove(&actor, id, remove_files).await?),
+                )
             }
             _ => not_found(),
         })
@@ -188,7 +251,12 @@ pub async fn handle(core: &Core, req: &Request) -> Response {
 }
 
 /// `POST /_panelgate/archives`: import an archive from the request body, streamed to disk.
-pub async fn upload<R: tokio::io::AsyncRead + Unpin>(core: &Core, uri: &http::Uri, body: R, max_size: u64) -> Response {
+pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
+    core: &Core,
+    uri: &http::Uri,
+    body: R,
+    max_size: u64,
+) -> Response {
     let q = query(uri);
     let opts = ImportOptions {
         max_size,
@@ -203,9 +271,15 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(core: &Core, uri: &http::Ur
 
 /// The neutral answer for a path no panel API serves.
 pub fn not_found() -> Response {
-    json_response(404, &json!({ "error": "not found", "hint": "panel APIs: /api.php (Froxlor); control API: /_panelgate/" }))
+    json_response(
+        404,
+        &json!({ "error": "not found", "hint": "panel APIs: /api.php (Froxlor); control API: /_panelgate/" }),
+    )
 }
 
 pub fn forbidden() -> Response {
-    error(403, "the control API answers loopback clients, or clients with the configured bearer token")
+    error(
+        403,
+        "the control API answers loopback clients, or clients with the configured bearer token",
+    )
 }

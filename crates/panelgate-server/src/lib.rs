@@ -123,7 +123,8 @@ impl App {
 /// Open the database, load the demo data into a fresh one, and build the app. Returns the app
 /// and whether the demo data was loaded.
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     let core = Core::open(&config.database_url, &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;

@@ -63,12 +63,19 @@ fn main() -> std::process::ExitCode {
             // One process owns a SQLite file: whatever was `working` was cut off by the last one.
             match worker.recover_after_restart().await {
                 Ok(0) => {}
-                Ok(n) => tracing::warn!(tasks = n, "marked backup tasks interrupted by the previous run as failed"),
+                Ok(n) => tracing::warn!(
+                    tasks = n,
+                    "marked backup tasks interrupted by the previous run as failed"
+                ),
                 Err(e) => tracing::error!(error = %e, "recovering interrupted backup tasks"),
             }
         }
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        let worker_task = tokio::spawn(worker.run(config.backup_job_delay, std::time::Duration::from_millis(250), worker_stopped));
+        let worker_task = tokio::spawn(worker.run(
+            config.backup_job_delay,
+            std::time::Duration::from_millis(250),
+            worker_stopped,
+        ));
         panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker_task).await;

@@ -149,7 +149,10 @@ fn binary_serves_demo_data_and_shuts_down_gracefully() {
 }
 
 fn get_json(addr: &str, path: &str) -> serde_json::Value {
-    let (status, body) = http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    let (status, body) = http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -175,7 +178,11 @@ fn sigkill_while_writing_leaves_no_half_archive() {
     let home = dir.path().join("homes").join("customer1");
     std::fs::create_dir_all(&home).unwrap();
     for i in 0..4 {
-        std::fs::write(home.join(format!("blob{i}.bin")), noise(24 << 20, 0x9e37_79b9_7f4a_7c15 + i)).unwrap();
+        std::fs::write(
+            home.join(format!("blob{i}.bin")),
+            noise(24 << 20, 0x9e37_79b9_7f4a_7c15 + i),
+        )
+        .unwrap();
     }
     let mut server = start(dir.path());
     let (status, body) = http(&server.addr, "POST /_panelgate/backups?scope=customer:1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -187,12 +194,18 @@ fn sigkill_while_writing_leaves_no_half_archive() {
     loop {
         let t = get_json(&server.addr, &format!("/_panelgate/tasks/{id}"));
         let writing = std::fs::read_dir(&storage)
-            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp")))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
             .unwrap_or(false);
         if t["state"] == "working" && writing {
             break;
         }
-        assert_ne!(t["state"], "finished", "the archive was written before the kill; make the home bigger");
+        assert_ne!(
+            t["state"], "finished",
+            "the archive was written before the kill; make the home bigger"
+        );
         assert!(Instant::now() < deadline, "the task never started: {t}");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -201,11 +214,28 @@ fn sigkill_while_writing_leaves_no_half_archive() {
 
     let again = start(dir.path());
     let tasks = get_json(&again.addr, "/_panelgate/tasks");
-    let t = tasks.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    let t = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+        .clone();
     assert_eq!(t["state"], "failed", "{t}");
     assert!(t["error"].as_str().unwrap().contains("interrupted"), "{t}");
-    assert!(tasks.as_array().unwrap().iter().all(|t| t["state"] != "working"));
-    assert_eq!(get_json(&again.addr, "/_panelgate/archives"), serde_json::json!([]));
-    let left: Vec<_> = std::fs::read_dir(&storage).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["state"] != "working"));
+    assert_eq!(
+        get_json(&again.addr, "/_panelgate/archives"),
+        serde_json::json!([])
+    );
+    let left: Vec<_> = std::fs::read_dir(&storage)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert!(left.is_empty(), "files left in storage: {left:?}");
 }

@@ -26,10 +26,14 @@ async fn two_instances_run_each_task_exactly_once() {
         eprintln!("skipped: needs PANELGATE_TEST_POSTGRES_URL or PANELGATE_TEST_MYSQL_URL (.ci/run sets them)");
         return;
     };
-    let url = panelgate_core::db::create_scratch_database(&base).await.unwrap();
+    let url = panelgate_core::db::create_scratch_database(&base)
+        .await
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let core = Core::open(&url, data.path()).await.unwrap();
-    core.load(&panelgate_server::demo_data().unwrap()).await.unwrap();
+    core.load(&panelgate_server::demo_data().unwrap())
+        .await
+        .unwrap();
     for c in ["customer1", "customer2"] {
         let home = data.path().join("homes").join(c);
         std::fs::create_dir_all(&home).unwrap();
@@ -38,12 +42,26 @@ async fn two_instances_run_each_task_exactly_once() {
     let mut ids = Vec::new();
     for i in 0..20 {
         let scope = BackupScope::Customer(1 + (i % 2));
-        ids.push(core.backups().start(&Actor::System, scope, BackupOptions::default()).await.unwrap().id);
+        ids.push(
+            core.backups()
+                .start(&Actor::System, scope, BackupOptions::default())
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let spawn = || {
         Kill(
             Command::new(env!("CARGO_BIN_EXE_panelgate"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--no-demo", "--database-url", &url, "--data-dir"])
+                .args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--no-demo",
+                    "--database-url",
+                    &url,
+                    "--data-dir",
+                ])
                 .arg(data.path())
                 .env("PANELGATE_LOG", "warn")
                 .stdout(Stdio::null())
@@ -56,7 +74,12 @@ async fn two_instances_run_each_task_exactly_once() {
     let deadline = Instant::now() + Duration::from_secs(180);
     let tasks = loop {
         let tasks = core.backups().tasks(&Actor::System).await.unwrap();
-        if tasks.iter().all(|t| matches!(t.state, TaskState::Finished | TaskState::Failed | TaskState::Stopped)) {
+        if tasks.iter().all(|t| {
+            matches!(
+                t.state,
+                TaskState::Finished | TaskState::Failed | TaskState::Stopped
+            )
+        }) {
             break tasks;
         }
         assert!(Instant::now() < deadline, "tasks did not finish: {tasks:?}");
@@ -64,9 +87,17 @@ async fn two_instances_run_each_task_exactly_once() {
     };
     assert_eq!(tasks.len(), 20);
     for t in &tasks {
-        assert_eq!((t.state, t.attempts), (TaskState::Finished, 1), "task {} ran {} times: {}", t.id, t.attempts, t.error);
+        assert_eq!(
+            (t.state, t.attempts),
+            (TaskState::Finished, 1),
+            "task {} ran {} times: {}",
+            t.id,
+            t.attempts,
+            t.error
+        );
     }
-    let workers: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t.worker.as_str()).collect();
+    let workers: std::collections::BTreeSet<&str> =
+        tasks.iter().map(|t| t.worker.as_str()).collect();
     assert_eq!(workers.len(), 2, "both instances took part: {workers:?}");
     let archives = core.backups().archives(&Actor::System).await.unwrap();
     assert_eq!(archives.len(), 20, "one archive per task");

@@ -47,7 +47,11 @@ pub async fn test_db() -> TestDb {
                 let url = panelgate_core::db::create_scratch_database(&base)
                     .await
                     .unwrap_or_else(|e| panic!("{var}: {e}"));
-                return TestDb { url, data_dir: tempfile::tempdir().expect("temp dir"), _dir: None };
+                return TestDb {
+                    url,
+                    data_dir: tempfile::tempdir().expect("temp dir"),
+                    _dir: None,
+                };
             }
         }
     }
