@@ -763,3 +763,65 @@ async fn backup_visibility_follows_ownership() {
         .await
         .is_err());
 }
+
+// Issue 3 §1: a working task stops on request: no archive, no file, state `stopped`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_working_task() {
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer1");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut seed = 0x853c_49e6_748f_ea9bu64;
+    let blob: Vec<u8> = (0..40 << 20)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    std::fs::write(home.join("big.bin"), &blob).unwrap();
+    let task = t
+        .core
+        .backups()
+        .start(
+            &Actor::System,
+            BackupScope::Customer(1),
+            BackupOptions::default(),
+        )
+        .await
+        .unwrap();
+    let worker = Worker::new(t.core.clone());
+    let running = tokio::spawn(async move { worker.run_until_idle().await });
+    loop {
+        let now = t
+            .core
+            .backups()
+            .task(&Actor::System, task.id)
+            .await
+            .unwrap();
+        if now.state == TaskState::Working {
+            break;
+        }
+        assert_eq!(now.state, TaskState::Queued);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (status, _) = control(&t, "POST", &format!("/_panelgate/tasks/{}/stop", task.id)).await;
+    assert_eq!(status, 200);
+    running.await.unwrap().unwrap();
+    let done = t
+        .core
+        .backups()
+        .task(&Actor::System, task.id)
+        .await
+        .unwrap();
+    assert_eq!(done.state, TaskState::Stopped, "{}", done.error);
+    assert!(done.archive_id.is_none());
+    assert!(t
+        .core
+        .backups()
+        .archives(&Actor::System)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(storage_listing(&t).is_empty(), "{:?}", storage_listing(&t));
+}
