@@ -353,3 +353,76 @@ impl Admins<'_> {
         })
     }
 }
+
+/// A change to an admin or reseller: `None` keeps the current value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdminPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub deactivated: Option<bool>,
+}
+
+impl Admins<'_> {
+    /// Change a reseller (or the caller itself). Only the server owner changes others.
+    pub async fn update(&self, actor: &Actor, id: i64, patch: AdminPatch) -> CoreResult<Admin> {
+        let allowed = match actor {
+            Actor::System | Actor::Admin { see_all: true, change_serversettings: true, .. } => true,
+            Actor::Admin { id: me, .. } => *me == id,
+            Actor::Customer { .. } => false,
+        };
+        if !allowed {
+            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
+        }
+        let hash = match patch.password {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || password::hash_secret(&p))
+                    .await
+                    .map_err(|e| CoreError::Internal(e.to_string()))??,
+            ),
+            None => None,
+        };
+        let row = find_row(self.core.db(), id).await?;
+        let mut am = row.into_active_model();
+        if let Some(v) = patch.name {
+            am.name = Set(v);
+        }
+        if let Some(v) = patch.email {
+            am.email = Set(v);
+        }
+        if let Some(v) = hash {
+            am.password_hash = Set(v);
+        }
+        if let Some(v) = patch.deactivated {
+            am.deactivated = Set(v);
+        }
+        Ok(row_to_admin(am.update(self.core.db()).await?))
+    }
+
+    /// Delete a reseller. The server owner cannot be deleted, nor a reseller that still owns
+    /// customers (move or delete them first).
+    pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Admin> {
+        if !matches!(actor, Actor::System | Actor::Admin { see_all: true, change_serversettings: true, .. }) {
+            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
+        }
+        let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
+        let row = find_row(&txn, id).await?;
+        if row.customers_see_all {
+            return Err(CoreError::Conflict("the server owner cannot be deleted".into()));
+        }
+        let owned = crate::entity::customers::Entity::find()
+            .filter(crate::entity::customers::Column::AdminId.eq(id))
+            .one(&txn)
+            .await?;
+        if owned.is_some() {
+            return Err(CoreError::Conflict("the reseller still owns customers".into()));
+        }
+        crate::entity::credentials::Entity::delete_many()
+            .filter(crate::entity::credentials::Column::AdminId.eq(id))
+            .exec(&txn)
+            .await?;
+        crate::entity::admins::Entity::delete_by_id(id).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(row_to_admin(row))
+    }
+}

@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// Do not load the demo data set into a fresh database
     #[arg(long, env = "PANELGATE_NO_DEMO")]
     pub no_demo: bool,
+    /// Load this data set (TOML, the format of fixtures/demo.toml) into a fresh database
+    /// instead of the demo data
+    #[arg(long, env = "PANELGATE_SEED")]
+    pub seed: Option<PathBuf>,
     /// Froxlor release to answer as: 2.0 (2.0.24) or 2.3 (2.3.10) [default: 2.0]
     #[arg(long, env = "PANELGATE_FROXLOR_VERSION")]
     pub froxlor_version: Option<String>,
@@ -66,6 +70,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub demo: Option<bool>,
+    pub seed: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub log_format: Option<String>,
     pub upload_limit: Option<u64>,
@@ -87,6 +92,8 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub demo: bool,
+    /// A data set to load into a fresh database instead of the demo data.
+    pub seed: Option<PathBuf>,
     pub body_limit: usize,
     pub json_logs: bool,
     pub froxlor_version: FroxlorVersion,
@@ -154,6 +161,7 @@ impl Config {
             database_url,
             data_dir,
             demo: !args.no_demo && file.demo.unwrap_or(true),
+            seed: args.seed.clone().or(file.seed),
             body_limit: file
                 .body_limit
                 .unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),

@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use panelgate_core::seed::DataSet;
 use panelgate_core::Core;
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
+use panelgate_plesk::Plesk;
 use panelgate_http::{Frontend, Request, Response};
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -36,6 +37,7 @@ pub fn demo_data() -> Result<DataSet, toml::de::Error> {
 pub struct App {
     core: Core,
     froxlor: Froxlor,
+    plesk: Plesk,
     body_limit: usize,
     upload_limit: u64,
     access: control::Access,
@@ -46,6 +48,7 @@ impl App {
     pub fn new(core: Core, froxlor_version: FroxlorVersion, body_limit: usize) -> App {
         App {
             froxlor: Froxlor::new(core.clone(), froxlor_version),
+            plesk: Plesk::new(core.clone()),
             core,
             body_limit,
             upload_limit: DEFAULT_UPLOAD_LIMIT,
@@ -75,6 +78,8 @@ impl App {
         let started = Instant::now();
         let protocol = if self.froxlor.matches(&req.uri) {
             self.froxlor.protocol()
+        } else if self.plesk.matches(&req.uri) {
+            self.plesk.protocol()
         } else if req.uri.path().starts_with("/_panelgate/") {
             "control"
         } else {
@@ -84,6 +89,7 @@ impl App {
         async move {
             let resp = match protocol {
                 "froxlor" => self.froxlor.handle(req).await,
+                "plesk" => self.plesk.handle(req).await,
                 "control" if !self.access.allows(&req.headers, req.peer) => control::forbidden(),
                 "control" => control::handle(&self.core, &req).await,
                 _ => control::not_found(),
@@ -129,8 +135,14 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut loaded_demo = false;
-    if config.demo && core.is_empty().await.map_err(|e| e.to_string())? {
-        let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
+    if (config.demo || config.seed.is_some()) && core.is_empty().await.map_err(|e| e.to_string())? {
+        let data = match &config.seed {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => demo_data().map_err(|e| format!("demo data: {e}"))?,
+        };
         core.load(&data)
             .await
             .map_err(|e| format!("loading demo data: {e}"))?;

@@ -1,0 +1,309 @@
+//! `customer`: `add`, `get`, `set`, `del` with every filter (protocols/plesk.md §3).
+
+use panelgate_core::admins::AdminRef;
+use panelgate_core::{Actor, Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
+
+use crate::xml::Element;
+use crate::{core_error, error_result, Ctx, OperatorResult};
+
+/// Plesk's `pname` is one field; the model keeps Froxlor's first name and name. "John Smith"
+/// is stored as first name "John", name "Smith", and shown again as "John Smith".
+pub fn split_pname(pname: &str) -> (String, String) {
+    match pname.trim().rsplit_once(' ') {
+        Some((first, last)) => (first.trim().to_owned(), last.to_owned()),
+        None => (String::new(), pname.trim().to_owned()),
+    }
+}
+
+pub fn pname(p: &Profile) -> String {
+    if p.firstname.is_empty() {
+        p.name.clone()
+    } else {
+        format!("{} {}", p.firstname, p.name)
+    }
+}
+
+/// The model's language code as a Plesk locale.
+pub fn locale(lang: &str) -> String {
+    match lang {
+        "" | "en" => "en-US".into(),
+        "de" => "de-DE".into(),
+        "fr" => "fr-FR".into(),
+        "nl" => "nl-NL".into(),
+        other if other.contains('-') => other.into(),
+        other => format!("{other}-{}", other.to_uppercase()),
+    }
+}
+
+fn language(locale: &str) -> String {
+    locale.split(['-', '_']).next().unwrap_or("en").to_lowercase()
+}
+
+/// Plesk status bitmask: 0 active, 16 disabled by the administrator.
+fn status(c: &Customer) -> &'static str {
+    if c.deactivated {
+        "16"
+    } else {
+        "0"
+    }
+}
+
+fn ok_result() -> Element {
+    let mut r = Element::new("result");
+    r.add_text("status", "ok");
+    r
+}
+
+pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
+    let mut out = Element::new("customer");
+    for operation in &op.children {
+        let mut answered = Element::new(operation.name.clone());
+        match operation.name.as_str() {
+            "add" => {
+                answered.push(add(ctx, operation).await);
+            }
+            "get" | "set" | "del" => {
+                for r in filtered(ctx, operation).await {
+                    answered.push(r);
+                }
+            }
+            other => return Err((other.to_owned(), operation.line)),
+        }
+        out.push(answered);
+    }
+    Ok(out)
+}
+
+fn profile_from(gen: &Element, base: Profile) -> Profile {
+    let text = |n: &str| gen.child_text(n).map(str::to_owned);
+    let (firstname, name) = match gen.child_text("pname") {
+        Some(p) => split_pname(p),
+        None => (base.firstname.clone(), base.name.clone()),
+    };
+    Profile {
+        name,
+        firstname,
+        company: text("cname").unwrap_or(base.company),
+        phone: text("phone").unwrap_or(base.phone),
+        fax: text("fax").unwrap_or(base.fax),
+        email: text("email").unwrap_or(base.email),
+        street: text("address").unwrap_or(base.street),
+        city: text("city").unwrap_or(base.city),
+        state: text("state").unwrap_or(base.state),
+        zipcode: text("pcode").unwrap_or(base.zipcode),
+        country: text("country").unwrap_or(base.country),
+        def_language: gen.child_text("locale").map(language).unwrap_or(base.def_language),
+        gender: base.gender,
+        customernumber: base.customernumber,
+    }
+}
+
+async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
+    let Some(gen) = operation.child("gen_info") else {
+        return error_result(1014, "gen_info is required");
+    };
+    let actor = ctx.principal.actor();
+    let owner = match (gen.child_text("owner-id"), gen.child_text("owner-login")) {
+        (Some(id), _) => match id.trim().parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => return error_result(1019, "Invalid value of owner-id"),
+        },
+        (None, Some(login)) => match ctx.core.admins().get(&actor, &AdminRef::Login(login.to_owned())).await {
+            Ok(a) => Some(a.id),
+            Err(_) => return error_result(1015, "Owner not found"),
+        },
+        (None, None) => None,
+    };
+    let login = match panelgate_core::types::Login::try_from(gen.child_text("login").unwrap_or("")) {
+        Ok(l) => l,
+        Err(_) => return error_result(1019, "Invalid value of login"),
+    };
+    let mut profile = profile_from(gen, Profile { def_language: "en".into(), ..Profile::default() });
+    if profile.def_language.is_empty() {
+        profile.def_language = "en".into();
+    }
+    let new = NewCustomer {
+        loginname: Some(login),
+        password: gen.child_text("passwd").map(str::to_owned),
+        profile,
+        create_std_subdomain: false,
+        external_id: gen.child_text("external-id").unwrap_or("").to_owned(),
+        description: gen.child_text("description").unwrap_or("").to_owned(),
+        ..NewCustomer::default()
+    };
+    let created = match owner {
+        Some(o) => ctx.core.customers().create_owned(&actor, Some(o), new).await,
+        None => ctx.core.customers().create(&actor, new).await,
+    };
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            let (code, text) = core_error(&e, "Client");
+            return error_result(code, &text);
+        }
+    };
+    if gen.child_text("status").is_some_and(|s| s.trim() != "0") {
+        let patch = CustomerPatch { deactivated: Some(true), ..CustomerPatch::default() };
+        let _ = ctx.core.customers().update(&actor, &CustomerRef::Id(created.id), patch).await;
+    }
+    let mut r = ok_result();
+    r.add_text("id", created.id.to_string()).add_text("guid", created.uuid);
+    r
+}
+
+/// Resolve a filter to (filter value, matches); an empty filter selects everything visible.
+async fn select(ctx: &Ctx<'_>, filter: Option<&Element>) -> Result<Vec<(Option<String>, Vec<Customer>)>, Element> {
+    let actor = ctx.principal.actor();
+    let all = match &actor {
+        Actor::Customer { id, .. } => match ctx.core.customers().get(&actor, &CustomerRef::Id(*id)).await {
+            Ok(c) => vec![c],
+            Err(e) => {
+                let (code, text) = core_error(&e, "Client");
+                return Err(error_result(code, &text));
+            }
+        },
+        _ => match ctx.core.customers().list(&actor).await {
+            Ok(l) => l,
+            Err(e) => {
+                let (code, text) = core_error(&e, "Client");
+                return Err(error_result(code, &text));
+            }
+        },
+    };
+    let Some(filter) = filter.filter(|f| !f.children.is_empty()) else {
+        return Ok(vec![(None, all)]);
+    };
+    let mut out = Vec::new();
+    for crit in &filter.children {
+        let v = crit.text.trim();
+        let hits: Vec<Customer> = all
+            .iter()
+            .filter(|c| match crit.name.as_str() {
+                "id" => c.id.to_string() == v,
+                "login" => c.loginname == v,
+                "owner-id" => c.admin_id.to_string() == v,
+                "owner-login" => c.admin_loginname == v,
+                "guid" => c.uuid.eq_ignore_ascii_case(v),
+                "external-id" => !v.is_empty() && c.external_id == v,
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        out.push((Some(v.to_owned()), hits));
+    }
+    Ok(out)
+}
+
+fn gen_info(c: &Customer) -> Element {
+    let mut g = Element::new("gen_info");
+    let p = &c.profile;
+    g.add_text("cr_date", crate::date(c.created_at))
+        .add_text("cname", p.company.clone())
+        .add_text("pname", pname(p))
+        .add_text("login", c.loginname.clone())
+        .add_text("status", status(c))
+        .add_text("phone", p.phone.clone())
+        .add_text("fax", p.fax.clone())
+        .add_text("email", p.email.clone())
+        .add_text("address", p.street.clone())
+        .add_text("city", p.city.clone())
+        .add_text("state", p.state.clone())
+        .add_text("pcode", p.zipcode.clone())
+        .add_text("country", p.country.clone())
+        .add_text("locale", locale(&p.def_language))
+        .add_text("guid", c.uuid.clone())
+        .add_text("owner-id", c.admin_id.to_string())
+        .add_text("owner-login", c.admin_loginname.clone());
+    if !c.external_id.is_empty() {
+        g.add_text("external-id", c.external_id.clone());
+    }
+    if !c.description.is_empty() {
+        g.add_text("description", c.description.clone());
+    }
+    g
+}
+
+fn stat(c: &Customer) -> Element {
+    let mut s = Element::new("stat");
+    s.add_text("active_domains", i64::from(c.standardsubdomain != 0).to_string());
+    for name in ["subdomains", "disk_space", "postboxs", "redirects", "mail_groups", "mail_resps", "mail_lists", "web_users", "data_bases", "traffic", "traffic_prevday"] {
+        s.add_text(name, "0");
+    }
+    s
+}
+
+/// `get`, `set` and `del`: one `<result>` per matched customer, a 1013 per filter value that
+/// matches nothing.
+async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
+    let groups = match select(ctx, operation.child("filter")).await {
+        Ok(g) => g,
+        Err(e) => return vec![e],
+    };
+    let actor = ctx.principal.actor();
+    let mut results = Vec::new();
+    for (filter_id, hits) in groups {
+        if hits.is_empty() {
+            match &filter_id {
+                Some(v) => {
+                    let mut r = error_result(1013, "client does not exist");
+                    r.add_text("filter-id", v.clone());
+                    results.push(r);
+                }
+                None => results.push(ok_result()),
+            }
+            continue;
+        }
+        for c in hits {
+            let outcome = match operation.name.as_str() {
+                "get" => Ok(c.clone()),
+                "set" => {
+                    let values = operation.child("values").and_then(|v| v.child("gen_info"));
+                    match values {
+                        None => Ok(c.clone()),
+                        Some(gen) => {
+                            let patch = CustomerPatch {
+                                password: gen.child_text("passwd").map(str::to_owned),
+                                profile: Some(profile_from(gen, c.profile.clone())),
+                                deactivated: gen.child_text("status").map(|s| s.trim() != "0"),
+                                description: gen.child_text("description").map(str::to_owned),
+                                ..CustomerPatch::default()
+                            };
+                            ctx.core.customers().update(&actor, &CustomerRef::Id(c.id), patch).await
+                        }
+                    }
+                }
+                _ => ctx.core.customers().delete(&actor, &CustomerRef::Id(c.id)).await,
+            };
+            match outcome {
+                Ok(c) => {
+                    let mut r = ok_result();
+                    if let Some(v) = &filter_id {
+                        r.add_text("filter-id", v.clone());
+                    }
+                    r.add_text("id", c.id.to_string());
+                    if operation.name == "get" {
+                        let mut data = Element::new("data");
+                        let dataset = operation.child("dataset");
+                        if dataset.is_none_or(|d| d.child("gen_info").is_some()) {
+                            data.push(gen_info(&c));
+                        }
+                        if dataset.is_some_and(|d| d.child("stat").is_some()) {
+                            data.push(stat(&c));
+                        }
+                        r.push(data);
+                    }
+                    results.push(r);
+                }
+                Err(e) => {
+                    let (code, text) = core_error(&e, "client");
+                    let mut r = error_result(code, &text);
+                    if let Some(v) = &filter_id {
+                        r.add_text("filter-id", v.clone());
+                    }
+                    results.push(r);
+                }
+            }
+        }
+    }
+    results
+}

@@ -1,0 +1,278 @@
+//! The Plesk XML packet API (`POST /enterprise/control/agent.php`) on panelgate's shared core.
+//!
+//! # What it emulates
+//! Packets of protocol versions 1.6.3.0–1.6.9.1 (newest when a packet names none; prefixes such
+//! as `1.6` resolve to the newest match), authenticated with `HTTP_AUTH_LOGIN` /
+//! `HTTP_AUTH_PASSWD` (header names matched case-insensitively, underscores kept) or a `KEY`
+//! secret key. Every answer is HTTP 200 `text/xml;charset=UTF-8`; failures before execution are
+//! `<system>` errors (1001, 1005, 1014, 1029, 11003), failures of one operation are that
+//! operation's `<result>` with `errcode`/`errtext`. The response mirrors the request: one
+//! operator element per request operator, one operation element per request operation, in order.
+//!
+//! Operators served so far: `server` (`get_protos`, `get`: `gen_info`, `key`),
+//! `customer` (`add`, `get`, `set`, `del`, every filter, `gen_info` + `stat`), `reseller`
+//! (`add`, `get`, `set`, `del`, `gen-info`, `permissions`, `limits`), `secret_key` (`create`).
+//! See protocols/plesk.md; the README's Plesk table lists what is not served yet.
+//!
+//! # Deviations
+//! * Request validation is panelgate's own code, not libxml2 with Plesk's XSD: an unknown
+//!   operator or operation and malformed XML answer 1014 with libxml2-style texts, but not every
+//!   schema rule is checked yet.
+
+pub mod customer;
+pub mod reseller;
+pub mod server;
+pub mod xml;
+
+use bytes::Bytes;
+use http::{HeaderValue, Uri};
+use panelgate_core::{Actor, Admin, Core, CoreError, CredentialKind, Customer, Denied, Owner, Quota};
+use panelgate_http::{Frontend, Request, Response};
+
+use crate::xml::Element;
+
+/// Protocol versions answered, oldest first (`server/get_protos`).
+pub const PROTOCOLS: &[&str] = &[
+    "1.6.3.0", "1.6.3.1", "1.6.3.2", "1.6.3.3", "1.6.3.4", "1.6.3.5", "1.6.4.0", "1.6.5.0", "1.6.6.0", "1.6.7.0",
+    "1.6.8.0", "1.6.9.0", "1.6.9.1",
+];
+pub const NEWEST: &str = "1.6.9.1";
+
+/// Operators of the 1.6.9.1 request schema, in schema order (libxml2 names the first ten).
+const OPERATORS: &[&str] = &[
+    "request-settings", "server", "customer", "webspace", "subdomain", "dns", "db_server", "mail", "certificate",
+    "site-alias", "reseller", "reseller-plan", "aps", "ftp-user", "session", "updater", "locale", "log-rotation",
+    "backup-manager", "sso", "ip", "event_log", "spamfilter", "secret_key", "ui", "admin", "service-plan",
+    "virtdir", "site", "user", "role", "server-backup", "extension", "php-handler",
+];
+
+/// Resolve a packet's `version` attribute: absent → newest; a prefix → the newest match.
+pub fn resolve_version(requested: Option<&str>) -> Option<&'static str> {
+    match requested {
+        None => Some(NEWEST),
+        Some(v) => {
+            let v = v.trim();
+            PROTOCOLS.iter().rev().copied().find(|p| *p == v || (p.starts_with(v) && p.as_bytes().get(v.len()) == Some(&b'.')))
+        }
+    }
+}
+
+/// Who sent the packet.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Admin(Box<Admin>),
+    Customer(Box<Customer>),
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Admin(a) => Actor::for_admin(a),
+            Principal::Customer(c) => Actor::for_customer(c),
+        }
+    }
+}
+
+/// The Plesk frontend.
+#[derive(Clone, Debug)]
+pub struct Plesk {
+    core: Core,
+}
+
+/// Everything an operator needs.
+pub struct Ctx<'a> {
+    pub core: &'a Core,
+    pub principal: &'a Principal,
+}
+
+/// `<system>` error.
+fn system_error(version: &str, code: u32, text: &str) -> Element {
+    let mut packet = Element::new("packet");
+    packet.attrs.push(("version".into(), version.into()));
+    let mut sys = Element::new("system");
+    sys.add_text("status", "error").add_text("errcode", code.to_string()).add_text("errtext", text);
+    packet.push(sys);
+    packet
+}
+
+fn parser_error(version: &str, line: usize, message: &str) -> Element {
+    system_error(version, 1014, &format!("Parser error: Request is invalid. Error in line {line}: {message}"))
+}
+
+/// An operation's error `<result>`.
+pub fn error_result(code: u32, text: &str) -> Element {
+    let mut r = Element::new("result");
+    r.add_text("status", "error").add_text("errcode", code.to_string()).add_text("errtext", text);
+    r
+}
+
+/// Map a core error to Plesk's (errcode, errtext) for one operation.
+pub fn core_error(e: &CoreError, noun: &str) -> (u32, String) {
+    match e {
+        CoreError::NotFound { .. } => (1013, format!("{noun} does not exist")),
+        CoreError::AlreadyExists { .. } => (1007, format!("{noun} with such login already exists")),
+        CoreError::Invalid { field, reason } => (1019, format!("Invalid value of {field}: {reason}")),
+        CoreError::Forbidden(Denied::OtherCustomer | Denied::RoleNotAllowed | Denied::MissingPermission) => {
+            (1006, "Permission denied".into())
+        }
+        CoreError::QuotaExceeded(Quota::Customers | Quota::Resources) => (1024, "Limit reached".into()),
+        CoreError::Conflict(reason) => (1023, format!("Operation failed: {reason}")),
+        CoreError::Unavailable(detail) | CoreError::Internal(detail) => {
+            tracing::error!(protocol = "plesk", error = %detail, "operation failed");
+            (1023, "Operation failed".into())
+        }
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    let dashed = name.replace('_', "-");
+    req.headers
+        .iter()
+        .find(|(k, _)| k.as_str().eq_ignore_ascii_case(name) || k.as_str().eq_ignore_ascii_case(&dashed))
+        .and_then(|(_, v)| v.to_str().ok())
+}
+
+impl Plesk {
+    pub fn new(core: Core) -> Plesk {
+        Plesk { core }
+    }
+
+    async fn authenticate(&self, req: &Request) -> Result<Principal, (u32, &'static str)> {
+        let internal = |_| (1001, "Authentication failed - wrong password.");
+        if let Some(key) = header(req, "KEY") {
+            let invalid = (11003, "PleskAPIInvalidSecretKeyException : Invalid secret key usage. Please check logs for details.");
+            let verified = self.core.credentials().verify(CredentialKind::Plesk, "", key).await.map_err(|_| invalid)?;
+            return match verified.map(|k| k.owner) {
+                Some(Owner::Admin(a)) if !a.deactivated => Ok(Principal::Admin(a)),
+                Some(Owner::Customer(c)) if !c.deactivated => Ok(Principal::Customer(c)),
+                _ => Err(invalid),
+            };
+        }
+        let (Some(login), Some(password)) = (header(req, "HTTP_AUTH_LOGIN"), header(req, "HTTP_AUTH_PASSWD")) else {
+            return Err((1029, "Authentication method is not specified"));
+        };
+        if let Some(admin) = self.core.admins().verify_password(login, password).await.map_err(internal)? {
+            if admin.deactivated {
+                return Err((1011, "Account is disabled"));
+            }
+            return Ok(Principal::Admin(Box::new(admin)));
+        }
+        if let Some(customer) = self.core.customers().verify_password(login, password).await.map_err(internal)? {
+            if customer.deactivated {
+                return Err((1011, "Account is disabled"));
+            }
+            return Ok(Principal::Customer(Box::new(customer)));
+        }
+        Err((1001, "Authentication failed - wrong password."))
+    }
+
+    /// Answer one packet (the whole pipeline of protocols/plesk.md §1 "Order of check-ups").
+    pub async fn answer(&self, req: &Request) -> Element {
+        let parsed = match &req.body {
+            panelgate_http::Body::TooLarge => Err(xml::ParseError { line: 1, message: "the request packet is too large".into() }),
+            panelgate_http::Body::Complete(b) => xml::parse(b),
+        };
+        let (version, echo) = match &parsed {
+            Ok(p) if p.name == "packet" => match p.attr("version") {
+                None => (NEWEST, NEWEST.to_owned()),
+                Some(v) => match resolve_version(Some(v)) {
+                    Some(resolved) => (resolved, v.to_owned()),
+                    None => return system_error(v, 1005, "XML API protocol version not supported."),
+                },
+            },
+            _ => (NEWEST, NEWEST.to_owned()),
+        };
+        let principal = match self.authenticate(req).await {
+            Ok(p) => p,
+            Err((code, text)) => return system_error(&echo, code, text),
+        };
+        let packet = match parsed {
+            Ok(p) => p,
+            Err(e) => return parser_error(&echo, e.line, &e.message),
+        };
+        if packet.name != "packet" {
+            return parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name));
+        }
+        if let Some(bad) = packet.children.iter().find(|c| !OPERATORS.contains(&c.name.as_str())) {
+            return parser_error(
+                &echo,
+                bad.line,
+                &format!("Element '{}': This element is not expected. Expected is one of ( {} ).", bad.name, OPERATORS[..10].join(", ")),
+            );
+        }
+        let ctx = Ctx { core: &self.core, principal: &principal };
+        let mut out = Element::new("packet");
+        out.attrs.push(("version".into(), echo.clone()));
+        for op in packet.children.iter().filter(|c| c.name != "request-settings") {
+            let answered = match op.name.as_str() {
+                "server" => server::run(&ctx, op, version).await,
+                "customer" => customer::run(&ctx, op).await,
+                "reseller" => reseller::run(&ctx, op).await,
+                "secret_key" => server::secret_key(&ctx, op).await,
+                other => Err((other.to_owned(), op.line)),
+            };
+            match answered {
+                Ok(el) => {
+                    out.push(el);
+                }
+                Err((name, line)) => {
+                    return parser_error(&echo, line, &format!("Element '{name}': This element is not expected."));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The result of running one operator: its response element, or the name and line of an
+/// element the schema does not allow there (answered as a 1014 for the whole packet).
+pub type OperatorResult = Result<Element, (String, usize)>;
+
+impl Frontend for Plesk {
+    fn protocol(&self) -> &'static str {
+        "plesk"
+    }
+
+    fn matches(&self, uri: &Uri) -> bool {
+        uri.path() == "/enterprise/control/agent.php"
+    }
+
+    async fn handle(&self, req: Request) -> Response {
+        let pretty = header(&req, "HTTP_PRETTY_PRINT").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let packet = self.answer(&req).await;
+        let mut resp = panelgate_http::response(200, "text/xml;charset=UTF-8", Bytes::from(xml::write(&packet, pretty)));
+        resp.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, post-check=0, pre-check=0"));
+        resp.headers_mut().insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+        resp
+    }
+}
+
+/// A stable GUID-shaped string for objects that have none of their own.
+pub fn guid_for(kind: &str, id: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("panelgate-{kind}-{id}").as_bytes());
+    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// `YYYY-MM-DD` of a unix time.
+pub fn date(unix: i64) -> String {
+    let s = panelgate_core::backups::stamp(unix);
+    format!("{}-{}-{}", &s[0..4], &s[4..6], &s[6..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_prefixes_resolve_to_the_newest_match() {
+        assert_eq!(resolve_version(None), Some("1.6.9.1"));
+        assert_eq!(resolve_version(Some("1.6")), Some("1.6.9.1"));
+        assert_eq!(resolve_version(Some("1.6.5")), Some("1.6.5.0"));
+        assert_eq!(resolve_version(Some("1.6.7.0")), Some("1.6.7.0"));
+        assert_eq!(resolve_version(Some("100.0.0")), None);
+        assert_eq!(resolve_version(Some("1.6.1")), None);
+        assert_eq!(resolve_version(Some("1.")), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! `server` (`get_protos`, `get`) and `secret_key` (`create`).
+
+use panelgate_core::{CredentialKind, NewCredential};
+
+use crate::xml::Element;
+use crate::{core_error, error_result, Ctx, OperatorResult, Principal, PROTOCOLS};
+
+fn ok() -> Element {
+    let mut r = Element::new("result");
+    r.add_text("status", "ok");
+    r
+}
+
+fn property(name: &str, value: &str) -> Element {
+    let mut p = Element::new("property");
+    p.add_text("name", name).add_text("value", value);
+    p
+}
+
+pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult {
+    let mut out = Element::new("server");
+    for operation in &op.children {
+        let mut answered = Element::new(operation.name.clone());
+        match operation.name.as_str() {
+            "get_protos" => {
+                let mut r = ok();
+                let mut protos = Element::new("protos");
+                for p in PROTOCOLS {
+                    protos.add_text("proto", *p);
+                }
+                r.push(protos);
+                answered.push(r);
+            }
+            "get" => {
+                answered.push(get(ctx, operation).await);
+            }
+            other => return Err((other.to_owned(), operation.line)),
+        }
+        out.push(answered);
+    }
+    Ok(out)
+}
+
+async fn get(ctx: &Ctx<'_>, operation: &Element) -> Element {
+    if !matches!(ctx.principal, Principal::Admin(_)) {
+        return error_result(1006, "Permission denied");
+    }
+    let settings = match ctx.core.settings().snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            let (code, text) = core_error(&e, "Server");
+            return error_result(code, &text);
+        }
+    };
+    let mut r = ok();
+    for dataset in &operation.children {
+        match dataset.name.as_str() {
+            "gen_info" => {
+                let mut g = Element::new("gen_info");
+                g.add_text("server_name", settings.get("system.hostname"))
+                    .add_text("server_guid", crate::guid_for("server", 0))
+                    .add_text("mode", "standard");
+                r.push(g);
+            }
+            "key" => {
+                let mut k = Element::new("key");
+                for (name, value) in [
+                    ("can-manage-customers", "1"),
+                    ("can-manage-resellers", "1"),
+                    ("can-manage-mail-settings", "1"),
+                    ("lim_cl", "-1"),
+                    ("lim_dom", "-1"),
+                    ("key-type", "panelgate"),
+                ] {
+                    k.push(property(name, value));
+                }
+                k.add_text("content", "cGFuZWxnYXRlIGVtdWxhdGVkIGxpY2Vuc2U=");
+                r.push(k);
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+/// `secret_key/create`: a new key for the caller (an admin or reseller).
+pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
+    let mut out = Element::new("secret_key");
+    for operation in &op.children {
+        let mut answered = Element::new(operation.name.clone());
+        match operation.name.as_str() {
+            "create" => {
+                let Principal::Admin(admin) = ctx.principal else {
+                    answered.push(error_result(1006, "Permission denied"));
+                    out.push(answered);
+                    continue;
+                };
+                let key = {
+                    use rand::RngCore;
+                    let mut bytes = [0u8; 16];
+                    rand::rngs::OsRng.fill_bytes(&mut bytes);
+                    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+                };
+                let new = NewCredential {
+                    kind: CredentialKind::Plesk,
+                    public_key: String::new(),
+                    secret: key.clone(),
+                    admin_id: Some(admin.id),
+                    customer_id: None,
+                    allowed_from: operation.child_text("ip_address").unwrap_or("").trim().to_owned(),
+                    valid_until: -1,
+                    description: operation.child_text("description").unwrap_or("").to_owned(),
+                };
+                match ctx.core.credentials().create(&ctx.principal.actor(), new).await {
+                    Ok(_) => {
+                        let mut r = ok();
+                        r.add_text("key", key);
+                        answered.push(r);
+                    }
+                    Err(e) => {
+                        let (code, text) = core_error(&e, "Secret key");
+                        answered.push(error_result(code, &text));
+                    }
+                }
+            }
+            other => return Err((other.to_owned(), operation.line)),
+        }
+        out.push(answered);
+    }
+    Ok(out)
+}

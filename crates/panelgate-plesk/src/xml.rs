@@ -1,0 +1,265 @@
+//! A small, capped XML reader (to a tree) and writer for Plesk packets.
+//!
+//! Requests are untrusted: the body size, nesting depth and element count are capped while
+//! reading, a DOCTYPE is refused (no entity can be declared, so none can expand), and only the
+//! five predefined entities and character references are accepted.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// Caps for one request packet.
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_ELEMENTS: usize = 20_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Element>,
+    pub text: String,
+    /// 1-based line of the start tag in the request.
+    pub line: usize,
+}
+
+impl Element {
+    pub fn new(name: impl Into<String>) -> Element {
+        Element { name: name.into(), attrs: Vec::new(), children: Vec::new(), text: String::new(), line: 0 }
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text of a child element, if present.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_str())
+    }
+
+    // Builders for responses.
+    pub fn with_text(name: &str, text: impl Into<String>) -> Element {
+        let mut e = Element::new(name);
+        e.text = text.into();
+        e
+    }
+
+    pub fn push(&mut self, child: Element) -> &mut Element {
+        self.children.push(child);
+        self
+    }
+
+    pub fn add_text(&mut self, name: &str, text: impl Into<String>) -> &mut Element {
+        self.children.push(Element::with_text(name, text));
+        self
+    }
+}
+
+/// Why a packet could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+fn line_of(input: &[u8], pos: usize) -> usize {
+    1 + input[..pos.min(input.len())].iter().filter(|b| **b == b'\n').count()
+}
+
+/// Read a document into its root element.
+pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
+    let text = std::str::from_utf8(input).map_err(|e| ParseError {
+        line: line_of(input, e.valid_up_to()),
+        message: "Input is not proper UTF-8, indicate encoding !".into(),
+    })?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let pos = reader.buffer_position() as usize;
+        let err = |message: String| ParseError { line: line_of(input, pos), message };
+        let event = reader.read_event().map_err(|e| ParseError {
+            line: line_of(input, reader.error_position() as usize),
+            message: e.to_string(),
+        })?;
+        match event {
+            Event::Start(ref s) | Event::Empty(ref s) => {
+                count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err(err(format!("more than {MAX_ELEMENTS} elements")));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(err(format!("elements nested deeper than {MAX_DEPTH}")));
+                }
+                if root.is_some() {
+                    return Err(err("Extra content at the end of the document".into()));
+                }
+                let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+                let mut el = Element::new(name);
+                el.line = line_of(input, pos);
+                for a in s.attributes() {
+                    let a = a.map_err(|e| err(e.to_string()))?;
+                    let value = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| err(e.to_string()))?;
+                    el.attrs.push((String::from_utf8_lossy(a.key.as_ref()).into_owned(), value.into_owned()));
+                }
+                if matches!(event, Event::Empty(_)) {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(el),
+                        None => root = Some(el),
+                    }
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or_else(|| err("unexpected end tag".into()))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| err(e.to_string()))?;
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&s),
+                    None if s.trim().is_empty() => {}
+                    None => return Err(err("Start tag expected, '<' not found".into())),
+                }
+            }
+            Event::CData(c) => {
+                let s = c.decode().map_err(|e| err(e.to_string()))?;
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&s);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref().map_err(|e| err(e.to_string()))? {
+                    Some(c) => c,
+                    None => match r.decode().map_err(|e| err(e.to_string()))?.as_ref() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => return Err(err(format!("Entity '{other}' not defined"))),
+                    },
+                };
+                if let Some(el) = stack.last_mut() {
+                    el.text.push(resolved);
+                }
+            }
+            Event::DocType(_) => return Err(err("DOCTYPE is not allowed in a request packet".into())),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(ParseError {
+            line: line_of(input, input.len()),
+            message: "Premature end of data".into(),
+        });
+    }
+    root.ok_or(ParseError { line: 1, message: "Document is empty".into() })
+}
+
+fn escape(s: &str, attr: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Serialise a packet: XML declaration, then the tree; indented by two spaces when `pretty`.
+pub fn write(root: &Element, pretty: bool) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    write_el(&mut out, root, 0, pretty);
+    out.push('\n');
+    out
+}
+
+fn write_el(out: &mut String, el: &Element, depth: usize, pretty: bool) {
+    if pretty {
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    }
+    out.push('<');
+    out.push_str(&el.name);
+    for (k, v) in &el.attrs {
+        out.push_str(&format!(" {k}=\"{}\"", escape(v, true)));
+    }
+    if el.children.is_empty() && el.text.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    if el.children.is_empty() {
+        out.push_str(&escape(&el.text, false));
+    } else {
+        for c in &el.children {
+            if pretty {
+                out.push('\n');
+            }
+            write_el(out, c, depth + 1, pretty);
+        }
+        if pretty {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str("  ");
+            }
+        }
+    }
+    out.push_str("</");
+    out.push_str(&el.name);
+    out.push('>');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses_what_it_should() {
+        let p = parse(b"<?xml version=\"1.0\"?>\n<packet version=\"1.6\"><customer><add><gen_info><passwd>a&amp;b&#x41;</passwd></gen_info></add></customer></packet>").unwrap();
+        assert_eq!(p.attr("version"), Some("1.6"));
+        let pw = &p.children[0].children[0].children[0].children[0];
+        assert_eq!((pw.name.as_str(), pw.text.as_str(), pw.line), ("passwd", "a&bA", 2));
+        assert!(parse(b"<packet><wrongly formatted xml</packet>").is_err());
+        assert!(parse(b"<!DOCTYPE x [<!ENTITY a \"b\">]><packet>&a;</packet>").is_err());
+        assert!(parse(b"<packet>&xxe;</packet>").is_err());
+        assert!(parse(b"<packet><a></packet>").is_err());
+        assert!(parse(b"\xff\xfe").is_err());
+        let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn writes_pretty_and_escaped() {
+        let mut root = Element::new("packet");
+        root.attrs.push(("version".into(), "1.6.9.1".into()));
+        let mut r = Element::new("result");
+        r.add_text("status", "ok").add_text("errtext", "a<b&c");
+        root.push(r);
+        assert_eq!(
+            write(&root, true),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<packet version=\"1.6.9.1\">\n  <result>\n    <status>ok</status>\n    <errtext>a&lt;b&amp;c</errtext>\n  </result>\n</packet>\n"
+        );
+    }
+}
