@@ -6,4 +6,5 @@ mod captures;
 mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;
+mod plesk;
 mod robustness;

@@ -367,7 +367,12 @@ impl Admins<'_> {
     /// Change a reseller (or the caller itself). Only the server owner changes others.
     pub async fn update(&self, actor: &Actor, id: i64, patch: AdminPatch) -> CoreResult<Admin> {
         let allowed = match actor {
-            Actor::System | Actor::Admin { see_all: true, change_serversettings: true, .. } => true,
+            Actor::System
+            | Actor::Admin {
+                see_all: true,
+                change_serversettings: true,
+                ..
+            } => true,
             Actor::Admin { id: me, .. } => *me == id,
             Actor::Customer { .. } => false,
         };
@@ -402,26 +407,40 @@ impl Admins<'_> {
     /// Delete a reseller. The server owner cannot be deleted, nor a reseller that still owns
     /// customers (move or delete them first).
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Admin> {
-        if !matches!(actor, Actor::System | Actor::Admin { see_all: true, change_serversettings: true, .. }) {
+        if !matches!(
+            actor,
+            Actor::System
+                | Actor::Admin {
+                    see_all: true,
+                    change_serversettings: true,
+                    ..
+                }
+        ) {
             return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
         }
         let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
         let row = find_row(&txn, id).await?;
         if row.customers_see_all {
-            return Err(CoreError::Conflict("the server owner cannot be deleted".into()));
+            return Err(CoreError::Conflict(
+                "the server owner cannot be deleted".into(),
+            ));
         }
         let owned = crate::entity::customers::Entity::find()
             .filter(crate::entity::customers::Column::AdminId.eq(id))
             .one(&txn)
             .await?;
         if owned.is_some() {
-            return Err(CoreError::Conflict("the reseller still owns customers".into()));
+            return Err(CoreError::Conflict(
+                "the reseller still owns customers".into(),
+            ));
         }
         crate::entity::credentials::Entity::delete_many()
             .filter(crate::entity::credentials::Column::AdminId.eq(id))
             .exec(&txn)
             .await?;
-        crate::entity::admins::Entity::delete_by_id(id).exec(&txn).await?;
+        crate::entity::admins::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         Ok(row_to_admin(row))
     }

@@ -36,7 +36,11 @@ pub fn locale(lang: &str) -> String {
 }
 
 fn language(locale: &str) -> String {
-    locale.split(['-', '_']).next().unwrap_or("en").to_lowercase()
+    locale
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("en")
+        .to_lowercase()
 }
 
 /// Plesk status bitmask: 0 active, 16 disabled by the administrator.
@@ -92,7 +96,10 @@ fn profile_from(gen: &Element, base: Profile) -> Profile {
         state: text("state").unwrap_or(base.state),
         zipcode: text("pcode").unwrap_or(base.zipcode),
         country: text("country").unwrap_or(base.country),
-        def_language: gen.child_text("locale").map(language).unwrap_or(base.def_language),
+        def_language: gen
+            .child_text("locale")
+            .map(language)
+            .unwrap_or(base.def_language),
         gender: base.gender,
         customernumber: base.customernumber,
     }
@@ -108,17 +115,29 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
             Ok(id) => Some(id),
             Err(_) => return error_result(1019, "Invalid value of owner-id"),
         },
-        (None, Some(login)) => match ctx.core.admins().get(&actor, &AdminRef::Login(login.to_owned())).await {
+        (None, Some(login)) => match ctx
+            .core
+            .admins()
+            .get(&actor, &AdminRef::Login(login.to_owned()))
+            .await
+        {
             Ok(a) => Some(a.id),
             Err(_) => return error_result(1015, "Owner not found"),
         },
         (None, None) => None,
     };
-    let login = match panelgate_core::types::Login::try_from(gen.child_text("login").unwrap_or("")) {
+    let login = match panelgate_core::types::Login::try_from(gen.child_text("login").unwrap_or(""))
+    {
         Ok(l) => l,
         Err(_) => return error_result(1019, "Invalid value of login"),
     };
-    let mut profile = profile_from(gen, Profile { def_language: "en".into(), ..Profile::default() });
+    let mut profile = profile_from(
+        gen,
+        Profile {
+            def_language: "en".into(),
+            ..Profile::default()
+        },
+    );
     if profile.def_language.is_empty() {
         profile.def_language = "en".into();
     }
@@ -132,7 +151,12 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         ..NewCustomer::default()
     };
     let created = match owner {
-        Some(o) => ctx.core.customers().create_owned(&actor, Some(o), new).await,
+        Some(o) => {
+            ctx.core
+                .customers()
+                .create_owned(&actor, Some(o), new)
+                .await
+        }
         None => ctx.core.customers().create(&actor, new).await,
     };
     let created = match created {
@@ -143,19 +167,35 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         }
     };
     if gen.child_text("status").is_some_and(|s| s.trim() != "0") {
-        let patch = CustomerPatch { deactivated: Some(true), ..CustomerPatch::default() };
-        let _ = ctx.core.customers().update(&actor, &CustomerRef::Id(created.id), patch).await;
+        let patch = CustomerPatch {
+            deactivated: Some(true),
+            ..CustomerPatch::default()
+        };
+        let _ = ctx
+            .core
+            .customers()
+            .update(&actor, &CustomerRef::Id(created.id), patch)
+            .await;
     }
     let mut r = ok_result();
-    r.add_text("id", created.id.to_string()).add_text("guid", created.uuid);
+    r.add_text("id", created.id.to_string())
+        .add_text("guid", created.uuid);
     r
 }
 
 /// Resolve a filter to (filter value, matches); an empty filter selects everything visible.
-async fn select(ctx: &Ctx<'_>, filter: Option<&Element>) -> Result<Vec<(Option<String>, Vec<Customer>)>, Element> {
+async fn select(
+    ctx: &Ctx<'_>,
+    filter: Option<&Element>,
+) -> Result<Vec<(Option<String>, Vec<Customer>)>, Element> {
     let actor = ctx.principal.actor();
     let all = match &actor {
-        Actor::Customer { id, .. } => match ctx.core.customers().get(&actor, &CustomerRef::Id(*id)).await {
+        Actor::Customer { id, .. } => match ctx
+            .core
+            .customers()
+            .get(&actor, &CustomerRef::Id(*id))
+            .await
+        {
             Ok(c) => vec![c],
             Err(e) => {
                 let (code, text) = core_error(&e, "Client");
@@ -225,8 +265,23 @@ fn gen_info(c: &Customer) -> Element {
 
 fn stat(c: &Customer) -> Element {
     let mut s = Element::new("stat");
-    s.add_text("active_domains", i64::from(c.standardsubdomain != 0).to_string());
-    for name in ["subdomains", "disk_space", "postboxs", "redirects", "mail_groups", "mail_resps", "mail_lists", "web_users", "data_bases", "traffic", "traffic_prevday"] {
+    s.add_text(
+        "active_domains",
+        i64::from(c.standardsubdomain != 0).to_string(),
+    );
+    for name in [
+        "subdomains",
+        "disk_space",
+        "postboxs",
+        "redirects",
+        "mail_groups",
+        "mail_resps",
+        "mail_lists",
+        "web_users",
+        "data_bases",
+        "traffic",
+        "traffic_prevday",
+    ] {
         s.add_text(name, "0");
     }
     s
@@ -268,11 +323,19 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                                 description: gen.child_text("description").map(str::to_owned),
                                 ..CustomerPatch::default()
                             };
-                            ctx.core.customers().update(&actor, &CustomerRef::Id(c.id), patch).await
+                            ctx.core
+                                .customers()
+                                .update(&actor, &CustomerRef::Id(c.id), patch)
+                                .await
                         }
                     }
                 }
-                _ => ctx.core.customers().delete(&actor, &CustomerRef::Id(c.id)).await,
+                _ => {
+                    ctx.core
+                        .customers()
+                        .delete(&actor, &CustomerRef::Id(c.id))
+                        .await
+                }
             };
             match outcome {
                 Ok(c) => {

@@ -26,24 +26,56 @@ pub mod xml;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
-use panelgate_core::{Actor, Admin, Core, CoreError, CredentialKind, Customer, Denied, Owner, Quota};
+use panelgate_core::{
+    Actor, Admin, Core, CoreError, CredentialKind, Customer, Denied, Owner, Quota,
+};
 use panelgate_http::{Frontend, Request, Response};
 
 use crate::xml::Element;
 
 /// Protocol versions answered, oldest first (`server/get_protos`).
 pub const PROTOCOLS: &[&str] = &[
-    "1.6.3.0", "1.6.3.1", "1.6.3.2", "1.6.3.3", "1.6.3.4", "1.6.3.5", "1.6.4.0", "1.6.5.0", "1.6.6.0", "1.6.7.0",
-    "1.6.8.0", "1.6.9.0", "1.6.9.1",
+    "1.6.3.0", "1.6.3.1", "1.6.3.2", "1.6.3.3", "1.6.3.4", "1.6.3.5", "1.6.4.0", "1.6.5.0",
+    "1.6.6.0", "1.6.7.0", "1.6.8.0", "1.6.9.0", "1.6.9.1",
 ];
 pub const NEWEST: &str = "1.6.9.1";
 
 /// Operators of the 1.6.9.1 request schema, in schema order (libxml2 names the first ten).
 const OPERATORS: &[&str] = &[
-    "request-settings", "server", "customer", "webspace", "subdomain", "dns", "db_server", "mail", "certificate",
-    "site-alias", "reseller", "reseller-plan", "aps", "ftp-user", "session", "updater", "locale", "log-rotation",
-    "backup-manager", "sso", "ip", "event_log", "spamfilter", "secret_key", "ui", "admin", "service-plan",
-    "virtdir", "site", "user", "role", "server-backup", "extension", "php-handler",
+    "request-settings",
+    "server",
+    "customer",
+    "webspace",
+    "subdomain",
+    "dns",
+    "db_server",
+    "mail",
+    "certificate",
+    "site-alias",
+    "reseller",
+    "reseller-plan",
+    "aps",
+    "ftp-user",
+    "session",
+    "updater",
+    "locale",
+    "log-rotation",
+    "backup-manager",
+    "sso",
+    "ip",
+    "event_log",
+    "spamfilter",
+    "secret_key",
+    "ui",
+    "admin",
+    "service-plan",
+    "virtdir",
+    "site",
+    "user",
+    "role",
+    "server-backup",
+    "extension",
+    "php-handler",
 ];
 
 /// Resolve a packet's `version` attribute: absent → newest; a prefix → the newest match.
@@ -52,7 +84,11 @@ pub fn resolve_version(requested: Option<&str>) -> Option<&'static str> {
         None => Some(NEWEST),
         Some(v) => {
             let v = v.trim();
-            PROTOCOLS.iter().rev().copied().find(|p| *p == v || (p.starts_with(v) && p.as_bytes().get(v.len()) == Some(&b'.')))
+            PROTOCOLS
+                .iter()
+                .rev()
+                .copied()
+                .find(|p| *p == v || (p.starts_with(v) && p.as_bytes().get(v.len()) == Some(&b'.')))
         }
     }
 }
@@ -90,19 +126,27 @@ fn system_error(version: &str, code: u32, text: &str) -> Element {
     let mut packet = Element::new("packet");
     packet.attrs.push(("version".into(), version.into()));
     let mut sys = Element::new("system");
-    sys.add_text("status", "error").add_text("errcode", code.to_string()).add_text("errtext", text);
+    sys.add_text("status", "error")
+        .add_text("errcode", code.to_string())
+        .add_text("errtext", text);
     packet.push(sys);
     packet
 }
 
 fn parser_error(version: &str, line: usize, message: &str) -> Element {
-    system_error(version, 1014, &format!("Parser error: Request is invalid. Error in line {line}: {message}"))
+    system_error(
+        version,
+        1014,
+        &format!("Parser error: Request is invalid. Error in line {line}: {message}"),
+    )
 }
 
 /// An operation's error `<result>`.
 pub fn error_result(code: u32, text: &str) -> Element {
     let mut r = Element::new("result");
-    r.add_text("status", "error").add_text("errcode", code.to_string()).add_text("errtext", text);
+    r.add_text("status", "error")
+        .add_text("errcode", code.to_string())
+        .add_text("errtext", text);
     r
 }
 
@@ -111,11 +155,15 @@ pub fn core_error(e: &CoreError, noun: &str) -> (u32, String) {
     match e {
         CoreError::NotFound { .. } => (1013, format!("{noun} does not exist")),
         CoreError::AlreadyExists { .. } => (1007, format!("{noun} with such login already exists")),
-        CoreError::Invalid { field, reason } => (1019, format!("Invalid value of {field}: {reason}")),
-        CoreError::Forbidden(Denied::OtherCustomer | Denied::RoleNotAllowed | Denied::MissingPermission) => {
-            (1006, "Permission denied".into())
+        CoreError::Invalid { field, reason } => {
+            (1019, format!("Invalid value of {field}: {reason}"))
         }
-        CoreError::QuotaExceeded(Quota::Customers | Quota::Resources) => (1024, "Limit reached".into()),
+        CoreError::Forbidden(
+            Denied::OtherCustomer | Denied::RoleNotAllowed | Denied::MissingPermission,
+        ) => (1006, "Permission denied".into()),
+        CoreError::QuotaExceeded(Quota::Customers | Quota::Resources) => {
+            (1024, "Limit reached".into())
+        }
         CoreError::Conflict(reason) => (1023, format!("Operation failed: {reason}")),
         CoreError::Unavailable(detail) | CoreError::Internal(detail) => {
             tracing::error!(protocol = "plesk", error = %detail, "operation failed");
@@ -128,7 +176,9 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     let dashed = name.replace('_', "-");
     req.headers
         .iter()
-        .find(|(k, _)| k.as_str().eq_ignore_ascii_case(name) || k.as_str().eq_ignore_ascii_case(&dashed))
+        .find(|(k, _)| {
+            k.as_str().eq_ignore_ascii_case(name) || k.as_str().eq_ignore_ascii_case(&dashed)
+        })
         .and_then(|(_, v)| v.to_str().ok())
 }
 
@@ -141,23 +191,43 @@ impl Plesk {
         let internal = |_| (1001, "Authentication failed - wrong password.");
         if let Some(key) = header(req, "KEY") {
             let invalid = (11003, "PleskAPIInvalidSecretKeyException : Invalid secret key usage. Please check logs for details.");
-            let verified = self.core.credentials().verify(CredentialKind::Plesk, "", key).await.map_err(|_| invalid)?;
+            let verified = self
+                .core
+                .credentials()
+                .verify(CredentialKind::Plesk, "", key)
+                .await
+                .map_err(|_| invalid)?;
             return match verified.map(|k| k.owner) {
                 Some(Owner::Admin(a)) if !a.deactivated => Ok(Principal::Admin(a)),
                 Some(Owner::Customer(c)) if !c.deactivated => Ok(Principal::Customer(c)),
                 _ => Err(invalid),
             };
         }
-        let (Some(login), Some(password)) = (header(req, "HTTP_AUTH_LOGIN"), header(req, "HTTP_AUTH_PASSWD")) else {
+        let (Some(login), Some(password)) = (
+            header(req, "HTTP_AUTH_LOGIN"),
+            header(req, "HTTP_AUTH_PASSWD"),
+        ) else {
             return Err((1029, "Authentication method is not specified"));
         };
-        if let Some(admin) = self.core.admins().verify_password(login, password).await.map_err(internal)? {
+        if let Some(admin) = self
+            .core
+            .admins()
+            .verify_password(login, password)
+            .await
+            .map_err(internal)?
+        {
             if admin.deactivated {
                 return Err((1011, "Account is disabled"));
             }
             return Ok(Principal::Admin(Box::new(admin)));
         }
-        if let Some(customer) = self.core.customers().verify_password(login, password).await.map_err(internal)? {
+        if let Some(customer) = self
+            .core
+            .customers()
+            .verify_password(login, password)
+            .await
+            .map_err(internal)?
+        {
             if customer.deactivated {
                 return Err((1011, "Account is disabled"));
             }
@@ -169,7 +239,10 @@ impl Plesk {
     /// Answer one packet (the whole pipeline of protocols/plesk.md §1 "Order of check-ups").
     pub async fn answer(&self, req: &Request) -> Element {
         let parsed = match &req.body {
-            panelgate_http::Body::TooLarge => Err(xml::ParseError { line: 1, message: "the request packet is too large".into() }),
+            panelgate_http::Body::TooLarge => Err(xml::ParseError {
+                line: 1,
+                message: "the request packet is too large".into(),
+            }),
             panelgate_http::Body::Complete(b) => xml::parse(b),
         };
         let (version, echo) = match &parsed {
@@ -177,7 +250,9 @@ impl Plesk {
                 None => (NEWEST, NEWEST.to_owned()),
                 Some(v) => match resolve_version(Some(v)) {
                     Some(resolved) => (resolved, v.to_owned()),
-                    None => return system_error(v, 1005, "XML API protocol version not supported."),
+                    None => {
+                        return system_error(v, 1005, "XML API protocol version not supported.")
+                    }
                 },
             },
             _ => (NEWEST, NEWEST.to_owned()),
@@ -193,17 +268,32 @@ impl Plesk {
         if packet.name != "packet" {
             return parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name));
         }
-        if let Some(bad) = packet.children.iter().find(|c| !OPERATORS.contains(&c.name.as_str())) {
+        if let Some(bad) = packet
+            .children
+            .iter()
+            .find(|c| !OPERATORS.contains(&c.name.as_str()))
+        {
             return parser_error(
                 &echo,
                 bad.line,
-                &format!("Element '{}': This element is not expected. Expected is one of ( {} ).", bad.name, OPERATORS[..10].join(", ")),
+                &format!(
+                    "Element '{}': This element is not expected. Expected is one of ( {} ).",
+                    bad.name,
+                    OPERATORS[..10].join(", ")
+                ),
             );
         }
-        let ctx = Ctx { core: &self.core, principal: &principal };
+        let ctx = Ctx {
+            core: &self.core,
+            principal: &principal,
+        };
         let mut out = Element::new("packet");
         out.attrs.push(("version".into(), echo.clone()));
-        for op in packet.children.iter().filter(|c| c.name != "request-settings") {
+        for op in packet
+            .children
+            .iter()
+            .filter(|c| c.name != "request-settings")
+        {
             let answered = match op.name.as_str() {
                 "server" => server::run(&ctx, op, version).await,
                 "customer" => customer::run(&ctx, op).await,
@@ -216,7 +306,11 @@ impl Plesk {
                     out.push(el);
                 }
                 Err((name, line)) => {
-                    return parser_error(&echo, line, &format!("Element '{name}': This element is not expected."));
+                    return parser_error(
+                        &echo,
+                        line,
+                        &format!("Element '{name}': This element is not expected."),
+                    );
                 }
             }
         }
@@ -238,11 +332,22 @@ impl Frontend for Plesk {
     }
 
     async fn handle(&self, req: Request) -> Response {
-        let pretty = header(&req, "HTTP_PRETTY_PRINT").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let pretty =
+            header(&req, "HTTP_PRETTY_PRINT").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let packet = self.answer(&req).await;
-        let mut resp = panelgate_http::response(200, "text/xml;charset=UTF-8", Bytes::from(xml::write(&packet, pretty)));
-        resp.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, post-check=0, pre-check=0"));
-        resp.headers_mut().insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+        let mut resp = panelgate_http::response(
+            200,
+            "text/xml;charset=UTF-8",
+            Bytes::from(xml::write(&packet, pretty)),
+        );
+        resp.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static(
+                "no-store, no-cache, must-revalidate, post-check=0, pre-check=0",
+            ),
+        );
+        resp.headers_mut()
+            .insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
         resp
     }
 }
@@ -252,7 +357,14 @@ pub fn guid_for(kind: &str, id: i64) -> String {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(format!("panelgate-{kind}-{id}").as_bytes());
     let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// `YYYY-MM-DD` of a unix time.

@@ -52,7 +52,11 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         return error_result(1014, "gen-info is required");
     };
     let (first, last) = split_pname(gen.child_text("pname").unwrap_or(""));
-    let name = if first.is_empty() { last } else { format!("{first} {last}") };
+    let name = if first.is_empty() {
+        last
+    } else {
+        format!("{first} {last}")
+    };
     let new = NewAdmin {
         loginname: gen.child_text("login").unwrap_or("").trim().to_owned(),
         password: gen.child_text("passwd").unwrap_or("").to_owned(),
@@ -75,17 +79,26 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         deactivated: gen.child_text("status").is_some_and(|s| s.trim() != "0"),
         ..NewAdmin::default()
     };
-    if new.loginname.is_empty() || panelgate_core::types::Login::try_from(new.loginname.as_str()).is_err() {
+    if new.loginname.is_empty()
+        || panelgate_core::types::Login::try_from(new.loginname.as_str()).is_err()
+    {
         return error_result(1019, "Invalid value of login");
     }
     let actor = ctx.principal.actor();
-    if ctx.core.customers().login_taken(&new.loginname).await.unwrap_or(false) {
+    if ctx
+        .core
+        .customers()
+        .login_taken(&new.loginname)
+        .await
+        .unwrap_or(false)
+    {
         return error_result(1007, "Reseller with such login already exists");
     }
     match ctx.core.admins().create(&actor, new).await {
         Ok(a) => {
             let mut r = ok_result();
-            r.add_text("id", a.id.to_string()).add_text("guid", crate::guid_for("admin", a.id));
+            r.add_text("id", a.id.to_string())
+                .add_text("guid", crate::guid_for("admin", a.id));
             r
         }
         Err(e) => {
@@ -120,14 +133,30 @@ fn limits(a: &Admin) -> Element {
     for (name, value) in [
         ("max_cl", a.customers),
         ("max_dom", a.domains),
-        ("disk_space", if a.limits.diskspace < 0 { -1 } else { a.limits.diskspace * 1024 }),
-        ("max_traffic", if a.limits.traffic < 0 { -1 } else { a.limits.traffic * 1024 }),
+        (
+            "disk_space",
+            if a.limits.diskspace < 0 {
+                -1
+            } else {
+                a.limits.diskspace * 1024
+            },
+        ),
+        (
+            "max_traffic",
+            if a.limits.traffic < 0 {
+                -1
+            } else {
+                a.limits.traffic * 1024
+            },
+        ),
         ("max_db", a.limits.mysqls),
         ("max_box", a.limits.email_accounts),
         ("max_subdom", a.limits.subdomains),
     ] {
         let mut limit = Element::new("limit");
-        limit.add_text("name", name).add_text("value", value.to_string());
+        limit
+            .add_text("name", name)
+            .add_text("value", value.to_string());
         l.push(limit);
     }
     l
@@ -136,16 +165,20 @@ fn limits(a: &Admin) -> Element {
 async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     let actor = ctx.principal.actor();
     let all: Vec<Admin> = match &actor {
-        Actor::Admin { see_all: true, .. } | Actor::System => match ctx.core.admins().list(&actor).await {
-            Ok(l) => l.into_iter().filter(Admin::is_reseller).collect(),
-            Err(e) => {
-                let (code, text) = core_error(&e, "Reseller");
-                return vec![error_result(code, &text)];
+        Actor::Admin { see_all: true, .. } | Actor::System => {
+            match ctx.core.admins().list(&actor).await {
+                Ok(l) => l.into_iter().filter(Admin::is_reseller).collect(),
+                Err(e) => {
+                    let (code, text) = core_error(&e, "Reseller");
+                    return vec![error_result(code, &text)];
+                }
             }
-        },
+        }
         _ => return vec![error_result(1006, "Permission denied")],
     };
-    let filter = operation.child("filter").filter(|f| !f.children.is_empty() && f.child("all").is_none());
+    let filter = operation
+        .child("filter")
+        .filter(|f| !f.children.is_empty() && f.child("all").is_none());
     let groups: Vec<(Option<String>, Vec<Admin>)> = match filter {
         None => vec![(None, all)],
         Some(f) => f

@@ -100,7 +100,14 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     let mut bytes = [0u8; 16];
                     rand::rngs::OsRng.fill_bytes(&mut bytes);
                     let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+                    format!(
+                        "{}-{}-{}-{}-{}",
+                        &h[0..8],
+                        &h[8..12],
+                        &h[12..16],
+                        &h[16..20],
+                        &h[20..32]
+                    )
                 };
                 let new = NewCredential {
                     kind: CredentialKind::Plesk,
@@ -108,11 +115,20 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     secret: key.clone(),
                     admin_id: Some(admin.id),
                     customer_id: None,
-                    allowed_from: operation.child_text("ip_address").unwrap_or("").trim().to_owned(),
+                    allowed_from: operation
+                        .child_text("ip_address")
+                        .unwrap_or("")
+                        .trim()
+                        .to_owned(),
                     valid_until: -1,
                     description: operation.child_text("description").unwrap_or("").to_owned(),
                 };
-                match ctx.core.credentials().create(&ctx.principal.actor(), new).await {
+                match ctx
+                    .core
+                    .credentials()
+                    .create(&ctx.principal.actor(), new)
+                    .await
+                {
                     Ok(_) => {
                         let mut r = ok();
                         r.add_text("key", key);

@@ -23,11 +23,20 @@ pub struct Element {
 
 impl Element {
     pub fn new(name: impl Into<String>) -> Element {
-        Element { name: name.into(), attrs: Vec::new(), children: Vec::new(), text: String::new(), line: 0 }
+        Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+            text: String::new(),
+            line: 0,
+        }
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn child(&self, name: &str) -> Option<&Element> {
@@ -69,7 +78,10 @@ pub struct ParseError {
 }
 
 fn line_of(input: &[u8], pos: usize) -> usize {
-    1 + input[..pos.min(input.len())].iter().filter(|b| **b == b'\n').count()
+    1 + input[..pos.min(input.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 /// Read a document into its root element.
@@ -85,7 +97,10 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     let mut count = 0usize;
     loop {
         let pos = reader.buffer_position() as usize;
-        let err = |message: String| ParseError { line: line_of(input, pos), message };
+        let err = |message: String| ParseError {
+            line: line_of(input, pos),
+            message,
+        };
         let event = reader.read_event().map_err(|e| ParseError {
             line: line_of(input, reader.error_position() as usize),
             message: e.to_string(),
@@ -110,7 +125,10 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
                     let value = a
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| err(e.to_string()))?;
-                    el.attrs.push((String::from_utf8_lossy(a.key.as_ref()).into_owned(), value.into_owned()));
+                    el.attrs.push((
+                        String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                        value.into_owned(),
+                    ));
                 }
                 if matches!(event, Event::Empty(_)) {
                     match stack.last_mut() {
@@ -122,7 +140,9 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| err("unexpected end tag".into()))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| err("unexpected end tag".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
@@ -158,7 +178,9 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
                     el.text.push(resolved);
                 }
             }
-            Event::DocType(_) => return Err(err("DOCTYPE is not allowed in a request packet".into())),
+            Event::DocType(_) => {
+                return Err(err("DOCTYPE is not allowed in a request packet".into()))
+            }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => break,
         }
@@ -169,7 +191,10 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
             message: "Premature end of data".into(),
         });
     }
-    root.ok_or(ParseError { line: 1, message: "Document is empty".into() })
+    root.ok_or(ParseError {
+        line: 1,
+        message: "Document is empty".into(),
+    })
 }
 
 fn escape(s: &str, attr: bool) -> String {
@@ -240,13 +265,20 @@ mod tests {
         let p = parse(b"<?xml version=\"1.0\"?>\n<packet version=\"1.6\"><customer><add><gen_info><passwd>a&amp;b&#x41;</passwd></gen_info></add></customer></packet>").unwrap();
         assert_eq!(p.attr("version"), Some("1.6"));
         let pw = &p.children[0].children[0].children[0].children[0];
-        assert_eq!((pw.name.as_str(), pw.text.as_str(), pw.line), ("passwd", "a&bA", 2));
+        assert_eq!(
+            (pw.name.as_str(), pw.text.as_str(), pw.line),
+            ("passwd", "a&bA", 2)
+        );
         assert!(parse(b"<packet><wrongly formatted xml</packet>").is_err());
         assert!(parse(b"<!DOCTYPE x [<!ENTITY a \"b\">]><packet>&a;</packet>").is_err());
         assert!(parse(b"<packet>&xxe;</packet>").is_err());
         assert!(parse(b"<packet><a></packet>").is_err());
         assert!(parse(b"\xff\xfe").is_err());
-        let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
         assert!(parse(deep.as_bytes()).is_err());
     }
 
@@ -261,5 +293,25 @@ mod tests {
             write(&root, true),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<packet version=\"1.6.9.1\">\n  <result>\n    <status>ok</status>\n    <errtext>a&lt;b&amp;c</errtext>\n  </result>\n</packet>\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        // Issue 4: arbitrary bytes never panic the packet decoder.
+        #[test]
+        fn arbitrary_bytes_parse_or_fail_cleanly(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = super::parse(&body);
+        }
+
+        #[test]
+        fn arbitrary_markup_parses_or_fails_cleanly(body in "(<[a-z]{1,3}( v=\"[^\"]{0,4}\")?/?>|</[a-z]{1,3}>|&[a-z#0-9]{0,5};|[^<&]{0,6}){0,40}") {
+            let _ = super::parse(body.as_bytes());
+        }
     }
 }

@@ -15,8 +15,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use panelgate_core::seed::DataSet;
 use panelgate_core::Core;
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
-use panelgate_plesk::Plesk;
 use panelgate_http::{Frontend, Request, Response};
+use panelgate_plesk::Plesk;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
@@ -138,7 +138,8 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
     if (config.demo || config.seed.is_some()) && core.is_empty().await.map_err(|e| e.to_string())? {
         let data = match &config.seed {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
                 toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
             None => demo_data().map_err(|e| format!("demo data: {e}"))?,

@@ -1,0 +1,343 @@
+//! The Plesk XML API (issue 4, first part): auth and system errors, customers shared with
+//! Froxlor, resellers, secret keys, bad input. Every answer is checked with xmllint against
+//! Plesk's 1.6.9.1 output schema in ../shared/plesk-xsd (CI installs xmllint; elsewhere the
+//! schema check is skipped with a printed reason).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use panelgate_core::Actor;
+use panelgate_testkit::{TestApp, ADMIN_KEY};
+
+use crate::captures;
+
+const AGENT: &str = "/enterprise/control/agent.php";
+
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+async fn plesk(t: &TestApp, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+    let mut req = http::Request::post(AGENT)
+        .header("content-type", "text/xml")
+        .header("HTTP_PRETTY_PRINT", "TRUE");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = t
+        .app
+        .handle_http(
+            req.body(Full::new(body.into())).unwrap(),
+            "127.0.0.1:9".parse().unwrap(),
+        )
+        .await;
+    let status = resp.status().as_u16();
+    assert_eq!(resp.headers()["content-type"], "text/xml;charset=UTF-8");
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(bytes.to_vec()).unwrap();
+    validate(&body);
+    Answer { status, body }
+}
+
+const ADMIN: &[(&str, &str)] = &[
+    ("HTTP_AUTH_LOGIN", "admin"),
+    ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+];
+
+/// xmllint against agent_output.xsd of 1.6.9.1.
+fn validate(body: &str) {
+    let Some(shared) = captures::shared_dir() else {
+        return;
+    };
+    let which = std::process::Command::new("xmllint")
+        .arg("--version")
+        .output();
+    if which.is_err() {
+        if std::env::var_os("PANELGATE_REQUIRE_SHARED").is_some() {
+            panic!("xmllint is missing (apt-get install libxml2-utils)");
+        }
+        eprintln!("skipped schema check: xmllint is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("answer.xml");
+    std::fs::write(&file, body).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(shared.join("plesk-xsd/1.6.9.1/agent_output.xsd"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "answer does not validate:\n{}\n{body}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn text_of<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    body.match_indices(&open)
+        .filter_map(|(i, _)| {
+            let rest = &body[i + open.len()..];
+            rest.find(&close).map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+// Source: protocols/plesk.md §1 (system error catalogue, golden example 7).
+#[tokio::test]
+async fn system_errors_have_plesks_codes_and_texts() {
+    let t = TestApp::demo().await;
+    let protos = "<packet><server><get_protos/></server></packet>";
+    type Case<'a> = (Vec<(&'a str, &'a str)>, String, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![], protos.into(), "1029", "Authentication method is not specified"),
+        (vec![("HTTP_AUTH_LOGIN", "admin")], protos.into(), "1029", "Authentication method is not specified"),
+        (vec![("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "wrong")], protos.into(), "1001", "Authentication failed - wrong password."),
+        (vec![("KEY", "bad-key")], protos.into(), "11003", "PleskAPIInvalidSecretKeyException : Invalid secret key usage. Please check logs for details."),
+        (ADMIN.to_vec(), "<packet version=\"100.0.0\"><server><get_protos/></server></packet>".into(), "1005", "XML API protocol version not supported."),
+        (ADMIN.to_vec(), "<?xml version=\"1.0\"?>\n<packet>\n<client><get/></client></packet>".into(), "1014", "Parser error: Request is invalid. Error in line 3: Element 'client': This element is not expected. Expected is one of ( request-settings, server, customer, webspace, subdomain, dns, db_server, mail, certificate, site-alias )."),
+        (ADMIN.to_vec(), "<packet><wrongly formatted xml</packet>".into(), "1014", "Parser error: Request is invalid. Error in line 1"),
+    ];
+    for (headers, body, code, text) in cases {
+        let a = plesk(&t, &headers, body.clone()).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(text_of(&a.body, "errcode"), [code], "{body}: {}", a.body);
+        assert!(
+            text_of(&a.body, "errtext")[0].starts_with(text),
+            "{body}: {}",
+            a.body
+        );
+        assert!(a.body.contains("<system>"), "{}", a.body);
+    }
+    // Header names are matched case-insensitively (Go and Python 2 clients reshape them).
+    let a = plesk(
+        &t,
+        &[
+            ("Http_auth_login", "admin"),
+            ("Http_auth_passwd", "changeme1Q**"),
+        ],
+        protos,
+    )
+    .await;
+    assert_eq!(text_of(&a.body, "status"), ["ok"]);
+    for (v, echoed) in [("1.6", "1.6"), ("1.6.5", "1.6.5"), ("1.6.7.0", "1.6.7.0")] {
+        let a = plesk(
+            &t,
+            ADMIN,
+            format!("<packet version=\"{v}\"><server><get_protos/></server></packet>"),
+        )
+        .await;
+        assert!(
+            a.body.contains(&format!("<packet version=\"{echoed}\">")),
+            "{}",
+            a.body
+        );
+        assert_eq!(text_of(&a.body, "status"), ["ok"]);
+    }
+}
+
+// Issue 4 acceptance: a customer added through Plesk is returned by Froxlor's Customers.get
+// with the same login, names, email and status, and the reverse.
+#[tokio::test]
+async fn customers_are_shared_with_froxlor() {
+    let t = TestApp::demo().await;
+    let add = plesk(&t, ADMIN, "<packet><customer><add><gen_info><cname>Plesk</cname><pname>John Smith</pname><login>john-unit-test</login><passwd>test-&amp;PWD*1@42!13#</passwd><email>john@smith.com</email><external-id>link:12345</external-id><description>Good guy</description></gen_info></add></customer></packet>").await;
+    let id: i64 = text_of(&add.body, "id")[0].parse().unwrap();
+    assert_eq!(text_of(&add.body, "guid")[0].len(), 36);
+    let f = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"john-unit-test"}}"#,
+        )
+        .await
+        .json();
+    assert_eq!(f["data"]["customerid"], id);
+    assert_eq!(f["data"]["loginname"], "john-unit-test");
+    assert_eq!(
+        (f["data"]["firstname"].as_str(), f["data"]["name"].as_str()),
+        (Some("John"), Some("Smith"))
+    );
+    assert_eq!(f["data"]["company"], "Plesk");
+    assert_eq!(f["data"]["email"], "john@smith.com");
+    assert_eq!(f["data"]["deactivated"], 0);
+    assert!(t
+        .core
+        .customers()
+        .verify_password("john-unit-test", "test-&PWD*1@42!13#")
+        .await
+        .unwrap()
+        .is_some());
+
+    plesk(&t, ADMIN, format!("<packet><customer><set><filter><id>{id}</id></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>")).await;
+    let f = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"john-unit-test"}}"#,
+        )
+        .await
+        .json();
+    assert_eq!(f["data"]["deactivated"], 1);
+
+    let r = t.froxlor(ADMIN_KEY, r#"{"command":"Customers.add","params":{"email":"jane@example.com","name":"Doe","firstname":"Jane","new_loginname":"jdoe"}}"#).await;
+    assert_eq!(r.status, 200);
+    let g = plesk(&t, ADMIN, "<packet><customer><get><filter><login>jdoe</login><login>nobody</login></filter><dataset><gen_info/><stat/></dataset></get></customer></packet>").await;
+    assert_eq!(text_of(&g.body, "pname"), ["Jane Doe"]);
+    assert_eq!(text_of(&g.body, "email"), ["jane@example.com"]);
+    assert_eq!(text_of(&g.body, "status"), ["ok", "0", "error"]);
+    assert_eq!(text_of(&g.body, "filter-id"), ["jdoe", "nobody"]);
+    assert_eq!(text_of(&g.body, "errcode"), ["1013"]);
+
+    let d = plesk(
+        &t,
+        ADMIN,
+        "<packet><customer><del><filter><login>jdoe</login></filter></del></customer></packet>",
+    )
+    .await;
+    assert_eq!(text_of(&d.body, "status"), ["ok"]);
+    let gone = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.get","params":{"loginname":"jdoe"}}"#,
+        )
+        .await;
+    assert_eq!(gone.status, 404);
+}
+
+// Source: protocols/plesk.md §2 (one operator element per request operator, in order) and §3.
+#[tokio::test]
+async fn resellers_secret_keys_and_mirrored_packets() {
+    let t = TestApp::demo().await;
+    let a = plesk(&t, ADMIN, "<packet><server><get_protos/></server><server><get><gen_info/><key/></get></server><reseller><get><filter/><dataset><gen-info/><permissions/><limits/></dataset></get></reseller></packet>").await;
+    assert_eq!(a.body.matches("<server>").count(), 2);
+    assert_eq!(text_of(&a.body, "server_guid")[0].len(), 36);
+    assert_eq!(
+        text_of(&a.body, "login"),
+        ["reseller1"],
+        "only resellers, not the server owner"
+    );
+    let add = plesk(&t, ADMIN, "<packet><reseller><add><gen-info><pname>John Reseller</pname><login>reseller-a</login><passwd>Secret123x</passwd></gen-info></add></reseller></packet>").await;
+    let id = text_of(&add.body, "id")[0].to_owned();
+    let f = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Admins.get","params":{{"id":{id}}}}}"#),
+        )
+        .await
+        .json();
+    assert_eq!(f["data"]["loginname"], "reseller-a");
+    assert_eq!(f["data"]["customers_see_all"], 0);
+    let del = plesk(&t, ADMIN, "<packet><reseller><del><filter><login>reseller-a</login></filter></del></reseller></packet>").await;
+    assert_eq!(text_of(&del.body, "status"), ["ok"]);
+    let busy = plesk(&t, ADMIN, "<packet><reseller><del><filter><login>reseller1</login></filter></del></reseller></packet>").await;
+    assert_eq!(
+        text_of(&busy.body, "errcode"),
+        ["1023"],
+        "a reseller with customers is kept"
+    );
+
+    let key = plesk(
+        &t,
+        ADMIN,
+        "<packet><secret_key><create><description>ci</description></create></secret_key></packet>",
+    )
+    .await;
+    let secret = text_of(&key.body, "key")[0].to_owned();
+    let with_key = plesk(
+        &t,
+        &[("KEY", &secret)],
+        "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>",
+    )
+    .await;
+    assert_eq!(text_of(&with_key.body, "login"), ["customer1", "customer2"]);
+
+    // A reseller sees its own customers; a customer itself only, and may not add customers.
+    let reseller = [
+        ("HTTP_AUTH_LOGIN", "reseller1"),
+        ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+    ];
+    let r = plesk(
+        &t,
+        &reseller,
+        "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>",
+    )
+    .await;
+    assert_eq!(text_of(&r.body, "login"), ["customer2"]);
+    let r = plesk(&t, &reseller, "<packet><customer><get><filter><login>customer1</login></filter><dataset><gen_info/></dataset></get></customer></packet>").await;
+    assert_eq!(text_of(&r.body, "errcode"), ["1013"]);
+    let customer = [
+        ("HTTP_AUTH_LOGIN", "customer1"),
+        ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+    ];
+    let r = plesk(
+        &t,
+        &customer,
+        "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>",
+    )
+    .await;
+    assert_eq!(text_of(&r.body, "login"), ["customer1"]);
+    let r = plesk(&t, &customer, "<packet><customer><add><gen_info><pname>X</pname><login>xx</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>").await;
+    assert_eq!(text_of(&r.body, "errcode"), ["1006"]);
+}
+
+async fn fingerprint(t: &TestApp) -> String {
+    let customers = t.core.customers().list(&Actor::System).await.unwrap();
+    let admins = t.core.admins().list(&Actor::System).await.unwrap();
+    format!("{customers:?}{admins:?}")
+}
+
+// Issue 4 acceptance, bad input: each answers a `<system>` error quickly and changes nothing.
+#[tokio::test]
+async fn hostile_packets_get_system_errors_and_change_nothing() {
+    let t = TestApp::demo().await;
+    plesk(&t, ADMIN, "<packet><server><get_protos/></server></packet>").await; // warm the credential cache
+    let before = fingerprint(&t).await;
+    let add = "<packet><customer><add><gen_info><pname>Evil</pname><login>evil</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>";
+    let bomb = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">{}]><packet><customer><add><gen_info><pname>&lol9;</pname></gen_info></add></customer></packet>",
+        (1..10).map(|i| format!("<!ENTITY lol{i} \"{}\">", format!("&lol{};", i - 1).repeat(10))).collect::<String>()
+    );
+    let xxe = "<?xml version=\"1.0\"?><!DOCTYPE packet [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><packet><customer><add><gen_info><pname>&xxe;</pname><login>xxe</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>";
+    let nested = format!(
+        "<packet>{}{}</packet>",
+        "<customer>".repeat(10_000),
+        "</customer>".repeat(10_000)
+    );
+    let mut big = b"<packet><customer><add><gen_info><pname>".to_vec();
+    big.resize(10 * 1024 * 1024, b'x');
+    big.extend_from_slice(b"</pname></gen_info></add></customer></packet>");
+    let mut bad_utf8 = b"<packet><customer><add><gen_info><pname>".to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    bad_utf8.extend_from_slice(
+        b"</pname><login>u</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>",
+    );
+    let cases: Vec<(Headers, Vec<u8>, &str)> = vec![
+        (ADMIN, add.as_bytes()[..add.len() / 2].to_vec(), "1014"),
+        (ADMIN, big, "1014"),
+        (ADMIN, nested.into_bytes(), "1014"),
+        (ADMIN, bomb.into_bytes(), "1014"),
+        (ADMIN, xxe.as_bytes().to_vec(), "1014"),
+        (ADMIN, bad_utf8, "1014"),
+        (
+            &[("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "wrong")],
+            add.as_bytes().to_vec(),
+            "1001",
+        ),
+    ];
+    for (headers, body, code) in cases {
+        let started = Instant::now();
+        let a = plesk(&t, headers, body).await;
+        let took = started.elapsed();
+        assert!(a.body.contains("<system>"), "{}", a.body);
+        assert_eq!(text_of(&a.body, "errcode"), [code], "{}", a.body);
+        println!("{code} answered in {:.1} ms", took.as_secs_f64() * 1000.0);
+    }
+    assert_eq!(fingerprint(&t).await, before);
+}
