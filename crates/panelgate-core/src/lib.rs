@@ -23,6 +23,7 @@ pub mod model;
 pub mod password;
 pub mod seed;
 mod sequences;
+pub mod subscriptions;
 pub mod settings;
 pub mod types;
 

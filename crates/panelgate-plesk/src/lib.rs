@@ -11,7 +11,8 @@
 //!
 //! Operators served so far: `server` (`get_protos`, `get`: `gen_info`, `key`),
 //! `customer` (`add`, `get`, `set`, `del`, every filter, `gen_info` + `stat`), `reseller`
-//! (`add`, `get`, `set`, `del`, `gen-info`, `permissions`, `limits`), `secret_key` (`create`).
+//! (`add`, `get`, `set`, `del`, `gen-info`, `permissions`, `limits`), `secret_key` (`create`),
+//! `webspace` (`add`, `get`, `del`) and all 15 `backup-manager` operations on the backup engine.
 //! See protocols/plesk.md; the README's Plesk table lists what is not served yet.
 //!
 //! # Deviations
@@ -19,9 +20,11 @@
 //!   operator or operation and malformed XML answer 1014 with libxml2-style texts, but not every
 //!   schema rule is checked yet.
 
+pub mod backup_manager;
 pub mod customer;
 pub mod reseller;
 pub mod server;
+pub mod webspace;
 pub mod xml;
 
 use bytes::Bytes;
@@ -113,6 +116,22 @@ impl Principal {
 #[derive(Clone, Debug)]
 pub struct Plesk {
     core: Core,
+    strict_backup_versions: bool,
+}
+
+/// What a packet is answered with: a packet, or (for `download-file`) the archive itself.
+#[derive(Debug)]
+pub enum Answer {
+    Packet(Element),
+    File(panelgate_core::backups::ArchiveFiles),
+}
+
+/// The last protocol version that has `backup-manager` (Plesk 17.5).
+const LAST_BACKUP_VERSION: &str = "1.6.9.0";
+
+fn version_le(a: &str, b: &str) -> bool {
+    let parse = |v: &str| v.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    parse(a) <= parse(b)
 }
 
 /// Everything an operator needs.
@@ -184,7 +203,14 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 impl Plesk {
     pub fn new(core: Core) -> Plesk {
-        Plesk { core }
+        Plesk { core, strict_backup_versions: false }
+    }
+
+    /// Strict mode: `backup-manager` only in packets of version 1.6.9.0 or older, answered with
+    /// 1014 in 1.6.9.1 and version-less packets, as Plesk Obsidian does.
+    pub fn strict_backup_versions(mut self, strict: bool) -> Plesk {
+        self.strict_backup_versions = strict;
+        self
     }
 
     async fn authenticate(&self, req: &Request) -> Result<Principal, (u32, &'static str)> {
@@ -237,7 +263,14 @@ impl Plesk {
     }
 
     /// Answer one packet (the whole pipeline of protocols/plesk.md §1 "Order of check-ups").
-    pub async fn answer(&self, req: &Request) -> Element {
+    pub async fn answer(&self, req: &Request) -> Answer {
+        match self.answer_packet(req).await {
+            Ok(answer) => answer,
+            Err(packet) => Answer::Packet(packet),
+        }
+    }
+
+    async fn answer_packet(&self, req: &Request) -> Result<Answer, Element> {
         let parsed = match &req.body {
             panelgate_http::Body::TooLarge => Err(xml::ParseError {
                 line: 1,
@@ -251,7 +284,7 @@ impl Plesk {
                 Some(v) => match resolve_version(Some(v)) {
                     Some(resolved) => (resolved, v.to_owned()),
                     None => {
-                        return system_error(v, 1005, "XML API protocol version not supported.")
+                        return Err(system_error(v, 1005, "XML API protocol version not supported."))
                     }
                 },
             },
@@ -259,21 +292,20 @@ impl Plesk {
         };
         let principal = match self.authenticate(req).await {
             Ok(p) => p,
-            Err((code, text)) => return system_error(&echo, code, text),
+            Err((code, text)) => return Err(system_error(&echo, code, text)),
         };
         let packet = match parsed {
             Ok(p) => p,
-            Err(e) => return parser_error(&echo, e.line, &e.message),
+            Err(e) => return Err(parser_error(&echo, e.line, &e.message)),
         };
         if packet.name != "packet" {
-            return parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name));
+            return Err(parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name)));
         }
-        if let Some(bad) = packet
-            .children
-            .iter()
-            .find(|c| !OPERATORS.contains(&c.name.as_str()))
-        {
-            return parser_error(
+        let strict_refuses = |c: &Element| {
+            self.strict_backup_versions && c.name == "backup-manager" && !version_le(version, LAST_BACKUP_VERSION)
+        };
+        if let Some(bad) = packet.children.iter().find(|c| !OPERATORS.contains(&c.name.as_str()) || strict_refuses(c)) {
+            return Err(parser_error(
                 &echo,
                 bad.line,
                 &format!(
@@ -281,12 +313,29 @@ impl Plesk {
                     bad.name,
                     OPERATORS[..10].join(", ")
                 ),
-            );
+            ));
         }
-        let ctx = Ctx {
-            core: &self.core,
-            principal: &principal,
-        };
+        let ctx = Ctx { core: &self.core, principal: &principal };
+        // `download-file` alone in a packet answers with the archive itself.
+        if let [op] = packet.children.as_slice() {
+            if let (true, [download]) = (op.name == "backup-manager", op.children.as_slice()) {
+                if download.name == "download-file" {
+                    return match backup_manager::download(&ctx, download).await {
+                        Ok(files) => Ok(Answer::File(files)),
+                        Err(result) => {
+                            let mut out = Element::new("packet");
+                            out.attrs.push(("version".into(), echo.clone()));
+                            let mut bm = Element::new("backup-manager");
+                            let mut d = Element::new("download-file");
+                            d.push(result);
+                            bm.push(d);
+                            out.push(bm);
+                            Ok(Answer::Packet(out))
+                        }
+                    };
+                }
+            }
+        }
         let mut out = Element::new("packet");
         out.attrs.push(("version".into(), echo.clone()));
         for op in packet
@@ -299,6 +348,8 @@ impl Plesk {
                 "customer" => customer::run(&ctx, op).await,
                 "reseller" => reseller::run(&ctx, op).await,
                 "secret_key" => server::secret_key(&ctx, op).await,
+                "webspace" => webspace::run(&ctx, op).await,
+                "backup-manager" => backup_manager::run(&ctx, op).await,
                 other => Err((other.to_owned(), op.line)),
             };
             match answered {
@@ -306,15 +357,15 @@ impl Plesk {
                     out.push(el);
                 }
                 Err((name, line)) => {
-                    return parser_error(
+                    return Err(parser_error(
                         &echo,
                         line,
                         &format!("Element '{name}': This element is not expected."),
-                    );
+                    ));
                 }
             }
         }
-        out
+        Ok(Answer::Packet(out))
     }
 }
 
@@ -334,7 +385,16 @@ impl Frontend for Plesk {
     async fn handle(&self, req: Request) -> Response {
         let pretty =
             header(&req, "HTTP_PRETTY_PRINT").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let packet = self.answer(&req).await;
+        let packet = match self.answer(&req).await {
+            Answer::Packet(p) => p,
+            Answer::File(files) => {
+                let mut resp = panelgate_http::stream_files(200, "application/octet-stream", files.paths, files.size);
+                if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name)) {
+                    resp.headers_mut().insert(http::header::CONTENT_DISPOSITION, v);
+                }
+                return resp;
+            }
+        };
         let mut resp = panelgate_http::response(
             200,
             "text/xml;charset=UTF-8",

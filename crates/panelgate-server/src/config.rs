@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Seconds after which a planned Froxlor backup job runs (Froxlor's cron) [default: 60]
     #[arg(long, env = "PANELGATE_BACKUP_JOB_DELAY")]
     pub backup_job_delay: Option<i64>,
+    /// Plesk strict mode: `backup-manager` only in packets of version 1.6.9.0 or older, as Plesk
+    /// Obsidian answers
+    #[arg(long, env = "PANELGATE_PLESK_STRICT")]
+    pub plesk_strict: bool,
     /// Bearer token for the control API from non-loopback clients [default: loopback only]
     #[arg(long, env = "PANELGATE_CONTROL_TOKEN")]
     pub control_token: Option<String>,
@@ -77,12 +81,19 @@ pub struct FileConfig {
     pub backup_job_delay: Option<i64>,
     pub control_token: Option<String>,
     pub froxlor: FroxlorFileConfig,
+    pub plesk: PleskFileConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FroxlorFileConfig {
     pub version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PleskFileConfig {
+    pub strict: Option<bool>,
 }
 
 /// The resolved configuration.
@@ -97,6 +108,7 @@ pub struct Config {
     pub body_limit: usize,
     pub json_logs: bool,
     pub froxlor_version: FroxlorVersion,
+    pub plesk_strict: bool,
     pub upload_limit: u64,
     pub backup_job_delay: i64,
     pub control_token: Option<String>,
@@ -167,6 +179,7 @@ impl Config {
                 .unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
             json_logs,
             froxlor_version,
+            plesk_strict: args.plesk_strict || file.plesk.strict.unwrap_or(false),
             upload_limit: file.upload_limit.unwrap_or(crate::DEFAULT_UPLOAD_LIMIT),
             backup_job_delay: args
                 .backup_job_delay

@@ -57,6 +57,12 @@ impl App {
         }
     }
 
+    /// Plesk strict mode (see [`Plesk::strict_backup_versions`]).
+    pub fn with_plesk_strict(mut self, strict: bool) -> App {
+        self.plesk = Plesk::new(self.core.clone()).strict_backup_versions(strict);
+        self
+    }
+
     /// Set the largest archive upload and the control API's bearer token.
     pub fn with_control(mut self, upload_limit: u64, token: Option<String>) -> App {
         self.upload_limit = upload_limit;
@@ -257,6 +263,12 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
     out.push_str("\ntry:\n");
     out.push_str(&format!(
         "  Froxlor:  curl -s -u demo-froxlor-admin-key:demo-froxlor-admin-secret -d '{{\"command\":\"Customers.listing\"}}' {base}/api.php\n"
+    ));
+    out.push_str(&format!(
+        "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
+    ));
+    out.push_str(&format!(
+        "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
     ));
     out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
     out

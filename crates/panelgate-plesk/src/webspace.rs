@@ -1,0 +1,162 @@
+//! `webspace`: `add`, `get`, `del` with the minimum `gen_setup` / `gen_info` fields (the shared
+//! model's subscriptions), because `backup-webspace` targets webspaces.
+
+use panelgate_core::subscriptions::Subscription;
+use panelgate_core::CustomerRef;
+
+use crate::xml::Element;
+use crate::{core_error, error_result, Ctx, OperatorResult};
+
+fn ok_result() -> Element {
+    let mut r = Element::new("result");
+    r.add_text("status", "ok");
+    r
+}
+
+pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
+    let mut out = Element::new("webspace");
+    for operation in &op.children {
+        let mut answered = Element::new(operation.name.clone());
+        match operation.name.as_str() {
+            "add" => {
+                answered.push(add(ctx, operation).await);
+            }
+            "get" | "del" => {
+                for r in filtered(ctx, operation).await {
+                    answered.push(r);
+                }
+            }
+            other => return Err((other.to_owned(), operation.line)),
+        }
+        out.push(answered);
+    }
+    Ok(out)
+}
+
+async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
+    let Some(setup) = operation.child("gen_setup") else {
+        return error_result(1014, "gen_setup is required");
+    };
+    let actor = ctx.principal.actor();
+    let owner = match (setup.child_text("owner-id"), setup.child_text("owner-login")) {
+        (Some(id), _) => id.trim().parse::<i64>().map(CustomerRef::Id).ok(),
+        (None, Some(login)) => Some(CustomerRef::Login(login.trim().to_owned())),
+        (None, None) => None,
+    };
+    let Some(owner) = owner else {
+        // A webspace of the administrator itself: the shared model keeps webspaces per customer.
+        return error_result(1015, "Owner not found: panelgate keeps webspaces per customer; give owner-id or owner-login");
+    };
+    let name = setup.child_text("name").unwrap_or("").trim();
+    match ctx.core.subscriptions().create(&actor, &owner, name).await {
+        Ok(sub) => {
+            let mut r = ok_result();
+            r.add_text("id", sub.id.to_string()).add_text("guid", crate::guid_for("webspace", sub.id));
+            r
+        }
+        Err(panelgate_core::CoreError::NotFound { .. }) => error_result(1015, "Owner not found"),
+        Err(e) => {
+            let (code, text) = core_error(&e, "Webspace");
+            error_result(code, &text)
+        }
+    }
+}
+
+fn gen_info(s: &Subscription, owner_login: &str) -> Element {
+    let mut g = Element::new("gen_info");
+    g.add_text("cr_date", crate::date(s.created_at))
+        .add_text("name", s.domain.clone())
+        .add_text("ascii-name", s.domain.clone())
+        .add_text("status", "0")
+        .add_text("real_size", "0")
+        .add_text("owner-id", s.customer_id.to_string())
+        .add_text("owner-login", owner_login)
+        .add_text("htype", "vrt_hst")
+        .add_text("guid", crate::guid_for("webspace", s.id))
+        .add_text("vendor-guid", crate::guid_for("admin", s.admin_id))
+        .add_text("external-id", "");
+    g
+}
+
+async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
+    let actor = ctx.principal.actor();
+    let all = match ctx.core.subscriptions().list(&actor).await {
+        Ok(l) => l,
+        Err(e) => {
+            let (code, text) = core_error(&e, "Webspace");
+            return vec![error_result(code, &text)];
+        }
+    };
+    let owners = ctx.core.customers().list(&actor).await.unwrap_or_default();
+    let owner_login = |id: i64| owners.iter().find(|c| c.id == id).map(|c| c.loginname.clone()).unwrap_or_default();
+    let filter = operation.child("filter").filter(|f| !f.children.is_empty());
+    let groups: Vec<(Option<String>, Vec<Subscription>)> = match filter {
+        None => vec![(None, all)],
+        Some(f) => f
+            .children
+            .iter()
+            .map(|crit| {
+                let v = crit.text.trim().to_owned();
+                let hits = all
+                    .iter()
+                    .filter(|s| match crit.name.as_str() {
+                        "id" => s.id.to_string() == v,
+                        "name" => s.domain.eq_ignore_ascii_case(&v),
+                        "owner-id" => s.customer_id.to_string() == v,
+                        "owner-login" => owner_login(s.customer_id) == v,
+                        "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(&v),
+                        _ => false,
+                    })
+                    .cloned()
+                    .collect();
+                (Some(v), hits)
+            })
+            .collect(),
+    };
+    let mut results = Vec::new();
+    for (filter_id, hits) in groups {
+        if hits.is_empty() {
+            if let Some(v) = &filter_id {
+                let mut r = error_result(1013, "Webspace does not exist");
+                r.add_text("filter-id", v.clone());
+                results.push(r);
+            } else if operation.name == "get" {
+                results.push(ok_result());
+            }
+            continue;
+        }
+        for s in hits {
+            let outcome = match operation.name.as_str() {
+                "get" => Ok(s.clone()),
+                _ => ctx.core.subscriptions().delete(&actor, s.id).await,
+            };
+            match outcome {
+                Ok(s) => {
+                    let mut r = ok_result();
+                    if let Some(v) = &filter_id {
+                        r.add_text("filter-id", v.clone());
+                    }
+                    r.add_text("id", s.id.to_string());
+                    if operation.name == "get" {
+                        let mut data = Element::new("data");
+                        data.push(gen_info(&s, &owner_login(s.customer_id)));
+                        r.push(data);
+                    }
+                    results.push(r);
+                }
+                Err(e) => {
+                    let (code, text) = core_error(&e, "Webspace");
+                    let mut r = error_result(code, &text);
+                    if let Some(v) = &filter_id {
+                        r.add_text("filter-id", v.clone());
+                    }
+                    results.push(r);
+                }
+            }
+        }
+    }
+    if results.is_empty() {
+        results.push(ok_result());
+    }
+    results
+}
