@@ -36,11 +36,21 @@ async fn plesk(t: &TestApp, headers: &[(&str, &str)], body: impl Into<Bytes>) ->
         )
         .await;
     let status = resp.status().as_u16();
-    assert_eq!(resp.headers()["content-type"], "text/xml;charset=UTF-8");
+    assert_eq!(resp.headers()["content-type"], "text/xml;charset=UTF-8", "not an XML answer");
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let body = String::from_utf8(bytes.to_vec()).unwrap();
     validate(&body);
     Answer { status, body }
+}
+
+async fn plesk_raw(app: &panelgate_server::App, headers: &[(&str, &str)], body: &str) -> (String, Vec<u8>) {
+    let mut req = http::Request::post(AGENT);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.handle_http(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(), "127.0.0.1:9".parse().unwrap()).await;
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    (ct, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
 const ADMIN: &[(&str, &str)] = &[
@@ -48,8 +58,14 @@ const ADMIN: &[(&str, &str)] = &[
     ("HTTP_AUTH_PASSWD", "changeme1Q**"),
 ];
 
-/// xmllint against agent_output.xsd of 1.6.9.1.
+/// xmllint against agent_output.xsd: 1.6.9.1, or for `backup-manager` the 2014 set (the newest
+/// with backup.xsd). The two server-wide-settings operations are newer than any XSD available
+/// (1.6.8/1.6.9), and a download answers with the archive itself: those are not checked.
 fn validate(body: &str) {
+    if !body.starts_with("<?xml") || body.contains("server-wide-settings>") {
+        return;
+    }
+    let set = if body.contains("<backup-manager>") { "legacy-2014-with-backup" } else { "1.6.9.1" };
     let Some(shared) = captures::shared_dir() else {
         return;
     };
@@ -69,7 +85,7 @@ fn validate(body: &str) {
     let out = std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
-        .arg(shared.join("plesk-xsd/1.6.9.1/agent_output.xsd"))
+        .arg(shared.join(format!("plesk-xsd/{set}/agent_output.xsd")))
         .arg(&file)
         .output()
         .unwrap();
@@ -340,4 +356,119 @@ async fn hostile_packets_get_system_errors_and_change_nothing() {
         println!("{code} answered in {:.1} ms", took.as_secs_f64() * 1000.0);
     }
     assert_eq!(fingerprint(&t).await, before);
+}
+
+// Issue 4 acceptance: a `backup-customer` task started through Plesk reaches `finished` in
+// `get-tasks-info`, its file shows in `get-local-backup-list`, `download-file` returns bytes whose
+// SHA-256 matches the archive, and `remove-file` deletes it. Golden example 8 shapes.
+#[tokio::test]
+async fn backup_manager_runs_real_backups() {
+    use panelgate_core::backup_worker::Worker;
+    use sha2::{Digest, Sha256};
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer1");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("index.html"), b"<h1>plesk</h1>").unwrap();
+    let bm = |inner: &str| format!("<packet><backup-manager>{inner}</backup-manager></packet>");
+
+    let started = plesk(&t, ADMIN, bm("<backup-customer><customer-id>1</customer-id><local/><prefix>weekly</prefix><description>Standard weekly backup</description></backup-customer>")).await;
+    let task = text_of(&started.body, "task-id")[0].to_owned();
+    let info = plesk(&t, ADMIN, bm(&format!("<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"))).await;
+    assert_eq!(text_of(&info.body, "status"), ["ok", "working"], "queued shows as working: {}", info.body);
+    assert_eq!(Worker::new(t.core.clone()).run_until_idle().await.unwrap(), 1);
+    let info = plesk(&t, ADMIN, bm("<get-tasks-info><customer-id>1</customer-id></get-tasks-info>")).await;
+    assert_eq!(text_of(&info.body, "status"), ["ok", "finished"], "{}", info.body);
+    let filename = text_of(&info.body, "filename")[0].to_owned();
+    assert!(filename.starts_with("weekly_customer_customer1_"), "{filename}");
+    assert_eq!(text_of(&info.body, "protocol"), ["local"]);
+
+    let list = plesk(&t, ADMIN, bm("<get-local-backup-list><customer-login>customer1</customer-login></get-local-backup-list>")).await;
+    assert_eq!(text_of(&list.body, "name"), [filename.as_str()]);
+    assert_eq!(text_of(&list.body, "description"), ["Standard weekly backup"]);
+
+    let archive = t.core.backups().archives(&Actor::System).await.unwrap().remove(0);
+    let (ct, bytes) = plesk_raw(&t.app, ADMIN, &bm(&format!("<download-file><customer-id>1</customer-id><filename>{filename}</filename></download-file>"))).await;
+    assert_eq!(ct, "application/octet-stream");
+    assert_eq!(bytes.len() as i64, archive.size);
+    let sum: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(sum, archive.sha256);
+
+    let removed = plesk(&t, ADMIN, bm(&format!("<remove-file><customer-id>1</customer-id><filename>{filename}</filename></remove-file>"))).await;
+    assert_eq!(text_of(&removed.body, "status"), ["ok"]);
+    assert!(t.core.backups().archives(&Actor::System).await.unwrap().is_empty());
+    assert!(!t.core.storage_dir().join(&filename).exists());
+    let again = plesk(&t, ADMIN, bm(&format!("<remove-file><customer-id>1</customer-id><filename>{filename}</filename></remove-file>"))).await;
+    assert_eq!(text_of(&again.body, "errcode"), ["1013"]);
+    let (ct, body) = plesk_raw(&t.app, ADMIN, &bm(&format!("<download-file><customer-id>1</customer-id><filename>{filename}</filename></download-file>"))).await;
+    assert_eq!(ct, "text/xml;charset=UTF-8");
+    validate(std::str::from_utf8(&body).unwrap());
+}
+
+// Golden example 8 (docs samples) and the other backup-manager operations.
+#[tokio::test]
+async fn backup_manager_operations_and_errors() {
+    let t = TestApp::demo().await;
+    let bm = |inner: &str| format!("<packet version=\"1.6.7.0\"><backup-manager>{inner}</backup-manager></packet>");
+    let r = plesk(&t, ADMIN, bm("<backup-customer><customer-id>77</customer-id><local/><description>x</description></backup-customer>")).await;
+    assert_eq!((text_of(&r.body, "errcode"), text_of(&r.body, "errtext")), (vec!["1013"], vec!["client does not exist."]));
+    let r = plesk(&t, ADMIN, bm("<backup-reseller><reseller-id>2</reseller-id><local/><description>Standard weekly backup</description></backup-reseller>")).await;
+    assert!(r.body.contains("<packet version=\"1.6.7.0\">"));
+    let task = text_of(&r.body, "task-id")[0].to_owned();
+    let r = plesk(&t, ADMIN, bm(&format!("<stop-backup><task-id>{task}</task-id></stop-backup>"))).await;
+    assert_eq!(text_of(&r.body, "status"), ["ok"]);
+    let r = plesk(&t, ADMIN, bm(&format!("<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"))).await;
+    assert_eq!(text_of(&r.body, "status"), ["ok", "stopped"]);
+    let r = plesk(&t, ADMIN, bm("<get-supported-protocols/>")).await;
+    assert_eq!(text_of(&r.body, "protocol"), ["local", "ftp"]);
+    let r = plesk(&t, ADMIN, bm("<set-remote-storage-settings><customer-id>1</customer-id><settings><protocol>ftp</protocol><host>backup.example</host><port>2121</port><directory>/b</directory><login>u</login><password>p</password><passive-mode>true</passive-mode></settings></set-remote-storage-settings><get-remote-storage-settings><customer-id>1</customer-id><protocol>ftp</protocol></get-remote-storage-settings>")).await;
+    assert_eq!(text_of(&r.body, "host"), ["backup.example"]);
+    assert!(!r.body.contains("<password>"), "the FTP password is not echoed");
+    let r = plesk(&t, ADMIN, bm("<set-server-wide-settings><settings><max-backup-files>3</max-backup-files><do-not-compress>true</do-not-compress></settings></set-server-wide-settings><get-server-wide-settings/>")).await;
+    assert_eq!(text_of(&r.body, "max-backup-files"), ["3"]);
+    assert_eq!(text_of(&r.body, "do-not-compress"), ["true"]);
+    // A customer may back itself up, nobody else.
+    let customer = [("HTTP_AUTH_LOGIN", "customer1"), ("HTTP_AUTH_PASSWD", "changeme1Q**")];
+    let r = plesk(&t, &customer, bm("<backup-customer><customer-id>1</customer-id><local/><description>mine</description></backup-customer>")).await;
+    assert_eq!(text_of(&r.body, "status"), ["ok"]);
+    let r = plesk(&t, &customer, bm("<backup-customer><customer-id>2</customer-id><local/><description>theirs</description></backup-customer>")).await;
+    assert_eq!(text_of(&r.body, "errcode"), ["1006"]);
+    let r = plesk(&t, &customer, bm("<backup-server><local/><description>all</description></backup-server>")).await;
+    assert_eq!(text_of(&r.body, "errcode"), ["1006"]);
+}
+
+// Issue 4 §6: strict mode answers `backup-manager` in 1.6.9.1 and version-less packets as
+// Obsidian does; the default accepts it in every version.
+#[tokio::test]
+async fn strict_mode_limits_backup_manager_to_old_versions() {
+    let t = TestApp::demo().await;
+    let strict = t.app.clone().with_plesk_strict(true);
+    let inner = "<backup-manager><get-supported-protocols/></backup-manager>";
+    for (version, refused) in [("", true), (" version=\"1.6.9.1\"", true), (" version=\"1.6.9.0\"", false), (" version=\"1.6.7.0\"", false)] {
+        let (_, body) = plesk_raw(&strict, ADMIN, &format!("<packet{version}>\n{inner}</packet>")).await;
+        let body = String::from_utf8(body).unwrap();
+        if refused {
+            assert!(body.contains("<errcode>1014</errcode>"), "{body}");
+            assert!(body.contains("Error in line 2: Element 'backup-manager': This element is not expected. Expected is one of ( request-settings, server, customer, webspace, subdomain, dns, db_server, mail, certificate, site-alias )."), "{body}");
+        } else {
+            assert!(body.contains("<protocol>local</protocol>"), "{body}");
+        }
+    }
+    let r = plesk(&t, ADMIN, format!("<packet>{inner}</packet>")).await;
+    assert!(r.body.contains("<protocol>local</protocol>"), "default mode accepts it");
+}
+
+// Webspaces: the subscriptions backup-webspace targets.
+#[tokio::test]
+async fn webspaces_add_get_del() {
+    let t = TestApp::demo().await;
+    let r = plesk(&t, ADMIN, "<packet><webspace><add><gen_setup><name>example.com</name><owner-login>customer1</owner-login></gen_setup></add></webspace></packet>").await;
+    let id = text_of(&r.body, "id")[0].to_owned();
+    let r = plesk(&t, ADMIN, "<packet><webspace><get><filter><name>example.com</name></filter><dataset><gen_info/></dataset></get></webspace></packet>").await;
+    assert_eq!(text_of(&r.body, "owner-login"), ["customer1"]);
+    let r = plesk(&t, ADMIN, format!("<packet version=\"1.6.7.0\"><backup-manager><backup-webspace><webspace-id>{id}</webspace-id><local/><description>site</description></backup-webspace></backup-manager></packet>")).await;
+    assert_eq!(text_of(&r.body, "status"), ["ok"]);
+    let r = plesk(&t, ADMIN, "<packet><webspace><del><filter><name>example.com</name></filter></del></webspace></packet>").await;
+    assert_eq!(text_of(&r.body, "status"), ["ok"]);
+    let r = plesk(&t, ADMIN, "<packet><webspace><get><filter><name>example.com</name></filter><dataset><gen_info/></dataset></get></webspace></packet>").await;
+    assert_eq!(text_of(&r.body, "errcode"), ["1013"]);
 }
