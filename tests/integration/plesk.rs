@@ -36,21 +36,42 @@ async fn plesk(t: &TestApp, headers: &[(&str, &str)], body: impl Into<Bytes>) ->
         )
         .await;
     let status = resp.status().as_u16();
-    assert_eq!(resp.headers()["content-type"], "text/xml;charset=UTF-8", "not an XML answer");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/xml;charset=UTF-8",
+        "not an XML answer"
+    );
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let body = String::from_utf8(bytes.to_vec()).unwrap();
     validate(&body);
     Answer { status, body }
 }
 
-async fn plesk_raw(app: &panelgate_server::App, headers: &[(&str, &str)], body: &str) -> (String, Vec<u8>) {
+async fn plesk_raw(
+    app: &panelgate_server::App,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (String, Vec<u8>) {
     let mut req = http::Request::post(AGENT);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = app.handle_http(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(), "127.0.0.1:9".parse().unwrap()).await;
+    let resp = app
+        .handle_http(
+            req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(),
+            "127.0.0.1:9".parse().unwrap(),
+        )
+        .await;
     let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
-    (ct, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        ct,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
 }
 
 const ADMIN: &[(&str, &str)] = &[
@@ -65,7 +86,11 @@ fn validate(body: &str) {
     if !body.starts_with("<?xml") || body.contains("server-wide-settings>") {
         return;
     }
-    let set = if body.contains("<backup-manager>") { "legacy-2014-with-backup" } else { "1.6.9.1" };
+    let set = if body.contains("<backup-manager>") {
+        "legacy-2014-with-backup"
+    } else {
+        "1.6.9.1"
+    };
     let Some(shared) = captures::shared_dir() else {
         return;
     };
@@ -273,6 +298,41 @@ async fn resellers_secret_keys_and_mirrored_packets() {
     )
     .await;
     assert_eq!(text_of(&with_key.body, "login"), ["customer1", "customer2"]);
+    let info = plesk(&t, ADMIN, format!("<packet><secret_key><get_info><filter><key>{secret}</key></filter></get_info></secret_key></packet>")).await;
+    assert_eq!(text_of(&info.body, "description"), ["ci"]);
+    let all = plesk(
+        &t,
+        ADMIN,
+        "<packet><secret_key><get_info><filter/></get_info></secret_key></packet>",
+    )
+    .await;
+    assert_eq!(
+        all.body.matches("<key_info>").count(),
+        2,
+        "the demo key and the new one: {}",
+        all.body
+    );
+    assert!(!all.body.contains(&secret), "a listing never shows a key");
+    let del = plesk(&t, ADMIN, format!("<packet><secret_key><delete><filter><key>{secret}</key></filter></delete></secret_key></packet>")).await;
+    assert_eq!(text_of(&del.body, "status"), ["ok"]);
+    let refused = plesk(
+        &t,
+        &[("KEY", &secret)],
+        "<packet><server><get_protos/></server></packet>",
+    )
+    .await;
+    assert_eq!(text_of(&refused.body, "errcode"), ["11003"]);
+    let demo = plesk(
+        &t,
+        &[("KEY", "demo-plesk-secret-key")],
+        "<packet><server><get_protos/></server></packet>",
+    )
+    .await;
+    assert_eq!(
+        text_of(&demo.body, "status"),
+        ["ok"],
+        "the demo secret key works"
+    );
 
     // A reseller sees its own customers; a customer itself only, and may not add customers.
     let reseller = [
@@ -373,29 +433,75 @@ async fn backup_manager_runs_real_backups() {
 
     let started = plesk(&t, ADMIN, bm("<backup-customer><customer-id>1</customer-id><local/><prefix>weekly</prefix><description>Standard weekly backup</description></backup-customer>")).await;
     let task = text_of(&started.body, "task-id")[0].to_owned();
-    let info = plesk(&t, ADMIN, bm(&format!("<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"))).await;
-    assert_eq!(text_of(&info.body, "status"), ["ok", "working"], "queued shows as working: {}", info.body);
-    assert_eq!(Worker::new(t.core.clone()).run_until_idle().await.unwrap(), 1);
-    let info = plesk(&t, ADMIN, bm("<get-tasks-info><customer-id>1</customer-id></get-tasks-info>")).await;
-    assert_eq!(text_of(&info.body, "status"), ["ok", "finished"], "{}", info.body);
+    let info = plesk(
+        &t,
+        ADMIN,
+        bm(&format!(
+            "<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"
+        )),
+    )
+    .await;
+    assert_eq!(
+        text_of(&info.body, "status"),
+        ["ok", "working"],
+        "queued shows as working: {}",
+        info.body
+    );
+    assert_eq!(
+        Worker::new(t.core.clone()).run_until_idle().await.unwrap(),
+        1
+    );
+    let info = plesk(
+        &t,
+        ADMIN,
+        bm("<get-tasks-info><customer-id>1</customer-id></get-tasks-info>"),
+    )
+    .await;
+    assert_eq!(
+        text_of(&info.body, "status"),
+        ["ok", "finished"],
+        "{}",
+        info.body
+    );
     let filename = text_of(&info.body, "filename")[0].to_owned();
-    assert!(filename.starts_with("weekly_customer_customer1_"), "{filename}");
+    assert!(
+        filename.starts_with("weekly_customer_customer1_"),
+        "{filename}"
+    );
     assert_eq!(text_of(&info.body, "protocol"), ["local"]);
 
     let list = plesk(&t, ADMIN, bm("<get-local-backup-list><customer-login>customer1</customer-login></get-local-backup-list>")).await;
     assert_eq!(text_of(&list.body, "name"), [filename.as_str()]);
-    assert_eq!(text_of(&list.body, "description"), ["Standard weekly backup"]);
+    assert_eq!(
+        text_of(&list.body, "description"),
+        ["Standard weekly backup"]
+    );
 
-    let archive = t.core.backups().archives(&Actor::System).await.unwrap().remove(0);
+    let archive = t
+        .core
+        .backups()
+        .archives(&Actor::System)
+        .await
+        .unwrap()
+        .remove(0);
     let (ct, bytes) = plesk_raw(&t.app, ADMIN, &bm(&format!("<download-file><customer-id>1</customer-id><filename>{filename}</filename></download-file>"))).await;
     assert_eq!(ct, "application/octet-stream");
     assert_eq!(bytes.len() as i64, archive.size);
-    let sum: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let sum: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(sum, archive.sha256);
 
     let removed = plesk(&t, ADMIN, bm(&format!("<remove-file><customer-id>1</customer-id><filename>{filename}</filename></remove-file>"))).await;
     assert_eq!(text_of(&removed.body, "status"), ["ok"]);
-    assert!(t.core.backups().archives(&Actor::System).await.unwrap().is_empty());
+    assert!(t
+        .core
+        .backups()
+        .archives(&Actor::System)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(!t.core.storage_dir().join(&filename).exists());
     let again = plesk(&t, ADMIN, bm(&format!("<remove-file><customer-id>1</customer-id><filename>{filename}</filename></remove-file>"))).await;
     assert_eq!(text_of(&again.body, "errcode"), ["1013"]);
@@ -408,31 +514,61 @@ async fn backup_manager_runs_real_backups() {
 #[tokio::test]
 async fn backup_manager_operations_and_errors() {
     let t = TestApp::demo().await;
-    let bm = |inner: &str| format!("<packet version=\"1.6.7.0\"><backup-manager>{inner}</backup-manager></packet>");
+    let bm = |inner: &str| {
+        format!("<packet version=\"1.6.7.0\"><backup-manager>{inner}</backup-manager></packet>")
+    };
     let r = plesk(&t, ADMIN, bm("<backup-customer><customer-id>77</customer-id><local/><description>x</description></backup-customer>")).await;
-    assert_eq!((text_of(&r.body, "errcode"), text_of(&r.body, "errtext")), (vec!["1013"], vec!["client does not exist."]));
+    assert_eq!(
+        (text_of(&r.body, "errcode"), text_of(&r.body, "errtext")),
+        (vec!["1013"], vec!["client does not exist."])
+    );
     let r = plesk(&t, ADMIN, bm("<backup-reseller><reseller-id>2</reseller-id><local/><description>Standard weekly backup</description></backup-reseller>")).await;
     assert!(r.body.contains("<packet version=\"1.6.7.0\">"));
     let task = text_of(&r.body, "task-id")[0].to_owned();
-    let r = plesk(&t, ADMIN, bm(&format!("<stop-backup><task-id>{task}</task-id></stop-backup>"))).await;
+    let r = plesk(
+        &t,
+        ADMIN,
+        bm(&format!(
+            "<stop-backup><task-id>{task}</task-id></stop-backup>"
+        )),
+    )
+    .await;
     assert_eq!(text_of(&r.body, "status"), ["ok"]);
-    let r = plesk(&t, ADMIN, bm(&format!("<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"))).await;
+    let r = plesk(
+        &t,
+        ADMIN,
+        bm(&format!(
+            "<get-tasks-info><task-id>{task}</task-id></get-tasks-info>"
+        )),
+    )
+    .await;
     assert_eq!(text_of(&r.body, "status"), ["ok", "stopped"]);
     let r = plesk(&t, ADMIN, bm("<get-supported-protocols/>")).await;
     assert_eq!(text_of(&r.body, "protocol"), ["local", "ftp"]);
     let r = plesk(&t, ADMIN, bm("<set-remote-storage-settings><customer-id>1</customer-id><settings><protocol>ftp</protocol><host>backup.example</host><port>2121</port><directory>/b</directory><login>u</login><password>p</password><passive-mode>true</passive-mode></settings></set-remote-storage-settings><get-remote-storage-settings><customer-id>1</customer-id><protocol>ftp</protocol></get-remote-storage-settings>")).await;
     assert_eq!(text_of(&r.body, "host"), ["backup.example"]);
-    assert!(!r.body.contains("<password>"), "the FTP password is not echoed");
+    assert!(
+        !r.body.contains("<password>"),
+        "the FTP password is not echoed"
+    );
     let r = plesk(&t, ADMIN, bm("<set-server-wide-settings><settings><max-backup-files>3</max-backup-files><do-not-compress>true</do-not-compress></settings></set-server-wide-settings><get-server-wide-settings/>")).await;
     assert_eq!(text_of(&r.body, "max-backup-files"), ["3"]);
     assert_eq!(text_of(&r.body, "do-not-compress"), ["true"]);
     // A customer may back itself up, nobody else.
-    let customer = [("HTTP_AUTH_LOGIN", "customer1"), ("HTTP_AUTH_PASSWD", "changeme1Q**")];
+    let customer = [
+        ("HTTP_AUTH_LOGIN", "customer1"),
+        ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+    ];
     let r = plesk(&t, &customer, bm("<backup-customer><customer-id>1</customer-id><local/><description>mine</description></backup-customer>")).await;
     assert_eq!(text_of(&r.body, "status"), ["ok"]);
     let r = plesk(&t, &customer, bm("<backup-customer><customer-id>2</customer-id><local/><description>theirs</description></backup-customer>")).await;
     assert_eq!(text_of(&r.body, "errcode"), ["1006"]);
-    let r = plesk(&t, &customer, bm("<backup-server><local/><description>all</description></backup-server>")).await;
+    let r = plesk(
+        &t,
+        &customer,
+        bm("<backup-server><local/><description>all</description></backup-server>"),
+    )
+    .await;
     assert_eq!(text_of(&r.body, "errcode"), ["1006"]);
 }
 
@@ -443,8 +579,18 @@ async fn strict_mode_limits_backup_manager_to_old_versions() {
     let t = TestApp::demo().await;
     let strict = t.app.clone().with_plesk_strict(true);
     let inner = "<backup-manager><get-supported-protocols/></backup-manager>";
-    for (version, refused) in [("", true), (" version=\"1.6.9.1\"", true), (" version=\"1.6.9.0\"", false), (" version=\"1.6.7.0\"", false)] {
-        let (_, body) = plesk_raw(&strict, ADMIN, &format!("<packet{version}>\n{inner}</packet>")).await;
+    for (version, refused) in [
+        ("", true),
+        (" version=\"1.6.9.1\"", true),
+        (" version=\"1.6.9.0\"", false),
+        (" version=\"1.6.7.0\"", false),
+    ] {
+        let (_, body) = plesk_raw(
+            &strict,
+            ADMIN,
+            &format!("<packet{version}>\n{inner}</packet>"),
+        )
+        .await;
         let body = String::from_utf8(body).unwrap();
         if refused {
             assert!(body.contains("<errcode>1014</errcode>"), "{body}");
@@ -454,7 +600,10 @@ async fn strict_mode_limits_backup_manager_to_old_versions() {
         }
     }
     let r = plesk(&t, ADMIN, format!("<packet>{inner}</packet>")).await;
-    assert!(r.body.contains("<protocol>local</protocol>"), "default mode accepts it");
+    assert!(
+        r.body.contains("<protocol>local</protocol>"),
+        "default mode accepts it"
+    );
 }
 
 // Webspaces: the subscriptions backup-webspace targets.
@@ -471,4 +620,35 @@ async fn webspaces_add_get_del() {
     assert_eq!(text_of(&r.body, "status"), ["ok"]);
     let r = plesk(&t, ADMIN, "<packet><webspace><get><filter><name>example.com</name></filter><dataset><gen_info/></dataset></get></webspace></packet>").await;
     assert_eq!(text_of(&r.body, "errcode"), ["1013"]);
+}
+
+// Issue 4 §3: schema violations answer 1014 with libxml2's wording (each expectation is what
+// xmllint printed for the same packet against 1.6.9.1/agent_input.xsd).
+#[tokio::test]
+async fn schema_violations_answer_1014_with_libxml2_texts() {
+    let t = TestApp::demo().await;
+    let before = fingerprint(&t).await;
+    let cases = [
+        ("<packet>\n<customer><nope/></customer></packet>", "Error in line 2: Element 'nope': This element is not expected. Expected is one of ( add, get, del, set, convert-to-reseller, change-owner, get-domain-list )."),
+        ("<packet><customer><get><dataset><gen_info/></dataset><filter/></get></customer></packet>", "Error in line 1: Element 'dataset': This element is not expected. Expected is ( filter )."),
+        ("<packet><customer><get><filter><id>abc</id></filter><dataset><gen_info/></dataset></get></customer></packet>", "Error in line 1: Element 'id': 'abc' is not a valid value of the atomic type 'id_type'."),
+        ("<packet><customer><add><gen_info><login>x</login><pname>p</pname><passwd>Secret123x</passwd></gen_info></add></customer><customer><add><gen_info><pname>ok</pname><login>ok</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>", "Error in line 1: Element 'login': This element is not expected. Expected is one of ( cname, pname )."),
+    ];
+    for (packet, text) in cases {
+        let a = plesk(&t, ADMIN, packet).await;
+        assert_eq!(text_of(&a.body, "errcode"), ["1014"], "{}", a.body);
+        assert_eq!(
+            text_of(&a.body, "errtext"),
+            [format!("Parser error: Request is invalid. {text}").as_str()]
+        );
+    }
+    assert_eq!(
+        fingerprint(&t).await,
+        before,
+        "a packet that fails validation runs none of its operations"
+    );
+    // A schema-valid operation panelgate does not serve fails alone, with 1017.
+    let a = plesk(&t, ADMIN, "<packet><customer><get-domain-list><filter/></get-domain-list></customer><server><get_protos/></server></packet>").await;
+    assert_eq!(text_of(&a.body, "errcode"), ["1017"]);
+    assert!(a.body.contains("<proto>1.6.9.1</proto>"));
 }

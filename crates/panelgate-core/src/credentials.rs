@@ -25,6 +25,8 @@ pub struct CredentialInfo {
     pub allowed_from: String,
     pub valid_until: i64,
     pub description: String,
+    /// A non-secret tag of a secret-only key (the first bytes of its SHA-256), for listings.
+    pub fingerprint: String,
 }
 
 impl Credentials<'_> {
@@ -170,6 +172,7 @@ impl Credentials<'_> {
                 allowed_from: r.allowed_from,
                 valid_until: r.valid_until,
                 description: r.description,
+                fingerprint: r.lookup,
             })
             .collect())
     }
@@ -193,6 +196,30 @@ impl Credentials<'_> {
         let mut am: credentials::ActiveModel = row.into();
         am.valid_until = Set(valid_until);
         am.update(self.core.db()).await?;
+        Ok(())
+    }
+}
+
+impl Credentials<'_> {
+    /// Delete a credential: the server, the server owner, or the credential's own owner.
+    pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<()> {
+        let row = credentials::Entity::find_by_id(id)
+            .one(self.core.db())
+            .await?
+            .ok_or_else(|| {
+                CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id))
+            })?;
+        let allowed = match actor {
+            Actor::System | Actor::Admin { see_all: true, .. } => true,
+            Actor::Admin { id: me, .. } => row.admin_id == Some(*me) && row.customer_id.is_none(),
+            Actor::Customer { id: me, .. } => row.customer_id == Some(*me),
+        };
+        if !allowed {
+            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
+        }
+        credentials::Entity::delete_by_id(id)
+            .exec(self.core.db())
+            .await?;
         Ok(())
     }
 }

@@ -23,8 +23,8 @@ pub mod model;
 pub mod password;
 pub mod seed;
 mod sequences;
-pub mod subscriptions;
 pub mod settings;
+pub mod subscriptions;
 pub mod types;
 
 use std::path::{Path, PathBuf};

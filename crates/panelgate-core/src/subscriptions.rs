@@ -1,6 +1,9 @@
 //! Subscriptions (Plesk webspaces; Froxlor's standard subdomain is one too).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    TransactionTrait,
+};
 
 use crate::entity::{customers, subscriptions};
 use crate::error::{CoreError, CoreResult, EntityKind, Key};
@@ -49,13 +52,21 @@ impl Subscriptions<'_> {
             .await?;
         Ok(rows
             .into_iter()
-            .filter(|(_, c)| c.as_ref().is_some_and(|c| actor.sees_customer(c.id, c.admin_id)))
+            .filter(|(_, c)| {
+                c.as_ref()
+                    .is_some_and(|c| actor.sees_customer(c.id, c.admin_id))
+            })
             .map(|(s, _)| to_sub(s))
             .collect())
     }
 
     /// Add a domain to a customer the actor sees (customers may not add their own).
-    pub async fn create(&self, actor: &Actor, customer: &CustomerRef, domain: &str) -> CoreResult<Subscription> {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        customer: &CustomerRef,
+        domain: &str,
+    ) -> CoreResult<Subscription> {
         if matches!(actor, Actor::Customer { .. }) {
             return Err(CoreError::Forbidden(crate::Denied::RoleNotAllowed));
         }
@@ -63,9 +74,16 @@ impl Subscriptions<'_> {
         let valid = !domain.is_empty()
             && domain.len() <= 253
             && domain.contains('.')
-            && domain.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
         if !valid {
-            return Err(CoreError::Invalid { field: "domain", reason: format!("{domain:?} is not a domain name") });
+            return Err(CoreError::Invalid {
+                field: "domain",
+                reason: format!("{domain:?} is not a domain name"),
+            });
         }
         let owner = self.core.customers().get(actor, customer).await?;
         let txn = self.core.db().begin().await?;
@@ -81,9 +99,10 @@ impl Subscriptions<'_> {
         .insert(&txn)
         .await
         .map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                CoreError::AlreadyExists { entity: EntityKind::Subscription, key: Key::Login(domain.clone()) }
-            }
+            Some(SqlErr::UniqueConstraintViolation(_)) => CoreError::AlreadyExists {
+                entity: EntityKind::Subscription,
+                key: Key::Login(domain.clone()),
+            },
             _ => e.into(),
         })?;
         txn.commit().await?;
@@ -101,10 +120,15 @@ impl Subscriptions<'_> {
             .into_iter()
             .find(|s| s.id == id)
             .ok_or_else(|| CoreError::not_found(EntityKind::Subscription, Key::Id(id)))?;
-        subscriptions::Entity::delete_by_id(id).exec(self.core.db()).await?;
+        subscriptions::Entity::delete_by_id(id)
+            .exec(self.core.db())
+            .await?;
         if sub.is_std_subdomain {
             customers::Entity::update_many()
-                .col_expr(customers::Column::Standardsubdomain, sea_orm::sea_query::Expr::value(0))
+                .col_expr(
+                    customers::Column::Standardsubdomain,
+                    sea_orm::sea_query::Expr::value(0),
+                )
                 .filter(customers::Column::Id.eq(sub.customer_id))
                 .exec(self.core.db())
                 .await?;

@@ -5,8 +5,8 @@
 
 use panelgate_core::admins::AdminRef;
 use panelgate_core::backups::{
-    ArchiveFiles, BackupArchive, BackupOptions, BackupScope, BackupTask, Content, FtpSettings, ImportOptions,
-    ServerSettings, Storage, TaskState,
+    ArchiveFiles, BackupArchive, BackupOptions, BackupScope, BackupTask, Content, FtpSettings,
+    ImportOptions, ServerSettings, Storage, TaskState,
 };
 use panelgate_core::{Actor, CoreError, CustomerRef};
 
@@ -30,7 +30,12 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 Ok(id) => BackupScope::Customer(id),
                 Err(_) => return Err(error_result(1013, "client does not exist.")),
             },
-            "customer-login" => match ctx.core.customers().get(&actor, &CustomerRef::Login(v.to_owned())).await {
+            "customer-login" => match ctx
+                .core
+                .customers()
+                .get(&actor, &CustomerRef::Login(v.to_owned()))
+                .await
+            {
                 Ok(c) => BackupScope::Customer(c.id),
                 Err(_) => return Err(error_result(1013, "client does not exist.")),
             },
@@ -38,7 +43,12 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 Ok(id) => BackupScope::Reseller(id),
                 Err(_) => return Err(error_result(1013, "reseller does not exist.")),
             },
-            "reseller-login" => match ctx.core.admins().get(&Actor::System, &AdminRef::Login(v.to_owned())).await {
+            "reseller-login" => match ctx
+                .core
+                .admins()
+                .get(&Actor::System, &AdminRef::Login(v.to_owned()))
+                .await
+            {
                 Ok(a) if a.is_reseller() => BackupScope::Reseller(a.id),
                 _ => return Err(error_result(1013, "reseller does not exist.")),
             },
@@ -47,7 +57,12 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 Err(_) => return Err(error_result(1013, "webspace does not exist.")),
             },
             "webspace-name" => {
-                let subs = ctx.core.subscriptions().list(&actor).await.unwrap_or_default();
+                let subs = ctx
+                    .core
+                    .subscriptions()
+                    .list(&actor)
+                    .await
+                    .unwrap_or_default();
                 match subs.iter().find(|s| s.domain.eq_ignore_ascii_case(v)) {
                     Some(s) => BackupScope::Subscription(s.id),
                     None => return Err(error_result(1013, "webspace does not exist.")),
@@ -88,7 +103,8 @@ fn bool_text(v: bool) -> &'static str {
 }
 
 fn flag(op: &Element, name: &str) -> Option<bool> {
-    op.child_text(name).map(|v| matches!(v.trim(), "true" | "1"))
+    op.child_text(name)
+        .map(|v| matches!(v.trim(), "true" | "1"))
 }
 
 pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
@@ -97,13 +113,21 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
         let result = match operation.name.as_str() {
-            "backup-server" | "backup-reseller" | "backup-customer" | "backup-webspace" => start(ctx, operation).await,
+            "backup-server" | "backup-reseller" | "backup-customer" | "backup-webspace" => {
+                start(ctx, operation).await
+            }
             "get-tasks-info" => tasks_info(ctx, operation).await,
             "get-local-backup-list" => local_list(ctx, operation).await,
             "remove-file" => remove_file(ctx, operation).await,
             "import-file" => import_file(ctx, operation).await,
-            "download-file" => error_result(1023, "download-file must be the only operation of its packet"),
-            "stop-backup" => match operation.child_text("task-id").and_then(|v| v.trim().parse().ok()) {
+            "download-file" => error_result(
+                1023,
+                "download-file must be the only operation of its packet",
+            ),
+            "stop-backup" => match operation
+                .child_text("task-id")
+                .and_then(|v| v.trim().parse().ok())
+            {
                 Some(id) => match ctx.core.backups().stop(&actor, id).await {
                     Ok(_) => ok_result(),
                     Err(CoreError::NotFound { .. }) => error_result(1013, "task does not exist."),
@@ -130,7 +154,10 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                         .add_text("max-backup-processes", s.max_backup_processes.to_string())
                         .add_text("low-priority", bool_text(s.low_priority))
                         .add_text("do-not-compress", bool_text(s.do_not_compress))
-                        .add_text("allow-local-ftp-backup", bool_text(s.allow_local_ftp_backup))
+                        .add_text(
+                            "allow-local-ftp-backup",
+                            bool_text(s.allow_local_ftp_backup),
+                        )
                         .add_text("keep-local-backup", bool_text(s.keep_local_backup));
                     r.push(settings);
                     r
@@ -138,7 +165,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                 Err(e) => scope_error(&e, BackupScope::Server),
             },
             "set-server-wide-settings" => set_server_settings(ctx, operation).await,
-            other => return Err((other.to_owned(), operation.line)),
+            _ => crate::unsupported(),
         };
         answered.push(result);
         out.push(answered);
@@ -153,7 +180,10 @@ async fn start(ctx: &Ctx<'_>, op: &Element) -> Element {
         Ok(None) => return error_result(1014, "the backup target is missing"),
         Err(e) => return e,
     };
-    let split_kb: u64 = op.child_text("split-size").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let split_kb: u64 = op
+        .child_text("split-size")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
     let content = if op.child("only-configuration").is_some() {
         Content::Configuration
     } else if op.child("only-mail").is_some() {
@@ -166,11 +196,20 @@ async fn start(ctx: &Ctx<'_>, op: &Element) -> Element {
     let opts = BackupOptions {
         description: op.child_text("description").unwrap_or("").to_owned(),
         prefix: op.child_text("prefix").unwrap_or("").trim().to_owned(),
-        storage: if op.child("remote").is_some() { Storage::Ftp } else { Storage::Local },
+        storage: if op.child("remote").is_some() {
+            Storage::Ftp
+        } else {
+            Storage::Local
+        },
         split_size: split_kb.saturating_mul(1024),
         content,
     };
-    match ctx.core.backups().start(&ctx.principal.actor(), scope, opts).await {
+    match ctx
+        .core
+        .backups()
+        .start(&ctx.principal.actor(), scope, opts)
+        .await
+    {
         Ok(task) => {
             let mut r = ok_result();
             r.add_text("task-id", task.id.to_string());
@@ -205,7 +244,14 @@ fn task_element(t: &BackupTask, archives: &[BackupArchive]) -> Element {
         .add_text("started", t.started_at.max(t.created_at).to_string())
         .add_text("prefix", t.options.prefix.clone())
         .add_text("filename", filename)
-        .add_text("protocol", if t.options.storage == Storage::Ftp { "ftp" } else { "local" });
+        .add_text(
+            "protocol",
+            if t.options.storage == Storage::Ftp {
+                "ftp"
+            } else {
+                "local"
+            },
+        );
     task
 }
 
@@ -216,7 +262,10 @@ async fn tasks_info(ctx: &Ctx<'_>, op: &Element) -> Element {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let (tasks, archives) = match (ctx.core.backups().tasks(&actor).await, ctx.core.backups().archives(&actor).await) {
+    let (tasks, archives) = match (
+        ctx.core.backups().tasks(&actor).await,
+        ctx.core.backups().archives(&actor).await,
+    ) {
         (Ok(t), Ok(a)) => (t, a),
         (Err(e), _) | (_, Err(e)) => return scope_error(&e, scope.unwrap_or(BackupScope::Server)),
     };
@@ -252,7 +301,10 @@ async fn local_list(ctx: &Ctx<'_>, op: &Element) -> Element {
         Err(e) => return scope_error(&e, scope),
     };
     let mut r = ok_result();
-    for a in archives.iter().filter(|a| a.scope == scope && a.storage == "local") {
+    for a in archives
+        .iter()
+        .filter(|a| a.scope == scope && a.storage == "local")
+    {
         let mut backup = Element::new("backup");
         let mut file = Element::new("file");
         file.add_text("name", a.file_name.clone())
@@ -272,7 +324,12 @@ async fn find_file(ctx: &Ctx<'_>, op: &Element) -> Result<BackupArchive, Element
         Err(e) => return Err(e),
     };
     let name = op.child_text("filename").unwrap_or("").trim();
-    let archives = ctx.core.backups().archives(&ctx.principal.actor()).await.map_err(|e| scope_error(&e, scope))?;
+    let archives = ctx
+        .core
+        .backups()
+        .archives(&ctx.principal.actor())
+        .await
+        .map_err(|e| scope_error(&e, scope))?;
     archives
         .into_iter()
         .find(|a| a.scope == scope && a.file_name == name)
@@ -281,7 +338,12 @@ async fn find_file(ctx: &Ctx<'_>, op: &Element) -> Result<BackupArchive, Element
 
 async fn remove_file(ctx: &Ctx<'_>, op: &Element) -> Element {
     match find_file(ctx, op).await {
-        Ok(a) => match ctx.core.backups().remove(&ctx.principal.actor(), a.id, true).await {
+        Ok(a) => match ctx
+            .core
+            .backups()
+            .remove(&ctx.principal.actor(), a.id, true)
+            .await
+        {
             Ok(_) => ok_result(),
             Err(e) => scope_error(&e, a.scope),
         },
@@ -311,7 +373,12 @@ async fn import_file(ctx: &Ctx<'_>, op: &Element) -> Element {
         Ok(f) => f,
         Err(_) => return error_result(1013, "uploaded file does not exist."),
     };
-    match ctx.core.backups().import(&ctx.principal.actor(), file, ImportOptions::default()).await {
+    match ctx
+        .core
+        .backups()
+        .import(&ctx.principal.actor(), file, ImportOptions::default())
+        .await
+    {
         Ok(_) => {
             let _ = tokio::fs::remove_file(&path).await;
             ok_result()
@@ -328,7 +395,12 @@ async fn remote_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
         Ok(s) => s.unwrap_or(BackupScope::Server),
         Err(e) => return e,
     };
-    match ctx.core.backups().storage_settings(&ctx.principal.actor(), scope).await {
+    match ctx
+        .core
+        .backups()
+        .storage_settings(&ctx.principal.actor(), scope)
+        .await
+    {
         Ok(settings) => {
             let mut r = ok_result();
             if let Some(s) = settings {
@@ -357,14 +429,22 @@ async fn set_remote_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
     };
     let ftp = FtpSettings {
         host: s.child_text("host").unwrap_or("").trim().to_owned(),
-        port: s.child_text("port").and_then(|p| p.trim().parse().ok()).unwrap_or(21),
+        port: s
+            .child_text("port")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(21),
         directory: s.child_text("directory").unwrap_or("").to_owned(),
         login: s.child_text("login").unwrap_or("").to_owned(),
         password: s.child_text("password").unwrap_or("").to_owned(),
         passive_mode: flag(s, "passive-mode").unwrap_or(false),
         use_ftps: flag(s, "use-ftps").unwrap_or(false),
     };
-    match ctx.core.backups().set_storage_settings(&ctx.principal.actor(), scope, ftp).await {
+    match ctx
+        .core
+        .backups()
+        .set_storage_settings(&ctx.principal.actor(), scope, ftp)
+        .await
+    {
         Ok(()) => ok_result(),
         Err(e) => scope_error(&e, scope),
     }
@@ -378,16 +458,26 @@ async fn set_server_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
         Ok(c) => c,
         Err(e) => return scope_error(&e, BackupScope::Server),
     };
-    let int = |n: &str, d: i64| s.child_text(n).and_then(|v| v.trim().parse().ok()).unwrap_or(d);
+    let int = |n: &str, d: i64| {
+        s.child_text(n)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(d)
+    };
     let new = ServerSettings {
         max_backup_files: int("max-backup-files", current.max_backup_files),
         max_backup_processes: int("max-backup-processes", current.max_backup_processes),
         low_priority: flag(s, "low-priority").unwrap_or(current.low_priority),
         do_not_compress: flag(s, "do-not-compress").unwrap_or(current.do_not_compress),
-        allow_local_ftp_backup: flag(s, "allow-local-ftp-backup").unwrap_or(current.allow_local_ftp_backup),
+        allow_local_ftp_backup: flag(s, "allow-local-ftp-backup")
+            .unwrap_or(current.allow_local_ftp_backup),
         keep_local_backup: flag(s, "keep-local-backup").unwrap_or(current.keep_local_backup),
     };
-    match ctx.core.backups().set_server_settings(&ctx.principal.actor(), &new).await {
+    match ctx
+        .core
+        .backups()
+        .set_server_settings(&ctx.principal.actor(), &new)
+        .await
+    {
         Ok(()) => ok_result(),
         Err(e) => scope_error(&e, BackupScope::Server),
     }

@@ -71,7 +71,9 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     answered.push(r);
                 }
             }
-            other => return Err((other.to_owned(), operation.line)),
+            _ => {
+                answered.push(crate::unsupported());
+            }
         }
         out.push(answered);
     }

@@ -23,6 +23,7 @@
 pub mod backup_manager;
 pub mod customer;
 pub mod reseller;
+pub mod schema;
 pub mod server;
 pub mod webspace;
 pub mod xml;
@@ -130,7 +131,11 @@ pub enum Answer {
 const LAST_BACKUP_VERSION: &str = "1.6.9.0";
 
 fn version_le(a: &str, b: &str) -> bool {
-    let parse = |v: &str| v.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    let parse = |v: &str| {
+        v.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
     parse(a) <= parse(b)
 }
 
@@ -158,6 +163,11 @@ fn parser_error(version: &str, line: usize, message: &str) -> Element {
         1014,
         &format!("Parser error: Request is invalid. Error in line {line}: {message}"),
     )
+}
+
+/// The answer to an operation the schema has but panelgate does not serve.
+pub fn unsupported() -> Element {
+    error_result(1017, "Feature is not supported by panelgate")
 }
 
 /// An operation's error `<result>`.
@@ -203,7 +213,10 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 impl Plesk {
     pub fn new(core: Core) -> Plesk {
-        Plesk { core, strict_backup_versions: false }
+        Plesk {
+            core,
+            strict_backup_versions: false,
+        }
     }
 
     /// Strict mode: `backup-manager` only in packets of version 1.6.9.0 or older, answered with
@@ -284,7 +297,11 @@ impl Plesk {
                 Some(v) => match resolve_version(Some(v)) {
                     Some(resolved) => (resolved, v.to_owned()),
                     None => {
-                        return Err(system_error(v, 1005, "XML API protocol version not supported."))
+                        return Err(system_error(
+                            v,
+                            1005,
+                            "XML API protocol version not supported.",
+                        ))
                     }
                 },
             },
@@ -302,9 +319,15 @@ impl Plesk {
             return Err(parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name)));
         }
         let strict_refuses = |c: &Element| {
-            self.strict_backup_versions && c.name == "backup-manager" && !version_le(version, LAST_BACKUP_VERSION)
+            self.strict_backup_versions
+                && c.name == "backup-manager"
+                && !version_le(version, LAST_BACKUP_VERSION)
         };
-        if let Some(bad) = packet.children.iter().find(|c| !OPERATORS.contains(&c.name.as_str()) || strict_refuses(c)) {
+        if let Some(bad) = packet
+            .children
+            .iter()
+            .find(|c| !OPERATORS.contains(&c.name.as_str()) || strict_refuses(c))
+        {
             return Err(parser_error(
                 &echo,
                 bad.line,
@@ -315,7 +338,15 @@ impl Plesk {
                 ),
             ));
         }
-        let ctx = Ctx { core: &self.core, principal: &principal };
+        for op in &packet.children {
+            if let Err((line, message)) = schema::check_operator(op) {
+                return Err(parser_error(&echo, line, &message));
+            }
+        }
+        let ctx = Ctx {
+            core: &self.core,
+            principal: &principal,
+        };
         // `download-file` alone in a packet answers with the archive itself.
         if let [op] = packet.children.as_slice() {
             if let (true, [download]) = (op.name == "backup-manager", op.children.as_slice()) {
@@ -388,9 +419,17 @@ impl Frontend for Plesk {
         let packet = match self.answer(&req).await {
             Answer::Packet(p) => p,
             Answer::File(files) => {
-                let mut resp = panelgate_http::stream_files(200, "application/octet-stream", files.paths, files.size);
-                if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name)) {
-                    resp.headers_mut().insert(http::header::CONTENT_DISPOSITION, v);
+                let mut resp = panelgate_http::stream_files(
+                    200,
+                    "application/octet-stream",
+                    files.paths,
+                    files.size,
+                );
+                if let Ok(v) =
+                    HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name))
+                {
+                    resp.headers_mut()
+                        .insert(http::header::CONTENT_DISPOSITION, v);
                 }
                 return resp;
             }

@@ -34,11 +34,90 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
             "get" => {
                 answered.push(get(ctx, operation).await);
             }
-            other => return Err((other.to_owned(), operation.line)),
+            _ => {
+                answered.push(crate::unsupported());
+            }
         }
         out.push(answered);
     }
     Ok(out)
+}
+
+/// `secret_key/get_info` and `delete`. Keys are stored hashed, so a key is shown only when the
+/// request names it; a listing of all keys shows `sha256:<fingerprint>` instead of the key.
+async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
+    let actor = ctx.principal.actor();
+    let named: Vec<&str> = operation
+        .child("filter")
+        .map(|f| f.children_named("key").map(|k| k.text.trim()).collect())
+        .unwrap_or_default();
+    let visible = ctx
+        .core
+        .credentials()
+        .list(&actor, CredentialKind::Plesk)
+        .await
+        .unwrap_or_default();
+    let owner_login = |k: &panelgate_core::credentials::CredentialInfo| match ctx.principal {
+        Principal::Admin(a) if k.admin_id == Some(a.id) => a.loginname.clone(),
+        Principal::Customer(c) => c.loginname.clone(),
+        _ => String::new(),
+    };
+    let info = |key_text: String, k: &panelgate_core::credentials::CredentialInfo| {
+        let mut i = Element::new("key_info");
+        i.add_text("key", key_text)
+            .add_text("ip_address", k.allowed_from.clone())
+            .add_text("description", k.description.clone())
+            .add_text("login", owner_login(k));
+        i
+    };
+    if named.is_empty() {
+        if operation.name == "delete" {
+            return vec![error_result(1014, "name the keys to delete")];
+        }
+        let mut r = ok();
+        for k in &visible {
+            r.push(info(format!("sha256:{}", k.fingerprint), k));
+        }
+        return vec![r];
+    }
+    let mut results = Vec::new();
+    for key in named {
+        let found = match ctx
+            .core
+            .credentials()
+            .verify(CredentialKind::Plesk, "", key)
+            .await
+        {
+            Ok(Some(v)) => visible.iter().find(|k| k.id == v.id).cloned(),
+            _ => None,
+        };
+        let Some(k) = found else {
+            let mut r = error_result(1013, "Secret key does not exist");
+            r.add_text("key", key);
+            results.push(r);
+            continue;
+        };
+        if operation.name == "delete" {
+            match ctx.core.credentials().delete(&actor, k.id).await {
+                Ok(()) => {
+                    let mut r = ok();
+                    r.add_text("key", key);
+                    results.push(r);
+                }
+                Err(e) => {
+                    let (code, text) = core_error(&e, "Secret key");
+                    let mut r = error_result(code, &text);
+                    r.add_text("key", key);
+                    results.push(r);
+                }
+            }
+        } else {
+            let mut r = ok();
+            r.push(info(key.to_owned(), &k));
+            results.push(r);
+        }
+    }
+    results
 }
 
 async fn get(ctx: &Ctx<'_>, operation: &Element) -> Element {
@@ -140,7 +219,14 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     }
                 }
             }
-            other => return Err((other.to_owned(), operation.line)),
+            "get_info" | "delete" => {
+                for r in keys(ctx, operation).await {
+                    answered.push(r);
+                }
+            }
+            _ => {
+                answered.push(crate::unsupported());
+            }
         }
         out.push(answered);
     }

@@ -26,7 +26,9 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     answered.push(r);
                 }
             }
-            other => return Err((other.to_owned(), operation.line)),
+            _ => {
+                answered.push(crate::unsupported());
+            }
         }
         out.push(answered);
     }
@@ -38,20 +40,27 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         return error_result(1014, "gen_setup is required");
     };
     let actor = ctx.principal.actor();
-    let owner = match (setup.child_text("owner-id"), setup.child_text("owner-login")) {
+    let owner = match (
+        setup.child_text("owner-id"),
+        setup.child_text("owner-login"),
+    ) {
         (Some(id), _) => id.trim().parse::<i64>().map(CustomerRef::Id).ok(),
         (None, Some(login)) => Some(CustomerRef::Login(login.trim().to_owned())),
         (None, None) => None,
     };
     let Some(owner) = owner else {
         // A webspace of the administrator itself: the shared model keeps webspaces per customer.
-        return error_result(1015, "Owner not found: panelgate keeps webspaces per customer; give owner-id or owner-login");
+        return error_result(
+            1015,
+            "Owner not found: panelgate keeps webspaces per customer; give owner-id or owner-login",
+        );
     };
     let name = setup.child_text("name").unwrap_or("").trim();
     match ctx.core.subscriptions().create(&actor, &owner, name).await {
         Ok(sub) => {
             let mut r = ok_result();
-            r.add_text("id", sub.id.to_string()).add_text("guid", crate::guid_for("webspace", sub.id));
+            r.add_text("id", sub.id.to_string())
+                .add_text("guid", crate::guid_for("webspace", sub.id));
             r
         }
         Err(panelgate_core::CoreError::NotFound { .. }) => error_result(1015, "Owner not found"),
@@ -88,7 +97,13 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         }
     };
     let owners = ctx.core.customers().list(&actor).await.unwrap_or_default();
-    let owner_login = |id: i64| owners.iter().find(|c| c.id == id).map(|c| c.loginname.clone()).unwrap_or_default();
+    let owner_login = |id: i64| {
+        owners
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.loginname.clone())
+            .unwrap_or_default()
+    };
     let filter = operation.child("filter").filter(|f| !f.children.is_empty());
     let groups: Vec<(Option<String>, Vec<Subscription>)> = match filter {
         None => vec![(None, all)],
