@@ -7,4 +7,5 @@ mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;
 mod plesk;
+mod plesk_golden;
 mod robustness;

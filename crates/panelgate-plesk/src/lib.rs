@@ -380,8 +380,18 @@ impl Plesk {
                 "reseller" => reseller::run(&ctx, op).await,
                 "secret_key" => server::secret_key(&ctx, op).await,
                 "webspace" => webspace::run(&ctx, op).await,
+                "site" => webspace::site(&ctx, op).await,
                 "backup-manager" => backup_manager::run(&ctx, op).await,
-                other => Err((other.to_owned(), op.line)),
+                // In the schema, but not served by panelgate: every operation answers 1017.
+                other => {
+                    let mut el = Element::new(other);
+                    for operation in &op.children {
+                        let mut answered = Element::new(operation.name.clone());
+                        answered.push(unsupported());
+                        el.push(answered);
+                    }
+                    Ok(el)
+                }
             };
             match answered {
                 Ok(el) => {

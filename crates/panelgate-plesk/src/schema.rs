@@ -64,6 +64,16 @@ pub fn operations(operator: &str) -> Option<&'static [&'static str]> {
             "get-physical-hosting-descriptor",
         ],
         "secret_key" => &["create", "get_info", "delete"],
+        "site" => &[
+            "add",
+            "get",
+            "set",
+            "del",
+            "cform_buttons_list",
+            "get_traffic",
+            "set_traffic",
+            "get-physical-hosting-descriptor",
+        ],
         "backup-manager" => &[
             "get-remote-storage-settings",
             "set-remote-storage-settings",
@@ -90,7 +100,9 @@ type Seq = &'static [(&'static str, bool)];
 
 fn sequence(operator: &str, operation: &str) -> Option<Seq> {
     Some(match (operator, operation) {
-        ("customer" | "reseller" | "webspace", "get") => &[("filter", true), ("dataset", true)],
+        ("customer" | "reseller" | "webspace" | "site", "get") => {
+            &[("filter", true), ("dataset", true)]
+        }
         ("customer" | "reseller" | "webspace", "set") => &[("filter", true), ("values", true)],
         ("customer" | "reseller" | "webspace", "del") => &[("filter", true)],
         ("customer", "add") => &[("gen_info", true)],

@@ -175,3 +175,90 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     }
     results
 }
+
+/// `site/get`: sites are the same subscriptions, read-only here (lexicon/certbot look a domain up
+/// this way before they touch its DNS).
+pub async fn site(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
+    let mut out = Element::new("site");
+    let actor = ctx.principal.actor();
+    for operation in &op.children {
+        let mut answered = Element::new(operation.name.clone());
+        if operation.name != "get" {
+            answered.push(crate::unsupported());
+            out.push(answered);
+            continue;
+        }
+        let all = ctx
+            .core
+            .subscriptions()
+            .list(&actor)
+            .await
+            .unwrap_or_default();
+        let crits: Vec<&Element> = operation
+            .child("filter")
+            .map(|f| f.children.iter().collect())
+            .unwrap_or_default();
+        let groups: Vec<(Option<String>, Vec<Subscription>)> = if crits.is_empty() {
+            vec![(None, all)]
+        } else {
+            crits
+                .iter()
+                .map(|c| {
+                    let v = c.text.trim().to_owned();
+                    let hits = all
+                        .iter()
+                        .filter(|s| match c.name.as_str() {
+                            "name" => s.domain.eq_ignore_ascii_case(&v),
+                            "id" => s.id.to_string() == v,
+                            "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(&v),
+                            _ => false,
+                        })
+                        .cloned()
+                        .collect();
+                    (Some(v), hits)
+                })
+                .collect()
+        };
+        let wants_gen_info = operation
+            .child("dataset")
+            .is_some_and(|d| d.child("gen_info").is_some());
+        for (filter_id, hits) in groups {
+            if hits.is_empty() {
+                if let Some(v) = filter_id {
+                    let mut r = error_result(1013, "Site does not exist");
+                    r.add_text("filter-id", v);
+                    answered.push(r);
+                }
+                continue;
+            }
+            for s in hits {
+                let mut r = ok_result();
+                if let Some(v) = &filter_id {
+                    r.add_text("filter-id", v.clone());
+                }
+                r.add_text("id", s.id.to_string());
+                let mut data = Element::new("data");
+                if wants_gen_info {
+                    let mut g = Element::new("gen_info");
+                    g.add_text("cr_date", crate::date(s.created_at))
+                        .add_text("name", s.domain.clone())
+                        .add_text("ascii-name", s.domain.clone())
+                        .add_text("status", "0")
+                        .add_text("real_size", "0")
+                        .add_text("htype", "vrt_hst")
+                        .add_text("guid", crate::guid_for("webspace", s.id))
+                        .add_text("webspace-guid", crate::guid_for("webspace", s.id))
+                        .add_text("webspace-id", s.id.to_string());
+                    data.push(g);
+                }
+                r.push(data);
+                answered.push(r);
+            }
+        }
+        if answered.children.is_empty() {
+            answered.push(ok_result());
+        }
+        out.push(answered);
+    }
+    Ok(out)
+}

@@ -1,0 +1,178 @@
+//! Golden cases in fixtures/plesk/cases/: every golden example of protocols/plesk.md, sent to
+//! panelgate and compared element by element with the example. Values that differ by nature
+//! (ids, GUIDs, dates) are listed per case in `ignore`; elements panelgate adds in `extra`;
+//! elements of the example panelgate cannot have in `missing`, with the reason in `why`.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use panelgate_plesk::xml::{self, Element};
+use panelgate_testkit::panelgate_froxlor::FroxlorVersion;
+use panelgate_testkit::TestApp;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    source: String,
+    #[serde(default)]
+    dataset: Option<String>,
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    before: Vec<String>,
+    #[serde(default)]
+    worker: bool,
+    request: String,
+    response: String,
+    #[serde(default)]
+    ignore: Vec<String>,
+    #[serde(default)]
+    extra: Vec<String>,
+    #[serde(default)]
+    missing: Vec<String>,
+    #[serde(default)]
+    why: String,
+}
+
+fn compare(want: &Element, got: &Element, case: &Case, path: &str) -> Result<(), String> {
+    let here = format!("{path}/{}", want.name);
+    if want.name != got.name {
+        return Err(format!("{here}: got <{}>", got.name));
+    }
+    if want.attrs != got.attrs {
+        return Err(format!(
+            "{here}: attributes {:?}, expected {:?}",
+            got.attrs, want.attrs
+        ));
+    }
+    if case.ignore.contains(&want.name) {
+        return Ok(());
+    }
+    if want.children.is_empty() && got.children.is_empty() {
+        return if want.text.trim() == got.text.trim() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{here}: text {:?}, expected {:?}",
+                got.text.trim(),
+                want.text.trim()
+            ))
+        };
+    }
+    let mut ours = got.children.iter().peekable();
+    for w in &want.children {
+        loop {
+            match ours.peek() {
+                Some(g) if g.name == w.name => {
+                    compare(w, g, case, &here)?;
+                    ours.next();
+                    break;
+                }
+                Some(g) if case.extra.contains(&g.name) => {
+                    ours.next();
+                }
+                _ if case.missing.contains(&w.name) => break,
+                Some(g) => {
+                    return Err(format!(
+                        "{here}: got <{}> where <{}> was expected",
+                        g.name, w.name
+                    ))
+                }
+                None => return Err(format!("{here}: <{}> is missing", w.name)),
+            }
+        }
+    }
+    if let Some(left) = ours.find(|g| !case.extra.contains(&g.name)) {
+        return Err(format!("{here}: unexpected <{}>", left.name));
+    }
+    Ok(())
+}
+
+async fn send(app: &panelgate_server::App, auth: Option<&str>, body: &str) -> String {
+    let mut req =
+        http::Request::post("/enterprise/control/agent.php").header("HTTP_PRETTY_PRINT", "TRUE");
+    match auth {
+        Some("none") => {}
+        Some(key) => req = req.header("KEY", key),
+        None => {
+            req = req
+                .header("HTTP_AUTH_LOGIN", "admin")
+                .header("HTTP_AUTH_PASSWD", "changeme1Q**")
+        }
+    }
+    let resp = app
+        .handle_http(
+            req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(),
+            "127.0.0.1:9".parse().unwrap(),
+        )
+        .await;
+    String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn plesk_golden_examples() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/plesk/cases");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.retain(|p| p.extension().is_some_and(|x| x == "toml"));
+    files.sort();
+    assert!(files.len() >= 15, "{} cases", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            !case.source.is_empty() && (case.missing.is_empty() || !case.why.is_empty()),
+            "{name}"
+        );
+        let t = match case.dataset.as_deref() {
+            None => TestApp::demo().await,
+            Some(set) => {
+                let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("../fixtures/plesk/{set}.toml"));
+                let data = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                TestApp::with(&data, FroxlorVersion::V2_0).await
+            }
+        };
+        for b in &case.before {
+            let answer = send(&t.app, None, b).await;
+            assert!(
+                !answer.contains("<system>") && !answer.contains("<status>error"),
+                "{name}: setup failed: {answer}"
+            );
+        }
+        if case.worker {
+            panelgate_core::backup_worker::Worker::new(t.core.clone())
+                .run_until_idle()
+                .await
+                .unwrap();
+        }
+        let answer = send(&t.app, case.auth.as_deref(), &case.request).await;
+        let want = xml::parse(case.response.as_bytes()).unwrap();
+        let got = xml::parse(answer.as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {answer}"));
+        if let Err(why) = compare(&want, &got, &case, "") {
+            failures.push(format!("{name}: {why}\n{answer}"));
+        }
+    }
+    println!(
+        "{} Plesk golden cases, {} failed",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
