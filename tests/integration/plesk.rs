@@ -82,7 +82,7 @@ const ADMIN: &[(&str, &str)] = &[
 /// xmllint against agent_output.xsd: 1.6.9.1, or for `backup-manager` the 2014 set (the newest
 /// with backup.xsd). The two server-wide-settings operations are newer than any XSD available
 /// (1.6.8/1.6.9), and a download answers with the archive itself: those are not checked.
-fn validate(body: &str) {
+pub(crate) fn validate(body: &str) {
     if !body.starts_with("<?xml") || body.contains("server-wide-settings>") {
         return;
     }

@@ -162,6 +162,7 @@ async fn plesk_golden_examples() {
                 .unwrap();
         }
         let answer = send(&t.app, case.auth.as_deref(), &case.request).await;
+        crate::plesk::validate(&answer);
         let want = xml::parse(case.response.as_bytes()).unwrap();
         let got = xml::parse(answer.as_bytes())
             .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {answer}"));

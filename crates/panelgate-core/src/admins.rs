@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::entity::admins;
 use crate::error::{CoreError, CoreResult, EntityKind, Key};
-use crate::model::{Actor, Admin, Resources, UNLIMITED, UNLIMITED_DISKSPACE, UNLIMITED_TRAFFIC};
+use crate::model::{Actor, Admin, Resources, UNLIMITED};
 use crate::{password, sequences, Core, Operation};
 
 pub struct Admins<'a> {
@@ -141,17 +141,7 @@ impl NewAdmin {
             caneditphpsettings: true,
             customers: UNLIMITED,
             domains: UNLIMITED,
-            limits: Resources {
-                diskspace: UNLIMITED_DISKSPACE,
-                traffic: UNLIMITED_TRAFFIC,
-                mysqls: UNLIMITED,
-                emails: UNLIMITED,
-                email_accounts: UNLIMITED,
-                email_forwarders: UNLIMITED,
-                email_quota: UNLIMITED,
-                ftps: UNLIMITED,
-                subdomains: UNLIMITED,
-            },
+            limits: Resources::unlimited(),
             ..NewAdmin::default()
         }
     }

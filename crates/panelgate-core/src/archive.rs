@@ -244,18 +244,6 @@ pub fn write(
     control: &Control,
 ) -> Result<Written, ArchiveError> {
     std::fs::create_dir_all(dir)?;
-    write_inner(dir, base, manifest, files, split, compress, control)
-}
-
-fn write_inner(
-    dir: &Path,
-    base: &str,
-    manifest: &Manifest,
-    files: &[(String, PathBuf)],
-    split: u64,
-    compress: bool,
-    control: &Control,
-) -> Result<Written, ArchiveError> {
     let new_parts = || PartWriter {
         dir: dir.to_path_buf(),
         base: base.to_owned(),

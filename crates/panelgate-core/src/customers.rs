@@ -809,14 +809,7 @@ fn generate_password() -> String {
 /// A stable GUID-shaped identifier for panels that show one (Plesk `guid`).
 fn uuid_for(id: i64, guid: i64) -> String {
     use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("panelgate-customer-{id}-{guid}").as_bytes());
-    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    crate::types::format_guid(&Sha256::digest(
+        format!("panelgate-customer-{id}-{guid}").as_bytes(),
+    ))
 }

@@ -62,6 +62,15 @@ impl Resource {
 }
 
 impl Resources {
+    /// Every resource unlimited.
+    pub fn unlimited() -> Resources {
+        let mut r = Resources::default();
+        for res in Resource::ALL {
+            r.set(res, res.unlimited());
+        }
+        r
+    }
+
     pub fn get(&self, r: Resource) -> i64 {
         match r {
             Resource::Diskspace => self.diskspace,
@@ -388,4 +397,20 @@ pub struct NewCredential {
 
 fn forever() -> i64 {
     -1
+}
+
+/// An authenticated caller of a panel API (each frontend turns its own credentials into one).
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Admin(Box<Admin>),
+    Customer(Box<Customer>),
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Admin(a) => Actor::for_admin(a),
+            Principal::Customer(c) => Actor::for_customer(c),
+        }
+    }
 }

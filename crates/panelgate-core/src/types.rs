@@ -42,3 +42,16 @@ impl fmt::Display for Login {
         f.write_str(&self.0)
     }
 }
+
+/// The first 16 bytes of `bytes` as a GUID-shaped string (`8-4-4-4-12` lower-case hex).
+pub fn format_guid(bytes: &[u8]) -> String {
+    let h: String = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

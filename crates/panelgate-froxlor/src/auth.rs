@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use base64::Engine;
-use panelgate_core::{Actor, Admin, Core, CoreResult, CredentialKind, Customer, Owner};
+use panelgate_core::{Core, CoreResult, CredentialKind, Owner};
 
 /// Credentials from the `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,20 +31,7 @@ pub fn parse_basic(header: Option<&str>) -> Option<BasicCredentials> {
 }
 
 /// Who a request authenticated as.
-#[derive(Clone, Debug)]
-pub enum Principal {
-    Admin(Box<Admin>),
-    Customer(Box<Customer>),
-}
-
-impl Principal {
-    pub fn actor(&self) -> Actor {
-        match self {
-            Principal::Admin(a) => Actor::for_admin(a),
-            Principal::Customer(c) => Actor::for_customer(c),
-        }
-    }
-}
+pub use panelgate_core::Principal;
 
 /// Is `peer` allowed by a comma-separated `allowed_from` list (exact addresses or IPv4 CIDRs)?
 pub fn allowed_from(list: &str, peer: Option<IpAddr>) -> bool {

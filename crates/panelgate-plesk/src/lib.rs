@@ -30,9 +30,7 @@ pub mod xml;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
-use panelgate_core::{
-    Actor, Admin, Core, CoreError, CredentialKind, Customer, Denied, Owner, Quota,
-};
+use panelgate_core::{Core, CoreError, CredentialKind, Denied, Owner, Quota};
 use panelgate_http::{Frontend, Request, Response};
 
 use crate::xml::Element;
@@ -98,20 +96,7 @@ pub fn resolve_version(requested: Option<&str>) -> Option<&'static str> {
 }
 
 /// Who sent the packet.
-#[derive(Clone, Debug)]
-pub enum Principal {
-    Admin(Box<Admin>),
-    Customer(Box<Customer>),
-}
-
-impl Principal {
-    pub fn actor(&self) -> Actor {
-        match self {
-            Principal::Admin(a) => Actor::for_admin(a),
-            Principal::Customer(c) => Actor::for_customer(c),
-        }
-    }
-}
+pub use panelgate_core::Principal;
 
 /// The Plesk frontend.
 #[derive(Clone, Debug)]
@@ -464,16 +449,7 @@ impl Frontend for Plesk {
 /// A stable GUID-shaped string for objects that have none of their own.
 pub fn guid_for(kind: &str, id: i64) -> String {
     use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("panelgate-{kind}-{id}").as_bytes());
-    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    panelgate_core::types::format_guid(&Sha256::digest(format!("panelgate-{kind}-{id}").as_bytes()))
 }
 
 /// `YYYY-MM-DD` of a unix time.

@@ -2,7 +2,7 @@
 //! the shared model without `customers_see_all` (Froxlor's `Admins.*` shows the same object).
 
 use panelgate_core::admins::{AdminPatch, NewAdmin};
-use panelgate_core::{Actor, Admin, Resources, UNLIMITED, UNLIMITED_DISKSPACE, UNLIMITED_TRAFFIC};
+use panelgate_core::{Actor, Admin, Resources, UNLIMITED};
 
 use crate::customer::{locale, split_pname};
 use crate::xml::Element;
@@ -67,17 +67,7 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         def_language: "en".into(),
         customers: UNLIMITED,
         domains: UNLIMITED,
-        limits: Resources {
-            diskspace: UNLIMITED_DISKSPACE,
-            traffic: UNLIMITED_TRAFFIC,
-            mysqls: UNLIMITED,
-            emails: UNLIMITED,
-            email_accounts: UNLIMITED,
-            email_forwarders: UNLIMITED,
-            email_quota: UNLIMITED,
-            ftps: UNLIMITED,
-            subdomains: UNLIMITED,
-        },
+        limits: Resources::unlimited(),
         deactivated: gen.child_text("status").is_some_and(|s| s.trim() != "0"),
         ..NewAdmin::default()
     };

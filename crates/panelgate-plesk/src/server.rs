@@ -178,15 +178,7 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     use rand::RngCore;
                     let mut bytes = [0u8; 16];
                     rand::rngs::OsRng.fill_bytes(&mut bytes);
-                    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                    format!(
-                        "{}-{}-{}-{}-{}",
-                        &h[0..8],
-                        &h[8..12],
-                        &h[12..16],
-                        &h[16..20],
-                        &h[20..32]
-                    )
+                    panelgate_core::types::format_guid(&bytes)
                 };
                 let new = NewCredential {
                     kind: CredentialKind::Plesk,
