@@ -6,15 +6,19 @@ use panelgate_core::{
     Actor, Admin, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Profile,
     Resources,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::customer_object::{render, CustomerRow, View, SCHEMA};
 use crate::error::{from_core, Failure, JobNoun};
-use crate::listing::{self, ColumnRef, Row, Schema, SqlValue};
+use crate::listing::{self, SqlValue};
 use crate::params::{php_is_numeric, PValue, Params};
+use crate::validate::{
+    check_new_login, email_valid, idna_email, reject_arrays, validate_password, validate_profile,
+};
 use crate::{Ctx, FroxlorVersion, Outcome};
 
-fn core_err(e: panelgate_core::CoreError) -> Failure {
+pub(crate) fn core_err(e: panelgate_core::CoreError) -> Failure {
     from_core(e, JobNoun::Backup)
 }
 
@@ -34,15 +38,6 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
     }
 }
 
-/// Which shape of customer object the caller gets (§4.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    /// Admin callers: `adminname` appended.
-    Admin,
-    /// The customer itself: no `adminname`, `custom_notes` only when shown.
-    Own,
-}
-
 fn view_for(p: &Principal) -> View {
     match p {
         Principal::Admin(_) => View::Admin,
@@ -52,94 +47,6 @@ fn view_for(p: &Principal) -> View {
 
 fn show_usages(p: &Params) -> bool {
     p.bool_or("show_usages", false)
-}
-
-fn b(v: bool) -> Value {
-    json!(i64::from(v))
-}
-
-/// The customer object, keys in the column order of a fresh install of the chosen version.
-pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -> Value {
-    let mut m = Map::new();
-    let l = &c.limits;
-    let u = &c.used;
-    let pr = &c.profile;
-    m.insert("customerid".into(), json!(c.id));
-    m.insert("loginname".into(), json!(c.loginname));
-    m.insert("adminid".into(), json!(c.admin_id));
-    m.insert("name".into(), json!(pr.name));
-    m.insert("firstname".into(), json!(pr.firstname));
-    m.insert("gender".into(), json!(pr.gender));
-    m.insert("company".into(), json!(pr.company));
-    m.insert("street".into(), json!(pr.street));
-    m.insert("zipcode".into(), json!(pr.zipcode));
-    m.insert("city".into(), json!(pr.city));
-    m.insert("phone".into(), json!(pr.phone));
-    m.insert("fax".into(), json!(pr.fax));
-    m.insert("email".into(), json!(pr.email));
-    m.insert("customernumber".into(), json!(pr.customernumber));
-    m.insert("def_language".into(), json!(pr.def_language));
-    for (name, limit, used) in [
-        ("diskspace", l.diskspace, u.diskspace),
-        ("mysqls", l.mysqls, u.mysqls),
-        ("emails", l.emails, u.emails),
-        ("email_accounts", l.email_accounts, u.email_accounts),
-        ("email_forwarders", l.email_forwarders, u.email_forwarders),
-        ("email_quota", l.email_quota, u.email_quota),
-        ("ftps", l.ftps, u.ftps),
-        ("subdomains", l.subdomains, u.subdomains),
-        ("traffic", l.traffic, u.traffic),
-    ] {
-        m.insert(name.into(), json!(limit));
-        m.insert(format!("{name}_used"), json!(used));
-    }
-    m.insert("documentroot".into(), json!(c.documentroot));
-    m.insert("standardsubdomain".into(), json!(c.standardsubdomain));
-    m.insert("guid".into(), json!(c.guid));
-    m.insert("ftp_lastaccountnumber".into(), json!(0));
-    m.insert("mysql_lastaccountnumber".into(), json!(0));
-    m.insert("deactivated".into(), b(c.deactivated));
-    m.insert("phpenabled".into(), b(c.features.phpenabled));
-    m.insert("lastlogin_succ".into(), json!(c.lastlogin_succ));
-    m.insert("lastlogin_fail".into(), json!(c.lastlogin_fail));
-    m.insert("loginfail_count".into(), json!(c.loginfail_count));
-    m.insert("reportsent".into(), json!(0));
-    m.insert("pop3".into(), b(c.features.pop3));
-    m.insert("imap".into(), b(c.features.imap));
-    m.insert("perlenabled".into(), b(c.features.perlenabled));
-    m.insert("dnsenabled".into(), b(c.features.dnsenabled));
-    m.insert("theme".into(), json!(c.theme));
-    let notes = if view == View::Own && !c.custom_notes_show {
-        String::new()
-    } else {
-        c.custom_notes.clone()
-    };
-    m.insert("custom_notes".into(), json!(notes));
-    m.insert("custom_notes_show".into(), b(c.custom_notes_show));
-    m.insert("lepublickey".into(), Value::Null);
-    m.insert("leprivatekey".into(), Value::Null);
-    m.insert("leregistered".into(), json!(0));
-    m.insert("allowed_phpconfigs".into(), json!(c.allowed_phpconfigs));
-    m.insert("type_2fa".into(), json!(0));
-    m.insert("api_allowed".into(), b(c.features.api_allowed));
-    if version == FroxlorVersion::V2_3 {
-        m.insert("shell_allowed".into(), b(c.features.shell_allowed));
-    }
-    m.insert("logviewenabled".into(), b(c.features.logviewenabled));
-    m.insert("allowed_mysqlserver".into(), json!(c.allowed_mysqlserver));
-    if version == FroxlorVersion::V2_3 {
-        m.insert("gui_access".into(), b(c.features.gui_access));
-    }
-    if view == View::Admin {
-        m.insert("adminname".into(), json!(c.admin_loginname));
-    }
-    if usages {
-        m.insert("domains".into(), json!(0));
-        m.insert("webspace_used".into(), json!(0));
-        m.insert("mailspace_used".into(), json!(0));
-        m.insert("dbspace_used".into(), json!(0));
-    }
-    Value::Object(m)
 }
 
 /// `id` / `loginname` as `Customers.get` reads them (§4.5): `id` wins when > 0, otherwise
@@ -193,109 +100,6 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
             )),
         },
         Target::Ref(r) => ctx.core.customers().get(&actor, &r).await.map_err(core_err),
-    }
-}
-
-/// A listing row: the customer with its owner (for `a.*` fields).
-pub struct CustomerRow {
-    pub customer: Customer,
-    pub owner: Option<Admin>,
-}
-
-pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "customerid",
-    "loginname",
-    "password",
-    "adminid",
-    "name",
-    "firstname",
-    "gender",
-    "company",
-    "street",
-    "zipcode",
-    "city",
-    "phone",
-    "fax",
-    "email",
-    "customernumber",
-    "def_language",
-    "diskspace",
-    "diskspace_used",
-    "mysqls",
-    "mysqls_used",
-    "emails",
-    "emails_used",
-    "email_accounts",
-    "email_accounts_used",
-    "email_forwarders",
-    "email_forwarders_used",
-    "email_quota",
-    "email_quota_used",
-    "ftps",
-    "ftps_used",
-    "subdomains",
-    "subdomains_used",
-    "traffic",
-    "traffic_used",
-    "documentroot",
-    "standardsubdomain",
-    "guid",
-    "ftp_lastaccountnumber",
-    "mysql_lastaccountnumber",
-    "deactivated",
-    "phpenabled",
-    "lastlogin_succ",
-    "lastlogin_fail",
-    "loginfail_count",
-    "reportsent",
-    "pop3",
-    "imap",
-    "perlenabled",
-    "dnsenabled",
-    "theme",
-    "custom_notes",
-    "custom_notes_show",
-    "lepublickey",
-    "leprivatekey",
-    "leregistered",
-    "allowed_phpconfigs",
-    "type_2fa",
-    "data_2fa",
-    "api_allowed",
-    "logviewenabled",
-    "allowed_mysqlserver",
-    "shell_allowed",
-    "gui_access",
-];
-
-const SCHEMA: Schema = Schema {
-    tables: &[("c", CUSTOMER_COLUMNS), ("a", crate::admins::ADMIN_COLUMNS)],
-    order_aliases: &["adminname"],
-    natsort: &["c.loginname", "c.name", "a.loginname", "adminname"],
-};
-
-fn json_to_sql(v: Option<&Value>) -> SqlValue {
-    match v {
-        Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
-        Some(Value::String(s)) => SqlValue::Str(s.clone()),
-        _ => SqlValue::Null,
-    }
-}
-
-impl Row for CustomerRow {
-    fn column(&self, (table, col): ColumnRef) -> SqlValue {
-        if table == "a" {
-            return match &self.owner {
-                Some(a) => json_to_sql(crate::admins::render(a, FroxlorVersion::V2_3).get(col)),
-                None => SqlValue::Null,
-            };
-        }
-        match col {
-            "password" | "data_2fa" => SqlValue::Str(String::new()),
-            _ => json_to_sql(
-                render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col),
-            ),
-        }
     }
 }
 
@@ -354,157 +158,6 @@ async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     Ok(json!(rows.len()))
 }
 
-/// Validation patterns of `Validate::validate` as used by Customers (§2.5, §4.6).
-fn check_format(value: &str, field: &str, ok: impl Fn(char) -> bool) -> Result<(), Failure> {
-    if value.chars().all(ok) {
-        Ok(())
-    } else {
-        Err(Failure::format(field))
-    }
-}
-
-fn text_ok(c: char) -> bool {
-    !matches!(c, '\0' | '\r' | '\n' | '<' | '>')
-}
-
-fn validate_profile(pr: &Profile, custom_notes: &str) -> Result<(), Failure> {
-    check_format(&pr.name, "name", text_ok)?;
-    check_format(&pr.firstname, "first name", text_ok)?;
-    check_format(&pr.company, "company", text_ok)?;
-    check_format(&pr.street, "street", text_ok)?;
-    check_format(&pr.zipcode, "zipcode", |c| {
-        c.is_ascii_digit() || c.is_ascii_uppercase() || c == ' ' || c == '-'
-    })?;
-    check_format(&pr.city, "city", text_ok)?;
-    let phone = |c: char| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '/');
-    check_format(&pr.phone, "phone", phone)?;
-    check_format(&pr.fax, "fax", phone)?;
-    check_format(&pr.customernumber, "customer number", |c| {
-        c.is_ascii_alphanumeric() || c == ' ' || c == '-'
-    })?;
-    check_format(&pr.def_language, "default language", |c| {
-        !matches!(c, '\r' | '\n' | '\t' | '\u{c}' | '\0')
-    })?;
-    check_format(custom_notes, "custom_notes", |c| c != '\0')?;
-    Ok(())
-}
-
-/// `Crypt::validatePassword` with the panel settings (§4.6 step 5).
-fn validate_password(ctx: &Ctx<'_>, pw: &str) -> Result<(), Failure> {
-    let s = ctx.settings;
-    let min = s.int("panel.password_min_length");
-    if (pw.chars().count() as i64) < min {
-        return Err(Failure::standard(format!(
-            "The given password is too short. Please enter at least {min} characters."
-        )));
-    }
-    let complexity = || {
-        Failure::standard(
-            "The specified password-complexity was not satisfied.Please contact your administrator if you have any questions about the complexity-specification",
-        )
-    };
-    if !s.get("panel.password_regex").is_empty() {
-        return Ok(());
-    }
-    let checks = [
-        (
-            "panel.password_alpha_lower",
-            pw.chars().any(|c| c.is_ascii_lowercase()),
-        ),
-        (
-            "panel.password_alpha_upper",
-            pw.chars().any(|c| c.is_ascii_uppercase()),
-        ),
-        (
-            "panel.password_numeric",
-            pw.chars().any(|c| c.is_ascii_digit()),
-        ),
-        (
-            "panel.password_special_char_required",
-            pw.chars().any(|c| "!?<>§$%+#=@".contains(c)),
-        ),
-    ];
-    if checks.iter().any(|(setting, ok)| s.flag(setting) && !ok) {
-        return Err(complexity());
-    }
-    Ok(())
-}
-
-/// `filter_var(strtolower($email), FILTER_VALIDATE_EMAIL, FILTER_FLAG_EMAIL_UNICODE)`.
-pub fn email_valid(email: &str) -> bool {
-    let email = email.to_lowercase();
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    let domain_ok = !domain.is_empty()
-        && domain.len() <= 253
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        });
-    local_ok && domain_ok
-}
-
-/// Store emails IDNA-encoded, keeping the case of ASCII domains (§4.2).
-pub fn idna_email(email: &str) -> String {
-    match email.rsplit_once('@') {
-        Some((local, domain)) if !domain.is_ascii() => match idna::domain_to_ascii(domain) {
-            Ok(ascii) => format!("{local}@{ascii}"),
-            Err(_) => email.to_owned(),
-        },
-        _ => email.to_owned(),
-    }
-}
-
-/// Host accounts that exist on a Debian system (Froxlor asks `posix_getpwnam`).
-const SYSTEM_ACCOUNTS: &[&str] = &[
-    "root",
-    "daemon",
-    "bin",
-    "sys",
-    "sync",
-    "games",
-    "man",
-    "lp",
-    "mail",
-    "news",
-    "uucp",
-    "proxy",
-    "www-data",
-    "backup",
-    "list",
-    "irc",
-    "gnats",
-    "nobody",
-    "_apt",
-    "systemd-network",
-    "systemd-resolve",
-    "messagebus",
-    "systemd-timesync",
-    "sshd",
-    "mysql",
-    "postfix",
-    "bind",
-    "vmail",
-    "dovecot",
-    "dovenull",
-    "ftp",
-    "proftpd",
-];
-
-const RESERVED_ACCOUNTS: &[&str] = &["root", "admin", "froxroot", "froxlor"];
-
 /// Megabytes / gigabytes from the API to KiB in the database.
 fn to_kib(v: i64, factor: i64) -> i64 {
     v.saturating_mul(factor)
@@ -551,36 +204,6 @@ fn read_resources(ctx: &Ctx<'_>, p: &Params, current: Option<&Resources>) -> Res
             mysqls: p.ul_or("mysqls", cur.mysqls),
         },
     }
-}
-
-/// Text parameters that Froxlor passes to `trim()`/`preg_match()`: an array there is a PHP
-/// TypeError, an empty 500.
-const TEXT_PARAMS: &[&str] = &[
-    "email",
-    "name",
-    "firstname",
-    "company",
-    "street",
-    "zipcode",
-    "city",
-    "phone",
-    "fax",
-    "customernumber",
-    "def_language",
-    "custom_notes",
-    "new_loginname",
-    "new_customer_password",
-    "theme",
-];
-
-fn reject_arrays(p: &Params) -> Result<(), Failure> {
-    if TEXT_PARAMS
-        .iter()
-        .any(|n| matches!(p.raw(n), Some(PValue::Array(..))))
-    {
-        return Err(Failure::Fatal);
-    }
-    Ok(())
 }
 
 async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
@@ -721,80 +344,6 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         .await
         .map_err(core_err)?;
     Ok(render(&created, View::Admin, ctx.version, false))
-}
-
-/// The `new_loginname` rules of §4.6 steps 9–10.
-async fn check_new_login(
-    ctx: &Ctx<'_>,
-    login: &str,
-) -> Result<panelgate_core::types::Login, Failure> {
-    let first_ok = login
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic());
-    let rest_ok = login
-        .chars()
-        .skip(1)
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !(first_ok && rest_ok && login.chars().count() >= 2) {
-        return Err(Failure::format("loginname"));
-    }
-    let prefix = ctx.settings.get("customer.accountprefix");
-    if !prefix.is_empty()
-        && login.starts_with(prefix)
-        && login[prefix.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-    {
-        return Err(Failure::standard(format!(
-            "You cannot create accounts that begin with \"{prefix}\", as this prefix is set to be used for the automatic account-naming. Please enter another account name."
-        )));
-    }
-    if SYSTEM_ACCOUNTS.contains(&login) {
-        return Err(Failure::standard(format!(
-            "The account \"{login}\" already exists on the system and cannot be used. Please enter another account name."
-        )));
-    }
-    if ctx.version == FroxlorVersion::V2_3
-        && RESERVED_ACCOUNTS.contains(&login.to_lowercase().as_str())
-    {
-        return Err(Failure::standard(format!(
-            "The account-name \"{login}\" is reserved for system internals and cannot be used."
-        )));
-    }
-    if ctx
-        .core
-        .customers()
-        .login_taken(login)
-        .await
-        .map_err(core_err)?
-    {
-        return Err(Failure::standard(format!(
-            "Loginname {login} already exists"
-        )));
-    }
-    const MAX: usize = 61;
-    if login.chars().count() > MAX {
-        return Err(Failure::standard(format!(
-            "Loginname contains too many characters. Only {MAX} characters are allowed."
-        )));
-    }
-    let unix_ok = if ctx.settings.flag("panel.unix_names") {
-        login.chars().all(|c| c.is_ascii_alphanumeric())
-    } else {
-        !login.contains("--")
-            && login
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
-    };
-    if !unix_ok {
-        return Err(Failure::standard(format!(
-            "Loginname \"{login}\" contains illegal characters."
-        )));
-    }
-    panelgate_core::types::Login::try_from(login).map_err(core_err)
 }
 
 async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {

@@ -22,12 +22,14 @@ pub mod admins;
 pub mod auth;
 pub mod backups;
 pub mod call;
+pub mod customer_object;
 pub mod customers;
 pub mod error;
 pub mod functions;
 pub mod json;
 pub mod listing;
 pub mod params;
+pub mod validate;
 
 use std::net::IpAddr;
 

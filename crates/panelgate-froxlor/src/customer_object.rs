@@ -1,0 +1,208 @@
+//! The customer object of `Customers.get` and friends, and customers as listing rows
+//! (protocols/froxlor.md §4.2, §3).
+
+use panelgate_core::{Admin, Customer};
+use serde_json::{json, Map, Value};
+
+use crate::listing::{ColumnRef, Row, Schema, SqlValue};
+use crate::FroxlorVersion;
+
+/// Which shape of customer object the caller gets (§4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Admin callers: `adminname` appended.
+    Admin,
+    /// The customer itself: no `adminname`, `custom_notes` only when shown.
+    Own,
+}
+
+pub(crate) fn b(v: bool) -> Value {
+    json!(i64::from(v))
+}
+
+/// The customer object, keys in the column order of a fresh install of the chosen version.
+pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -> Value {
+    let mut m = Map::new();
+    let l = &c.limits;
+    let u = &c.used;
+    let pr = &c.profile;
+    m.insert("customerid".into(), json!(c.id));
+    m.insert("loginname".into(), json!(c.loginname));
+    m.insert("adminid".into(), json!(c.admin_id));
+    m.insert("name".into(), json!(pr.name));
+    m.insert("firstname".into(), json!(pr.firstname));
+    m.insert("gender".into(), json!(pr.gender));
+    m.insert("company".into(), json!(pr.company));
+    m.insert("street".into(), json!(pr.street));
+    m.insert("zipcode".into(), json!(pr.zipcode));
+    m.insert("city".into(), json!(pr.city));
+    m.insert("phone".into(), json!(pr.phone));
+    m.insert("fax".into(), json!(pr.fax));
+    m.insert("email".into(), json!(pr.email));
+    m.insert("customernumber".into(), json!(pr.customernumber));
+    m.insert("def_language".into(), json!(pr.def_language));
+    for (name, limit, used) in [
+        ("diskspace", l.diskspace, u.diskspace),
+        ("mysqls", l.mysqls, u.mysqls),
+        ("emails", l.emails, u.emails),
+        ("email_accounts", l.email_accounts, u.email_accounts),
+        ("email_forwarders", l.email_forwarders, u.email_forwarders),
+        ("email_quota", l.email_quota, u.email_quota),
+        ("ftps", l.ftps, u.ftps),
+        ("subdomains", l.subdomains, u.subdomains),
+        ("traffic", l.traffic, u.traffic),
+    ] {
+        m.insert(name.into(), json!(limit));
+        m.insert(format!("{name}_used"), json!(used));
+    }
+    m.insert("documentroot".into(), json!(c.documentroot));
+    m.insert("standardsubdomain".into(), json!(c.standardsubdomain));
+    m.insert("guid".into(), json!(c.guid));
+    m.insert("ftp_lastaccountnumber".into(), json!(0));
+    m.insert("mysql_lastaccountnumber".into(), json!(0));
+    m.insert("deactivated".into(), b(c.deactivated));
+    m.insert("phpenabled".into(), b(c.features.phpenabled));
+    m.insert("lastlogin_succ".into(), json!(c.lastlogin_succ));
+    m.insert("lastlogin_fail".into(), json!(c.lastlogin_fail));
+    m.insert("loginfail_count".into(), json!(c.loginfail_count));
+    m.insert("reportsent".into(), json!(0));
+    m.insert("pop3".into(), b(c.features.pop3));
+    m.insert("imap".into(), b(c.features.imap));
+    m.insert("perlenabled".into(), b(c.features.perlenabled));
+    m.insert("dnsenabled".into(), b(c.features.dnsenabled));
+    m.insert("theme".into(), json!(c.theme));
+    let notes = if view == View::Own && !c.custom_notes_show {
+        String::new()
+    } else {
+        c.custom_notes.clone()
+    };
+    m.insert("custom_notes".into(), json!(notes));
+    m.insert("custom_notes_show".into(), b(c.custom_notes_show));
+    m.insert("lepublickey".into(), Value::Null);
+    m.insert("leprivatekey".into(), Value::Null);
+    m.insert("leregistered".into(), json!(0));
+    m.insert("allowed_phpconfigs".into(), json!(c.allowed_phpconfigs));
+    m.insert("type_2fa".into(), json!(0));
+    m.insert("api_allowed".into(), b(c.features.api_allowed));
+    if version == FroxlorVersion::V2_3 {
+        m.insert("shell_allowed".into(), b(c.features.shell_allowed));
+    }
+    m.insert("logviewenabled".into(), b(c.features.logviewenabled));
+    m.insert("allowed_mysqlserver".into(), json!(c.allowed_mysqlserver));
+    if version == FroxlorVersion::V2_3 {
+        m.insert("gui_access".into(), b(c.features.gui_access));
+    }
+    if view == View::Admin {
+        m.insert("adminname".into(), json!(c.admin_loginname));
+    }
+    if usages {
+        m.insert("domains".into(), json!(0));
+        m.insert("webspace_used".into(), json!(0));
+        m.insert("mailspace_used".into(), json!(0));
+        m.insert("dbspace_used".into(), json!(0));
+    }
+    Value::Object(m)
+}
+
+/// A listing row: the customer with its owner (for `a.*` fields).
+pub struct CustomerRow {
+    pub customer: Customer,
+    pub owner: Option<Admin>,
+}
+
+pub const CUSTOMER_COLUMNS: &[&str] = &[
+    "customerid",
+    "loginname",
+    "password",
+    "adminid",
+    "name",
+    "firstname",
+    "gender",
+    "company",
+    "street",
+    "zipcode",
+    "city",
+    "phone",
+    "fax",
+    "email",
+    "customernumber",
+    "def_language",
+    "diskspace",
+    "diskspace_used",
+    "mysqls",
+    "mysqls_used",
+    "emails",
+    "emails_used",
+    "email_accounts",
+    "email_accounts_used",
+    "email_forwarders",
+    "email_forwarders_used",
+    "email_quota",
+    "email_quota_used",
+    "ftps",
+    "ftps_used",
+    "subdomains",
+    "subdomains_used",
+    "traffic",
+    "traffic_used",
+    "documentroot",
+    "standardsubdomain",
+    "guid",
+    "ftp_lastaccountnumber",
+    "mysql_lastaccountnumber",
+    "deactivated",
+    "phpenabled",
+    "lastlogin_succ",
+    "lastlogin_fail",
+    "loginfail_count",
+    "reportsent",
+    "pop3",
+    "imap",
+    "perlenabled",
+    "dnsenabled",
+    "theme",
+    "custom_notes",
+    "custom_notes_show",
+    "lepublickey",
+    "leprivatekey",
+    "leregistered",
+    "allowed_phpconfigs",
+    "type_2fa",
+    "data_2fa",
+    "api_allowed",
+    "logviewenabled",
+    "allowed_mysqlserver",
+    "shell_allowed",
+    "gui_access",
+];
+
+pub(crate) const SCHEMA: Schema = Schema {
+    tables: &[("c", CUSTOMER_COLUMNS), ("a", crate::admins::ADMIN_COLUMNS)],
+    order_aliases: &["adminname"],
+    natsort: &["c.loginname", "c.name", "a.loginname", "adminname"],
+};
+
+fn json_to_sql(v: Option<&Value>) -> SqlValue {
+    match v {
+        Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
+        Some(Value::String(s)) => SqlValue::Str(s.clone()),
+        _ => SqlValue::Null,
+    }
+}
+
+impl Row for CustomerRow {
+    fn column(&self, (table, col): ColumnRef) -> SqlValue {
+        if table == "a" {
+            return match &self.owner {
+                Some(a) => json_to_sql(crate::admins::render(a, FroxlorVersion::V2_3).get(col)),
+                None => SqlValue::Null,
+            };
+        }
+        match col {
+            "password" | "data_2fa" => SqlValue::Str(String::new()),
+            _ => json_to_sql(
+                render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col),
+            ),
+        }
+    }
+}
