@@ -533,7 +533,7 @@ impl Backups<'_> {
             report.restored.push(item("settings", "server"));
         }
         for admin in touched_admins {
-            crate::customers::recount(&txn, admin).await?;
+            crate::counters::recount(&txn, admin).await?;
         }
         txn.commit().await?;
         Ok(present)

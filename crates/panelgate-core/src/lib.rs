@@ -9,11 +9,15 @@
 pub mod admins;
 pub mod archive;
 pub mod backup_jobs;
+mod backup_manifest;
 mod backup_restore;
+mod backup_types;
 pub mod backup_worker;
 pub mod backups;
 pub mod clock;
+mod counters;
 pub mod credentials;
+mod customer_rows;
 pub mod customers;
 pub mod db;
 mod entity;

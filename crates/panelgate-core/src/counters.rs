@@ -1,0 +1,111 @@
+//! The owner's `*_used` counters: what a customer's limits take from its admin or reseller.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+
+use crate::customer_rows::row_limits;
+use crate::entity::{admins, customers};
+use crate::error::CoreResult;
+use crate::model::{Resource, Resources};
+
+/// Resources that count against an owner's `*_used` (Froxlor does not count traffic).
+const COUNTED: [Resource; 8] = [
+    Resource::Diskspace,
+    Resource::Mysqls,
+    Resource::Emails,
+    Resource::EmailAccounts,
+    Resource::EmailForwarders,
+    Resource::EmailQuota,
+    Resource::Ftps,
+    Resource::Subdomains,
+];
+
+/// Would giving `new` (instead of `old`) exceed what `owner` has left?
+pub(crate) fn allocation_ok(
+    owner: &admins::Model,
+    new: &Resources,
+    old: Option<&Resources>,
+    mail_quota: bool,
+) -> bool {
+    let owner_limits = crate::admins::admin_limits(owner);
+    let owner_used = crate::admins::admin_used(owner);
+    COUNTED.iter().all(|&r| {
+        if r == Resource::EmailQuota && !mail_quota {
+            return true;
+        }
+        let v = new.get(r);
+        let have = owner_limits.get(r);
+        let unlimited_owner = have == r.unlimited() || have == crate::model::UNLIMITED;
+        if unlimited_owner {
+            return true;
+        }
+        let is_unlimited = v == r.unlimited() || v == crate::model::UNLIMITED;
+        if is_unlimited {
+            return false;
+        }
+        let previous = old.map(|o| o.counted(r)).unwrap_or(0);
+        !(v != 0 && owner_used.get(r) + v - previous > have)
+    })
+}
+
+/// Add `sign` × the customer's counted limits to the owner's `*_used` counters.
+pub(crate) async fn shift_counters<C: ConnectionTrait>(
+    db: &C,
+    admin_id: i64,
+    limits: &Resources,
+    sign: i64,
+    customers_delta: i64,
+) -> CoreResult<()> {
+    use admins::Column as A;
+    let mut q = admins::Entity::update_many().filter(A::Id.eq(admin_id));
+    q = q.col_expr(
+        A::CustomersUsed,
+        Expr::col(A::CustomersUsed).add(customers_delta),
+    );
+    for (r, col) in [
+        (Resource::Diskspace, A::DiskspaceUsed),
+        (Resource::Mysqls, A::MysqlsUsed),
+        (Resource::Emails, A::EmailsUsed),
+        (Resource::EmailAccounts, A::EmailAccountsUsed),
+        (Resource::EmailForwarders, A::EmailForwardersUsed),
+        (Resource::EmailQuota, A::EmailQuotaUsed),
+        (Resource::Ftps, A::FtpsUsed),
+        (Resource::Subdomains, A::SubdomainsUsed),
+    ] {
+        q = q.col_expr(col, Expr::col(col).add(sign * limits.counted(r)));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
+/// Recount an owner's counters from its customers (after a move).
+pub(crate) async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<()> {
+    let rows = customers::Entity::find()
+        .filter(customers::Column::AdminId.eq(admin_id))
+        .all(db)
+        .await?;
+    let mut used = Resources::default();
+    for row in &rows {
+        let l = row_limits(row);
+        for r in COUNTED {
+            used.set(r, used.get(r) + l.counted(r));
+        }
+    }
+    let Some(admin) = admins::Entity::find_by_id(admin_id).one(db).await? else {
+        return Ok(());
+    };
+    let mut am = admin.into_active_model();
+    am.customers_used = Set(rows.len() as i64);
+    am.diskspace_used = Set(used.diskspace);
+    am.mysqls_used = Set(used.mysqls);
+    am.emails_used = Set(used.emails);
+    am.email_accounts_used = Set(used.email_accounts);
+    am.email_forwarders_used = Set(used.email_forwarders);
+    am.email_quota_used = Set(used.email_quota);
+    am.ftps_used = Set(used.ftps);
+    am.subdomains_used = Set(used.subdomains);
+    am.update(db).await?;
+    Ok(())
+}
