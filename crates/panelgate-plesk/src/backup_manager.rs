@@ -11,13 +11,7 @@ use panelgate_core::backups::{
 use panelgate_core::{Actor, CoreError, CustomerRef};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, Ctx, OperatorResult, Principal};
-
-fn ok_result() -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "ok");
-    r
-}
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, Principal};
 
 /// The backup target named inside an operation, resolved to a scope.
 async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Element> {

@@ -4,7 +4,7 @@ use panelgate_core::admins::AdminRef;
 use panelgate_core::{Actor, Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, Ctx, OperatorResult};
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
 
 /// Plesk's `pname` is one field; the model keeps Froxlor's first name and name. "John Smith"
 /// is stored as first name "John", name "Smith", and shown again as "John Smith".
@@ -50,12 +50,6 @@ fn status(c: &Customer) -> &'static str {
     } else {
         "0"
     }
-}
-
-fn ok_result() -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "ok");
-    r
 }
 
 pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {

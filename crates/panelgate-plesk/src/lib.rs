@@ -155,6 +155,13 @@ pub fn unsupported() -> Element {
     error_result(1017, "Feature is not supported by panelgate")
 }
 
+/// An operation's `<result>` with `<status>ok</status>`.
+pub fn ok_result() -> Element {
+    let mut r = Element::new("result");
+    r.add_text("status", "ok");
+    r
+}
+
 /// An operation's error `<result>`.
 pub fn error_result(code: u32, text: &str) -> Element {
     let mut r = Element::new("result");

@@ -6,7 +6,7 @@ use panelgate_core::{Actor, Admin, Resources, UNLIMITED};
 
 use crate::customer::{locale, split_pname};
 use crate::xml::Element;
-use crate::{core_error, error_result, Ctx, OperatorResult};
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
 
 /// Permissions shown for every reseller (panelgate does not model finer rights).
 const PERMISSIONS: &[(&str, &str)] = &[
@@ -16,12 +16,6 @@ const PERMISSIONS: &[(&str, &str)] = &[
     ("manage_dns", "true"),
     ("manage_mail_settings", "true"),
 ];
-
-fn ok_result() -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "ok");
-    r
-}
 
 fn pname(a: &Admin) -> String {
     a.name.clone()

@@ -3,13 +3,7 @@
 use panelgate_core::{CredentialKind, NewCredential};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, Ctx, OperatorResult, Principal, PROTOCOLS};
-
-fn ok() -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "ok");
-    r
-}
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, Principal, PROTOCOLS};
 
 fn property(name: &str, value: &str) -> Element {
     let mut p = Element::new("property");
@@ -23,7 +17,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
         let mut answered = Element::new(operation.name.clone());
         match operation.name.as_str() {
             "get_protos" => {
-                let mut r = ok();
+                let mut r = ok_result();
                 let mut protos = Element::new("protos");
                 for p in PROTOCOLS {
                     protos.add_text("proto", *p);
@@ -74,7 +68,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         if operation.name == "delete" {
             return vec![error_result(1014, "name the keys to delete")];
         }
-        let mut r = ok();
+        let mut r = ok_result();
         for k in &visible {
             r.push(info(format!("sha256:{}", k.fingerprint), k));
         }
@@ -100,7 +94,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         if operation.name == "delete" {
             match ctx.core.credentials().delete(&actor, k.id).await {
                 Ok(()) => {
-                    let mut r = ok();
+                    let mut r = ok_result();
                     r.add_text("key", key);
                     results.push(r);
                 }
@@ -112,7 +106,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                 }
             }
         } else {
-            let mut r = ok();
+            let mut r = ok_result();
             r.push(info(key.to_owned(), &k));
             results.push(r);
         }
@@ -131,7 +125,7 @@ async fn get(ctx: &Ctx<'_>, operation: &Element) -> Element {
             return error_result(code, &text);
         }
     };
-    let mut r = ok();
+    let mut r = ok_result();
     for dataset in &operation.children {
         match dataset.name.as_str() {
             "gen_info" => {
@@ -201,7 +195,7 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     .await
                 {
                     Ok(_) => {
-                        let mut r = ok();
+                        let mut r = ok_result();
                         r.add_text("key", key);
                         answered.push(r);
                     }

@@ -5,13 +5,7 @@ use panelgate_core::subscriptions::Subscription;
 use panelgate_core::CustomerRef;
 
 use crate::xml::Element;
-use crate::{core_error, error_result, Ctx, OperatorResult};
-
-fn ok_result() -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "ok");
-    r
-}
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
 
 pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("webspace");
