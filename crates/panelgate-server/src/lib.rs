@@ -267,9 +267,6 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
     out.push_str(&format!(
         "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
     ));
-    out.push_str(&format!(
-        "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
-    ));
     out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
     out
 }

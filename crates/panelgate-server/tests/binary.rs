@@ -101,6 +101,18 @@ fn binary_serves_demo_data_and_shuts_down_gracefully() {
         .banner
         .contains("demo-froxlor-admin-key:demo-froxlor-admin-secret"));
     assert!(server.banner.contains("curl -s -u demo-froxlor-admin-key"));
+    assert_eq!(
+        server.banner.matches("  Froxlor:  curl").count(),
+        1,
+        "{}",
+        server.banner
+    );
+    assert_eq!(
+        server.banner.matches("  Plesk:    curl").count(),
+        1,
+        "{}",
+        server.banner
+    );
 
     // The README's first curl line.
     let (status, body) = froxlor_listing(&server.addr);
