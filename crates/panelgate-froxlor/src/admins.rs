@@ -78,20 +78,7 @@ pub fn render(a: &Admin, version: FroxlorVersion) -> Map<String, Value> {
     m.insert("caneditphpsettings".into(), b(a.caneditphpsettings));
     m.insert("change_serversettings".into(), b(a.change_serversettings));
     let (l, u) = (&a.limits, &a.used);
-    for (name, limit, used) in [
-        ("diskspace", l.diskspace, u.diskspace),
-        ("mysqls", l.mysqls, u.mysqls),
-        ("emails", l.emails, u.emails),
-        ("email_accounts", l.email_accounts, u.email_accounts),
-        ("email_forwarders", l.email_forwarders, u.email_forwarders),
-        ("email_quota", l.email_quota, u.email_quota),
-        ("ftps", l.ftps, u.ftps),
-        ("subdomains", l.subdomains, u.subdomains),
-        ("traffic", l.traffic, u.traffic),
-    ] {
-        m.insert(name.into(), json!(limit));
-        m.insert(format!("{name}_used"), json!(used));
-    }
+    crate::customer_object::insert_resources(&mut m, l, u);
     m.insert("deactivated".into(), b(a.deactivated));
     m.insert("lastlogin_succ".into(), json!(a.lastlogin_succ));
     m.insert("lastlogin_fail".into(), json!(a.lastlogin_fail));
@@ -108,7 +95,20 @@ pub fn render(a: &Admin, version: FroxlorVersion) -> Map<String, Value> {
     m
 }
 
-struct AdminRow(Admin);
+/// An admin as a listing row, its columns rendered once.
+struct AdminRow {
+    admin: Admin,
+    columns: Map<String, Value>,
+}
+
+impl AdminRow {
+    fn new(admin: Admin) -> AdminRow {
+        AdminRow {
+            columns: render(&admin, FroxlorVersion::V2_3),
+            admin,
+        }
+    }
+}
 
 const SCHEMA: Schema = Schema {
     tables: &[("", ADMIN_COLUMNS)],
@@ -118,13 +118,9 @@ const SCHEMA: Schema = Schema {
 
 impl Row for AdminRow {
     fn column(&self, (_, col): ColumnRef) -> SqlValue {
-        match render(&self.0, FroxlorVersion::V2_3).get(col) {
-            Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
-            Some(Value::String(s)) => SqlValue::Str(s.clone()),
-            Some(_) | None if col == "password" || col == "data_2fa" => {
-                SqlValue::Str(String::new())
-            }
-            _ => SqlValue::Null,
+        match col {
+            "password" | "data_2fa" => SqlValue::Str(String::new()),
+            _ => SqlValue::from_json(self.columns.get(col)),
         }
     }
 }
@@ -163,7 +159,7 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
                 .await
                 .map_err(core_err)?
                 .into_iter()
-                .map(AdminRow)
+                .map(AdminRow::new)
                 .collect();
             let listing = method == "listing";
             let query = listing::Query {
@@ -176,7 +172,7 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
             if listing {
                 let list: Vec<Value> = rows
                     .iter()
-                    .map(|r| Value::Object(render(&r.0, ctx.version)))
+                    .map(|r| Value::Object(render(&r.admin, ctx.version)))
                     .collect();
                 Ok(json!({ "count": list.len(), "list": list }))
             } else {

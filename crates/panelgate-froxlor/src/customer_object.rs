@@ -1,7 +1,7 @@
 //! The customer object of `Customers.get` and friends, and customers as listing rows
 //! (protocols/froxlor.md §4.2, §3).
 
-use panelgate_core::{Admin, Customer};
+use panelgate_core::{Admin, Customer, Resources};
 use serde_json::{json, Map, Value};
 
 use crate::listing::{ColumnRef, Row, Schema, SqlValue};
@@ -18,6 +18,25 @@ pub enum View {
 
 pub(crate) fn b(v: bool) -> Value {
     json!(i64::from(v))
+}
+
+/// `<resource>` and `<resource>_used` pairs, in the column order Froxlor's customer and admin
+/// tables share (diskspace … traffic).
+pub(crate) fn insert_resources(m: &mut Map<String, Value>, l: &Resources, u: &Resources) {
+    for (name, limit, used) in [
+        ("diskspace", l.diskspace, u.diskspace),
+        ("mysqls", l.mysqls, u.mysqls),
+        ("emails", l.emails, u.emails),
+        ("email_accounts", l.email_accounts, u.email_accounts),
+        ("email_forwarders", l.email_forwarders, u.email_forwarders),
+        ("email_quota", l.email_quota, u.email_quota),
+        ("ftps", l.ftps, u.ftps),
+        ("subdomains", l.subdomains, u.subdomains),
+        ("traffic", l.traffic, u.traffic),
+    ] {
+        m.insert(name.into(), json!(limit));
+        m.insert(format!("{name}_used"), json!(used));
+    }
 }
 
 /// The customer object, keys in the column order of a fresh install of the chosen version.
@@ -41,20 +60,7 @@ pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -
     m.insert("email".into(), json!(pr.email));
     m.insert("customernumber".into(), json!(pr.customernumber));
     m.insert("def_language".into(), json!(pr.def_language));
-    for (name, limit, used) in [
-        ("diskspace", l.diskspace, u.diskspace),
-        ("mysqls", l.mysqls, u.mysqls),
-        ("emails", l.emails, u.emails),
-        ("email_accounts", l.email_accounts, u.email_accounts),
-        ("email_forwarders", l.email_forwarders, u.email_forwarders),
-        ("email_quota", l.email_quota, u.email_quota),
-        ("ftps", l.ftps, u.ftps),
-        ("subdomains", l.subdomains, u.subdomains),
-        ("traffic", l.traffic, u.traffic),
-    ] {
-        m.insert(name.into(), json!(limit));
-        m.insert(format!("{name}_used"), json!(used));
-    }
+    insert_resources(&mut m, l, u);
     m.insert("documentroot".into(), json!(c.documentroot));
     m.insert("standardsubdomain".into(), json!(c.standardsubdomain));
     m.insert("guid".into(), json!(c.guid));
@@ -107,7 +113,24 @@ pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -
 /// A listing row: the customer with its owner (for `a.*` fields).
 pub struct CustomerRow {
     pub customer: Customer,
-    pub owner: Option<Admin>,
+    /// The `c.*` and `a.*` columns, rendered once for filtering and sorting.
+    columns: Map<String, Value>,
+    owner_columns: Option<Map<String, Value>>,
+}
+
+impl CustomerRow {
+    pub fn new(customer: Customer, owner: Option<&Admin>) -> CustomerRow {
+        let columns = match render(&customer, View::Admin, FroxlorVersion::V2_3, false) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let owner_columns = owner.map(|a| crate::admins::render(a, FroxlorVersion::V2_3));
+        CustomerRow {
+            customer,
+            columns,
+            owner_columns,
+        }
+    }
 }
 
 pub const CUSTOMER_COLUMNS: &[&str] = &[
@@ -182,27 +205,14 @@ pub(crate) const SCHEMA: Schema = Schema {
     natsort: &["c.loginname", "c.name", "a.loginname", "adminname"],
 };
 
-fn json_to_sql(v: Option<&Value>) -> SqlValue {
-    match v {
-        Some(Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
-        Some(Value::String(s)) => SqlValue::Str(s.clone()),
-        _ => SqlValue::Null,
-    }
-}
-
 impl Row for CustomerRow {
     fn column(&self, (table, col): ColumnRef) -> SqlValue {
         if table == "a" {
-            return match &self.owner {
-                Some(a) => json_to_sql(crate::admins::render(a, FroxlorVersion::V2_3).get(col)),
-                None => SqlValue::Null,
-            };
+            return SqlValue::from_json(self.owner_columns.as_ref().and_then(|m| m.get(col)));
         }
         match col {
             "password" | "data_2fa" => SqlValue::Str(String::new()),
-            _ => json_to_sql(
-                render(&self.customer, View::Admin, FroxlorVersion::V2_3, false).get(col),
-            ),
+            _ => SqlValue::from_json(self.columns.get(col)),
         }
     }
 }

@@ -115,8 +115,8 @@ async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
     Ok(list
         .into_iter()
         .map(|customer| {
-            let owner = owners.get(&customer.admin_id).cloned().flatten();
-            CustomerRow { customer, owner }
+            let owner = owners.get(&customer.admin_id).and_then(Option::as_ref);
+            CustomerRow::new(customer, owner)
         })
         .collect())
 }

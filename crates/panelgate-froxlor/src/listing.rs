@@ -18,6 +18,17 @@ pub enum SqlValue {
     Null,
 }
 
+impl SqlValue {
+    /// A column value as its rendered JSON shows it (numbers, strings, `null`).
+    pub fn from_json(v: Option<&serde_json::Value>) -> SqlValue {
+        match v {
+            Some(serde_json::Value::Number(n)) => SqlValue::Int(n.as_i64().unwrap_or(0)),
+            Some(serde_json::Value::String(s)) => SqlValue::Str(s.clone()),
+            _ => SqlValue::Null,
+        }
+    }
+}
+
 /// The tables a listing query reads: (alias, columns). An empty alias means unqualified access.
 pub struct Schema {
     pub tables: &'static [(&'static str, &'static [&'static str])],
