@@ -206,28 +206,15 @@ async fn select(
             }
         },
     };
-    let Some(filter) = filter.filter(|f| !f.children.is_empty()) else {
-        return Ok(vec![(None, all)]);
-    };
-    let mut out = Vec::new();
-    for crit in &filter.children {
-        let v = crit.text.trim();
-        let hits: Vec<Customer> = all
-            .iter()
-            .filter(|c| match crit.name.as_str() {
-                "id" => c.id.to_string() == v,
-                "login" => c.loginname == v,
-                "owner-id" => c.admin_id.to_string() == v,
-                "owner-login" => c.admin_loginname == v,
-                "guid" => c.uuid.eq_ignore_ascii_case(v),
-                "external-id" => !v.is_empty() && c.external_id == v,
-                _ => false,
-            })
-            .cloned()
-            .collect();
-        out.push((Some(v.to_owned()), hits));
-    }
-    Ok(out)
+    Ok(crate::filter_groups(filter, all, |c, name, v| match name {
+        "id" => c.id.to_string() == v,
+        "login" => c.loginname == v,
+        "owner-id" => c.admin_id.to_string() == v,
+        "owner-login" => c.admin_loginname == v,
+        "guid" => c.uuid.eq_ignore_ascii_case(v),
+        "external-id" => !v.is_empty() && c.external_id == v,
+        _ => false,
+    }))
 }
 
 fn gen_info(c: &Customer) -> Element {

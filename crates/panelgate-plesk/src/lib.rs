@@ -155,6 +155,31 @@ pub fn unsupported() -> Element {
     error_result(1017, "Feature is not supported by panelgate")
 }
 
+/// The objects a `<filter>` selects, grouped per criterion with its value (each result's
+/// `filter-id`); no filter, or one without criteria, selects everything in one group.
+pub fn filter_groups<T: Clone>(
+    filter: Option<&Element>,
+    all: Vec<T>,
+    matches: impl Fn(&T, &str, &str) -> bool,
+) -> Vec<(Option<String>, Vec<T>)> {
+    match filter.filter(|f| !f.children.is_empty()) {
+        None => vec![(None, all)],
+        Some(f) => f
+            .children
+            .iter()
+            .map(|crit| {
+                let v = crit.text.trim();
+                let hits = all
+                    .iter()
+                    .filter(|o| matches(o, &crit.name, v))
+                    .cloned()
+                    .collect();
+                (Some(v.to_owned()), hits)
+            })
+            .collect(),
+    }
+}
+
 /// An operation's `<result>` with `<status>ok</status>`.
 pub fn ok_result() -> Element {
     let mut r = Element::new("result");

@@ -162,30 +162,16 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         }
         _ => return vec![error_result(1006, "Permission denied")],
     };
+    // `<all/>` selects everything, like an empty filter.
     let filter = operation
         .child("filter")
-        .filter(|f| !f.children.is_empty() && f.child("all").is_none());
-    let groups: Vec<(Option<String>, Vec<Admin>)> = match filter {
-        None => vec![(None, all)],
-        Some(f) => f
-            .children
-            .iter()
-            .map(|crit| {
-                let v = crit.text.trim().to_owned();
-                let hits = all
-                    .iter()
-                    .filter(|a| match crit.name.as_str() {
-                        "id" => a.id.to_string() == v,
-                        "login" => a.loginname == v,
-                        "guid" => crate::guid_for("admin", a.id).eq_ignore_ascii_case(&v),
-                        _ => false,
-                    })
-                    .cloned()
-                    .collect();
-                (Some(v), hits)
-            })
-            .collect(),
-    };
+        .filter(|f| f.child("all").is_none());
+    let groups = crate::filter_groups(filter, all, |a: &Admin, name, v| match name {
+        "id" => a.id.to_string() == v,
+        "login" => a.loginname == v,
+        "guid" => crate::guid_for("admin", a.id).eq_ignore_ascii_case(v),
+        _ => false,
+    });
     let mut results = Vec::new();
     for (filter_id, hits) in groups {
         if hits.is_empty() {

@@ -98,30 +98,18 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
             .map(|c| c.loginname.clone())
             .unwrap_or_default()
     };
-    let filter = operation.child("filter").filter(|f| !f.children.is_empty());
-    let groups: Vec<(Option<String>, Vec<Subscription>)> = match filter {
-        None => vec![(None, all)],
-        Some(f) => f
-            .children
-            .iter()
-            .map(|crit| {
-                let v = crit.text.trim().to_owned();
-                let hits = all
-                    .iter()
-                    .filter(|s| match crit.name.as_str() {
-                        "id" => s.id.to_string() == v,
-                        "name" => s.domain.eq_ignore_ascii_case(&v),
-                        "owner-id" => s.customer_id.to_string() == v,
-                        "owner-login" => owner_login(s.customer_id) == v,
-                        "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(&v),
-                        _ => false,
-                    })
-                    .cloned()
-                    .collect();
-                (Some(v), hits)
-            })
-            .collect(),
-    };
+    let groups = crate::filter_groups(
+        operation.child("filter"),
+        all,
+        |s: &Subscription, name, v| match name {
+            "id" => s.id.to_string() == v,
+            "name" => s.domain.eq_ignore_ascii_case(v),
+            "owner-id" => s.customer_id.to_string() == v,
+            "owner-login" => owner_login(s.customer_id) == v,
+            "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(v),
+            _ => false,
+        },
+    );
     let mut results = Vec::new();
     for (filter_id, hits) in groups {
         if hits.is_empty() {
@@ -188,31 +176,16 @@ pub async fn site(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
             .list(&actor)
             .await
             .unwrap_or_default();
-        let crits: Vec<&Element> = operation
-            .child("filter")
-            .map(|f| f.children.iter().collect())
-            .unwrap_or_default();
-        let groups: Vec<(Option<String>, Vec<Subscription>)> = if crits.is_empty() {
-            vec![(None, all)]
-        } else {
-            crits
-                .iter()
-                .map(|c| {
-                    let v = c.text.trim().to_owned();
-                    let hits = all
-                        .iter()
-                        .filter(|s| match c.name.as_str() {
-                            "name" => s.domain.eq_ignore_ascii_case(&v),
-                            "id" => s.id.to_string() == v,
-                            "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(&v),
-                            _ => false,
-                        })
-                        .cloned()
-                        .collect();
-                    (Some(v), hits)
-                })
-                .collect()
-        };
+        let groups = crate::filter_groups(
+            operation.child("filter"),
+            all,
+            |s: &Subscription, name, v| match name {
+                "name" => s.domain.eq_ignore_ascii_case(v),
+                "id" => s.id.to_string() == v,
+                "guid" => crate::guid_for("webspace", s.id).eq_ignore_ascii_case(v),
+                _ => false,
+            },
+        );
         let wants_gen_info = operation
             .child("dataset")
             .is_some_and(|d| d.child("gen_info").is_some());
