@@ -8,7 +8,7 @@ use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{
     BackupOptions, BackupScope, RestoreBehavior, ServerSettings, Storage, TaskState,
 };
-use panelgate_core::{Actor, CustomerRef};
+use panelgate_core::CustomerRef;
 use panelgate_testkit::{TestApp, ADMIN_KEY};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -59,19 +59,9 @@ async fn control(t: &TestApp, method: &str, target: &str) -> (u16, Value) {
 }
 
 async fn backup_now(t: &TestApp, scope: BackupScope, opts: BackupOptions) -> (i64, i64) {
-    let task = t
-        .core
-        .backups()
-        .start(&Actor::System, scope, opts)
-        .await
-        .unwrap();
+    let task = t.core.backups().start(&t.sys(), scope, opts).await.unwrap();
     Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let task = t
-        .core
-        .backups()
-        .task(&Actor::System, task.id)
-        .await
-        .unwrap();
+    let task = t.core.backups().task(&t.sys(), task.id).await.unwrap();
     assert_eq!(
         task.state,
         TaskState::Finished,
@@ -134,7 +124,7 @@ async fn customer_backup_delete_restore_round_trip() {
         }],
         ..Default::default()
     };
-    t.core.load(&data).await.unwrap();
+    t.load(&data).await;
     let before = t
         .froxlor(
             ADMIN_KEY,
@@ -143,7 +133,7 @@ async fn customer_backup_delete_restore_round_trip() {
         .await
         .body;
     let counters_before = t.core.admins().by_id(1).await.unwrap();
-    let home = t.core.home_dir("jdoe");
+    let home = t.core.home_dir("jdoe").unwrap();
     let files = fill_home(&home);
 
     let (_, archive) = backup_now(
@@ -184,7 +174,10 @@ async fn customer_backup_delete_restore_round_trip() {
         )
         .await;
     assert_eq!(del.status, 200);
-    std::fs::remove_dir_all(&home).unwrap();
+    assert!(
+        !home.exists(),
+        "the deleted customer's home is removed with it"
+    );
     assert_eq!(
         t.froxlor(
             "jdoe-key:jdoe-secret",
@@ -256,7 +249,7 @@ async fn customer_backup_delete_restore_round_trip() {
 #[tokio::test]
 async fn restore_skip_versus_overwrite() {
     let t = TestApp::demo().await;
-    let home = t.core.home_dir("customer1");
+    let home = t.core.home_dir("customer1").unwrap();
     let files = fill_home(&home);
     let original = t
         .froxlor(
@@ -275,7 +268,7 @@ async fn restore_skip_versus_overwrite() {
     let report = t
         .core
         .backups()
-        .restore(&Actor::System, archive, None, RestoreBehavior::Skip)
+        .restore(&t.sys(), archive, None, RestoreBehavior::Skip)
         .await
         .unwrap();
     assert!(
@@ -293,7 +286,7 @@ async fn restore_skip_versus_overwrite() {
     let now = t
         .core
         .customers()
-        .get(&Actor::System, &CustomerRef::Id(1))
+        .get(&t.sys(), &CustomerRef::Id(1))
         .await
         .unwrap();
     assert_eq!(
@@ -305,7 +298,7 @@ async fn restore_skip_versus_overwrite() {
     let report = t
         .core
         .backups()
-        .restore(&Actor::System, archive, None, RestoreBehavior::Overwrite)
+        .restore(&t.sys(), archive, None, RestoreBehavior::Overwrite)
         .await
         .unwrap();
     assert!(
@@ -347,7 +340,7 @@ async fn restore_skip_versus_overwrite() {
     assert_eq!(
         t.core
             .customers()
-            .get(&Actor::System, &CustomerRef::Id(1))
+            .get(&t.sys(), &CustomerRef::Id(1))
             .await
             .unwrap()
             .profile
@@ -392,7 +385,7 @@ fn storage_listing(t: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn bad_uploads_are_refused_and_change_nothing() {
     let t = TestApp::demo().await;
-    fill_home(&t.core.home_dir("customer1"));
+    fill_home(&t.core.home_dir("customer1").unwrap());
     let (_, archive) = backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
     let good = download(&t, archive).await;
     let archives_before = control(&t, "GET", "/_panelgate/archives").await.1;
@@ -454,7 +447,10 @@ async fn bad_uploads_are_refused_and_change_nothing() {
         );
     }
     let small = TestApp::demo().await;
-    let limited = small.app.clone().with_control(4096, None);
+    let limited = small.app_with(panelgate_server::AppOptions {
+        upload_limit: 4096,
+        ..Default::default()
+    });
     let req = http::Request::post("/_panelgate/archives")
         .body(Full::new(Bytes::from(good.clone())))
         .unwrap();
@@ -491,7 +487,7 @@ async fn bad_uploads_are_refused_and_change_nothing() {
     let report = t
         .core
         .backups()
-        .restore(&Actor::System, id, None, RestoreBehavior::Overwrite)
+        .restore(&t.sys(), id, None, RestoreBehavior::Overwrite)
         .await
         .unwrap();
     assert_eq!(report.files_restored, 4);
@@ -502,7 +498,7 @@ async fn bad_uploads_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn froxlor_job_produces_an_archive_in_the_destdir() {
     let t = TestApp::demo().await;
-    fill_home(&t.core.home_dir("customer1"));
+    fill_home(&t.core.home_dir("customer1").unwrap());
     let r = t.froxlor(ADMIN_KEY, r#"{"command":"CustomerBackups.add","params":{"path":"/my backups","loginname":"customer1","backup_web":1}}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let listing = t
@@ -531,7 +527,7 @@ async fn froxlor_job_produces_an_archive_in_the_destdir() {
         0,
         "the job is gone once it ran"
     );
-    let dir = t.core.home_dir("customer1").join("my backups");
+    let dir = t.core.home_dir("customer1").unwrap().join("my backups");
     let made: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -542,7 +538,7 @@ async fn froxlor_job_produces_an_archive_in_the_destdir() {
         made[0].starts_with("backup_customer1_") && made[0].ends_with(".tar.gz"),
         "{made:?}"
     );
-    let archives = t.core.backups().archives(&Actor::System).await.unwrap();
+    let archives = t.core.backups().archives(&t.sys()).await.unwrap();
     assert_eq!(archives.len(), 1);
     assert_eq!(archives[0].storage, "home");
 }
@@ -556,11 +552,7 @@ async fn expired_leases_are_recovered() {
     let task = t
         .core
         .backups()
-        .start(
-            &Actor::System,
-            BackupScope::Customer(1),
-            BackupOptions::default(),
-        )
+        .start(&t.sys(), BackupScope::Customer(1), BackupOptions::default())
         .await
         .unwrap();
     assert_eq!(lost.claim().await.unwrap().map(|c| c.id), Some(task.id));
@@ -580,22 +572,13 @@ async fn expired_leases_are_recovered() {
         1,
         "the expired lease is taken over"
     );
-    let done = t
-        .core
-        .backups()
-        .task(&Actor::System, task.id)
-        .await
-        .unwrap();
+    let done = t.core.backups().task(&t.sys(), task.id).await.unwrap();
     assert_eq!((done.state, done.attempts), (TaskState::Finished, 2));
 
     let task = t
         .core
         .backups()
-        .start(
-            &Actor::System,
-            BackupScope::Customer(1),
-            BackupOptions::default(),
-        )
+        .start(&t.sys(), BackupScope::Customer(1), BackupOptions::default())
         .await
         .unwrap();
     for _ in 0..2 {
@@ -603,12 +586,7 @@ async fn expired_leases_are_recovered() {
         t.clock.advance(31);
         lost.recover_expired().await.unwrap();
     }
-    let failed = t
-        .core
-        .backups()
-        .task(&Actor::System, task.id)
-        .await
-        .unwrap();
+    let failed = t.core.backups().task(&t.sys(), task.id).await.unwrap();
     assert_eq!(failed.state, TaskState::Failed);
     assert!(failed.error.contains("lease expired"), "{}", failed.error);
 }
@@ -616,16 +594,20 @@ async fn expired_leases_are_recovered() {
 // Issue 3 §1, §4: stop while queued; FTP without settings fails clearly; split archives; pruning.
 #[tokio::test]
 async fn stop_ftp_split_and_prune() {
-    let t = TestApp::demo().await;
-    fill_home(&t.core.home_dir("customer1"));
+    // Split parts of 1,000 bytes need a lower minimum split size than the default.
+    let t = TestApp::demo_with(
+        Default::default(),
+        panelgate_core::Limits {
+            min_split_size: 1_000,
+            ..Default::default()
+        },
+    )
+    .await;
+    fill_home(&t.core.home_dir("customer1").unwrap());
     let task = t
         .core
         .backups()
-        .start(
-            &Actor::System,
-            BackupScope::Customer(1),
-            BackupOptions::default(),
-        )
+        .start(&t.sys(), BackupScope::Customer(1), BackupOptions::default())
         .await
         .unwrap();
     let (status, stopped) =
@@ -640,7 +622,7 @@ async fn stop_ftp_split_and_prune() {
         .core
         .backups()
         .start(
-            &Actor::System,
+            &t.sys(),
             BackupScope::Customer(1),
             BackupOptions {
                 storage: Storage::Ftp,
@@ -650,7 +632,7 @@ async fn stop_ftp_split_and_prune() {
         .await
         .unwrap();
     Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let ftp = t.core.backups().task(&Actor::System, ftp.id).await.unwrap();
+    let ftp = t.core.backups().task(&t.sys(), ftp.id).await.unwrap();
     assert_eq!(ftp.state, TaskState::Failed);
     assert!(
         ftp.error.contains("remote storage (FTP) is not configured"),
@@ -667,21 +649,16 @@ async fn stop_ftp_split_and_prune() {
         },
     )
     .await;
-    let archive = t
-        .core
-        .backups()
-        .archive(&Actor::System, split)
-        .await
-        .unwrap();
+    let archive = t.core.backups().archive(&t.sys(), split).await.unwrap();
     assert!(archive.parts.len() > 1, "{:?}", archive.parts);
     let bytes = download(&t, split).await;
     assert_eq!(hex(&Sha256::digest(&bytes)), archive.sha256);
-    let home = t.core.home_dir("customer1");
+    let home = t.core.home_dir("customer1").unwrap();
     std::fs::remove_dir_all(&home).unwrap();
     let report = t
         .core
         .backups()
-        .restore(&Actor::System, split, None, RestoreBehavior::Skip)
+        .restore(&t.sys(), split, None, RestoreBehavior::Skip)
         .await
         .unwrap();
     assert_eq!(report.files_restored, 4);
@@ -689,7 +666,7 @@ async fn stop_ftp_split_and_prune() {
     t.core
         .backups()
         .set_server_settings(
-            &Actor::System,
+            &t.sys(),
             &ServerSettings {
                 max_backup_files: 2,
                 max_backup_processes: 1,
@@ -702,7 +679,7 @@ async fn stop_ftp_split_and_prune() {
         t.clock.advance(1);
         backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
     }
-    let left = t.core.backups().archives(&Actor::System).await.unwrap();
+    let left = t.core.backups().archives(&t.sys()).await.unwrap();
     assert_eq!(left.len(), 2, "the oldest archives were pruned");
     assert!(left.iter().all(|a| a.id != split));
     for a in &left {
@@ -722,12 +699,8 @@ async fn backup_visibility_follows_ownership() {
     let t = TestApp::demo().await;
     backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
     backup_now(&t, BackupScope::Customer(2), BackupOptions::default()).await;
-    let reseller = Actor::Admin {
-        id: 2,
-        see_all: false,
-        change_serversettings: false,
-    };
-    let customer1 = Actor::Customer { id: 1, admin_id: 1 };
+    let reseller = t.as_admin(2).await.actor();
+    let customer1 = t.as_customer(1).await.actor();
     let names = |v: Vec<panelgate_core::backups::BackupArchive>| {
         v.into_iter().map(|a| a.scope_name).collect::<Vec<_>>()
     };
@@ -768,7 +741,7 @@ async fn backup_visibility_follows_ownership() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_a_working_task() {
     let t = TestApp::demo().await;
-    let home = t.core.home_dir("customer1");
+    let home = t.core.home_dir("customer1").unwrap();
     std::fs::create_dir_all(&home).unwrap();
     let mut seed = 0x853c_49e6_748f_ea9bu64;
     let blob: Vec<u8> = (0..40 << 20)
@@ -783,22 +756,13 @@ async fn stopping_a_working_task() {
     let task = t
         .core
         .backups()
-        .start(
-            &Actor::System,
-            BackupScope::Customer(1),
-            BackupOptions::default(),
-        )
+        .start(&t.sys(), BackupScope::Customer(1), BackupOptions::default())
         .await
         .unwrap();
     let worker = Worker::new(t.core.clone());
     let running = tokio::spawn(async move { worker.run_until_idle().await });
     loop {
-        let now = t
-            .core
-            .backups()
-            .task(&Actor::System, task.id)
-            .await
-            .unwrap();
+        let now = t.core.backups().task(&t.sys(), task.id).await.unwrap();
         if now.state == TaskState::Working {
             break;
         }
@@ -808,18 +772,13 @@ async fn stopping_a_working_task() {
     let (status, _) = control(&t, "POST", &format!("/_panelgate/tasks/{}/stop", task.id)).await;
     assert_eq!(status, 200);
     running.await.unwrap().unwrap();
-    let done = t
-        .core
-        .backups()
-        .task(&Actor::System, task.id)
-        .await
-        .unwrap();
+    let done = t.core.backups().task(&t.sys(), task.id).await.unwrap();
     assert_eq!(done.state, TaskState::Stopped, "{}", done.error);
     assert!(done.archive_id.is_none());
     assert!(t
         .core
         .backups()
-        .archives(&Actor::System)
+        .archives(&t.sys())
         .await
         .unwrap()
         .is_empty());

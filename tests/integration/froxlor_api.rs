@@ -1,6 +1,6 @@
 //! Froxlor API behaviour across roles, on the demo data (issue 2 acceptance).
 
-use panelgate_core::{Actor, CustomerRef};
+use panelgate_core::CustomerRef;
 use panelgate_testkit::{TestApp, ADMIN_KEY, CUSTOMER1_KEY, RESELLER_KEY};
 use serde_json::Value;
 
@@ -107,12 +107,7 @@ async fn deleting_a_customer_removes_its_backup_jobs() {
         .await;
     assert_eq!(del.status, 200, "{}", del.body);
     assert_eq!(del.json()["data"]["loginname"], "customer1");
-    let jobs = t
-        .core
-        .backup_jobs()
-        .list(&Actor::System, None)
-        .await
-        .unwrap();
+    let jobs = t.core.backup_jobs().list(&t.sys(), None).await.unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].loginname, "customer2");
     let listing = t
@@ -261,7 +256,7 @@ async fn concurrent_adds_of_one_login_have_one_winner() {
     let c = t
         .core
         .customers()
-        .get(&Actor::System, &CustomerRef::Login("racer".into()))
+        .get(&t.sys(), &CustomerRef::Login("racer".into()))
         .await
         .unwrap();
     assert_eq!(c.loginname, "racer");

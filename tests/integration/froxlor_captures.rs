@@ -7,8 +7,7 @@
 use panelgate_core::admins::{AdminSwitches, NewAdmin};
 use panelgate_core::seed::DataSet;
 use panelgate_core::{
-    Actor, CredentialKind, CustomerPatch, CustomerRef, Features, NewBackupJob, NewCredential,
-    Resources,
+    CredentialKind, CustomerPatch, CustomerRef, Features, NewBackupJob, NewCredential, Resources,
 };
 use panelgate_testkit::panelgate_froxlor::{json, FroxlorVersion};
 use panelgate_testkit::{TestApp, TestResponse};
@@ -33,7 +32,7 @@ async fn set_customer_api(t: &TestApp, id: i64, allowed: bool) {
     let c = t
         .core
         .customers()
-        .get(&Actor::System, &CustomerRef::Id(id))
+        .get(&t.sys(), &CustomerRef::Id(id))
         .await
         .unwrap();
     let patch = CustomerPatch {
@@ -45,7 +44,7 @@ async fn set_customer_api(t: &TestApp, id: i64, allowed: bool) {
     };
     t.core
         .customers()
-        .update(&Actor::System, &CustomerRef::Id(id), patch)
+        .update(&t.sys(), &CustomerRef::Id(id), patch)
         .await
         .unwrap();
 }
@@ -75,7 +74,7 @@ async fn apply_state(t: &TestApp, state: &str) {
                 ],
                 ..DataSet::default()
             };
-            t.core.load(&data).await.unwrap();
+            t.load(&data).await;
         }
         "S2" => {
             let reseller = NewAdmin {
@@ -104,13 +103,13 @@ async fn apply_state(t: &TestApp, state: &str) {
                 credentials: vec![key("ak_res", "sk_res", Some(2), None)],
                 ..DataSet::default()
             };
-            t.core.load(&data).await.unwrap();
+            t.load(&data).await;
         }
         "S3" => settings.set("system.backupenabled", "1").await.unwrap(),
         "S4" => {
             admins
                 .set_switches(
-                    &Actor::System,
+                    &t.sys(),
                     2,
                     AdminSwitches {
                         deactivated: Some(true),
@@ -123,7 +122,7 @@ async fn apply_state(t: &TestApp, state: &str) {
         "S5" => {
             admins
                 .set_switches(
-                    &Actor::System,
+                    &t.sys(),
                     2,
                     AdminSwitches {
                         deactivated: Some(false),
@@ -136,7 +135,7 @@ async fn apply_state(t: &TestApp, state: &str) {
         "S6" => {
             admins
                 .set_switches(
-                    &Actor::System,
+                    &t.sys(),
                     2,
                     AdminSwitches {
                         deactivated: None,
@@ -161,17 +160,15 @@ async fn apply_state(t: &TestApp, state: &str) {
             .await
             .unwrap(),
         "S11" => {
-            t.core
-                .load(&DataSet {
-                    sequences: [("backup_jobs".to_owned(), 28)].into(),
-                    ..DataSet::default()
-                })
-                .await
-                .unwrap();
+            t.load(&DataSet {
+                sequences: [("backup_jobs".to_owned(), 28)].into(),
+                ..DataSet::default()
+            })
+            .await;
             t.core
                 .backup_jobs()
                 .plan(
-                    &Actor::System,
+                    &t.sys(),
                     &CustomerRef::Login("jdoe".into()),
                     NewBackupJob {
                         destdir: "/var/customers/webs/jdoe/b/".into(),

@@ -6,6 +6,7 @@ mod captures;
 mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;
+mod isolation;
 mod plesk;
 mod plesk_golden;
 mod robustness;

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use panelgate_core::Actor;
 use panelgate_testkit::{TestApp, ADMIN_KEY};
 
 use crate::captures;
@@ -364,8 +363,8 @@ async fn resellers_secret_keys_and_mirrored_packets() {
 }
 
 async fn fingerprint(t: &TestApp) -> String {
-    let customers = t.core.customers().list(&Actor::System).await.unwrap();
-    let admins = t.core.admins().list(&Actor::System).await.unwrap();
+    let customers = t.core.customers().list(&t.sys()).await.unwrap();
+    let admins = t.core.admins().list(&t.sys()).await.unwrap();
     format!("{customers:?}{admins:?}")
 }
 
@@ -426,7 +425,7 @@ async fn backup_manager_runs_real_backups() {
     use panelgate_core::backup_worker::Worker;
     use sha2::{Digest, Sha256};
     let t = TestApp::demo().await;
-    let home = t.core.home_dir("customer1");
+    let home = t.core.home_dir("customer1").unwrap();
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(home.join("index.html"), b"<h1>plesk</h1>").unwrap();
     let bm = |inner: &str| format!("<packet><backup-manager>{inner}</backup-manager></packet>");
@@ -477,13 +476,7 @@ async fn backup_manager_runs_real_backups() {
         ["Standard weekly backup"]
     );
 
-    let archive = t
-        .core
-        .backups()
-        .archives(&Actor::System)
-        .await
-        .unwrap()
-        .remove(0);
+    let archive = t.core.backups().archives(&t.sys()).await.unwrap().remove(0);
     let (ct, bytes) = plesk_raw(&t.app, ADMIN, &bm(&format!("<download-file><customer-id>1</customer-id><filename>{filename}</filename></download-file>"))).await;
     assert_eq!(ct, "application/octet-stream");
     assert_eq!(bytes.len() as i64, archive.size);
@@ -498,7 +491,7 @@ async fn backup_manager_runs_real_backups() {
     assert!(t
         .core
         .backups()
-        .archives(&Actor::System)
+        .archives(&t.sys())
         .await
         .unwrap()
         .is_empty());
@@ -577,7 +570,10 @@ async fn backup_manager_operations_and_errors() {
 #[tokio::test]
 async fn strict_mode_limits_backup_manager_to_old_versions() {
     let t = TestApp::demo().await;
-    let strict = t.app.clone().with_plesk_strict(true);
+    let strict = t.app_with(panelgate_server::AppOptions {
+        plesk_strict: true,
+        ..Default::default()
+    });
     let inner = "<backup-manager><get-supported-protocols/></backup-manager>";
     for (version, refused) in [
         ("", true),

@@ -3,19 +3,13 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use panelgate_core::Actor;
 use panelgate_testkit::{TestApp, ADMIN_KEY, RESELLER_KEY};
 
 /// Everything the Froxlor API can change, as text.
 async fn fingerprint(t: &TestApp) -> String {
-    let customers = t.core.customers().list(&Actor::System).await.unwrap();
-    let admins = t.core.admins().list(&Actor::System).await.unwrap();
-    let jobs = t
-        .core
-        .backup_jobs()
-        .list(&Actor::System, None)
-        .await
-        .unwrap();
+    let customers = t.core.customers().list(&t.sys()).await.unwrap();
+    let admins = t.core.admins().list(&t.sys()).await.unwrap();
+    let jobs = t.core.backup_jobs().list(&t.sys(), None).await.unwrap();
     let settings = t.core.settings().snapshot().await.unwrap();
     format!("{customers:?}\n{admins:?}\n{jobs:?}\n{settings:?}")
 }

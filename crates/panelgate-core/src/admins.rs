@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::entity::admins;
 use crate::error::{CoreError, CoreResult, EntityKind, Key};
 use crate::model::{Actor, Admin, Resources, UNLIMITED};
-use crate::{password, sequences, Core, Operation};
+use crate::{sequences, Core, Operation};
 
 pub struct Admins<'a> {
     pub(crate) core: &'a Core,
@@ -163,26 +163,17 @@ impl Admins<'_> {
     /// only themselves; customers nobody.
     pub async fn get(&self, actor: &Actor, r: &AdminRef) -> CoreResult<Admin> {
         let db = self.core.db();
-        match actor {
-            Actor::System
-            | Actor::Admin {
-                change_serversettings: true,
-                ..
-            } => {}
-            Actor::Admin { id, .. } => {
-                let own = find_row(db, *id).await?;
-                let is_self = match r {
+        let is_self = match actor.admin_id() {
+            Some(id) => {
+                let own = find_row(db, id).await?;
+                match r {
                     AdminRef::Id(x) => *x == own.id,
                     AdminRef::Login(l) => *l == own.loginname,
-                };
-                if !is_self {
-                    return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
                 }
             }
-            Actor::Customer { .. } => {
-                return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed))
-            }
-        }
+            None => false,
+        };
+        crate::policy::sees_admin(actor, is_self)?;
         let row = match r {
             AdminRef::Id(id) => admins::Entity::find_by_id(*id).one(db).await?,
             AdminRef::Login(login) => {
@@ -216,21 +207,13 @@ impl Admins<'_> {
     }
 
     pub async fn create(&self, actor: &Actor, new: NewAdmin) -> CoreResult<Admin> {
-        if !matches!(
-            actor,
-            Actor::System
-                | Actor::Admin {
-                    change_serversettings: true,
-                    see_all: true,
-                    ..
-                }
-        ) {
-            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
-        }
+        self.core.authorize(actor, Operation::AdminsManage)?;
+        crate::types::Login::try_from(new.loginname.as_str())?;
+        new.limits.validate()?;
+        crate::model::check_limit("customers", new.customers, UNLIMITED)?;
+        crate::model::check_limit("domains", new.domains, UNLIMITED)?;
         let secret = new.password.clone();
-        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&secret))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let hash = self.core.verifier().hash_new(secret).await?;
         let now = self.core.now();
         let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
         let id = match new.id {
@@ -307,9 +290,7 @@ impl Admins<'_> {
         id: i64,
         switches: AdminSwitches,
     ) -> CoreResult<Admin> {
-        if !matches!(actor, Actor::System) {
-            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
-        }
+        self.core.authorize(actor, Operation::SystemOnly)?;
         let row = find_row(self.core.db(), id).await?;
         let mut am = row.into_active_model();
         if let Some(v) = switches.deactivated {
@@ -319,6 +300,15 @@ impl Admins<'_> {
             am.api_allowed = Set(v);
         }
         Ok(row_to_admin(am.update(self.core.db()).await?))
+    }
+
+    /// Is `login` an admin's or reseller's (case-insensitively)?
+    pub(crate) async fn login_exists(&self, login: &str) -> CoreResult<bool> {
+        Ok(admins::Entity::find()
+            .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
+            .one(self.core.db())
+            .await?
+            .is_some())
     }
 
     /// Check an admin's panel password.
@@ -356,25 +346,9 @@ pub struct AdminPatch {
 impl Admins<'_> {
     /// Change a reseller (or the caller itself). Only the server owner changes others.
     pub async fn update(&self, actor: &Actor, id: i64, patch: AdminPatch) -> CoreResult<Admin> {
-        let allowed = match actor {
-            Actor::System
-            | Actor::Admin {
-                see_all: true,
-                change_serversettings: true,
-                ..
-            } => true,
-            Actor::Admin { id: me, .. } => *me == id,
-            Actor::Customer { .. } => false,
-        };
-        if !allowed {
-            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
-        }
+        crate::policy::may_update_admin(actor, id)?;
         let hash = match patch.password {
-            Some(p) => Some(
-                tokio::task::spawn_blocking(move || password::hash_secret(&p))
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))??,
-            ),
+            Some(p) => Some(self.core.verifier().hash_new(p).await?),
             None => None,
         };
         let row = find_row(self.core.db(), id).await?;
@@ -397,17 +371,7 @@ impl Admins<'_> {
     /// Delete a reseller. The server owner cannot be deleted, nor a reseller that still owns
     /// customers (move or delete them first).
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Admin> {
-        if !matches!(
-            actor,
-            Actor::System
-                | Actor::Admin {
-                    see_all: true,
-                    change_serversettings: true,
-                    ..
-                }
-        ) {
-            return Err(CoreError::Forbidden(crate::error::Denied::RoleNotAllowed));
-        }
+        self.core.authorize(actor, Operation::AdminsManage)?;
         let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
         let row = find_row(&txn, id).await?;
         if row.customers_see_all {

@@ -69,7 +69,7 @@ impl BackupJobs<'_> {
             .into_iter()
             .filter(|(_, c)| {
                 c.as_ref()
-                    .is_some_and(|c| actor.sees_customer(c.id, c.admin_id))
+                    .is_some_and(|c| crate::policy::sees_customer(actor, c.id, c.admin_id))
             })
             .map(|(job, _)| row_to_job(job))
             .collect())

@@ -147,7 +147,10 @@ pub(crate) async fn build(
     }
     let mut logins = Vec::new();
     for c in &customer_rows {
-        if core.home_dir(&c.loginname).is_dir() {
+        let home = core
+            .home_dir(&c.loginname)
+            .map_err(|e| TaskEnd::Failed(format!("the home folder of {:?}: {e}", c.loginname)))?;
+        if home.is_dir() {
             items.push(DataItem {
                 kind: "files".into(),
                 name: c.loginname.clone(),

@@ -18,7 +18,7 @@ use crate::backups::{
 use crate::entity::{admins, backup_archives, backup_jobs, credentials, customers, subscriptions};
 use crate::error::{CoreError, CoreResult, Denied};
 use crate::model::Actor;
-use crate::{sequences, settings};
+use crate::{policy, sequences, settings};
 
 fn invalid(reason: impl Into<String>) -> CoreError {
     CoreError::Invalid {
@@ -82,28 +82,54 @@ impl Selection {
 }
 
 impl Backups<'_> {
-    /// May `actor` import or restore an archive with this manifest?
+    /// May `actor` import or restore an archive with this manifest? Every login it carries must
+    /// be a valid [`Login`](crate::types::Login); a reseller may only bring its own scope and
+    /// customers, a customer only itself.
     fn check_manifest_access(&self, actor: &Actor, m: &Manifest) -> CoreResult<()> {
-        let ok = match *actor {
-            Actor::System | Actor::Admin { see_all: true, .. } => true,
-            Actor::Admin { id, .. } => match m.scope.kind.as_str() {
-                "reseller" => m.scope.id == id,
-                "customer" | "subscription" => m
+        for login in m
+            .records
+            .customers
+            .iter()
+            .chain(&m.records.admins)
+            .map(|r| r["loginname"].as_str().unwrap_or_default())
+            .chain(
+                m.items
+                    .iter()
+                    .filter(|i| i.kind != "subscription" && i.kind != "settings")
+                    .map(|i| i.name.as_str()),
+            )
+        {
+            crate::types::Login::try_from(login)
+                .map_err(|_| invalid(format!("the archive names an invalid login {login:?}")))?;
+        }
+        let customers_of = |owner: i64| {
+            m.records
+                .customers
+                .iter()
+                .all(|c| c["admin_id"].as_i64() == Some(owner))
+        };
+        let ok = match m.scope.kind.as_str() {
+            "server" => policy::may_use_server_scope(actor).is_ok(),
+            "reseller" => {
+                policy::may_use_reseller_scope(actor, m.scope.id).is_ok()
+                    && (policy::may_restore_admins(actor) || customers_of(m.scope.id))
+            }
+            "customer" | "subscription" => match (actor.customer_id(), actor.admin_id()) {
+                (Some(me), _) => m
                     .records
                     .customers
                     .iter()
-                    .all(|c| c["admin_id"].as_i64() == Some(id)),
-                _ => false,
+                    .all(|c| c["id"].as_i64() == Some(me)),
+                (None, Some(me)) if !policy::may_restore_admins(actor) => customers_of(me),
+                _ => true,
             },
-            Actor::Customer { id, .. } => {
-                matches!(m.scope.kind.as_str(), "customer" | "subscription")
-                    && m.records
-                        .customers
-                        .iter()
-                        .all(|c| c["id"].as_i64() == Some(id))
-            }
+            _ => false,
         };
-        if ok {
+        // Admin rows travel only in server and reseller archives, and only the server owner
+        // brings them back.
+        let admins_ok = m.records.admins.is_empty()
+            || (policy::may_restore_admins(actor) || m.scope.kind == "reseller");
+        if ok && admins_ok {
             Ok(())
         } else {
             Err(CoreError::Forbidden(Denied::RoleNotAllowed))
@@ -172,14 +198,17 @@ impl Backups<'_> {
             }
         }
         let path = tmp.to_path_buf();
-        let checked = tokio::task::spawn_blocking(move || {
-            let f = std::fs::File::open(&path)?;
-            Ok::<_, std::io::Error>(archive::read_checked(f, crate::backups::MAX_UNPACKED, None))
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .map_err(io)?
-        .map_err(|e| invalid(e.to_string()))?;
+        let limits = archive::ReadLimits::from(self.core.limits());
+        let checked = self
+            .core
+            .cpu()
+            .run(move || {
+                let f = std::fs::File::open(&path)?;
+                Ok::<_, std::io::Error>(archive::read_checked(f, limits, None))
+            })
+            .await?
+            .map_err(io)?
+            .map_err(|e| invalid(e.to_string()))?;
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
         let scope = BackupScope::parse(&if m.scope.kind == "server" {
@@ -213,9 +242,6 @@ impl Backups<'_> {
             id
         );
         let dir = self.core.storage_dir();
-        tokio::fs::rename(tmp, dir.join(&file_name))
-            .await
-            .map_err(io)?;
         let row = backup_archives::ActiveModel {
             id: Set(id),
             task_id: Set(None),
@@ -242,16 +268,15 @@ impl Backups<'_> {
         }
         .insert(&txn)
         .await;
-        match row {
-            Ok(row) => {
-                txn.commit().await?;
-                Ok(crate::backups::to_archive(row))
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(dir.join(&file_name)).await;
-                Err(e.into())
-            }
+        // The row is committed first and the upload renamed after: a crash in between leaves a
+        // `.tmp` file (removed at the next start), never an untracked archive.
+        let row = row?;
+        txn.commit().await?;
+        if let Err(e) = tokio::fs::rename(tmp, dir.join(&file_name)).await {
+            let _ = self.remove_unchecked(id, false).await;
+            return Err(io(e));
         }
+        Ok(crate::backups::to_archive(row))
     }
 
     /// Restore records (one transaction) and then files from an archive: everything, or the
@@ -265,16 +290,13 @@ impl Backups<'_> {
     ) -> CoreResult<RestoreReport> {
         let files = self.files(actor, archive_id).await?;
         let paths = files.paths.clone();
-        let checked = tokio::task::spawn_blocking(move || {
-            archive::read_checked(
-                archive::PartsReader::new(paths),
-                crate::backups::MAX_UNPACKED,
-                None,
-            )
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .map_err(|e| invalid(e.to_string()))?;
+        let limits = archive::ReadLimits::from(self.core.limits());
+        let checked = self
+            .core
+            .cpu()
+            .run(move || archive::read_checked(archive::PartsReader::new(paths), limits, None))
+            .await?
+            .map_err(|e| invalid(e.to_string()))?;
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
         let sel = Selection::from(&m, items.as_deref())?;
@@ -282,21 +304,33 @@ impl Backups<'_> {
         let restored_logins = self
             .restore_records(actor, &m, &sel, behavior, &mut report)
             .await?;
-        let file_logins: BTreeSet<String> = sel
+        // Files go only into the homes of customers that exist now and that the actor sees.
+        let mut file_logins = BTreeSet::new();
+        for login in sel
             .files
             .iter()
             .filter(|l| restored_logins.contains(*l) || items.is_some())
-            .cloned()
-            .collect();
+        {
+            let row = customers::Entity::find()
+                .filter(customers::Column::LoginKey.eq(login.to_lowercase()))
+                .one(self.core.db())
+                .await?;
+            match row {
+                Some(c) if policy::sees_customer(actor, c.id, c.admin_id) => {
+                    file_logins.insert(login.clone());
+                }
+                _ => {}
+            }
+        }
         if !file_logins.is_empty() {
-            let homes = self.core.data_dir().join("homes");
+            let homes = self.core.homes_dir();
             let paths = files.paths;
             let overwrite = behavior == RestoreBehavior::Overwrite;
-            let (restored, skipped) = tokio::task::spawn_blocking(move || {
-                restore_files(paths, &homes, &file_logins, overwrite)
-            })
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+            let (restored, skipped) = self
+                .core
+                .cpu()
+                .run(move || restore_files(paths, &homes, &file_logins, overwrite, limits))
+                .await??;
             report.files_restored = restored;
             report.files_skipped = skipped;
             for item in m
@@ -345,18 +379,28 @@ impl Backups<'_> {
                 continue;
             }
             let existing = admins::Entity::find()
-                .filter(admins::Column::LoginKey.eq(a.login_key.clone()))
+                .filter(admins::Column::LoginKey.eq(a.loginname.to_lowercase()))
                 .one(&txn)
                 .await?;
             match existing {
-                Some(_) if !overwrite => report.skipped.push(item("reseller", &a.loginname)),
+                // An existing account's password hash and rights are never taken from an
+                // archive, whatever the behaviour: a restore cannot change who may log in.
                 Some(ex) => {
-                    let mut am = a.clone().into_active_model();
-                    am.id = Set(ex.id);
-                    am.reset_all().update(&txn).await?;
-                    report.restored.push(item("reseller", &a.loginname));
+                    report.skipped.push(item("reseller", &a.loginname));
+                    touched_admins.insert(ex.id);
+                    continue;
+                }
+                None if !policy::may_restore_admins(actor) => {
+                    report.skipped.push(item("reseller", &a.loginname));
+                    continue;
+                }
+                None if admins::Entity::find_by_id(a.id).one(&txn).await?.is_some() => {
+                    report.skipped.push(item("reseller", &a.loginname));
+                    continue;
                 }
                 None => {
+                    let mut a = a.clone();
+                    a.login_key = a.loginname.to_lowercase();
                     sequences::ensure_at_least(&txn, sequences::ADMINS, a.id + 1).await?;
                     a.clone()
                         .into_active_model()
@@ -379,15 +423,18 @@ impl Backups<'_> {
             if !sel.customers.contains(&c.loginname) {
                 continue;
             }
+            let archive_id = c.id;
             let mut c = c;
+            c.login_key = c.loginname.to_lowercase();
+            c.admin_id = policy::owner_of_restored_customer(actor, c.admin_id);
             if admins::Entity::find_by_id(c.admin_id)
                 .one(&txn)
                 .await?
                 .is_none()
             {
-                match actor {
-                    Actor::Admin { id, .. } => c.admin_id = *id,
-                    _ => {
+                match actor.admin_id() {
+                    Some(id) => c.admin_id = id,
+                    None => {
                         return Err(invalid(format!(
                             "the owner (admin {}) of {} no longer exists",
                             c.admin_id, c.loginname
@@ -395,17 +442,23 @@ impl Backups<'_> {
                     }
                 }
             }
+            // The login names the customer; an id alone never does (another customer may hold it
+            // now, and the archive may be anyone's upload).
             let existing = customers::Entity::find()
                 .filter(customers::Column::LoginKey.eq(c.login_key.clone()))
                 .one(&txn)
                 .await?;
-            let existing = match existing {
-                Some(e) => Some(e),
-                None => customers::Entity::find_by_id(c.id).one(&txn).await?,
-            };
+            if let Some(ex) = &existing {
+                if !policy::sees_customer(actor, ex.id, ex.admin_id) {
+                    return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
+                }
+            }
             present.insert(c.loginname.clone());
+            // A customer restoring itself gets its files back; its record (limits, owner,
+            // switches) stays as the server has it.
+            let keep_record = actor.is_customer();
             let target_id = match existing {
-                Some(ex) if !overwrite => {
+                Some(ex) if !overwrite || keep_record => {
                     existing_ids.insert(c.id, ex.id);
                     report.skipped.push(item("customer", &c.loginname));
                     touched_admins.insert(ex.admin_id);
@@ -415,6 +468,8 @@ impl Backups<'_> {
                     touched_admins.insert(ex.admin_id);
                     let mut am = c.clone().into_active_model();
                     am.id = Set(ex.id);
+                    // The account's credentials are the server's, not the archive's.
+                    am.password_hash = Set(ex.password_hash.clone());
                     am.reset_all().update(&txn).await?;
                     credentials::Entity::delete_many()
                         .filter(credentials::Column::CustomerId.eq(ex.id))
@@ -426,8 +481,17 @@ impl Backups<'_> {
                         .await?;
                     ex.id
                 }
+                None if keep_record => continue,
                 None => {
-                    sequences::ensure_at_least(&txn, sequences::CUSTOMERS, c.id + 1).await?;
+                    if customers::Entity::find_by_id(c.id)
+                        .one(&txn)
+                        .await?
+                        .is_some()
+                    {
+                        c.id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
+                    } else {
+                        sequences::ensure_at_least(&txn, sequences::CUSTOMERS, c.id + 1).await?;
+                    }
                     c.clone()
                         .into_active_model()
                         .reset_all()
@@ -437,7 +501,7 @@ impl Backups<'_> {
                 }
             };
             touched_admins.insert(c.admin_id);
-            id_map.insert(c.id, target_id);
+            id_map.insert(archive_id, target_id);
             report.restored.push(item("customer", &c.loginname));
         }
         for cred in creds {
@@ -446,6 +510,8 @@ impl Backups<'_> {
             };
             let mut cred = cred;
             cred.customer_id = Some(target);
+            // A key restored with its customer belongs to that customer alone.
+            cred.admin_id = None;
             if credentials::Entity::find_by_id(cred.id)
                 .one(&txn)
                 .await?
@@ -523,7 +589,7 @@ impl Backups<'_> {
             sequences::ensure_at_least(&txn, sequences::BACKUP_JOBS, job.id + 1).await?;
             job.into_active_model().reset_all().insert(&txn).await?;
         }
-        if sel.settings {
+        if sel.settings && policy::may_restore_admins(actor) {
             for (k, v) in &m.records.settings {
                 let exists = settings::stored(&txn).await?.contains_key(k);
                 if overwrite || !exists {
@@ -534,6 +600,9 @@ impl Backups<'_> {
         }
         for admin in touched_admins {
             crate::counters::recount(&txn, admin).await?;
+            if policy::allocation_checked(actor) {
+                crate::counters::check_within_limits(&txn, admin).await?;
+            }
         }
         txn.commit().await?;
         Ok(present)
@@ -546,6 +615,7 @@ fn restore_files(
     homes: &Path,
     logins: &BTreeSet<String>,
     overwrite: bool,
+    limits: archive::ReadLimits,
 ) -> CoreResult<(u64, u64)> {
     let mut restored = 0u64;
     let mut skipped = 0u64;
@@ -554,32 +624,95 @@ fn restore_files(
             let Some((login, rest)) = archive::home_entry(name) else {
                 return Err(std::io::Error::other(format!("unexpected entry {name}")));
             };
-            let target = homes.join(&login).join(&rest);
-            if !logins.contains(&login) || (target.exists() && !overwrite) {
+            let home = homes.join(&login);
+            let target = home.join(&rest);
+            let exists = std::fs::symlink_metadata(&target).is_ok();
+            if !logins.contains(&login) || (exists && !overwrite) {
                 if logins.contains(&login) {
                     skipped += 1;
                 }
                 std::io::copy(reader, &mut std::io::sink())?;
                 return Ok(());
             }
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
+            let parent = contained_parent(homes, &home, &target)?;
+            let tmp = parent.join(format!(
+                ".{}.pg-restore-{:08x}.tmp",
+                target
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                rand::random::<u32>()
+            ));
+            let written = (|| {
+                let mut out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)?;
+                std::io::copy(reader, &mut out)?;
+                out.flush()?;
+                out.sync_all()?;
+                std::fs::rename(&tmp, &target)
+            })();
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
             }
-            let tmp =
-                target.with_extension(format!("pg-restore-{:08x}.tmp", rand::random::<u32>()));
-            let mut out = std::fs::File::create(&tmp)?;
-            std::io::copy(reader, &mut out)?;
-            out.flush()?;
-            out.sync_all()?;
-            std::fs::rename(&tmp, &target)?;
             restored += 1;
             Ok(())
         };
-    archive::read_checked(
-        archive::PartsReader::new(paths),
-        crate::backups::MAX_UNPACKED,
-        Some(&mut extract),
-    )
-    .map_err(|e| CoreError::Internal(format!("restoring files: {e}")))?;
+    archive::read_checked(archive::PartsReader::new(paths), limits, Some(&mut extract))
+        .map_err(|e| CoreError::Internal(format!("restoring files: {e}")))?;
     Ok((restored, skipped))
+}
+
+/// Create `target`'s parent folders inside `home` (itself inside `homes`) and check, after
+/// canonicalisation, that the parent is still inside the home: a symbolic link anywhere on the
+/// way (or at the target) is refused rather than followed.
+fn contained_parent(homes: &Path, home: &Path, target: &Path) -> std::io::Result<PathBuf> {
+    let parent = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("restore target without a parent"))?;
+    std::fs::create_dir_all(homes)?;
+    let homes_real = homes.canonicalize()?;
+    // Walk down from `homes`, refusing links, creating what is missing.
+    let mut at = homes.to_path_buf();
+    for comp in parent
+        .strip_prefix(homes)
+        .map_err(std::io::Error::other)?
+        .components()
+    {
+        at.push(comp);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link",
+                    at.display()
+                )))
+            }
+            Ok(m) if !m.is_dir() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a folder",
+                    at.display()
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&at)?,
+            Err(e) => return Err(e),
+        }
+    }
+    if std::fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(format!(
+            "{} is a symbolic link",
+            target.display()
+        )));
+    }
+    let real = parent.canonicalize()?;
+    let home_real = home.canonicalize()?;
+    if !real.starts_with(&home_real) || !home_real.starts_with(&homes_real) {
+        return Err(std::io::Error::other(format!(
+            "{} is outside its home",
+            target.display()
+        )));
+    }
+    Ok(real)
 }

@@ -256,7 +256,5 @@ impl Default for ImportOptions {
     }
 }
 
-/// Content an archive may unpack to, at most (a guard against decompression bombs).
-pub(crate) const MAX_UNPACKED: u64 = 256 * 1024 * 1024 * 1024;
 /// How many times a task whose worker vanished is queued again before it fails.
 pub(crate) const MAX_ATTEMPTS: i64 = 2;

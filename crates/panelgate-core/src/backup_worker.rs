@@ -1,9 +1,29 @@
 //! The backup worker: claims queued tasks, writes archives, keeps its lease alive, and recovers
 //! tasks whose worker vanished. Tests drive it synchronously with [`Worker::run_until_idle`].
+//!
+//! # Archive files and crashes
+//! A final-named archive file exists only while a committed `backup_archives` row names it:
+//! 1. the parts are written under `<part>.tmp` names ([`archive::write`]);
+//! 2. the archive row (with the final part names) is inserted and the task finished in one
+//!    transaction, which commits;
+//! 3. only then are the `.tmp` files renamed to their final names ([`archive::publish`]). If that
+//!    fails, the files are removed first and then the row, and the task is failed.
+//!
+//! Removing an archive (pruning, [`crate::backups::Backups::remove`]) deletes its files before its
+//! row. So a crash leaves either `.tmp` files nobody registered (step 1 or 2: removed by
+//! [`Worker::remove_orphan_tmp_files`] once older than the lease, or at once by
+//! [`Worker::recover_after_restart`]), or a registered archive whose parts are still `.tmp`
+//! (step 3: the same sweep renames them), or a row whose files are gone (visible, removable) —
+//! never a final-named file that no row tracks.
+//!
+//! CPU-heavy work (listing home folders, building and compressing archives, sweeping) runs on
+//! the core's bounded CPU pool, not on tokio's unbounded blocking threads.
 
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -128,8 +148,10 @@ impl Worker {
         Ok(requeued.rows_affected + failed.rows_affected)
     }
 
-    /// At startup of a single-instance (SQLite) server: every `working` task was cut off by the
-    /// previous process. They are failed, and unfinished archive files are removed.
+    /// At startup of a single-instance (SQLite) server, before it serves requests or runs the
+    /// worker: every `working` task was cut off by the previous process. They are failed, and
+    /// panelgate's `.tmp` files are swept whatever their age (nothing else can be writing them):
+    /// see [`Worker::remove_orphan_tmp_files`].
     pub async fn recover_after_restart(&self) -> CoreResult<u64> {
         use backup_tasks::Column as T;
         let db = self.core.db();
@@ -143,15 +165,74 @@ impl Worker {
             .filter(T::State.eq(TaskState::Working.as_str()))
             .exec(db)
             .await?;
-        let dir = self.core.storage_dir();
-        if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
-            while let Ok(Some(e)) = entries.next_entry().await {
-                if e.file_name().to_string_lossy().ends_with(".tmp") {
-                    let _ = tokio::fs::remove_file(e.path()).await;
-                }
+        self.sweep_tmp(Duration::ZERO).await?;
+        Ok(res.rows_affected)
+    }
+
+    /// Remove panelgate's leftover temporary files, on every backend: archive parts being
+    /// written (`<archive>.tar[.gz][.NNN].tmp` in local storage, `backup_<login>_<stamp>…tmp` in
+    /// Froxlor job folders), uploads (`upload_<hex>.tmp` in local storage) and files being
+    /// restored (`<name>.pg-restore-<hex>.tmp` in home folders). Looks in local storage and in the
+    /// whole `homes/` tree (symbolic links are not followed).
+    ///
+    /// Only files older than the lease time go, so a running peer instance's files stay (the
+    /// parts of one archive are judged by the newest of them). The `.tmp` parts of a registered
+    /// archive (a writer that stopped between commit and rename) are renamed to their final
+    /// names instead of removed. Returns how many files were removed.
+    pub async fn remove_orphan_tmp_files(&self) -> CoreResult<u64> {
+        self.sweep_tmp(Duration::from_secs(self.lease_secs.max(0) as u64))
+            .await
+    }
+
+    async fn sweep_tmp(&self, min_age: Duration) -> CoreResult<u64> {
+        // Read the rows before looking at the files: a row committed later belongs to a writer
+        // whose files are younger than `min_age` (or, with zero, to no writer at all).
+        let mut registered: HashMap<PathBuf, PathBuf> = HashMap::new();
+        for (dir, parts) in self.registered_archives().await? {
+            for p in parts {
+                registered.insert(dir.join(archive::tmp_name(&p)), dir.join(p));
             }
         }
-        Ok(res.rows_affected)
+        let storage = self.core.storage_dir();
+        let homes = self.core.homes_dir();
+        let (removed, renamed) = self
+            .core
+            .cpu()
+            .run(move || sweep_tmp_files(&storage, &homes, &registered, min_age))
+            .await?;
+        if removed + renamed > 0 {
+            tracing::info!(
+                removed,
+                renamed,
+                "swept temporary backup files left by an interrupted run"
+            );
+        }
+        Ok(removed)
+    }
+
+    /// Every archive row: its directory and part names.
+    async fn registered_archives(&self) -> CoreResult<Vec<(PathBuf, Vec<String>)>> {
+        let rows = backup_archives::Entity::find().all(self.core.db()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let parts: Vec<String> = serde_json::from_str(&r.parts).unwrap_or_default();
+                (PathBuf::from(r.directory), parts)
+            })
+            .collect())
+    }
+
+    /// The files of every registered archive, under their final and their `.tmp` names (left out
+    /// when a home folder is archived).
+    async fn registered_part_paths(&self) -> CoreResult<HashSet<PathBuf>> {
+        let mut out = HashSet::new();
+        for (dir, parts) in self.registered_archives().await? {
+            for p in parts {
+                out.insert(dir.join(archive::tmp_name(&p)));
+                out.insert(dir.join(p));
+            }
+        }
+        Ok(out)
     }
 
     /// Turn Froxlor jobs planned at least `delay` seconds ago into tasks (Froxlor's cron runs
@@ -182,6 +263,10 @@ impl Worker {
             let created = self.core.backups().insert_job_task(&customer, &job).await;
             match created {
                 Ok(_) => made += 1,
+                // Too many tasks queued for this customer: the job waits for a later round.
+                Err(CoreError::Conflict(why)) => {
+                    tracing::info!(job = job.id, reason = %why, "job not scheduled yet")
+                }
                 Err(e) => tracing::debug!(job = job.id, error = %e, "job already scheduled"),
             }
         }
@@ -218,7 +303,7 @@ impl Worker {
         let max = self
             .core
             .backups()
-            .server_settings()
+            .server_settings_unchecked()
             .await?
             .max_backup_processes
             .max(1) as usize;
@@ -312,27 +397,37 @@ impl Worker {
             ),
         };
         let mut files = Vec::new();
+        let mut total = 0u64;
         if with_files {
+            // Earlier archives kept in a home folder (Froxlor jobs) are not archived again.
+            let registered = Arc::new(self.registered_part_paths().await.map_err(TaskEnd::Core)?);
             for login in &logins {
-                let home = self.core.home_dir(login);
+                let home = home_of(&self.core, login)?;
                 let login = login.clone();
-                let listed =
-                    tokio::task::spawn_blocking(move || archive::home_files(&home, &login))
-                        .await
-                        .map_err(|e| TaskEnd::Failed(e.to_string()))?
-                        .map_err(|e| TaskEnd::Failed(format!("reading the home folder: {e}")))?;
+                let exclude = registered.clone();
+                let (listed, size) = self
+                    .core
+                    .cpu()
+                    .run(move || {
+                        let listed = archive::home_files(&home, &login, &exclude)?;
+                        let size: u64 = listed
+                            .iter()
+                            .filter_map(|(_, p)| std::fs::symlink_metadata(p).ok())
+                            .map(|m| m.len())
+                            .sum();
+                        Ok::<_, std::io::Error>((listed, size))
+                    })
+                    .await
+                    .map_err(|e| TaskEnd::Failed(e.to_string()))?
+                    .map_err(|e| TaskEnd::Failed(format!("reading the home folder: {e}")))?;
                 files.extend(listed);
+                total = total.saturating_add(size);
             }
         }
-        let total: u64 = files
-            .iter()
-            .filter_map(|(_, p)| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
         let compress = !self
             .core
             .backups()
-            .server_settings()
+            .server_settings_unchecked()
             .await
             .map_err(TaskEnd::Core)?
             .do_not_compress;
@@ -347,14 +442,16 @@ impl Worker {
                     .ok_or_else(|| {
                         TaskEnd::Failed("the customer of this job no longer exists".into())
                     })?;
-                let dir = crate::backups::job_target_dir(
-                    &self.core.home_dir(&login),
-                    &customer.documentroot,
-                    &task.destdir,
-                )
-                .ok_or_else(|| {
-                    TaskEnd::Failed(format!("{} is outside the customer's home", task.destdir))
-                })?;
+                let home = home_of(&self.core, &login)?;
+                let dir =
+                    crate::backups::job_target_dir(&home, &customer.documentroot, &task.destdir)
+                        .ok_or_else(|| {
+                            TaskEnd::Failed(format!(
+                                "{} is outside the customer's home",
+                                task.destdir
+                            ))
+                        })?;
+                ensure_inside(&home, &dir, &task.destdir).await?;
                 (
                     dir,
                     format!("backup_{}_{}.{ext}", login, stamp(manifest.created_at)),
@@ -377,48 +474,79 @@ impl Worker {
                 (self.core.storage_dir(), base)
             }
         };
+
+        // 1. Write the parts under `.tmp` names.
         let control = Arc::new(Control::default());
         let heartbeat = self.spawn_heartbeat(task.id, control.clone(), total);
         let (d, b, m, c) = (dir.clone(), base.clone(), manifest.clone(), control.clone());
         let split = task.split_size.max(0) as u64;
-        let written = tokio::task::spawn_blocking(move || {
-            archive::write(&d, &b, &m, &files, split, compress, &c)
-        })
-        .await
-        .map_err(|e| TaskEnd::Failed(e.to_string()));
+        let limits = archive::ReadLimits::from(self.core.limits());
+        let written = self
+            .core
+            .cpu()
+            .run(move || archive::write(&d, &b, &m, &files, split, compress, limits, &c))
+            .await;
         heartbeat.abort();
-        let written = match written? {
-            Ok(w) => w,
-            Err(ArchiveError::Stopped) => return Err(TaskEnd::Stopped),
-            Err(e) => return Err(TaskEnd::Failed(format!("writing the archive: {e}"))),
+        let written = match written {
+            Ok(Ok(w)) => w,
+            Ok(Err(ArchiveError::Stopped)) => return Err(TaskEnd::Stopped),
+            Ok(Err(e)) => return Err(TaskEnd::Failed(format!("writing the archive: {e}"))),
+            Err(e) => {
+                // The writing thread died: whatever it left is unregistered.
+                let (d, b) = (dir.clone(), base.clone());
+                let _ = self
+                    .core
+                    .cpu()
+                    .run(move || archive::remove_tmp(&d, &b))
+                    .await;
+                return Err(TaskEnd::Failed(format!("writing the archive: {e}")));
+            }
         };
-        if let Err(e) = self
+
+        // 2. Register the archive and finish the task (one transaction).
+        let archive_id = match self
             .record(task, scope, &manifest, &dir, &base, &written)
             .await
         {
-            for p in &written.parts {
-                let _ = std::fs::remove_file(dir.join(p));
+            Ok(id) => id,
+            Err(e) => {
+                for p in &written.parts {
+                    let _ = tokio::fs::remove_file(dir.join(archive::tmp_name(p))).await;
+                }
+                return Err(e);
             }
-            return Err(e);
+        };
+
+        // 3. Give the parts their final names. Renames, not CPU work: this must not wait behind
+        // archive builds for a pool permit while the row already names the final files.
+        let (d, parts) = (dir.clone(), written.parts.clone());
+        let published = tokio::task::spawn_blocking(move || archive::publish(&d, &parts))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(why) = published {
+            return Err(self
+                .unpublish(task.id, archive_id, &dir, &written.parts, &why)
+                .await);
         }
         tracing::info!(task = task.id, bytes = written.size, file = %base, "backup task finished");
-        if task.job_id.is_none() {
-            self.prune(scope).await.map_err(TaskEnd::Core)?;
+        if let Err(e) = self.prune(scope, archive_id).await {
+            tracing::warn!(task = task.id, error = %e, "pruning old archives failed");
         }
         Ok(())
     }
 
-    /// Register the archive and finish the task in one transaction; a worker that lost its
-    /// claim records nothing.
+    /// Register the archive (with its final part names) and finish the task in one
+    /// transaction; a worker that lost its claim records nothing. Returns the archive id.
     async fn record(
         &self,
         task: &backup_tasks::Model,
         scope: BackupScope,
         manifest: &Manifest,
-        dir: &std::path::Path,
+        dir: &Path,
         base: &str,
         written: &archive::Written,
-    ) -> Result<(), TaskEnd> {
+    ) -> Result<i64, TaskEnd> {
         use backup_tasks::Column as T;
         let core_err = |e: sea_orm::DbErr| TaskEnd::Core(e.into());
         let txn = self.core.db().begin().await.map_err(core_err)?;
@@ -475,33 +603,89 @@ impl Worker {
                 .map_err(core_err)?;
         }
         txn.commit().await.map_err(core_err)?;
-        Ok(())
+        Ok(archive_id)
     }
 
-    /// Keep at most `max_backup_files` local archives per scope; the oldest go first.
-    async fn prune(&self, scope: BackupScope) -> CoreResult<()> {
-        let max = self
+    /// The archive row is committed but its parts could not be given their final names: remove
+    /// the files first (so no final-named file outlives its row), then the row, and fail the
+    /// task.
+    async fn unpublish(
+        &self,
+        task_id: i64,
+        archive_id: i64,
+        dir: &Path,
+        parts: &[String],
+        why: &str,
+    ) -> TaskEnd {
+        use backup_tasks::Column as T;
+        tracing::warn!(task = task_id, archive = archive_id, error = %why, "publishing the archive failed");
+        for p in parts {
+            let _ = tokio::fs::remove_file(dir.join(p)).await;
+            let _ = tokio::fs::remove_file(dir.join(archive::tmp_name(p))).await;
+        }
+        let message = format!("publishing the archive: {why}");
+        let error = message.clone();
+        let undo = async move {
+            let txn = self.core.db().begin().await?;
+            backup_archives::Entity::delete_by_id(archive_id)
+                .exec(&txn)
+                .await?;
+            backup_tasks::Entity::update_many()
+                .col_expr(T::State, Expr::value(TaskState::Failed.as_str()))
+                .col_expr(T::Error, Expr::value(error))
+                .col_expr(T::ArchiveId, Expr::value(None::<i64>))
+                .col_expr(T::FinishedAt, Expr::value(self.core.now()))
+                .filter(T::Id.eq(task_id))
+                .filter(T::ArchiveId.eq(archive_id))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            Ok::<(), sea_orm::DbErr>(())
+        };
+        match undo.await {
+            Ok(()) => TaskEnd::Failed(message),
+            Err(e) => TaskEnd::Core(e.into()),
+        }
+    }
+
+    /// Keep at most `limits.archives_per_scope` archives per scope (any storage: local or a
+    /// Froxlor job folder), and of the local ones at most `max_backup_files` when that is set;
+    /// the oldest go first, files and all. The archive just made (`made`) is always kept and
+    /// counted first.
+    async fn prune(&self, scope: BackupScope, made: i64) -> CoreResult<()> {
+        let max_files = self
             .core
             .backups()
-            .server_settings()
+            .server_settings_unchecked()
             .await?
             .max_backup_files;
-        if max <= 0 {
-            return Ok(());
-        }
+        let cap = (self.core.limits().archives_per_scope as usize).max(1);
+        let local_cap = if max_files > 0 {
+            (max_files as usize).min(cap)
+        } else {
+            cap
+        };
         let rows = backup_archives::Entity::find()
             .filter(backup_archives::Column::Scope.eq(scope.kind()))
             .filter(backup_archives::Column::ScopeId.eq(scope.id()))
-            .filter(backup_archives::Column::Storage.eq("local"))
             .order_by_desc(backup_archives::Column::CreatedAt)
             .order_by_desc(backup_archives::Column::Id)
             .all(self.core.db())
             .await?;
-        for old in rows.into_iter().skip(max as usize) {
-            self.core
-                .backups()
-                .remove(&crate::model::Actor::System, old.id, true)
-                .await?;
+        let made_local = rows.iter().any(|r| r.id == made && r.storage == "local");
+        let (mut kept, mut kept_local) = (1usize, usize::from(made_local));
+        for row in rows.into_iter().filter(|r| r.id != made) {
+            let local = row.storage == "local";
+            if kept >= cap || (local && kept_local >= local_cap) {
+                if let Err(e) = self.core.backups().remove_unchecked(row.id, true).await {
+                    tracing::warn!(archive = row.id, error = %e, "removing an old archive failed");
+                }
+                continue;
+            }
+            kept += 1;
+            if local {
+                kept_local += 1;
+            }
         }
         Ok(())
     }
@@ -549,4 +733,222 @@ pub(crate) enum TaskEnd {
     Stopped,
     Failed(String),
     Core(CoreError),
+}
+
+/// A customer's home folder, or the task fails (a login that cannot name a folder).
+fn home_of(core: &Core, login: &str) -> Result<PathBuf, TaskEnd> {
+    core.home_dir(login)
+        .map_err(|e| TaskEnd::Failed(format!("the home folder of {login:?}: {e}")))
+}
+
+/// A Froxlor job folder must really be inside the customer's home: create it, then compare the
+/// resolved paths, so a symbolic link placed by the customer cannot send the archive elsewhere.
+async fn ensure_inside(home: &Path, dir: &Path, destdir: &str) -> Result<(), TaskEnd> {
+    let fail = |e: std::io::Error| TaskEnd::Failed(format!("preparing {destdir}: {e}"));
+    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    let real_home = tokio::fs::canonicalize(home).await.map_err(fail)?;
+    let real_dir = tokio::fs::canonicalize(dir).await.map_err(fail)?;
+    if real_dir.starts_with(&real_home) {
+        Ok(())
+    } else {
+        Err(TaskEnd::Failed(format!(
+            "{destdir} leads outside the customer's home"
+        )))
+    }
+}
+
+/// A `.tmp` file a sweep found, and the group it is judged with: the parts of one archive go
+/// together (an archive being written has finished, untouched parts next to the current one).
+struct TmpFile {
+    path: PathBuf,
+    group: PathBuf,
+    modified: SystemTime,
+}
+
+/// Is `name` (in `dir`) one of panelgate's temporary files? Returns its group.
+fn tmp_group(dir: &Path, name: &str, in_storage: bool) -> Option<PathBuf> {
+    if in_storage && archive::is_upload_tmp_name(name) {
+        return Some(dir.join(name));
+    }
+    if !in_storage && archive::is_restore_tmp_name(name) {
+        return Some(dir.join(name));
+    }
+    let base = archive::archive_tmp_base(name)?;
+    // Local storage is panelgate's own; in a home folder only the job archive names are ours.
+    (in_storage || archive::is_job_archive_name(base)).then(|| dir.join(base))
+}
+
+fn collect_tmp(root: &Path, in_storage: bool, out: &mut Vec<TmpFile>) {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            // `file_type` and `metadata` of a directory entry do not follow symbolic links.
+            let Ok(ty) = entry.file_type() else {
+                continue;
+            };
+            if ty.is_dir() {
+                if !in_storage {
+                    stack.push(entry.path());
+                }
+                continue;
+            }
+            if !ty.is_file() {
+                continue;
+            }
+            let name = entry.file_name();
+            let Some(group) = name.to_str().and_then(|n| tmp_group(&dir, n, in_storage)) else {
+                continue;
+            };
+            let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
+                continue;
+            };
+            out.push(TmpFile {
+                path: entry.path(),
+                group,
+                modified,
+            });
+        }
+    }
+}
+
+/// Remove (or, when registered, rename into place) the temporary files in local storage and
+/// under `homes` whose group was last written at least `min_age` ago. Returns (removed, renamed).
+fn sweep_tmp_files(
+    storage: &Path,
+    homes: &Path,
+    registered: &HashMap<PathBuf, PathBuf>,
+    min_age: Duration,
+) -> (u64, u64) {
+    let mut found = Vec::new();
+    collect_tmp(storage, true, &mut found);
+    collect_tmp(homes, false, &mut found);
+    let mut newest: HashMap<PathBuf, SystemTime> = HashMap::new();
+    for f in &found {
+        let t = newest.entry(f.group.clone()).or_insert(f.modified);
+        if f.modified > *t {
+            *t = f.modified;
+        }
+    }
+    let now = SystemTime::now();
+    let (mut removed, mut renamed) = (0u64, 0u64);
+    for f in found {
+        let last = newest.get(&f.group).copied().unwrap_or(f.modified);
+        if now.duration_since(last).unwrap_or(Duration::ZERO) < min_age {
+            continue;
+        }
+        if let Some(target) = registered.get(&f.path) {
+            match std::fs::rename(&f.path, target) {
+                Ok(()) => {
+                    renamed += 1;
+                    if let Some(parent) = target.parent() {
+                        if let Ok(d) = std::fs::File::open(parent) {
+                            let _ = d.sync_all();
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(file = %f.path.display(), error = %e, "renaming a registered archive part failed")
+                }
+            }
+            continue;
+        }
+        match std::fs::remove_file(&f.path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %f.path.display(), error = %e, "removing a temporary file failed")
+            }
+        }
+    }
+    (removed, renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path, age: Duration) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"x").unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[test]
+    fn regression_issue7_defect15_sweep_removes_only_panelgate_tmp_files() {
+        let root = std::env::temp_dir().join(format!("pg-sweep-{:016x}", rand::random::<u64>()));
+        let storage = root.join("backups");
+        let homes = root.join("homes");
+        let hour = Duration::from_secs(3600);
+        let old = 2 * hour;
+
+        let upload = storage.join("upload_0123456789abcdef.tmp");
+        let part = storage.join("backup_customer_jdoe_20240101000000_7.tar.gz.001.tmp");
+        let imported = storage.join("imported_customer_jdoe_3.tar.gz");
+        // An archive being written: its first part is old, its current part fresh.
+        let busy_old = storage.join("backup_server_server_20240101000000_8.tar.002.tmp");
+        let busy_new = storage.join("backup_server_server_20240101000000_8.tar.003.tmp");
+        let restore = homes
+            .join("jdoe")
+            .join("www")
+            .join(".index.html.pg-restore-0badf00d.tmp");
+        let own = homes.join("jdoe").join("notes.tmp");
+        let own_archive = homes.join("jdoe").join("site.tar.gz.tmp");
+        let job_dir = homes.join("jdoe").join("my backups");
+        let registered_tmp = job_dir.join("backup_jdoe_20240101000000.tar.gz.tmp");
+        let registered_final = job_dir.join("backup_jdoe_20240101000000.tar.gz");
+        let orphan_job = job_dir.join("backup_jdoe_20240202000000.tar.gz.tmp");
+        for p in [
+            &upload,
+            &part,
+            &imported,
+            &busy_old,
+            &restore,
+            &own,
+            &own_archive,
+            &registered_tmp,
+            &orphan_job,
+        ] {
+            touch(p, old);
+        }
+        touch(&busy_new, Duration::ZERO);
+        // A symbolic link out of a home is not followed.
+        let outside = root.join("outside");
+        let outside_tmp = outside.join("x.pg-restore-0badf00d.tmp");
+        touch(&outside_tmp, old);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&outside, homes.join("jdoe").join("link")).unwrap();
+
+        let registered: HashMap<PathBuf, PathBuf> =
+            [(registered_tmp.clone(), registered_final.clone())]
+                .into_iter()
+                .collect();
+
+        // Everything is younger than a day: nothing happens.
+        assert_eq!(
+            sweep_tmp_files(&storage, &homes, &registered, 24 * hour),
+            (0, 0)
+        );
+        assert!(upload.exists() && registered_tmp.exists());
+
+        assert_eq!(sweep_tmp_files(&storage, &homes, &registered, hour), (4, 1));
+        for gone in [&upload, &part, &restore, &orphan_job, &registered_tmp] {
+            assert!(!gone.exists(), "{} is still there", gone.display());
+        }
+        for kept in [
+            &imported,
+            &busy_old,
+            &busy_new,
+            &own,
+            &own_archive,
+            &registered_final,
+            &outside_tmp,
+        ] {
+            assert!(kept.exists(), "{} was removed", kept.display());
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -18,7 +18,7 @@ use sea_orm::{
 use crate::entity::{
     backup_archives, backup_jobs, backup_tasks, customers, storage_settings, subscriptions,
 };
-use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key};
+use crate::error::{CoreError, CoreResult, EntityKind, Key};
 use crate::model::{Actor, CustomerRef};
 use crate::{sequences, settings, Core};
 
@@ -81,12 +81,7 @@ pub(crate) fn to_archive(row: backup_archives::Model) -> BackupArchive {
 
 /// May `actor` see something owned by (`owner_admin_id`, `customer_id`)?
 fn sees(actor: &Actor, owner: Option<i64>, customer: Option<i64>) -> bool {
-    match *actor {
-        Actor::System => true,
-        Actor::Admin { see_all: true, .. } => true,
-        Actor::Admin { id, .. } => owner == Some(id),
-        Actor::Customer { id, .. } => customer == Some(id),
-    }
+    crate::policy::sees_owned(actor, owner, customer)
 }
 
 /// `YYYYmmddHHMMSS` in UTC.
@@ -149,9 +144,18 @@ impl Core {
         Backups { core: self }
     }
 
-    /// `<data-dir>/homes/<login>`: a customer's files.
-    pub fn home_dir(&self, login: &str) -> PathBuf {
-        self.data_dir().join("homes").join(login)
+    /// `<data-dir>/homes/<login>`: a customer's files. The login is checked (a [`Login`] is one
+    /// safe path component), so the folder is always directly inside `homes/`.
+    ///
+    /// [`Login`]: crate::types::Login
+    pub fn home_dir(&self, login: &str) -> CoreResult<PathBuf> {
+        let login = crate::types::Login::try_from(login)?;
+        Ok(self.homes_dir().join(login.as_str()))
+    }
+
+    /// `<data-dir>/homes`: the root of every customer's home folder.
+    pub fn homes_dir(&self) -> PathBuf {
+        self.data_dir().join("homes")
     }
 
     /// `<data-dir>/backups`: local archive storage.
@@ -170,22 +174,15 @@ impl Backups<'_> {
     async fn resolve_scope(&self, actor: &Actor, scope: BackupScope) -> CoreResult<ScopeInfo> {
         let db = self.core.db();
         match scope {
-            BackupScope::Server => match actor {
-                Actor::System | Actor::Admin { see_all: true, .. } => Ok(ScopeInfo {
+            BackupScope::Server => {
+                crate::policy::may_use_server_scope(actor)?;
+                Ok(ScopeInfo {
                     owner_admin_id: None,
                     customer_id: None,
-                }),
-                _ => Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
-            },
+                })
+            }
             BackupScope::Reseller(id) => {
-                let allowed = match actor {
-                    Actor::System | Actor::Admin { see_all: true, .. } => true,
-                    Actor::Admin { id: me, .. } => *me == id,
-                    Actor::Customer { .. } => false,
-                };
-                if !allowed {
-                    return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
-                }
+                crate::policy::may_use_reseller_scope(actor, id)?;
                 let admin = crate::admins::find_row(db, id).await?;
                 Ok(ScopeInfo {
                     owner_admin_id: Some(admin.id),
@@ -221,6 +218,12 @@ impl Backups<'_> {
         }
     }
 
+    /// May `actor` back up, list, restore or configure `scope`? (`NotFound` for what it cannot
+    /// see, `Forbidden` for a role that may not use the scope at all.)
+    pub async fn check_scope(&self, actor: &Actor, scope: BackupScope) -> CoreResult<()> {
+        self.resolve_scope(actor, scope).await.map(|_| ())
+    }
+
     /// Queue a backup of `scope`. The worker runs it.
     pub async fn start(
         &self,
@@ -242,8 +245,42 @@ impl Backups<'_> {
         destdir: String,
         (dbs, mail, web): (bool, bool, bool),
     ) -> CoreResult<BackupTask> {
+        use sea_orm::PaginatorTrait;
+        let limits = self.core.limits();
+        // A split size is at least `min_split_size` (one part file per few bytes is a way to
+        // fill a directory); 0 stays "one file".
+        let split_size = match opts.split_size {
+            0 => 0,
+            s => s.max(limits.min_split_size),
+        };
         let txn = self.core.db().begin().await?;
+        // Allocating the id first takes the sequence row's lock (PostgreSQL, MariaDB), so
+        // concurrent requests count one after the other.
         let id = sequences::next_id(&txn, sequences::BACKUP_TASKS).await?;
+        // Tasks queued or working for the same customer (whatever the scope: customer,
+        // subscription, Froxlor job), or else for the same scope (reseller, server).
+        let pending = backup_tasks::Entity::find().filter(
+            backup_tasks::Column::State
+                .is_in([TaskState::Queued.as_str(), TaskState::Working.as_str()]),
+        );
+        let (pending, what) = match info.customer_id {
+            Some(customer) => (
+                pending.filter(backup_tasks::Column::CustomerId.eq(customer)),
+                "customer",
+            ),
+            None => (
+                pending
+                    .filter(backup_tasks::Column::Scope.eq(scope.kind()))
+                    .filter(backup_tasks::Column::ScopeId.eq(scope.id())),
+                scope.kind(),
+            ),
+        };
+        let limit = limits.tasks_queued_per_scope;
+        if pending.count(&txn).await? >= u64::from(limit) {
+            return Err(CoreError::Conflict(format!(
+                "too many backup tasks queued for this {what} (limit {limit})"
+            )));
+        }
         let row = backup_tasks::ActiveModel {
             id: Set(id),
             scope: Set(scope.kind().into()),
@@ -256,7 +293,7 @@ impl Backups<'_> {
                 Storage::Local => "local".into(),
                 Storage::Ftp => "ftp".into(),
             }),
-            split_size: Set(opts.split_size.min(i64::MAX as u64) as i64),
+            split_size: Set(split_size.min(i64::MAX as u64) as i64),
             content: Set(opts.content.as_str().into()),
             include_databases: Set(dbs),
             include_mail: Set(mail),
@@ -387,20 +424,56 @@ impl Backups<'_> {
         id: i64,
         remove_files: bool,
     ) -> CoreResult<BackupArchive> {
-        let row = self.archive_row(actor, id).await?;
+        self.archive_row(actor, id).await?;
+        self.remove_unchecked(id, remove_files).await
+    }
+
+    /// [`Backups::remove`] without the visibility check, for the core itself (pruning). The
+    /// files go before the row, so a crash in between leaves a row whose files are missing
+    /// (listed, removable), never files that no row tracks; a file that cannot be removed keeps
+    /// its row.
+    pub(crate) async fn remove_unchecked(
+        &self,
+        id: i64,
+        remove_files: bool,
+    ) -> CoreResult<BackupArchive> {
+        let row = backup_archives::Entity::find_by_id(id)
+            .one(self.core.db())
+            .await?
+            .ok_or_else(|| CoreError::not_found(EntityKind::BackupJob, Key::Id(id)))?;
+        let archive = to_archive(row.clone());
+        if remove_files {
+            let dir = Path::new(&row.directory);
+            for p in &archive.parts {
+                // A part still under its `.tmp` name (a writer stopped before renaming it).
+                for path in [dir.join(p), dir.join(crate::archive::tmp_name(p))] {
+                    match tokio::fs::remove_file(&path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(CoreError::Internal(format!(
+                                "removing {}: {e}",
+                                path.display()
+                            )))
+                        }
+                    }
+                }
+            }
+        }
         backup_archives::Entity::delete_by_id(id)
             .exec(self.core.db())
             .await?;
-        let archive = to_archive(row.clone());
-        if remove_files {
-            for p in &archive.parts {
-                let _ = tokio::fs::remove_file(Path::new(&row.directory).join(p)).await;
-            }
-        }
         Ok(archive)
     }
 
-    pub async fn server_settings(&self) -> CoreResult<ServerSettings> {
+    /// The server-wide backup settings (the server owner only).
+    pub async fn server_settings(&self, actor: &Actor) -> CoreResult<ServerSettings> {
+        self.core
+            .authorize(actor, crate::Operation::ServerSettings)?;
+        self.server_settings_unchecked().await
+    }
+
+    pub(crate) async fn server_settings_unchecked(&self) -> CoreResult<ServerSettings> {
         let s = settings::read_all(self.core.db()).await?;
         Ok(ServerSettings {
             max_backup_files: s.int("backup.max_backup_files"),
@@ -413,9 +486,8 @@ impl Backups<'_> {
     }
 
     pub async fn set_server_settings(&self, actor: &Actor, new: &ServerSettings) -> CoreResult<()> {
-        if !matches!(actor, Actor::System | Actor::Admin { see_all: true, .. }) {
-            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
-        }
+        self.core
+            .authorize(actor, crate::Operation::ServerSettings)?;
         let db = self.core.db();
         let b = |v: bool| if v { "1" } else { "0" };
         settings::write(

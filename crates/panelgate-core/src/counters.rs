@@ -46,7 +46,9 @@ pub(crate) fn allocation_ok(
             return false;
         }
         let previous = old.map(|o| o.counted(r)).unwrap_or(0);
-        !(v != 0 && owner_used.get(r) + v - previous > have)
+        // Wide arithmetic: stored counters are bounded, but never trust a sum to fit.
+        let after = i128::from(owner_used.get(r)) + i128::from(v) - i128::from(previous);
+        !(v != 0 && after > i128::from(have))
     })
 }
 
@@ -108,4 +110,30 @@ pub(crate) async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreRe
     am.subdomains_used = Set(used.subdomains);
     am.update(db).await?;
     Ok(())
+}
+
+/// Refuse (with `QuotaExceeded`) when an owner's counted `*_used` or customer count is above its
+/// limits (after a restore brought customers with their limits back).
+pub(crate) async fn check_within_limits<C: ConnectionTrait>(
+    db: &C,
+    admin_id: i64,
+) -> CoreResult<()> {
+    let Some(admin) = admins::Entity::find_by_id(admin_id).one(db).await? else {
+        return Ok(());
+    };
+    let limits = crate::admins::admin_limits(&admin);
+    let used = crate::admins::admin_used(&admin);
+    let over = COUNTED.iter().any(|&r| {
+        let have = limits.get(r);
+        let unlimited = have == r.unlimited() || have == crate::model::UNLIMITED;
+        !unlimited && used.get(r) > have
+    }) || (admin.customers != crate::model::UNLIMITED
+        && admin.customers_used > admin.customers);
+    if over {
+        Err(crate::error::CoreError::QuotaExceeded(
+            crate::error::Quota::Resources,
+        ))
+    } else {
+        Ok(())
+    }
 }

@@ -6,9 +6,9 @@ use sea_orm::{
 };
 
 use crate::entity::{credentials, customers};
-use crate::error::{CoreError, CoreResult, Denied};
+use crate::error::{CoreError, CoreResult};
 use crate::model::{Actor, CredentialKind, NewCredential, Owner, VerifiedKey};
-use crate::{admins, password, sequences, Core};
+use crate::{admins, password, policy, sequences, Core};
 
 pub struct Credentials<'a> {
     pub(crate) core: &'a Core,
@@ -33,22 +33,15 @@ impl Credentials<'_> {
     /// Store a credential. Admins may create keys for themselves and the customers they see;
     /// the server for anyone.
     pub async fn create(&self, actor: &Actor, new: NewCredential) -> CoreResult<i64> {
-        match (actor, new.admin_id, new.customer_id) {
-            (Actor::System, _, _) => {}
-            (Actor::Admin { id, .. }, Some(a), None) if a == *id => {}
-            (Actor::Admin { .. }, _, Some(c)) => {
-                self.core
-                    .customers()
-                    .get(actor, &crate::model::CustomerRef::Id(c))
-                    .await?;
-            }
-            (Actor::Customer { id, .. }, None, Some(c)) if c == *id => {}
-            _ => return Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
+        policy::may_create_credential(actor, new.kind, new.admin_id, new.customer_id)?;
+        if let Some(c) = new.customer_id {
+            self.core
+                .customers()
+                .get(actor, &crate::model::CustomerRef::Id(c))
+                .await?;
         }
         let secret = new.secret.clone();
-        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&secret))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let hash = self.core.verifier().hash_new(secret).await?;
         let txn = self.core.db().begin().await?;
         let id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
         credentials::ActiveModel {
@@ -158,11 +151,7 @@ impl Credentials<'_> {
             .await?;
         Ok(rows
             .into_iter()
-            .filter(|r| match actor {
-                Actor::System => true,
-                Actor::Admin { id, see_all, .. } => *see_all || r.admin_id == Some(*id),
-                Actor::Customer { id, .. } => r.customer_id == Some(*id),
-            })
+            .filter(|r| policy::sees_credential(actor, r.admin_id, r.customer_id))
             .map(|r| CredentialInfo {
                 id: r.id,
                 kind,
@@ -177,6 +166,51 @@ impl Credentials<'_> {
             .collect())
     }
 
+    /// The secret-only keys (Plesk `KEY`s) among those `actor` sees whose secret is `secret`.
+    /// Keys are found by their lookup tag first, so a secret that matches no visible key costs no
+    /// hash at all; at most one verification runs per visible key, whatever the number of
+    /// secrets asked about.
+    pub async fn find_secret_key(
+        &self,
+        actor: &Actor,
+        kind: CredentialKind,
+        secret: &str,
+    ) -> CoreResult<Option<CredentialInfo>> {
+        let tag = password::lookup_tag(secret);
+        let rows = credentials::Entity::find()
+            .filter(credentials::Column::Kind.eq(kind.as_str()))
+            .filter(credentials::Column::Lookup.eq(tag))
+            .filter(credentials::Column::PublicKey.eq(""))
+            .order_by_asc(credentials::Column::Id)
+            .all(self.core.db())
+            .await?;
+        for row in rows {
+            if !policy::sees_credential(actor, row.admin_id, row.customer_id) {
+                continue;
+            }
+            let identity = format!("{}:", row.id);
+            if self
+                .core
+                .verifier()
+                .verify(kind.as_str(), &identity, secret, Some(&row.secret_hash))
+                .await
+            {
+                return Ok(Some(CredentialInfo {
+                    id: row.id,
+                    kind,
+                    public_key: row.public_key,
+                    admin_id: row.admin_id,
+                    customer_id: row.customer_id,
+                    allowed_from: row.allowed_from,
+                    valid_until: row.valid_until,
+                    description: row.description,
+                    fingerprint: row.lookup,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// Change a key's validity (server only: control API and state changes in tests).
     pub async fn set_valid_until(
         &self,
@@ -184,9 +218,7 @@ impl Credentials<'_> {
         id: i64,
         valid_until: i64,
     ) -> CoreResult<()> {
-        if !matches!(actor, Actor::System) {
-            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
-        }
+        self.core.authorize(actor, crate::Operation::SystemOnly)?;
         let row = credentials::Entity::find_by_id(id)
             .one(self.core.db())
             .await?
@@ -209,14 +241,7 @@ impl Credentials<'_> {
             .ok_or_else(|| {
                 CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id))
             })?;
-        let allowed = match actor {
-            Actor::System | Actor::Admin { see_all: true, .. } => true,
-            Actor::Admin { id: me, .. } => row.admin_id == Some(*me) && row.customer_id.is_none(),
-            Actor::Customer { id: me, .. } => row.customer_id == Some(*me),
-        };
-        if !allowed {
-            return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
-        }
+        policy::may_delete_credential(actor, row.admin_id, row.customer_id)?;
         credentials::Entity::delete_by_id(id)
             .exec(self.core.db())
             .await?;

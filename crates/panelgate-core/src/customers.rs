@@ -12,10 +12,10 @@ use sea_orm::{
 use crate::counters::{allocation_ok, recount, shift_counters};
 pub(crate) use crate::customer_rows::{row_limits, row_to_customer};
 use crate::customer_rows::{set_features, set_limits, set_profile};
-use crate::entity::{admins, backup_jobs, credentials, customers, subscriptions};
-use crate::error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
+use crate::entity::{admins, backup_archives, backup_jobs, credentials, customers, subscriptions};
+use crate::error::{CoreError, CoreResult, EntityKind, Key, Quota};
 use crate::model::{Actor, Customer, CustomerPatch, CustomerRef, NewCustomer, Resources};
-use crate::{admins::row_to_admin, password, sequences, settings, Core, Operation};
+use crate::{admins::row_to_admin, policy, sequences, settings, Core, Operation};
 
 pub struct Customers<'a> {
     pub(crate) core: &'a Core,
@@ -94,19 +94,6 @@ async fn create_std_subdomain<C: ConnectionTrait>(
     Ok(id)
 }
 
-async fn set_key_validity<C: ConnectionTrait>(
-    db: &C,
-    customer_id: i64,
-    valid_until: i64,
-) -> CoreResult<()> {
-    credentials::Entity::update_many()
-        .col_expr(credentials::Column::ValidUntil, Expr::value(valid_until))
-        .filter(credentials::Column::CustomerId.eq(customer_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 impl Customers<'_> {
     /// Resolve `r` to a customer the actor may see. A customer asking for someone else gets
     /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
@@ -123,16 +110,9 @@ impl Customers<'_> {
         actor: &Actor,
         r: &CustomerRef,
     ) -> CoreResult<customers::Model> {
-        let row = find_row(db, r).await?;
-        if let Actor::Customer { id, .. } = actor {
-            return match row {
-                Some(row) if row.id == *id => Ok(row),
-                _ => Err(CoreError::Forbidden(Denied::OtherCustomer)),
-            };
-        }
-        match row {
-            Some(row) if actor.sees_customer(row.id, row.admin_id) => Ok(row),
-            _ => Err(not_found(r)),
+        match find_row(db, r).await? {
+            Some(row) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(row),
+            _ => Err(policy::hidden_customer(actor, not_found(r))),
         }
     }
 
@@ -141,11 +121,8 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersList)?;
         let db = self.core.db();
         let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
-        if let Actor::Admin {
-            id, see_all: false, ..
-        } = actor
-        {
-            q = q.filter(customers::Column::AdminId.eq(*id));
+        if let Some(owner) = policy::customer_owner_filter(actor) {
+            q = q.filter(customers::Column::AdminId.eq(owner));
         }
         let rows = q.all(db).await?;
         let admin_logins: HashMap<i64, String> = admins::Entity::find()
@@ -163,11 +140,20 @@ impl Customers<'_> {
             .collect())
     }
 
+    /// The customers the actor may see: all of an admin's (see [`Customers::list`]), or a
+    /// customer itself.
+    pub async fn visible(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
+        match actor.customer_id() {
+            Some(id) => Ok(vec![self.get(actor, &CustomerRef::Id(id)).await?]),
+            None => self.list(actor).await,
+        }
+    }
+
     /// Check the role and the owner's customer quota before anything else is read.
     pub async fn check_can_add(&self, actor: &Actor) -> CoreResult<()> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
-        if let Actor::Admin { id, .. } = actor {
-            let owner = crate::admins::find_row(self.core.db(), *id).await?;
+        if let Some(id) = actor.admin_id() {
+            let owner = crate::admins::find_row(self.core.db(), id).await?;
             if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers
             {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
@@ -183,11 +169,11 @@ impl Customers<'_> {
         new: &Resources,
         old: Option<&Resources>,
     ) -> CoreResult<()> {
-        let Actor::Admin { id, .. } = actor else {
+        let Some(id) = actor.admin_id() else {
             return Ok(());
         };
         let db = self.core.db();
-        let owner = crate::admins::find_row(db, *id).await?;
+        let owner = crate::admins::find_row(db, id).await?;
         let mail_quota = settings::read_all(db)
             .await?
             .flag("system.mail_quota_enabled");
@@ -225,26 +211,10 @@ impl Customers<'_> {
         new: NewCustomer,
     ) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
-        let owner_id = match (actor, owner) {
-            (Actor::Admin { id, .. }, None) => *id,
-            (
-                Actor::Admin {
-                    id, see_all: false, ..
-                },
-                Some(o),
-            ) if o != *id => return Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
-            (_, Some(o)) => o,
-            (_, None) => {
-                return Err(CoreError::Invalid {
-                    field: "owner",
-                    reason: "the server must name the owner of a new customer".into(),
-                })
-            }
-        };
+        let owner_id = policy::owner_of_new_customer(actor, owner)?;
+        new.limits.validate()?;
         let password = new.password.clone().unwrap_or_else(generate_password);
-        let hash = tokio::task::spawn_blocking(move || password::hash_secret(&password))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let hash = self.core.verifier().hash_new(password).await?;
         let now = self.core.now();
         let txn = self.core.db().begin().await?;
         // Allocate the id first: the sequence row lock serialises concurrent creates, so the
@@ -257,7 +227,7 @@ impl Customers<'_> {
             return Err(CoreError::QuotaExceeded(Quota::Customers));
         }
         let s = settings::read_all(&txn).await?;
-        if !matches!(actor, Actor::System)
+        if policy::allocation_checked(actor)
             && !allocation_ok(
                 &owner_row,
                 &new.limits,
@@ -272,7 +242,9 @@ impl Customers<'_> {
             None => {
                 let number = s.int("system.lastaccountnumber") + 1;
                 settings::write(&txn, "system.lastaccountnumber", &number.to_string()).await?;
-                format!("{}{}", s.get("customer.accountprefix"), number)
+                let generated = format!("{}{}", s.get("customer.accountprefix"), number);
+                crate::types::Login::try_from(generated.as_str())?;
+                generated
             }
         };
         let login_key = loginname.to_lowercase();
@@ -362,21 +334,12 @@ impl Customers<'_> {
         r: &CustomerRef,
         patch: CustomerPatch,
     ) -> CoreResult<Customer> {
-        let patch = match actor {
-            Actor::Customer { .. } => CustomerPatch {
-                password: patch.password,
-                def_language: patch.def_language,
-                theme: patch.theme,
-                ..Default::default()
-            },
-            _ => patch,
-        };
+        let patch = policy::allowed_customer_patch(actor, patch);
+        if let Some(limits) = &patch.limits {
+            limits.validate()?;
+        }
         let hash = match patch.password.clone() {
-            Some(p) => Some(
-                tokio::task::spawn_blocking(move || password::hash_secret(&p))
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))??,
-            ),
+            Some(p) => Some(self.core.verifier().hash_new(p).await?),
             None => None,
         };
         let now = self.core.now();
@@ -384,7 +347,7 @@ impl Customers<'_> {
         let row = self.visible_row(&txn, actor, r).await?;
         let old_limits = row_limits(&row);
         if let Some(new_limits) = &patch.limits {
-            if let Actor::Admin { .. } = actor {
+            if actor.admin_id().is_some() {
                 let owner = crate::admins::find_row(&txn, row.admin_id).await?;
                 let mail_quota = settings::read_all(&txn)
                     .await?
@@ -396,7 +359,6 @@ impl Customers<'_> {
         }
         let was_deactivated = row.deactivated;
         let had_subdomain = row.standardsubdomain;
-        let customer_id = row.id;
         let admin_id = row.admin_id;
         let mut am = row.clone().into_active_model();
         if let Some(h) = hash {
@@ -449,9 +411,6 @@ impl Customers<'_> {
             am.standardsubdomain = Set(sub);
             row = am.update(&txn).await?;
         }
-        if deactivated != was_deactivated {
-            set_key_validity(&txn, customer_id, if deactivated { 0 } else { -1 }).await?;
-        }
         if patch.limits.is_some() {
             shift_counters(&txn, admin_id, &old_limits, -1, 0).await?;
             shift_counters(&txn, admin_id, &row_limits(&row), 1, 0).await?;
@@ -479,10 +438,25 @@ impl Customers<'_> {
             .filter(credentials::Column::CustomerId.eq(id))
             .exec(&txn)
             .await?;
+        // Archives written into the home (Froxlor jobs' destdir) go with it.
+        let home = self.core.home_dir(&row.loginname)?;
+        backup_archives::Entity::delete_many()
+            .filter(backup_archives::Column::CustomerId.eq(id))
+            .filter(backup_archives::Column::Directory.starts_with(home.to_string_lossy()))
+            .exec(&txn)
+            .await?;
         customers::Entity::delete_by_id(id).exec(&txn).await?;
         shift_counters(&txn, row.admin_id, &row_limits(&row), -1, -1).await?;
         let login = admin_login(&txn, row.admin_id).await?;
         txn.commit().await?;
+        // The next customer with this login must not inherit these files.
+        match tokio::fs::remove_dir_all(&home).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::error!(home = %home.display(), error = %e, "removing a deleted customer's home")
+            }
+        }
         Ok(row_to_customer(row, login))
     }
 

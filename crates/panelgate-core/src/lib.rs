@@ -8,6 +8,7 @@
 
 pub mod admins;
 pub mod archive;
+pub mod auth;
 pub mod backup_jobs;
 mod backup_manifest;
 mod backup_restore;
@@ -22,9 +23,11 @@ pub mod customers;
 pub mod db;
 mod entity;
 pub mod error;
+pub mod limits;
 mod migration;
 pub mod model;
 pub mod password;
+pub mod policy;
 pub mod seed;
 mod sequences;
 pub mod settings;
@@ -36,22 +39,13 @@ use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
 
+pub use auth::Refusal;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
+pub use limits::Limits;
 pub use model::*;
+pub use policy::{Actor, ActorKind, Operation, Principal, SystemCap, Who};
 pub use settings::SettingsSnapshot;
-
-/// Operations whose permission can be checked before a frontend reads its parameters
-/// (panels check roles first, so the error a client sees depends on this order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    CustomersList,
-    CustomersAdd,
-    CustomersDelete,
-    CustomersUnlock,
-    CustomersMove,
-    AdminsRead,
-}
 
 /// The core: cheap to clone, handed to every frontend.
 #[derive(Clone)]
@@ -64,6 +58,25 @@ struct Inner {
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
     verify: password::VerifyCache,
+    limits: Limits,
+    cpu: limits::CpuPool,
+    failed_logins: auth::FailedLogins,
+}
+
+/// How to open a core: the clock and the limits (defaults: the system clock, [`Limits::default`]).
+#[derive(Clone)]
+pub struct CoreOptions {
+    pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+}
+
+impl Default for CoreOptions {
+    fn default() -> Self {
+        CoreOptions {
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Core {
@@ -75,17 +88,19 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
-    /// Connect to `database_url`, migrate, and build a core on the system clock. `data_dir`
-    /// holds customers' home folders (`homes/<login>`) and local backup storage (`backups/`).
-    pub async fn open(database_url: &str, data_dir: &Path) -> CoreResult<Core> {
-        Self::open_with_clock(database_url, data_dir, Arc::new(SystemClock)).await
+    /// Connect to `database_url`, migrate, and build a core on the system clock with the default
+    /// limits. `data_dir` holds customers' home folders (`homes/`) and local backup storage
+    /// (`backups/`). The [`SystemCap`] returned beside the core is the only way to act as the
+    /// server itself; keep it away from frontends.
+    pub async fn open(database_url: &str, data_dir: &Path) -> CoreResult<(Core, SystemCap)> {
+        Self::open_with(database_url, data_dir, CoreOptions::default()).await
     }
 
-    pub async fn open_with_clock(
+    pub async fn open_with(
         database_url: &str,
         data_dir: &Path,
-        clock: Arc<dyn Clock>,
-    ) -> CoreResult<Core> {
+        options: CoreOptions,
+    ) -> CoreResult<(Core, SystemCap)> {
         let db = db::connect(database_url).await?;
         for name in sequences::ALL {
             // Two instances starting together may both try to create a row; the loser's
@@ -94,14 +109,24 @@ impl Core {
                 tracing::debug!(sequence = name, error = %e, "sequence row created concurrently");
             }
         }
-        Ok(Core {
+        let cpu = limits::CpuPool::new(options.limits.cpu_workers);
+        let failed_logins = auth::FailedLogins::new(
+            options.limits.failed_logins_per_minute,
+            options.limits.failed_logins_per_address_per_minute,
+            options.clock.clone(),
+        );
+        let core = Core {
             inner: Arc::new(Inner {
                 db,
                 data_dir: data_dir.to_path_buf(),
-                clock,
-                verify: password::VerifyCache::new()?,
+                clock: options.clock,
+                verify: password::VerifyCache::new(cpu.clone())?,
+                limits: options.limits,
+                cpu,
+                failed_logins,
             }),
-        })
+        };
+        Ok((core, SystemCap::new()))
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
@@ -120,6 +145,21 @@ impl Core {
     /// Full password/secret hash verifications made so far (credential-cache misses).
     pub fn slow_credential_checks(&self) -> u64 {
         self.inner.verify.slow_checks()
+    }
+
+    /// Every password hash or verification run so far (including the ones a missing account
+    /// costs), for benchmarks and metrics.
+    pub fn hashes_run(&self) -> u64 {
+        self.inner.cpu.hashes()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn cpu(&self) -> &limits::CpuPool {
+        &self.inner.cpu
     }
 
     /// Unix seconds from the core's clock.
@@ -167,24 +207,11 @@ impl Core {
 
     /// May `actor` run `op` at all? Visibility of the record itself is checked by the operation.
     pub fn authorize(&self, actor: &Actor, op: Operation) -> CoreResult<()> {
-        let allowed = match (actor, op) {
-            (Actor::System, _) => true,
-            (Actor::Customer { .. }, _) => false,
-            (Actor::Admin { .. }, Operation::CustomersMove | Operation::AdminsRead) => {
-                matches!(
-                    actor,
-                    Actor::Admin {
-                        change_serversettings: true,
-                        ..
-                    }
-                )
-            }
-            (Actor::Admin { .. }, _) => true,
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(Denied::RoleNotAllowed))
-        }
+        policy::authorize(actor, op)
+    }
+
+    /// Log in with any protocol's credentials.
+    pub fn auth(&self) -> auth::Auth<'_> {
+        auth::Auth { core: self }
     }
 }

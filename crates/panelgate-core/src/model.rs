@@ -61,6 +61,42 @@ impl Resource {
     }
 }
 
+/// The largest value of a limit (about 10^15: 1 EiB in KiB); larger values are refused.
+pub const MAX_LIMIT: i64 = 1 << 50;
+
+/// Check one limit value: `unlimited` (or -1), or 0 to [`MAX_LIMIT`].
+pub fn check_limit(
+    field: &'static str,
+    value: i64,
+    unlimited: i64,
+) -> Result<(), crate::error::CoreError> {
+    if value == unlimited || value == UNLIMITED || (0..=MAX_LIMIT).contains(&value) {
+        Ok(())
+    } else {
+        Err(crate::error::CoreError::Invalid {
+            field,
+            reason: format!("{value} is neither a limit from 0 to {MAX_LIMIT} nor unlimited"),
+        })
+    }
+}
+
+impl Resource {
+    /// The field's name in the model (and Froxlor's parameter name).
+    pub fn field(self) -> &'static str {
+        match self {
+            Resource::Diskspace => "diskspace",
+            Resource::Traffic => "traffic",
+            Resource::Mysqls => "mysqls",
+            Resource::Emails => "emails",
+            Resource::EmailAccounts => "email_accounts",
+            Resource::EmailForwarders => "email_forwarders",
+            Resource::EmailQuota => "email_quota",
+            Resource::Ftps => "ftps",
+            Resource::Subdomains => "subdomains",
+        }
+    }
+}
+
 impl Resources {
     /// Every resource unlimited.
     pub fn unlimited() -> Resources {
@@ -97,6 +133,16 @@ impl Resources {
             Resource::Ftps => self.ftps = v,
             Resource::Subdomains => self.subdomains = v,
         }
+    }
+
+    /// Check every value: the resource's "unlimited" marker (or -1), or 0 to [`MAX_LIMIT`].
+    /// Other negative values would lower an owner's `*_used` counters, and huge ones overflow
+    /// the sums the counters are made of.
+    pub fn validate(&self) -> Result<(), crate::error::CoreError> {
+        for r in Resource::ALL {
+            check_limit(r.field(), self.get(r), r.unlimited())?;
+        }
+        Ok(())
     }
 
     /// The amount that counts against an owner's `*_used`: nothing when unlimited.
@@ -297,47 +343,7 @@ pub struct NewBackupJob {
     pub pgp_public_key: String,
 }
 
-/// Who is asking. Built by a frontend after authentication; authorization is decided by the core.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor {
-    /// The server itself (seeding, control API): may do everything.
-    System,
-    Admin {
-        id: i64,
-        see_all: bool,
-        change_serversettings: bool,
-    },
-    Customer {
-        id: i64,
-        admin_id: i64,
-    },
-}
-
-impl Actor {
-    pub fn for_admin(admin: &Admin) -> Actor {
-        Actor::Admin {
-            id: admin.id,
-            see_all: admin.customers_see_all,
-            change_serversettings: admin.change_serversettings,
-        }
-    }
-
-    pub fn for_customer(customer: &Customer) -> Actor {
-        Actor::Customer {
-            id: customer.id,
-            admin_id: customer.admin_id,
-        }
-    }
-
-    /// May this actor see (and, role permitting, change) the customer owned by `owner`?
-    pub fn sees_customer(&self, customer_id: i64, owner: i64) -> bool {
-        match *self {
-            Actor::System => true,
-            Actor::Admin { id, see_all, .. } => see_all || owner == id,
-            Actor::Customer { id, .. } => id == customer_id,
-        }
-    }
-}
+pub use crate::policy::{Actor, Principal};
 
 /// The kind of a credential row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,20 +403,4 @@ pub struct NewCredential {
 
 fn forever() -> i64 {
     -1
-}
-
-/// An authenticated caller of a panel API (each frontend turns its own credentials into one).
-#[derive(Clone, Debug)]
-pub enum Principal {
-    Admin(Box<Admin>),
-    Customer(Box<Customer>),
-}
-
-impl Principal {
-    pub fn actor(&self) -> Actor {
-        match self {
-            Principal::Admin(a) => Actor::for_admin(a),
-            Principal::Customer(c) => Actor::for_customer(c),
-        }
-    }
 }

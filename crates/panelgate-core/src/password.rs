@@ -40,6 +40,7 @@ fn verify_slow(secret: &str, stored: &str) -> bool {
 /// still the stored hash, so changing a password or secret invalidates it without bookkeeping.
 pub struct VerifyCache {
     key: [u8; 32],
+    pool: crate::limits::CpuPool,
     slow_checks: std::sync::atomic::AtomicU64,
     entries: Mutex<HashMap<[u8; 32], String>>,
     dummy_hash: String,
@@ -52,11 +53,12 @@ impl std::fmt::Debug for VerifyCache {
 }
 
 impl VerifyCache {
-    pub fn new() -> CoreResult<Self> {
+    pub(crate) fn new(pool: crate::limits::CpuPool) -> CoreResult<Self> {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Ok(VerifyCache {
             key,
+            pool,
             slow_checks: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
             dummy_hash: hash_secret("panelgate-dummy-secret")?,
@@ -90,7 +92,7 @@ impl VerifyCache {
         let Some(stored) = stored else {
             let dummy = self.dummy_hash.clone();
             let secret = secret.to_owned();
-            let _ = tokio::task::spawn_blocking(move || verify_slow(&secret, &dummy)).await;
+            let _ = self.pool.hash(move || verify_slow(&secret, &dummy)).await;
             return false;
         };
         let tag = self.tag(purpose, identity, secret);
@@ -102,7 +104,9 @@ impl VerifyCache {
         self.slow_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (owned_secret, owned_stored) = (secret.to_owned(), stored.to_owned());
-        let ok = tokio::task::spawn_blocking(move || verify_slow(&owned_secret, &owned_stored))
+        let ok = self
+            .pool
+            .hash(move || verify_slow(&owned_secret, &owned_stored))
             .await
             .unwrap_or(false);
         if ok {
@@ -113,6 +117,11 @@ impl VerifyCache {
             entries.insert(tag, stored.to_owned());
         }
         ok
+    }
+
+    /// Hash a new password or secret on the bounded pool.
+    pub(crate) async fn hash_new(&self, secret: String) -> CoreResult<String> {
+        self.pool.hash(move || hash_secret(&secret)).await?
     }
 }
 
@@ -136,7 +145,7 @@ mod tests {
     // credential is verified again, and a wrong secret never hits the cache.
     #[tokio::test]
     async fn cache_serves_repeats_and_forgets_changed_credentials() {
-        let cache = VerifyCache::new().unwrap();
+        let cache = VerifyCache::new(crate::limits::CpuPool::new(2)).unwrap();
         let old = hash_secret("s3cret").unwrap();
         assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);
         assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);

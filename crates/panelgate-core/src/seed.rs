@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::admins::NewAdmin;
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Actor, Features, NewCredential, NewCustomer, Profile, Resources};
+use crate::model::{Features, NewCredential, NewCustomer, Profile, Resources};
 use crate::types::Login;
 use crate::{sequences, settings, Core};
 
@@ -57,7 +57,8 @@ impl Default for SeedCustomer {
 
 impl Core {
     /// Load a data set (settings, sequences, admins, customers, credentials, in that order).
-    pub async fn load(&self, data: &DataSet) -> CoreResult<()> {
+    pub async fn load(&self, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
+        let actor = system.actor();
         for (name, value) in &data.settings {
             settings::write(self.db(), name, value).await?;
         }
@@ -65,7 +66,7 @@ impl Core {
             sequences::ensure_at_least(self.db(), name, *next).await?;
         }
         for admin in &data.admins {
-            self.admins().create(&Actor::System, admin.clone()).await?;
+            self.admins().create(&actor, admin.clone()).await?;
         }
         for c in &data.customers {
             let mut profile = c.profile.clone();
@@ -75,7 +76,7 @@ impl Core {
             let created = self
                 .customers()
                 .create_owned(
-                    &Actor::System,
+                    &actor,
                     Some(c.admin),
                     NewCustomer {
                         loginname: Some(Login::try_from(c.loginname.as_str())?),
@@ -98,9 +99,7 @@ impl Core {
             }
         }
         for cred in &data.credentials {
-            self.credentials()
-                .create(&Actor::System, cred.clone())
-                .await?;
+            self.credentials().create(&actor, cred.clone()).await?;
         }
         Ok(())
     }

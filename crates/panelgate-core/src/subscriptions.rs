@@ -54,7 +54,7 @@ impl Subscriptions<'_> {
             .into_iter()
             .filter(|(_, c)| {
                 c.as_ref()
-                    .is_some_and(|c| actor.sees_customer(c.id, c.admin_id))
+                    .is_some_and(|c| crate::policy::sees_customer(actor, c.id, c.admin_id))
             })
             .map(|(s, _)| to_sub(s))
             .collect())
@@ -67,9 +67,8 @@ impl Subscriptions<'_> {
         customer: &CustomerRef,
         domain: &str,
     ) -> CoreResult<Subscription> {
-        if matches!(actor, Actor::Customer { .. }) {
-            return Err(CoreError::Forbidden(crate::Denied::RoleNotAllowed));
-        }
+        self.core
+            .authorize(actor, crate::Operation::SubscriptionsManage)?;
         let domain = domain.trim().to_lowercase();
         let valid = !domain.is_empty()
             && domain.len() <= 253
@@ -111,9 +110,8 @@ impl Subscriptions<'_> {
 
     /// Remove a subscription the actor sees.
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Subscription> {
-        if matches!(actor, Actor::Customer { .. }) {
-            return Err(CoreError::Forbidden(crate::Denied::RoleNotAllowed));
-        }
+        self.core
+            .authorize(actor, crate::Operation::SubscriptionsManage)?;
         let sub = self
             .list(actor)
             .await?

@@ -4,8 +4,15 @@ use std::fmt;
 
 use crate::error::CoreError;
 
-/// A login name: 1 to 255 characters, no control characters or white space.
-/// Panel-specific rules (Froxlor's `^[a-z][a-z0-9]*$`, reserved names) are checked by frontends.
+/// The longest login the core stores (each panel applies its own, lower limit first).
+pub const LOGIN_MAX_CHARS: usize = 128;
+
+/// A login name of any panel: 1 to [`LOGIN_MAX_CHARS`] characters out of ASCII letters, digits
+/// and `.`, `-`, `_`, `@`, `+` (what an e-mail-shaped httpapi.com username needs, and nothing a
+/// file system treats specially), starting with a letter or digit, without `..`. So a login is
+/// always safe as one path component: no `/`, `\`, NUL or other control characters, no leading
+/// `.`, never `.` or `..`. Panel-specific rules (Froxlor's `^[a-z][a-z0-9]*$`, reserved names,
+/// shorter length limits) are checked by frontends before this.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Login(String);
 
@@ -18,20 +25,30 @@ impl Login {
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
+
+    /// Is `value` a valid login (see [`Login`])?
+    pub fn is_valid(value: &str) -> bool {
+        let mut chars = value.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+        first_ok
+            && value.len() <= LOGIN_MAX_CHARS
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+'))
+            && !value.contains("..")
+    }
 }
 
 impl TryFrom<&str> for Login {
     type Error = CoreError;
     fn try_from(value: &str) -> Result<Self, Self::Error> {
-        let ok = !value.is_empty()
-            && value.chars().count() <= 255
-            && !value.chars().any(|c| c.is_control() || c.is_whitespace());
-        if ok {
+        if Login::is_valid(value) {
             Ok(Login(value.to_owned()))
         } else {
+            let shown: String = value.chars().take(LOGIN_MAX_CHARS).collect();
             Err(CoreError::Invalid {
                 field: "loginname",
-                reason: format!("{value:?} is not a valid login name"),
+                reason: format!("{shown:?} is not a valid login name"),
             })
         }
     }
@@ -54,4 +71,45 @@ pub fn format_guid(bytes: &[u8]) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue 7, defect 1: logins are safe as one path component.
+    #[test]
+    fn regression_issue7_defect1_login_rules() {
+        for ok in [
+            "customer1",
+            "reseller-a",
+            "jdoe",
+            "a",
+            "john.doe@example.com",
+            "x_y+z",
+        ] {
+            assert!(Login::try_from(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(LOGIN_MAX_CHARS + 1);
+        for bad in [
+            "",
+            "/",
+            "..",
+            ".",
+            "../x",
+            "a/b",
+            "a\\b",
+            "/etc",
+            ".hidden",
+            "a..b",
+            "a\0b",
+            "a\nb",
+            "a b",
+            "-lead",
+            "ümlaut",
+            long.as_str(),
+        ] {
+            assert!(Login::try_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }

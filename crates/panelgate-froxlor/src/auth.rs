@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use base64::Engine;
-use panelgate_core::{Core, CoreResult, CredentialKind, Owner};
+use panelgate_core::{Core, CoreResult, CredentialKind};
 
 /// Credentials from the `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,57 +30,16 @@ pub fn parse_basic(header: Option<&str>) -> Option<BasicCredentials> {
     })
 }
 
-/// Who a request authenticated as.
-pub use panelgate_core::Principal;
-
-/// Is `peer` allowed by a comma-separated `allowed_from` list (exact addresses or IPv4 CIDRs)?
-pub fn allowed_from(list: &str, peer: Option<IpAddr>) -> bool {
-    if list.is_empty() {
-        return true;
-    }
-    let Some(peer) = peer else { return false };
-    let peer = match peer {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    list.split(',').any(|entry| {
-        if let Ok(net) = entry.parse::<ipnet::IpNet>() {
-            return entry.contains('/') && net.contains(&peer);
-        }
-        entry.parse::<IpAddr>().is_ok_and(|ip| ip == peer)
-    })
-}
-
-/// Check a key/secret pair. `Ok(None)`: Froxlor's 403 `Invalid authorization credentials`.
+/// Check a key/secret pair through the core (its policy applies expiry, the IP allow-list,
+/// `api_allowed` and deactivation, and counts failed logins).
 pub async fn authenticate(
     core: &Core,
     creds: &BasicCredentials,
     peer: Option<IpAddr>,
-) -> CoreResult<Option<Principal>> {
-    if creds.secret.is_empty() {
-        return Ok(None);
-    }
-    let Some(key) = core
-        .credentials()
-        .verify(CredentialKind::Froxlor, &creds.key, &creds.secret)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let valid = key.valid_until == -1 || key.valid_until >= core.now();
-    if !valid || !allowed_from(&key.allowed_from, peer) {
-        return Ok(None);
-    }
-    Ok(match key.owner {
-        Owner::Admin(admin) if admin.api_allowed => Some(Principal::Admin(admin)),
-        Owner::Customer(c) if c.features.api_allowed && !c.deactivated => {
-            Some(Principal::Customer(c))
-        }
-        _ => None,
-    })
+) -> CoreResult<panelgate_core::auth::Login> {
+    core.auth()
+        .key(CredentialKind::Froxlor, &creds.key, &creds.secret, peer)
+        .await
 }
 
 #[cfg(test)]
@@ -100,16 +59,5 @@ mod tests {
         assert!(parse_basic(Some("Basic !!!")).is_none());
         assert!(parse_basic(Some(&format!("Basic {}", enc("nocolon")))).is_none());
         assert!(parse_basic(None).is_none());
-    }
-
-    // Source: captures k01/k03 and protocols/froxlor.md §1.3 rule 4.
-    #[test]
-    fn allowed_from_rules() {
-        let local: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(!allowed_from("10.0.0.0/8,192.0.2.5", Some(local)));
-        assert!(allowed_from("127.0.0.1", Some(local)));
-        assert!(allowed_from("127.0.0.0/8", Some(local)));
-        assert!(!allowed_from(" 127.0.0.1", Some(local)));
-        assert!(allowed_from("", None));
     }
 }

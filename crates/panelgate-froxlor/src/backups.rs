@@ -4,12 +4,12 @@
 use panelgate_core::{BackupJob, CustomerRef, NewBackupJob};
 use serde_json::{json, Map, Value};
 
-use crate::auth::Principal;
 use crate::customers::{self, Target};
 use crate::error::{from_core, Failure, JobNoun};
 use crate::listing::{self, ColumnRef, Row, Schema, SqlValue};
 use crate::params::Params;
 use crate::{Ctx, Outcome};
+use panelgate_core::Who;
 
 /// Which of the two module names was called; they differ in words, not behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +97,7 @@ fn gate(ctx: &Ctx<'_>, flavor: Flavor) -> Result<(), Failure> {
     if !ctx.settings.flag(flavor.enabled_setting()) {
         return Err(denied());
     }
-    if let Principal::Customer(_) = ctx.principal {
+    if ctx.principal.actor().is_customer() {
         let hidden = ctx.settings.get("panel.customer_hide_options");
         if hidden
             .split(',')
@@ -169,9 +169,9 @@ async fn add(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
         Flavor::CustomerBackups => String::new(),
     };
     let [dbs, mail, web] = flavor.flag_names().map(|n| p.bool_or(n, false));
-    let customer = match ctx.principal {
-        Principal::Customer(c) => (**c).clone(),
-        Principal::Admin(_) => {
+    let customer = match ctx.principal.who() {
+        Who::Customer(c) => (**c).clone(),
+        Who::Admin(_) => {
             let id = p.int_or("customerid", 0);
             let t = if id > 0 {
                 Target::Ref(CustomerRef::Id(id))
@@ -278,9 +278,9 @@ async fn visible_jobs(
     with_sql: bool,
 ) -> Result<Vec<BackupJob>, Failure> {
     gate(ctx, flavor)?;
-    let only = match ctx.principal {
-        Principal::Customer(c) => Some(c.id),
-        Principal::Admin(_) => {
+    let only = match ctx.principal.who() {
+        Who::Customer(c) => Some(c.id),
+        Who::Admin(_) => {
             let id = p.int_or("customerid", 0);
             let login = p.str_or("loginname", "");
             if id > 0 || !login.is_empty() {

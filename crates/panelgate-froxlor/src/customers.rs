@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 
 use panelgate_core::{
-    Actor, Admin, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Profile,
-    Resources,
+    Admin, CoreError, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation,
+    Principal, Profile, Resources, Who,
 };
 use serde_json::{json, Value};
 
-use crate::auth::Principal;
 use crate::customer_object::{render, CustomerRow, View, SCHEMA};
 use crate::error::{from_core, Failure, JobNoun};
 use crate::listing::{self, SqlValue};
@@ -39,9 +38,9 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
 }
 
 fn view_for(p: &Principal) -> View {
-    match p {
-        Principal::Admin(_) => View::Admin,
-        Principal::Customer(_) => View::Own,
+    match p.who() {
+        Who::Admin(_) => View::Admin,
+        Who::Customer(_) => View::Own,
     }
 }
 
@@ -89,16 +88,22 @@ pub async fn get(ctx: &Ctx<'_>, p: &Params, label: &str) -> Result<(Customer, Vi
 pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
     let actor = ctx.principal.actor();
     match t {
-        Target::BadId(raw) => match actor {
-            Actor::Customer { .. } => Err(Failure::new(
-                401,
-                "You cannot access data of other customers",
-            )),
-            _ => Err(Failure::new(
-                404,
-                format!("Customer with id #{raw} could not be found"),
-            )),
-        },
+        // A non-numeric id matches nobody: what the policy says of a hidden customer.
+        Target::BadId(raw) => Err(
+            match panelgate_core::policy::hidden_customer(
+                &actor,
+                CoreError::Invalid {
+                    field: "id",
+                    reason: raw,
+                },
+            ) {
+                CoreError::Invalid { reason, .. } => Failure::new(
+                    404,
+                    format!("Customer with id #{reason} could not be found"),
+                ),
+                other => core_err(other),
+            },
+        ),
         Target::Ref(r) => ctx.core.customers().get(&actor, &r).await.map_err(core_err),
     }
 }
@@ -355,7 +360,7 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     if !password.is_empty() {
         validate_password(ctx, &password)?;
     }
-    if let Principal::Customer(_) = ctx.principal {
+    if ctx.principal.actor().is_customer() {
         let patch = CustomerPatch {
             password: (!password.is_empty()).then_some(password),
             def_language: p.has("def_language").then(|| p.str_or("def_language", "")),
@@ -554,16 +559,13 @@ async fn move_customer(ctx: &Ctx<'_>, p: &Params) -> Outcome {
 
 /// The ids of the customers a caller may act on, for `CustomerBackups` (`getAllowedCustomerIds`).
 pub async fn visible_ids(ctx: &Ctx<'_>) -> Result<Vec<i64>, Failure> {
-    match ctx.principal {
-        Principal::Customer(c) => Ok(vec![c.id]),
-        Principal::Admin(_) => Ok(ctx
-            .core
-            .customers()
-            .list(&ctx.principal.actor())
-            .await
-            .map_err(core_err)?
-            .iter()
-            .map(|c| c.id)
-            .collect()),
-    }
+    Ok(ctx
+        .core
+        .customers()
+        .visible(&ctx.principal.actor())
+        .await
+        .map_err(core_err)?
+        .iter()
+        .map(|c| c.id)
+        .collect())
 }

@@ -39,9 +39,9 @@ use panelgate_core::{Core, SettingsSnapshot};
 use panelgate_http::{Frontend, Request, Response};
 use serde_json::{json, Value};
 
-use crate::auth::Principal;
 use crate::call::{Command, Module};
 use crate::error::Failure;
+use panelgate_core::{Principal, Refusal};
 
 /// Which Froxlor release the API answers as.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,25 +128,26 @@ impl Froxlor {
             );
         };
         let peer: Option<IpAddr> = req.peer.map(|p| p.ip());
+        let invalid = || Failure::new(403, "Invalid authorization credentials");
         let principal = match auth::authenticate(&self.core, &creds, peer).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                return render(
-                    Failure::new(403, "Invalid authorization credentials"),
-                    headers,
-                )
-            }
+            Ok(Ok(p)) => Some(p),
+            // Froxlor accepts a suspended admin's key and refuses the command after decoding it.
+            Ok(Err(Refusal::Disabled { admin: true })) => None,
+            Ok(Err(
+                Refusal::BadCredentials
+                | Refusal::Throttled
+                | Refusal::Disabled { admin: false }
+                | Refusal::ApiNotAllowed { .. },
+            )) => return render(invalid(), headers),
             Err(e) => return render(error::from_core(e, error::JobNoun::Backup), headers),
         };
-        let command = match call::decode(req.body.bytes(), req.uri.query(), self.version) {
+        let command = match self.decode(req).await {
             Ok(c) => c,
             Err(e) => return render(e.into(), headers),
         };
-        if let Principal::Admin(a) = &principal {
-            if a.deactivated {
-                return render(Failure::new(406, "Account suspended"), headers);
-            }
-        }
+        let Some(principal) = principal else {
+            return render(Failure::new(406, "Account suspended"), headers);
+        };
         let ctx = Ctx {
             core: &self.core,
             principal: &principal,
@@ -158,6 +159,24 @@ impl Froxlor {
             Ok(data) => (200, Some(json::encode(&json!({ "data": data }))), headers),
             Err(f) => render(f, headers),
         }
+    }
+}
+
+/// Bodies above this are decoded on the blocking pool, not on an async worker.
+const INLINE_DECODE_LIMIT: usize = 64 * 1024;
+
+impl Froxlor {
+    /// Decode the command (linear in the body; large bodies off the async workers).
+    async fn decode(&self, req: &Request) -> Result<Command, call::DecodeError> {
+        let version = self.version;
+        let body = match &req.body {
+            panelgate_http::Body::Complete(b) if b.len() > INLINE_DECODE_LIMIT => b.clone(),
+            other => return call::decode(other.bytes(), req.uri.query(), version),
+        };
+        let query = req.uri.query().map(str::to_owned);
+        tokio::task::spawn_blocking(move || call::decode(&body, query.as_deref(), version))
+            .await
+            .unwrap_or(Err(call::DecodeError::Fatal))
     }
 }
 

@@ -146,7 +146,8 @@ fn resolve(schema: &Schema, parts: &[String], clause: &'static str) -> Result<Re
 }
 
 enum Cond {
-    Like(String),
+    /// `LIKE '%value%'`, compiled.
+    Like(LikePattern),
     Cmp(Ordering, String),
     In(Vec<String>),
 }
@@ -159,6 +160,11 @@ struct Filter {
 fn whitelisted(v: &str) -> bool {
     v.bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'`'))
+}
+
+/// The condition of a search value without an operator: `LIKE '%value%'`.
+fn like_cond(value: &str) -> Cond {
+    Cond::Like(LikePattern::new(&format!("%{value}%")))
 }
 
 fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
@@ -179,7 +185,7 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
                 let value = spec.get("value");
                 let text = || value.and_then(PValue::as_trimmed).unwrap_or_default();
                 match op.as_str() {
-                    "" => Some(Cond::Like(text())),
+                    "" => Some(like_cond(&text())),
                     "<" => Some(Cond::Cmp(Ordering::Less, text())),
                     ">" => Some(Cond::Cmp(Ordering::Greater, text())),
                     "=" => Some(Cond::Cmp(Ordering::Equal, text())),
@@ -202,7 +208,7 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
                     _ => None,
                 }
             }
-            scalar => Some(Cond::Like(scalar.as_trimmed().unwrap_or_default())),
+            scalar => Some(like_cond(&scalar.as_trimmed().unwrap_or_default())),
         };
         if let Some(cond) = cond {
             filters.push(Filter { parts, cond });
@@ -212,50 +218,129 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
     (filters, all_skipped)
 }
 
-/// `LIKE` with `%`, `_` and `\` escapes, case-insensitively.
-fn like(text: &str, pattern: &str) -> bool {
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let (mut ti, mut pi) = (0usize, 0usize);
-    let (mut star_p, mut star_t) = (None::<usize>, 0usize);
-    while ti < t.len() {
-        let (pc, escaped, width) = match p.get(pi) {
-            Some('\\') if pi + 1 < p.len() => (Some(p[pi + 1]), true, 2),
-            Some(c) => (Some(*c), false, 1),
-            None => (None, false, 0),
+/// One element of a compiled `LIKE` pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LikeTok {
+    /// A literal (already lowercased) char, escaped or not.
+    Char(char),
+    /// An unescaped `_`: any one char.
+    Any,
+    /// A run of unescaped `%`: any chars.
+    Many,
+}
+
+/// A `LIKE` pattern with `%`, `_` and `\` escapes, matched case-insensitively, compiled once
+/// per filter.
+///
+/// The pattern is lowercased, then `\x` means a literal `x` (a lone `\` at the end is itself),
+/// and runs of `%` are collapsed. Between two `%` lies a segment of fixed length, so a match is
+/// found without backtracking: the first segment is anchored at the start (unless the pattern
+/// starts with `%`), the last at the end (unless it ends with `%`) and every middle segment is
+/// taken at its leftmost place after the previous one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LikePattern {
+    toks: Vec<LikeTok>,
+    /// How many chars of text a match consumes at least (the `Char` and `Any` tokens).
+    min_chars: usize,
+}
+
+impl LikePattern {
+    fn new(pattern: &str) -> LikePattern {
+        let lower = pattern.to_lowercase();
+        let mut toks = Vec::with_capacity(lower.len());
+        let mut min_chars = 0usize;
+        let mut chars = lower.chars();
+        while let Some(c) = chars.next() {
+            let tok = match c {
+                '\\' => LikeTok::Char(chars.next().unwrap_or('\\')),
+                '%' => LikeTok::Many,
+                '_' => LikeTok::Any,
+                c => LikeTok::Char(c),
+            };
+            if tok == LikeTok::Many {
+                if toks.last() != Some(&LikeTok::Many) {
+                    toks.push(tok);
+                }
+            } else {
+                min_chars += 1;
+                toks.push(tok);
+            }
+        }
+        toks.shrink_to_fit();
+        LikePattern { toks, min_chars }
+    }
+
+    /// Does `text` match? Linear in the text (plus `O(text · segment)` for segments with `_`);
+    /// a pattern that needs more chars than the text has is refused at once.
+    fn matches(&self, text: &str) -> bool {
+        let t = text.to_lowercase();
+        // A char is at least one byte: the byte test spares counting a hopeless text.
+        if self.min_chars > t.len() || self.min_chars > t.chars().count() {
+            return false;
+        }
+        if !self.toks.contains(&LikeTok::Many) {
+            return match_at(&t, 0, t.len(), &self.toks) == Some(t.len());
+        }
+        let mut segments = self.toks.split(|tok| *tok == LikeTok::Many);
+        let (Some(first), Some(last)) = (segments.next(), segments.next_back()) else {
+            return false;
         };
-        match pc {
-            Some('%') if !escaped => {
-                star_p = Some(pi);
-                star_t = ti;
-                pi += 1;
-                continue;
-            }
-            Some('_') if !escaped => {
-                ti += 1;
-                pi += 1;
-                continue;
-            }
-            Some(c) if c == t[ti] => {
-                ti += 1;
-                pi += width;
-                continue;
-            }
-            _ => {}
+        let Some(mut lo) = match_at(&t, 0, t.len(), first) else {
+            return false;
+        };
+        // The last segment takes exactly its length in chars from the end; the length test
+        // above keeps it clear of the first.
+        let hi = match last.len() {
+            0 => t.len(),
+            n => match t.char_indices().nth_back(n - 1) {
+                Some((i, _)) if i >= lo => i,
+                _ => return false,
+            },
+        };
+        if match_at(&t, hi, t.len(), last) != Some(t.len()) {
+            return false;
         }
-        match star_p {
-            Some(sp) => {
-                pi = sp + 1;
-                star_t += 1;
-                ti = star_t;
+        let mut needle = String::new();
+        for seg in segments {
+            let found = if seg.contains(&LikeTok::Any) {
+                t[lo..hi]
+                    .char_indices()
+                    .find_map(|(i, _)| match_at(&t, lo + i, hi, seg))
+            } else {
+                needle.clear();
+                needle.extend(seg.iter().filter_map(|tok| match tok {
+                    LikeTok::Char(c) => Some(*c),
+                    _ => None,
+                }));
+                t[lo..hi].find(&needle).map(|i| lo + i + needle.len())
+            };
+            match found {
+                Some(end) => lo = end,
+                None => return false,
             }
-            None => return false,
+        }
+        true
+    }
+}
+
+/// Match the `%`-free `seg` against `t[at..hi]` from its start: the end of the match.
+fn match_at(t: &str, at: usize, hi: usize, seg: &[LikeTok]) -> Option<usize> {
+    let mut p = at;
+    for tok in seg {
+        let c = t[p..hi].chars().next()?;
+        match tok {
+            LikeTok::Char(want) if *want != c => return None,
+            LikeTok::Many => return None,
+            _ => p += c.len_utf8(),
         }
     }
-    while p.get(pi) == Some(&'%') {
-        pi += 1;
-    }
-    pi == p.len()
+    Some(p)
+}
+
+/// `LIKE` with `%`, `_` and `\` escapes, case-insensitively (one-off; filters compile theirs).
+#[cfg(test)]
+fn like(text: &str, pattern: &str) -> bool {
+    LikePattern::new(pattern).matches(text)
 }
 
 /// MySQL's string-to-number conversion (leading numeric prefix).
@@ -295,10 +380,10 @@ fn compare(value: &SqlValue, with: &str) -> Option<Ordering> {
 
 fn matches(value: &SqlValue, cond: &Cond) -> bool {
     match cond {
-        Cond::Like(v) => match value {
+        Cond::Like(pattern) => match value {
             SqlValue::Null => false,
-            SqlValue::Int(i) => like(&i.to_string(), &format!("%{v}%")),
-            SqlValue::Str(s) => like(s, &format!("%{v}%")),
+            SqlValue::Int(i) => pattern.matches(&i.to_string()),
+            SqlValue::Str(s) => pattern.matches(s),
         },
         Cond::Cmp(ord, v) => compare(value, v) == Some(*ord),
         Cond::In(vals) => vals
@@ -474,6 +559,189 @@ mod tests {
         assert!(!like("web1", "%do%"));
         assert!(like("a_b", "a\\_b"));
         assert_eq!(natural_cmp("web2", "web10"), Ordering::Less);
+    }
+
+    /// The backtracking matcher `like` replaced, kept as the reference for its semantics.
+    fn backtracking_like(text: &str, pattern: &str) -> bool {
+        let t: Vec<char> = text.to_lowercase().chars().collect();
+        let p: Vec<char> = pattern.to_lowercase().chars().collect();
+        let (mut ti, mut pi) = (0usize, 0usize);
+        let (mut star_p, mut star_t) = (None::<usize>, 0usize);
+        while ti < t.len() {
+            let (pc, escaped, width) = match p.get(pi) {
+                Some('\\') if pi + 1 < p.len() => (Some(p[pi + 1]), true, 2),
+                Some(c) => (Some(*c), false, 1),
+                None => (None, false, 0),
+            };
+            match pc {
+                Some('%') if !escaped => {
+                    star_p = Some(pi);
+                    star_t = ti;
+                    pi += 1;
+                    continue;
+                }
+                Some('_') if !escaped => {
+                    ti += 1;
+                    pi += 1;
+                    continue;
+                }
+                Some(c) if c == t[ti] => {
+                    ti += 1;
+                    pi += width;
+                    continue;
+                }
+                _ => {}
+            }
+            match star_p {
+                Some(sp) => {
+                    pi = sp + 1;
+                    star_t += 1;
+                    ti = star_t;
+                }
+                None => return false,
+            }
+        }
+        while p.get(pi) == Some(&'%') {
+            pi += 1;
+        }
+        pi == p.len()
+    }
+
+    #[test]
+    fn like_table() {
+        let table: &[(&str, &str, bool)] = &[
+            // empty pattern: only the empty text
+            ("", "", true),
+            ("a", "", false),
+            // `%` and `%%`: anything
+            ("", "%", true),
+            ("abc", "%", true),
+            ("", "%%", true),
+            ("abc", "%%", true),
+            // anchored at one end
+            ("abc", "a%", true),
+            ("bac", "a%", false),
+            ("a", "a%", true),
+            ("cba", "%a", true),
+            ("abc", "%a", false),
+            // `_`: exactly one char
+            ("a", "_", true),
+            ("", "_", false),
+            ("ab", "_", false),
+            ("é", "_", true),
+            ("abc", "a_c", true),
+            ("abbc", "a_c", false),
+            // escapes
+            ("%", "\\%", true),
+            ("a", "\\%", false),
+            ("50%", "%\\%", true),
+            ("50", "%\\%", false),
+            ("_", "\\_", true),
+            ("a", "\\_", false),
+            ("a_b", "a\\_b", true),
+            ("axb", "a\\_b", false),
+            ("\\", "\\\\", true),
+            ("a\\b", "a\\\\b", true),
+            ("ab", "a\\\\b", false),
+            ("\\", "\\", true),
+            ("a", "\\a", true),
+            ("x\\", "%\\", true),
+            // non-ASCII letters, case-insensitively
+            ("ÄÖÜ", "%öü", true),
+            ("ÉCOLE", "%é%", true),
+            ("Ärger", "ä_ger", true),
+            ("Straße", "%STRASSE%", false),
+            ("Straße", "%STRAẞE%", true),
+            // pattern longer than the text
+            ("abc", "abcd", false),
+            ("abc", "%abcd%", false),
+            ("ab", "a%_b", false),
+            ("aba", "ab%ba", false),
+            ("abba", "ab%ba", true),
+            // middle segments, leftmost
+            ("abcabc", "%b%c%a%", true),
+            ("abc", "a%b%c", true),
+            ("acb", "a%b%c", false),
+            ("aXbXc", "a%_b%c", true),
+            ("jdoe", "%DO%", true),
+            ("web1", "%do%", false),
+        ];
+        for (text, pattern, want) in table {
+            assert_eq!(like(text, pattern), *want, "{text:?} LIKE {pattern:?}");
+            assert_eq!(
+                backtracking_like(text, pattern),
+                *want,
+                "reference: {text:?} LIKE {pattern:?}"
+            );
+        }
+    }
+
+    /// Every pattern up to 5 chars over a small alphabet, against every short text: the
+    /// compiled matcher agrees with the backtracking one.
+    #[test]
+    fn like_agrees_with_backtracking_reference() {
+        fn all(alphabet: &[char], max: usize) -> Vec<String> {
+            let mut out = vec![String::new()];
+            let mut level = vec![String::new()];
+            for _ in 0..max {
+                let next: Vec<String> = level
+                    .iter()
+                    .flat_map(|s| {
+                        alphabet.iter().map(move |c| {
+                            let mut t = s.clone();
+                            t.push(*c);
+                            t
+                        })
+                    })
+                    .collect();
+                out.extend(next.iter().cloned());
+                level = next;
+            }
+            out
+        }
+        let patterns = all(&['a', 'B', '%', '_', '\\'], 5);
+        let texts = all(&['a', 'b', '%', '\\'], 4);
+        for p in &patterns {
+            let compiled = LikePattern::new(p);
+            for t in &texts {
+                assert_eq!(
+                    compiled.matches(t),
+                    backtracking_like(t, p),
+                    "{t:?} LIKE {p:?}"
+                );
+            }
+        }
+        for (t, p) in [
+            ("İx", "i_x"),
+            ("İx", "__x"),
+            ("İx", "_x"),
+            ("ǅ", "ǆ"),
+            ("ΣΑΣ", "σ_ς"),
+        ] {
+            assert_eq!(like(t, p), backtracking_like(t, p), "{t:?} LIKE {p:?}");
+        }
+    }
+
+    #[test]
+    fn regression_issue7_defect2_like_is_linear() {
+        let hostile = "%a".repeat(4 << 20);
+        assert_eq!(hostile.len(), 8 << 20);
+        let compiled = LikePattern::new(&hostile);
+        assert!(!compiled.matches("aaaaaaaa"));
+        assert!(!like("short text", &hostile));
+        assert!(!like("aaaa", &format!("%{hostile}%")));
+        // A long text that does match, segment by segment.
+        let text = "a".repeat(4 << 20);
+        assert!(compiled.matches(&text));
+        assert!(!compiled.matches(&text[1..]));
+        // Runs of `%` cost nothing per row.
+        let percents = format!("{}x{}", "%".repeat(8 << 20), "%".repeat(8 << 20));
+        assert!(like("abxcd", &percents));
+        assert!(!like("abcd", &percents));
+        // `_` segments against a long text: the work is bounded by the text.
+        let text = format!("{}b", "a".repeat(1 << 20));
+        assert!(like(&text, "%a_b"));
+        assert!(!like(&text, "%b_a%"));
     }
 
     #[test]

@@ -226,82 +226,188 @@ const DROPPED_WORDS: &[&str] = &[
 /// JavaScript words are removed, other tags stay (and then fail the field's format check), a
 /// `<` or `>` that is not part of a tag is written as an entity. A lone `<`, `>`, `<=` or `>=`
 /// (sql_search operators) stays unchanged.
+///
+/// Linear in the input: attackers choose it (issue 7).
 pub fn anti_xss(s: &str) -> String {
     if matches!(s, "<" | ">" | "<=" | ">=") || !s.contains(['<', '>', ':', '(']) {
         return s.to_owned();
     }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(c) = rest.chars().next() {
-        if c == '<' {
-            let after = &rest[1..];
-            let is_tag = after
-                .chars()
-                .next()
-                .is_some_and(|n| n.is_ascii_alphabetic() || n == '/' || n == '!')
-                && after.contains('>');
-            if is_tag {
-                let end = after.find('>').unwrap_or(after.len());
-                let tag = &after[..end];
-                let name: String = tag
-                    .trim_start_matches('/')
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if DROPPED_TAGS.contains(&name.as_str()) {
-                    let closing = format!("</{name}");
-                    let lower = rest.to_ascii_lowercase();
-                    rest = match lower[1..].find(&closing) {
-                        Some(pos) if !tag.starts_with('/') => {
-                            let from = pos + 1;
-                            let tail = &rest[from..];
-                            match tail.find('>') {
-                                Some(e) => &tail[e + 1..],
-                                None => "",
-                            }
-                        }
-                        _ => &after[(end + 1).min(after.len())..],
-                    };
-                } else {
-                    out.push('<');
-                    out.push_str(tag);
-                    out.push('>');
-                    rest = &after[(end + 1).min(after.len())..];
-                }
-                continue;
-            }
-            out.push_str("&lt;");
-            rest = after;
-            continue;
-        }
-        if c == '>' {
-            out.push_str("&gt;");
-            rest = &rest[1..];
-            continue;
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    let mut cleaned = out;
+    let mut cleaned = neutralise_markup(s);
     for word in DROPPED_WORDS {
-        loop {
-            let lower = cleaned.to_ascii_lowercase();
-            match lower.find(word) {
-                Some(pos) if lower.is_char_boundary(pos) => {
-                    let keep_paren = word.ends_with('(');
-                    let cut = if keep_paren {
-                        word.len() - 1
-                    } else {
-                        word.len()
-                    };
-                    cleaned.replace_range(pos..pos + cut, "");
-                }
-                _ => break,
+        remove_word(&mut cleaned, word.as_bytes());
+    }
+    expand_marks(&cleaned)
+}
+
+/// Stand-ins for the entities `&lt;` and `&gt;` until the words are removed: bytes that occur
+/// in no UTF-8 text and in no word. No word can take in any byte of an entity either (none has
+/// `&` or `;`, and `lt` / `gt` are shorter than every word), so the words removed are the same,
+/// and the passes over the text do not grow fourfold with it.
+const LT_MARK: u8 = 0xfe;
+const GT_MARK: u8 = 0xff;
+
+/// The tag pass's output with the entities written out.
+fn expand_marks(b: &[u8]) -> String {
+    let mut out = Vec::with_capacity(b.len());
+    let mut rest = b;
+    while let Some(at) = rest.iter().position(|c| matches!(*c, LT_MARK | GT_MARK)) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(if rest[at] == LT_MARK {
+            b"&lt;"
+        } else {
+            b"&gt;"
+        });
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    // Only ASCII runs are ever cut out and the marks are all replaced, so this is UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The tag pass of [`anti_xss`], left to right: a `<` followed by a letter, `/` or `!` and, anywhere
+/// later, by a `>` starts a tag that runs to the next `>`. A dropped tag goes together with
+/// everything up to and including its closing tag (if there is one later), other tags are kept;
+/// any other `<` or `>` becomes an entity (for now its mark, see [`LT_MARK`]).
+fn neutralise_markup(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let last_gt = s.rfind('>');
+    let mut closings: Option<ClosingTags> = None;
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let run = b[i..]
+            .iter()
+            .position(|c| matches!(c, b'<' | b'>'))
+            .unwrap_or(b.len() - i);
+        out.extend_from_slice(&b[i..i + run]);
+        i += run;
+        if i == b.len() {
+            break;
+        }
+        if b[i] == b'>' {
+            out.push(GT_MARK);
+            i += 1;
+            continue;
+        }
+        // `b[i]` is `<`. Where its tag ends, if it starts one: the search for that `>` is only
+        // made when there is one, and `i` then moves past it.
+        let starts_tag = b
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!'))
+            && last_gt.is_some_and(|g| g > i);
+        let Some(end) = starts_tag
+            .then(|| s[i + 1..].find('>').map(|e| i + 1 + e))
+            .flatten()
+        else {
+            out.push(LT_MARK);
+            i += 1;
+            continue;
+        };
+        let tag = &s[i + 1..end];
+        let bare = tag.trim_start_matches('/');
+        let name_len = bare
+            .bytes()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .unwrap_or(bare.len());
+        let name = &bare[..name_len];
+        match DROPPED_TAGS
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case(name))
+        {
+            Some(k) => {
+                let closing = if tag.starts_with('/') {
+                    None
+                } else {
+                    closings
+                        .get_or_insert_with(|| ClosingTags::new(s))
+                        .find(k, i + 1)
+                };
+                i = match closing {
+                    Some(at) => s[at..].find('>').map_or(b.len(), |e| at + e + 1),
+                    None => end + 1,
+                };
+            }
+            None => {
+                out.extend_from_slice(&b[i..=end]);
+                i = end + 1;
             }
         }
     }
-    cleaned
+    out
+}
+
+/// Where the closing tag `</name` of each dropped tag next occurs (case-insensitively) at or
+/// after a position. Positions asked for only grow, so each tag's answer is remembered until it
+/// falls behind, and the text is scanned at most once per tag name.
+struct ClosingTags {
+    /// The input, ASCII-lowercased (byte offsets unchanged).
+    lower: String,
+    needles: Vec<String>,
+    /// Per dropped tag: `None` = not searched yet, `Some(None)` = none left, `Some(Some(at))`
+    /// = the first occurrence at or after the last position searched from.
+    next: Vec<Option<Option<usize>>>,
+}
+
+impl ClosingTags {
+    fn new(s: &str) -> ClosingTags {
+        ClosingTags {
+            lower: s.to_ascii_lowercase(),
+            needles: DROPPED_TAGS.iter().map(|t| format!("</{t}")).collect(),
+            next: vec![None; DROPPED_TAGS.len()],
+        }
+    }
+
+    /// The first occurrence of the closing tag of `DROPPED_TAGS[k]` at or after byte `from`
+    /// (a char boundary, not smaller than in any earlier call).
+    fn find(&mut self, k: usize, from: usize) -> Option<usize> {
+        match self.next[k] {
+            Some(None) => None,
+            Some(Some(at)) if at >= from => Some(at),
+            _ => {
+                let found = self.lower[from..].find(&self.needles[k]).map(|p| from + p);
+                self.next[k] = Some(found);
+                found
+            }
+        }
+    }
+}
+
+/// Remove `word` (ASCII, matched case-insensitively) from `buf` until none is left; of a word
+/// ending in `(` the `(` stays.
+///
+/// One pass that treats the kept bytes as a stack: a byte is pushed, and when the kept bytes
+/// then end with the word, it is popped. None of [`DROPPED_WORDS`] can overlap itself, so every
+/// order of removals ends in the same text, and this pass gives what removing the leftmost
+/// occurrence again and again gives. The matched bytes are ASCII, so cuts fall on char
+/// boundaries.
+fn remove_word(buf: &mut Vec<u8>, word: &[u8]) {
+    let Some(&last) = word.last() else {
+        return;
+    };
+    let keep_paren = last == b'(';
+    let (mut read, mut write) = (0usize, 0usize);
+    let len = buf.len();
+    while read < len {
+        // Only a byte equal to the word's last one can complete an occurrence.
+        let run = buf[read..]
+            .iter()
+            .position(|c| c.to_ascii_lowercase() == last)
+            .map_or(len - read, |p| p + 1);
+        if write != read {
+            buf.copy_within(read..read + run, write);
+        }
+        read += run;
+        write += run;
+        while write >= word.len() && buf[write - word.len()..write].eq_ignore_ascii_case(word) {
+            if keep_paren {
+                write -= word.len() - 1;
+                buf[write - 1] = b'(';
+            } else {
+                write -= word.len();
+            }
+        }
+    }
+    buf.truncate(write);
 }
 
 /// Why a required parameter could not be read.
@@ -427,6 +533,227 @@ mod tests {
         assert_eq!(p.str_or("script", ""), "x");
         assert_eq!(p.str_or("js", ""), "(1)");
         assert_eq!(p.str_or("tag", ""), "Do<e>");
+    }
+
+    /// The quadratic `anti_xss` this module had before issue 7, kept as the reference for its
+    /// output.
+    fn quadratic_anti_xss(s: &str) -> String {
+        if matches!(s, "<" | ">" | "<=" | ">=") || !s.contains(['<', '>', ':', '(']) {
+            return s.to_owned();
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            if c == '<' {
+                let after = &rest[1..];
+                let is_tag = after
+                    .chars()
+                    .next()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || n == '/' || n == '!')
+                    && after.contains('>');
+                if is_tag {
+                    let end = after.find('>').unwrap_or(after.len());
+                    let tag = &after[..end];
+                    let name: String = tag
+                        .trim_start_matches('/')
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect::<String>()
+                        .to_ascii_lowercase();
+                    if DROPPED_TAGS.contains(&name.as_str()) {
+                        let closing = format!("</{name}");
+                        let lower = rest.to_ascii_lowercase();
+                        rest = match lower[1..].find(&closing) {
+                            Some(pos) if !tag.starts_with('/') => {
+                                let from = pos + 1;
+                                let tail = &rest[from..];
+                                match tail.find('>') {
+                                    Some(e) => &tail[e + 1..],
+                                    None => "",
+                                }
+                            }
+                            _ => &after[(end + 1).min(after.len())..],
+                        };
+                    } else {
+                        out.push('<');
+                        out.push_str(tag);
+                        out.push('>');
+                        rest = &after[(end + 1).min(after.len())..];
+                    }
+                    continue;
+                }
+                out.push_str("&lt;");
+                rest = after;
+                continue;
+            }
+            if c == '>' {
+                out.push_str("&gt;");
+                rest = &rest[1..];
+                continue;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        let mut cleaned = out;
+        for word in DROPPED_WORDS {
+            loop {
+                let lower = cleaned.to_ascii_lowercase();
+                match lower.find(word) {
+                    Some(pos) if lower.is_char_boundary(pos) => {
+                        let cut = if word.ends_with('(') {
+                            word.len() - 1
+                        } else {
+                            word.len()
+                        };
+                        cleaned.replace_range(pos..pos + cut, "");
+                    }
+                    _ => break,
+                }
+            }
+        }
+        cleaned
+    }
+
+    #[test]
+    fn anti_xss_table() {
+        for (input, want) in [
+            ("<", "<"),
+            (">", ">"),
+            ("<=", "<="),
+            (">=", ">="),
+            ("plain alert", "plain alert"),
+            ("a<b", "a&lt;b"),
+            ("a>b", "a&gt;b"),
+            ("<>", "&lt;&gt;"),
+            ("<<b>", "&lt;<b>"),
+            ("<b", "&lt;b"),
+            ("Do<e>", "Do<e>"),
+            ("x<script>alert(1)</script>", "x"),
+            ("x<SCRIPT>1</sCrIpT >y", "xy"),
+            ("x<script>1</script", "x"),
+            ("x<script>1", "x1"),
+            ("x</script>y", "xy"),
+            ("<script </script>z", "z"),
+            ("<frame>a</frameset>b", "b"),
+            ("<!-- c --><b>é</b>", "<!-- c --><b>é</b>"),
+            ("javascript:alert(1)", "(1)"),
+            ("JavaScript:ALERT(1)", "(1)"),
+            ("jav<b>ascript:1", "jav<b>ascript:1"),
+            ("alalertert:", ":"),
+            ("evaleval((", "(("),
+            ("EVAL(x) expression(y)", "(x) (y)"),
+            ("alconfirmert(", "alert("),
+            ("confalertirm(", "("),
+            ("prompt(é) ä:", "(é) ä:"),
+            ("<iframe src=x>ok</iframe>done<i>", "done<i>"),
+        ] {
+            assert_eq!(anti_xss(input), want, "{input:?}");
+            assert_eq!(quadratic_anti_xss(input), want, "reference: {input:?}");
+        }
+    }
+
+    /// Many inputs built from the pieces that matter: the linear `anti_xss` gives what the
+    /// quadratic one gave.
+    #[test]
+    fn anti_xss_agrees_with_quadratic_reference() {
+        const PIECES: &[&str] = &[
+            "<",
+            ">",
+            "/",
+            "!",
+            "a",
+            "é",
+            "script",
+            "SCRIPT",
+            "</script",
+            "<script>",
+            "</frame>",
+            "frameset",
+            "<b>",
+            "al",
+            "ert",
+            "alert",
+            "eval",
+            "(",
+            "java",
+            "script:",
+            ":",
+            "con",
+            "firm",
+            "x",
+            "AL",
+            "ERT",
+            "EvAl",
+            "<Style>",
+            "</STYLE",
+            "</script>",
+            "&",
+            ";",
+            "lt",
+            "<!",
+            "</",
+            "vbscript:",
+            "livescript:",
+            "prompt",
+            "expression(",
+        ];
+        // A small deterministic generator (no dependencies).
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..30_000 {
+            let n = (next() % 9) as usize;
+            let input: String = (0..n)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            assert_eq!(anti_xss(&input), quadratic_anti_xss(&input), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn regression_issue7_defect2_anti_xss_is_linear() {
+        const MIB: usize = 1 << 20;
+        // Stray `<` (with and without a following letter), no `>` anywhere.
+        let lts = "<".repeat(2 * MIB);
+        assert_eq!(anti_xss(&lts), "&lt;".repeat(2 * MIB));
+        let lt_letters = "<a".repeat(MIB);
+        assert_eq!(anti_xss(&lt_letters), "&lt;a".repeat(MIB));
+        // `<a` everywhere and a single `>` at the very end: every `<a` is a tag start.
+        let one_tag = format!("{}>", "<a".repeat(MIB));
+        assert_eq!(anti_xss(&one_tag), format!("<a{}>", "<a".repeat(MIB - 1)));
+        // Dropped tags that are never closed.
+        let scripts = "<script>".repeat(2 * MIB / 8);
+        assert_eq!(anti_xss(&scripts), "");
+        let scripts_text = "<script>x".repeat(2 * MIB / 9);
+        assert_eq!(anti_xss(&scripts_text), "x".repeat(2 * MIB / 9));
+        // Dropped tags, each closed, and a closing tag far away for each kind.
+        let closed = format!(
+            "{}{}</style>",
+            "<iframe>a</iframe>b<STYLE>".repeat(MIB / 26),
+            "c".repeat(MIB)
+        );
+        assert_eq!(anti_xss(&closed), "b");
+        let pairs = "<form>a</form>b".repeat(MIB / 15);
+        assert_eq!(anti_xss(&pairs), "b".repeat(MIB / 15));
+        // Words that reappear once the inner one is removed.
+        let half = MIB / 5;
+        let nested = format!("{}{}:", "al".repeat(half), "ert".repeat(half));
+        assert_eq!(anti_xss(&nested), ":");
+        let nested_js = format!("{}{}", "javas".repeat(half / 2), "cript:".repeat(half / 2));
+        assert_eq!(anti_xss(&nested_js), "");
+        let nested_eval = format!("{}x{}", "eval".repeat(MIB / 4), "(".repeat(8));
+        assert_eq!(
+            anti_xss(&nested_eval),
+            format!("{}x{}", "eval".repeat(MIB / 4), "(".repeat(8))
+        );
+        let evals = format!("{}{}", "eval".repeat(MIB / 4), "(".repeat(MIB / 4));
+        assert_eq!(anti_xss(&evals), "(".repeat(MIB / 4));
+        let words = "javascript:alert(prompt(confirm(eval(".repeat(MIB / 37);
+        assert_eq!(anti_xss(&words), "((((".repeat(MIB / 37));
     }
 
     #[test]

@@ -26,30 +26,51 @@ pub struct Request {
     pub peer: Option<SocketAddr>,
 }
 
-/// The body of a request, or the fact that it was too large to read.
+/// How long a client may take to send a request body by default.
+pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The body of a request, or the fact that it could not be read whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     Complete(Bytes),
     /// The client sent more than the limit; nothing past the limit was read.
     TooLarge,
+    /// The client did not finish sending within the body-read timeout.
+    TimedOut,
 }
 
 impl Body {
-    /// The bytes, or empty for a body that was too large.
+    /// The bytes, or empty for a body that was not read whole.
     pub fn bytes(&self) -> &[u8] {
         match self {
             Body::Complete(b) => b,
-            Body::TooLarge => &[],
+            Body::TooLarge | Body::TimedOut => &[],
+        }
+    }
+}
+
+/// How a request body is read: at most `limit` bytes, within `timeout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    pub limit: usize,
+    pub timeout: std::time::Duration,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            limit: DEFAULT_BODY_LIMIT,
+            timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }
 
 impl Request {
-    /// Collect a hyper request's body under `limit` bytes.
+    /// Collect a hyper request's body under the size limit and within the read timeout.
     pub async fn collect<B>(
         req: http::Request<B>,
         peer: Option<SocketAddr>,
-        limit: usize,
+        limits: BodyLimits,
     ) -> Request
     where
         B: http_body::Body<Data = Bytes>,
@@ -61,15 +82,23 @@ impl Request {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n > limit as u64);
+            .is_some_and(|n| n > limits.limit as u64);
         let body = if declared_too_large {
             Body::TooLarge
         } else {
-            match Limited::new(body, limit).collect().await {
-                Ok(collected) => Body::Complete(collected.to_bytes()),
-                Err(err) => {
+            let collect = Limited::new(body, limits.limit).collect();
+            match tokio::time::timeout(limits.timeout, collect).await {
+                Ok(Ok(collected)) => Body::Complete(collected.to_bytes()),
+                Ok(Err(err)) => {
                     tracing::debug!(error = %err, "request body refused");
                     Body::TooLarge
+                }
+                Err(_) => {
+                    tracing::info!(
+                        timeout_s = limits.timeout.as_secs_f64(),
+                        "request body not received in time"
+                    );
+                    Body::TimedOut
                 }
             }
         };

@@ -8,10 +8,23 @@ use panelgate_core::backups::{
     ArchiveFiles, BackupArchive, BackupOptions, BackupScope, BackupTask, Content, FtpSettings,
     ImportOptions, ServerSettings, Storage, TaskState,
 };
-use panelgate_core::{Actor, CoreError, CustomerRef};
+use panelgate_core::{CoreError, CustomerRef};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, Principal};
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
+
+/// A failed lookup of a backup target: Plesk's "does not exist" text for a missing object (the
+/// core answers `NotFound` for what an admin cannot see); anything else, a customer's
+/// `Forbidden` included, through the one error table.
+fn lookup_error(e: &CoreError, missing: &str) -> Element {
+    match e {
+        CoreError::NotFound { .. } => error_result(1013, missing),
+        other => {
+            let (code, text) = core_error(other, "Object");
+            error_result(code, &text)
+        }
+    }
+}
 
 /// The backup target named inside an operation, resolved to a scope.
 async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Element> {
@@ -31,7 +44,7 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 .await
             {
                 Ok(c) => BackupScope::Customer(c.id),
-                Err(_) => return Err(error_result(1013, "client does not exist.")),
+                Err(e) => return Err(lookup_error(&e, "client does not exist.")),
             },
             "reseller-id" => match v.parse() {
                 Ok(id) => BackupScope::Reseller(id),
@@ -40,23 +53,22 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
             "reseller-login" => match ctx
                 .core
                 .admins()
-                .get(&Actor::System, &AdminRef::Login(v.to_owned()))
+                .get(&actor, &AdminRef::Login(v.to_owned()))
                 .await
             {
                 Ok(a) if a.is_reseller() => BackupScope::Reseller(a.id),
-                _ => return Err(error_result(1013, "reseller does not exist.")),
+                Ok(_) => return Err(error_result(1013, "reseller does not exist.")),
+                Err(e) => return Err(lookup_error(&e, "reseller does not exist.")),
             },
             "webspace-id" => match v.parse() {
                 Ok(id) => BackupScope::Subscription(id),
                 Err(_) => return Err(error_result(1013, "webspace does not exist.")),
             },
             "webspace-name" => {
-                let subs = ctx
-                    .core
-                    .subscriptions()
-                    .list(&actor)
-                    .await
-                    .unwrap_or_default();
+                let subs = match ctx.core.subscriptions().list(&actor).await {
+                    Ok(subs) => subs,
+                    Err(e) => return Err(lookup_error(&e, "webspace does not exist.")),
+                };
                 match subs.iter().find(|s| s.domain.eq_ignore_ascii_case(v)) {
                     Some(s) => BackupScope::Subscription(s.id),
                     None => return Err(error_result(1013, "webspace does not exist.")),
@@ -64,7 +76,11 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
             }
             _ => continue,
         };
-        return Ok(Some(scope));
+        // The core decides whether the caller may use this target at all.
+        return match ctx.core.backups().check_scope(&actor, scope).await {
+            Ok(()) => Ok(Some(scope)),
+            Err(e) => Err(lookup_error(&e, not_found_text(scope))),
+        };
     }
     Ok(None)
 }
@@ -139,7 +155,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
             }
             "get-remote-storage-settings" => remote_settings(ctx, operation).await,
             "set-remote-storage-settings" => set_remote_settings(ctx, operation).await,
-            "get-server-wide-settings" => match ctx.core.backups().server_settings().await {
+            "get-server-wide-settings" => match ctx.core.backups().server_settings(&actor).await {
                 Ok(s) => {
                     let mut r = ok_result();
                     let mut settings = Element::new("settings");
@@ -263,15 +279,10 @@ async fn tasks_info(ctx: &Ctx<'_>, op: &Element) -> Element {
         (Ok(t), Ok(a)) => (t, a),
         (Err(e), _) | (_, Err(e)) => return scope_error(&e, scope.unwrap_or(BackupScope::Server)),
     };
-    let own = |t: &BackupTask| match ctx.principal {
-        Principal::Customer(c) => t.customer_id == Some(c.id),
-        Principal::Admin(_) => true,
-    };
     let picked: Vec<&BackupTask> = tasks
         .iter()
         .filter(|t| only_task.is_none_or(|id| t.id == id))
         .filter(|t| scope.is_none_or(|s| t.scope == s))
-        .filter(|t| own(t))
         .collect();
     if only_task.is_some() && picked.is_empty() {
         return error_result(1013, "task does not exist.");
@@ -448,7 +459,12 @@ async fn set_server_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
     let Some(s) = op.child("settings") else {
         return error_result(1014, "settings are missing");
     };
-    let current = match ctx.core.backups().server_settings().await {
+    let current = match ctx
+        .core
+        .backups()
+        .server_settings(&ctx.principal.actor())
+        .await
+    {
         Ok(c) => c,
         Err(e) => return scope_error(&e, BackupScope::Server),
     };

@@ -1,7 +1,7 @@
 //! `customer`: `add`, `get`, `set`, `del` with every filter (protocols/plesk.md §3).
 
 use panelgate_core::admins::AdminRef;
-use panelgate_core::{Actor, Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
+use panelgate_core::{Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
 
 use crate::xml::Element;
 use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
@@ -185,26 +185,12 @@ async fn select(
     filter: Option<&Element>,
 ) -> Result<Vec<(Option<String>, Vec<Customer>)>, Element> {
     let actor = ctx.principal.actor();
-    let all = match &actor {
-        Actor::Customer { id, .. } => match ctx
-            .core
-            .customers()
-            .get(&actor, &CustomerRef::Id(*id))
-            .await
-        {
-            Ok(c) => vec![c],
-            Err(e) => {
-                let (code, text) = core_error(&e, "Client");
-                return Err(error_result(code, &text));
-            }
-        },
-        _ => match ctx.core.customers().list(&actor).await {
-            Ok(l) => l,
-            Err(e) => {
-                let (code, text) = core_error(&e, "Client");
-                return Err(error_result(code, &text));
-            }
-        },
+    let all = match ctx.core.customers().visible(&actor).await {
+        Ok(l) => l,
+        Err(e) => {
+            let (code, text) = core_error(&e, "Client");
+            return Err(error_result(code, &text));
+        }
     };
     Ok(crate::filter_groups(filter, all, |c, name, v| match name {
         "id" => c.id.to_string() == v,

@@ -30,7 +30,7 @@ pub mod xml;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
-use panelgate_core::{Core, CoreError, CredentialKind, Denied, Owner, Quota};
+use panelgate_core::{Core, CoreError, CredentialKind, Denied, Quota, Refusal};
 use panelgate_http::{Frontend, Request, Response};
 
 use crate::xml::Element;
@@ -128,6 +128,39 @@ fn version_le(a: &str, b: &str) -> bool {
 pub struct Ctx<'a> {
     pub core: &'a Core,
     pub principal: &'a Principal,
+}
+
+/// The root element's name and attributes, read from the packet's first start tag alone (no
+/// children, no text): constant work before authentication. `None` when the input does not start
+/// like a document.
+fn packet_root(input: &[u8]) -> Option<Element> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut buf = Vec::new();
+    // A prolog longer than a few events is no packet worth a version lookup.
+    for _ in 0..16 {
+        buf.clear();
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(e) | Event::Empty(e) => {
+                let mut el = Element::new(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                for attr in e.attributes().with_checks(true) {
+                    let attr = attr.ok()?;
+                    let value = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .ok()?
+                        .into_owned();
+                    el.attrs.push((
+                        String::from_utf8_lossy(attr.key.as_ref()).into_owned(),
+                        value,
+                    ));
+                }
+                return Some(el);
+            }
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::Text(_) => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// `<system>` error.
@@ -243,20 +276,29 @@ impl Plesk {
         self
     }
 
+    /// Log in through the core; its refusals are answered with Plesk's codes.
     async fn authenticate(&self, req: &Request) -> Result<Principal, (u32, &'static str)> {
-        let internal = |_| (1001, "Authentication failed - wrong password.");
+        let peer = req.peer.map(|p| p.ip());
+        let wrong = (1001, "Authentication failed - wrong password.");
         if let Some(key) = header(req, "KEY") {
             let invalid = (11003, "PleskAPIInvalidSecretKeyException : Invalid secret key usage. Please check logs for details.");
-            let verified = self
+            return match self
                 .core
-                .credentials()
-                .verify(CredentialKind::Plesk, "", key)
+                .auth()
+                .key(CredentialKind::Plesk, "", key, peer)
                 .await
-                .map_err(|_| invalid)?;
-            return match verified.map(|k| k.owner) {
-                Some(Owner::Admin(a)) if !a.deactivated => Ok(Principal::Admin(a)),
-                Some(Owner::Customer(c)) if !c.deactivated => Ok(Principal::Customer(c)),
-                _ => Err(invalid),
+            {
+                Ok(Ok(p)) => Ok(p),
+                Ok(Err(
+                    Refusal::BadCredentials
+                    | Refusal::Throttled
+                    | Refusal::Disabled { .. }
+                    | Refusal::ApiNotAllowed { .. },
+                )) => Err(invalid),
+                Err(e) => {
+                    tracing::error!(error = %e, "secret key check failed");
+                    Err(invalid)
+                }
             };
         }
         let (Some(login), Some(password)) = (
@@ -265,31 +307,17 @@ impl Plesk {
         ) else {
             return Err((1029, "Authentication method is not specified"));
         };
-        if let Some(admin) = self
-            .core
-            .admins()
-            .verify_password(login, password)
-            .await
-            .map_err(internal)?
-        {
-            if admin.deactivated {
-                return Err((1011, "Account is disabled"));
+        match self.core.auth().password(login, password, peer).await {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(Refusal::Disabled { .. } | Refusal::ApiNotAllowed { .. })) => {
+                Err((1011, "Account is disabled"))
             }
-            return Ok(Principal::Admin(Box::new(admin)));
-        }
-        if let Some(customer) = self
-            .core
-            .customers()
-            .verify_password(login, password)
-            .await
-            .map_err(internal)?
-        {
-            if customer.deactivated {
-                return Err((1011, "Account is disabled"));
+            Ok(Err(Refusal::BadCredentials | Refusal::Throttled)) => Err(wrong),
+            Err(e) => {
+                tracing::error!(error = %e, "password check failed");
+                Err(wrong)
             }
-            return Ok(Principal::Customer(Box::new(customer)));
         }
-        Err((1001, "Authentication failed - wrong password."))
     }
 
     /// Answer one packet (the whole pipeline of protocols/plesk.md §1 "Order of check-ups").
@@ -301,15 +329,14 @@ impl Plesk {
     }
 
     async fn answer_packet(&self, req: &Request) -> Result<Answer, Element> {
-        let parsed = match &req.body {
-            panelgate_http::Body::TooLarge => Err(xml::ParseError {
-                line: 1,
-                message: "the request packet is too large".into(),
-            }),
-            panelgate_http::Body::Complete(b) => xml::parse(b),
+        // Only the root start tag is read before authentication (for the version to echo);
+        // the packet itself is parsed once the caller is known.
+        let root = match &req.body {
+            panelgate_http::Body::Complete(b) => packet_root(b),
+            panelgate_http::Body::TooLarge | panelgate_http::Body::TimedOut => None,
         };
-        let (version, echo) = match &parsed {
-            Ok(p) if p.name == "packet" => match p.attr("version") {
+        let (version, echo) = match &root {
+            Some(p) if p.name == "packet" => match p.attr("version") {
                 None => (NEWEST, NEWEST.to_owned()),
                 Some(v) => match resolve_version(Some(v)) {
                     Some(resolved) => (resolved, v.to_owned()),
@@ -327,6 +354,17 @@ impl Plesk {
         let principal = match self.authenticate(req).await {
             Ok(p) => p,
             Err((code, text)) => return Err(system_error(&echo, code, text)),
+        };
+        let parsed = match &req.body {
+            panelgate_http::Body::TooLarge => Err(xml::ParseError {
+                line: 1,
+                message: "the request packet is too large".into(),
+            }),
+            panelgate_http::Body::TimedOut => Err(xml::ParseError {
+                line: 1,
+                message: "the request packet was not received in time".into(),
+            }),
+            panelgate_http::Body::Complete(b) => xml::parse(b),
         };
         let packet = match parsed {
             Ok(p) => p,

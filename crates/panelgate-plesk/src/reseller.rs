@@ -2,7 +2,7 @@
 //! the shared model without `customers_see_all` (Froxlor's `Admins.*` shows the same object).
 
 use panelgate_core::admins::{AdminPatch, NewAdmin};
-use panelgate_core::{Actor, Admin, Resources, UNLIMITED};
+use panelgate_core::{Admin, Resources, UNLIMITED};
 
 use crate::customer::{locale, split_pname};
 use crate::xml::Element;
@@ -150,17 +150,12 @@ fn limits(a: &Admin) -> Element {
 
 async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     let actor = ctx.principal.actor();
-    let all: Vec<Admin> = match &actor {
-        Actor::Admin { see_all: true, .. } | Actor::System => {
-            match ctx.core.admins().list(&actor).await {
-                Ok(l) => l.into_iter().filter(Admin::is_reseller).collect(),
-                Err(e) => {
-                    let (code, text) = core_error(&e, "Reseller");
-                    return vec![error_result(code, &text)];
-                }
-            }
+    let all: Vec<Admin> = match ctx.core.admins().list(&actor).await {
+        Ok(l) => l.into_iter().filter(Admin::is_reseller).collect(),
+        Err(e) => {
+            let (code, text) = core_error(&e, "Reseller");
+            return vec![error_result(code, &text)];
         }
-        _ => return vec![error_result(1006, "Permission denied")],
     };
     // `<all/>` selects everything, like an empty filter.
     let filter = operation

@@ -3,7 +3,9 @@
 use panelgate_core::{CredentialKind, NewCredential};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, Principal, PROTOCOLS};
+use panelgate_core::Who;
+
+use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, PROTOCOLS};
 
 fn property(name: &str, value: &str) -> Element {
     let mut p = Element::new("property");
@@ -45,15 +47,21 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         .child("filter")
         .map(|f| f.children_named("key").map(|k| k.text.trim()).collect())
         .unwrap_or_default();
-    let visible = ctx
+    let visible = match ctx
         .core
         .credentials()
         .list(&actor, CredentialKind::Plesk)
         .await
-        .unwrap_or_default();
-    let owner_login = |k: &panelgate_core::credentials::CredentialInfo| match ctx.principal {
-        Principal::Admin(a) if k.admin_id == Some(a.id) => a.loginname.clone(),
-        Principal::Customer(c) => c.loginname.clone(),
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let (code, text) = core_error(&e, "Secret key");
+            return vec![error_result(code, &text)];
+        }
+    };
+    let owner_login = |k: &panelgate_core::credentials::CredentialInfo| match ctx.principal.who() {
+        Who::Admin(a) if k.admin_id == Some(a.id) => a.loginname.clone(),
+        Who::Customer(c) => c.loginname.clone(),
         _ => String::new(),
     };
     let info = |key_text: String, k: &panelgate_core::credentials::CredentialInfo| {
@@ -79,11 +87,17 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         let found = match ctx
             .core
             .credentials()
-            .verify(CredentialKind::Plesk, "", key)
+            .find_secret_key(&actor, CredentialKind::Plesk, key)
             .await
         {
-            Ok(Some(v)) => visible.iter().find(|k| k.id == v.id).cloned(),
-            _ => None,
+            Ok(found) => found,
+            Err(e) => {
+                let (code, text) = core_error(&e, "Secret key");
+                let mut r = error_result(code, &text);
+                r.add_text("key", key);
+                results.push(r);
+                continue;
+            }
         };
         let Some(k) = found else {
             let mut r = error_result(1013, "Secret key does not exist");
@@ -115,7 +129,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
 }
 
 async fn get(ctx: &Ctx<'_>, operation: &Element) -> Element {
-    if !matches!(ctx.principal, Principal::Admin(_)) {
+    if ctx.principal.as_admin().is_none() {
         return error_result(1006, "Permission denied");
     }
     let settings = match ctx.core.settings().snapshot().await {
@@ -163,10 +177,9 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
         let mut answered = Element::new(operation.name.clone());
         match operation.name.as_str() {
             "create" => {
-                let Principal::Admin(admin) = ctx.principal else {
-                    answered.push(error_result(1006, "Permission denied"));
-                    out.push(answered);
-                    continue;
+                let (admin_id, customer_id) = match ctx.principal.who() {
+                    Who::Admin(a) => (Some(a.id), None),
+                    Who::Customer(c) => (None, Some(c.id)),
                 };
                 let key = {
                     use rand::RngCore;
@@ -178,8 +191,8 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     kind: CredentialKind::Plesk,
                     public_key: String::new(),
                     secret: key.clone(),
-                    admin_id: Some(admin.id),
-                    customer_id: None,
+                    admin_id,
+                    customer_id,
                     allowed_from: operation
                         .child_text("ip_address")
                         .unwrap_or("")

@@ -77,17 +77,44 @@ pub struct ParseError {
     pub message: String,
 }
 
-fn line_of(input: &[u8], pos: usize) -> usize {
-    1 + input[..pos.min(input.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
+/// 1-based line numbers of byte positions in the request, counted incrementally: the parser
+/// asks for non-decreasing positions, so every byte is looked at once in all (issue 7: a
+/// rescan from the start per start tag was quadratic, before authentication).
+struct LineCounter<'a> {
+    input: &'a [u8],
+    /// The last position asked for (at most `input.len()`) and its line.
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(input: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            input,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of byte `pos`: one more than the newlines before it.
+    fn line_of(&mut self, pos: usize) -> usize {
+        let pos = pos.min(self.input.len());
+        let newlines = |bytes: &[u8]| bytes.iter().filter(|b| **b == b'\n').count();
+        if pos >= self.pos {
+            self.line += newlines(&self.input[self.pos..pos]);
+        } else {
+            // Earlier than last time (an error position): step back.
+            self.line -= newlines(&self.input[pos..self.pos]);
+        }
+        self.pos = pos;
+        self.line
+    }
 }
 
 /// Read a document into its root element.
 pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     let text = std::str::from_utf8(input).map_err(|e| ParseError {
-        line: line_of(input, e.valid_up_to()),
+        line: LineCounter::new(input).line_of(e.valid_up_to()),
         message: "Input is not proper UTF-8, indicate encoding !".into(),
     })?;
     let mut reader = Reader::from_str(text);
@@ -95,14 +122,13 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut lines = LineCounter::new(input);
     loop {
         let pos = reader.buffer_position() as usize;
-        let err = |message: String| ParseError {
-            line: line_of(input, pos),
-            message,
-        };
+        let line = lines.line_of(pos);
+        let err = |message: String| ParseError { line, message };
         let event = reader.read_event().map_err(|e| ParseError {
-            line: line_of(input, reader.error_position() as usize),
+            line: lines.line_of(reader.error_position() as usize),
             message: e.to_string(),
         })?;
         match event {
@@ -119,7 +145,7 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
                 }
                 let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
                 let mut el = Element::new(name);
-                el.line = line_of(input, pos);
+                el.line = line;
                 for a in s.attributes() {
                     let a = a.map_err(|e| err(e.to_string()))?;
                     let value = a
@@ -187,7 +213,7 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     }
     if !stack.is_empty() {
         return Err(ParseError {
-            line: line_of(input, input.len()),
+            line: lines.line_of(input.len()),
             message: "Premature end of data".into(),
         });
     }
@@ -280,6 +306,84 @@ mod tests {
             "</a>".repeat(MAX_DEPTH + 1)
         );
         assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    /// The line of `pos` counted from the start, as before issue 7.
+    fn naive_line(input: &[u8], pos: usize) -> usize {
+        1 + input[..pos.min(input.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+    }
+
+    #[test]
+    fn line_counter_matches_a_full_count() {
+        let input = b"a\nbc\n\n<d>\ne\n";
+        let mut lines = LineCounter::new(input);
+        for pos in [0, 1, 2, 2, 5, 6, 11, 12, 40, 3, 0, 7, 12] {
+            assert_eq!(lines.line_of(pos), naive_line(input, pos), "{pos}");
+        }
+    }
+
+    #[test]
+    fn error_lines_stay_as_they_were() {
+        for (input, line) in [
+            (&b"<packet>\n<a>\n</b>\n</packet>"[..], 3),
+            (b"\n\n<packet>\n<a>", 4),
+            (b"<packet>\n</packet>\n<extra/>", 3),
+            (b"<packet>\n\n&xxe;</packet>", 3),
+            (b"\n<packet>\n<a \xff/>", 3),
+            (b"\n\n<!DOCTYPE x>", 3),
+            (b"\n  text", 1),
+        ] {
+            let e = parse(input).unwrap_err();
+            assert_eq!(
+                e.line,
+                line,
+                "{:?}: {}",
+                String::from_utf8_lossy(input),
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn regression_issue7_defect4_line_numbers_are_linear() {
+        // Element lines in a packet at the element cap, behind a long first line.
+        let mut body = format!("<packet>{}\n", " ".repeat(1 << 20));
+        for i in 0..MAX_ELEMENTS - 1 {
+            body.push_str(if i % 2 == 0 { "<a/>\n" } else { "<a>x</a>\n\n" });
+        }
+        body.push_str("</packet>");
+        let p = parse(body.as_bytes()).unwrap();
+        assert_eq!(p.line, 1);
+        assert_eq!(p.children.len(), MAX_ELEMENTS - 1);
+        let mut want = 2;
+        for (i, c) in p.children.iter().enumerate() {
+            assert_eq!(c.line, want, "child {i}");
+            want += if i % 2 == 0 { 1 } else { 2 };
+        }
+        // 100k sibling start tags: refused at the first element over the cap, on its line.
+        let many = format!("<packet>\n{}</packet>", "<a/>\n".repeat(100_000));
+        let e = parse(many.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (MAX_ELEMENTS + 1, "more than 20000 elements")
+        );
+        // 100k nested start tags: refused at the first one too deep.
+        let nested = format!("<packet>\n{}", "<a>\n".repeat(100_000));
+        let e = parse(nested.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (MAX_DEPTH + 1, "elements nested deeper than 64")
+        );
+        // Unclosed elements: the error names the last line.
+        let open = format!("<packet>{}", "\n<a>".repeat(MAX_DEPTH - 1));
+        let e = parse(open.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (MAX_DEPTH, "Premature end of data")
+        );
     }
 
     #[test]

@@ -7,9 +7,8 @@ use std::time::Instant;
 use http_body_util::BodyExt;
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope, ServerSettings};
-use panelgate_core::{Actor, Core};
-use panelgate_froxlor::FroxlorVersion;
-use panelgate_server::App;
+use panelgate_core::Core;
+use panelgate_server::{App, AppOptions};
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -62,9 +61,10 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let core = Core::open(&url, dir.path()).await.unwrap();
-        core.load(&panelgate_server::demo_data().unwrap()).await.unwrap();
-        let home = core.home_dir("customer1");
+        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
+        let system = std::sync::Arc::new(system);
+        core.load(&system, &panelgate_server::demo_data().unwrap()).await.unwrap();
+        let home = core.home_dir("customer1").unwrap();
         std::fs::create_dir_all(&home).unwrap();
         const FILES: usize = 100;
         const SIZE: usize = 2 << 20;
@@ -76,17 +76,17 @@ fn main() {
         println!("home folder: {FILES} files, {input_mb:.0} MB");
         for compress in [true, false] {
             core.backups()
-                .set_server_settings(&Actor::System, &ServerSettings { do_not_compress: !compress, max_backup_processes: 1, ..Default::default() })
+                .set_server_settings(&system.actor(), &ServerSettings { do_not_compress: !compress, max_backup_processes: 1, ..Default::default() })
                 .await
                 .unwrap();
             reset_peak();
             let rss_before = rss_kib("VmRSS:");
             let started = Instant::now();
-            let task = core.backups().start(&Actor::System, BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
+            let task = core.backups().start(&system.actor(), BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
             Worker::new(core.clone()).run_until_idle().await.unwrap();
             let elapsed = started.elapsed().as_secs_f64();
-            let task = core.backups().task(&Actor::System, task.id).await.unwrap();
-            let archive = core.backups().archive(&Actor::System, task.archive_id.unwrap()).await.unwrap();
+            let task = core.backups().task(&system.actor(), task.id).await.unwrap();
+            let archive = core.backups().archive(&system.actor(), task.archive_id.unwrap()).await.unwrap();
             println!(
                 "backup ({}): {:.2} s, {:.1} MB/s of home data, archive {:.1} MB, RSS before {} KiB, peak RSS {} KiB",
                 if compress { "tar.gz" } else { "tar" },
@@ -97,7 +97,7 @@ fn main() {
                 rss_kib("VmHWM:")
             );
 
-            let app = App::new(core.clone(), FroxlorVersion::V2_0, panelgate_http::DEFAULT_BODY_LIMIT);
+            let app = App::new(core.clone(), system.clone(), AppOptions::default());
             reset_peak();
             let rss_before = rss_kib("VmRSS:");
             let started = Instant::now();

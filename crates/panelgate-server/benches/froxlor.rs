@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method};
 use panelgate_core::Core;
-use panelgate_froxlor::FroxlorVersion;
 use panelgate_http::Request;
-use panelgate_server::App;
+use panelgate_server::{App, AppOptions};
 
 fn request(body: &str, auth: &str) -> Request {
     let mut headers = HeaderMap::new();
@@ -59,14 +58,15 @@ fn main() {
             "sqlite://{}?mode=rwc",
             dir.path().join("bench.db").display()
         );
-        let core = Core::open(&url, dir.path()).await.unwrap();
-        core.load(&panelgate_server::demo_data().unwrap())
+        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
+        let system = std::sync::Arc::new(system);
+        core.load(&system, &panelgate_server::demo_data().unwrap())
             .await
             .unwrap();
         let app = Arc::new(App::new(
             core.clone(),
-            FroxlorVersion::V2_0,
-            panelgate_http::DEFAULT_BODY_LIMIT,
+            system.clone(),
+            AppOptions::default(),
         ));
         let admin = "demo-froxlor-admin-key:demo-froxlor-admin-secret";
         measure(

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use panelgate_core::Core;
-use panelgate_froxlor::FroxlorVersion;
-use panelgate_server::App;
+use panelgate_server::{App, AppOptions};
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
 
@@ -39,9 +38,10 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let core = Core::open(&url, dir.path()).await.unwrap();
-        core.load(&panelgate_server::demo_data().unwrap()).await.unwrap();
-        let app = App::new(core, FroxlorVersion::V2_0, panelgate_http::DEFAULT_BODY_LIMIT);
+        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
+        let system = std::sync::Arc::new(system);
+        core.load(&system, &panelgate_server::demo_data().unwrap()).await.unwrap();
+        let app = App::new(core, system.clone(), AppOptions::default());
         let admin: Headers = &[("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "changeme1Q**")];
         let wrong: Headers = &[("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "wrong")];
         let listing = b"<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>".to_vec();

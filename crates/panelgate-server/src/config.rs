@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use panelgate_core::Limits;
 use panelgate_froxlor::FroxlorVersion;
 use serde::Deserialize;
 
@@ -61,9 +63,54 @@ pub struct ServeArgs {
     /// Obsidian answers
     #[arg(long, env = "PANELGATE_PLESK_STRICT")]
     pub plesk_strict: bool,
-    /// Bearer token for the control API from non-loopback clients [default: loopback only]
+    /// Bearer token the control API requires from every client, loopback included
+    /// [default: no token; then only loopback clients are answered]
     #[arg(long, env = "PANELGATE_CONTROL_TOKEN")]
     pub control_token: Option<String>,
+    /// Largest request body in bytes; larger bodies are not read [default: 8388608]
+    #[arg(long, env = "PANELGATE_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Seconds a client may take to send a request body [default: 30]
+    #[arg(long, env = "PANELGATE_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<u64>,
+    /// Seconds a client may take to send the request head [default: 30]
+    #[arg(long, env = "PANELGATE_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
+    /// Connections served at once; further clients wait in the listen queue [default: 1024]
+    #[arg(long, env = "PANELGATE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Largest archive upload through the control API, in bytes [default: 4294967296]
+    #[arg(long, env = "PANELGATE_UPLOAD_LIMIT")]
+    pub upload_limit: Option<u64>,
+    /// Failed logins per source address and login per minute [default: 30]
+    #[arg(long, env = "PANELGATE_FAILED_LOGINS_PER_MINUTE")]
+    pub failed_logins_per_minute: Option<u32>,
+    /// Failed logins per source address per minute, whatever the login [default: 300]
+    #[arg(long, env = "PANELGATE_FAILED_LOGINS_PER_ADDRESS_PER_MINUTE")]
+    pub failed_logins_per_address_per_minute: Option<u32>,
+    /// Backup tasks queued or running per customer, reseller or server scope [default: 10]
+    #[arg(long, env = "PANELGATE_TASKS_QUEUED_PER_SCOPE")]
+    pub tasks_queued_per_scope: Option<u32>,
+    /// Smallest archive split size in bytes (smaller ones are raised to it) [default: 1048576]
+    #[arg(long, env = "PANELGATE_MIN_SPLIT_SIZE")]
+    pub min_split_size: Option<u64>,
+    /// Archives kept per customer, reseller or server scope [default: 20]
+    #[arg(long, env = "PANELGATE_ARCHIVES_PER_SCOPE")]
+    pub archives_per_scope: Option<u32>,
+    /// Largest unpacked size of an archive that import or restore accepts, in bytes
+    /// [default: 17179869184]
+    #[arg(long, env = "PANELGATE_MAX_UNPACKED_SIZE")]
+    pub max_unpacked_size: Option<u64>,
+    /// Most entries in an archive that import or restore accepts [default: 1000000]
+    #[arg(long, env = "PANELGATE_MAX_ARCHIVE_ENTRIES")]
+    pub max_archive_entries: Option<u64>,
+    /// Largest tar header extension, manifest or checksum list in an archive, in bytes
+    /// [default: 16777216]
+    #[arg(long, env = "PANELGATE_MAX_ARCHIVE_HEADER")]
+    pub max_archive_header: Option<u64>,
+    /// Password hashes and archive jobs run at once [default: 0 = the number of cores]
+    #[arg(long, env = "PANELGATE_CPU_WORKERS")]
+    pub cpu_workers: Option<usize>,
 }
 
 /// The TOML file (every key optional).
@@ -80,8 +127,13 @@ pub struct FileConfig {
     pub upload_limit: Option<u64>,
     pub backup_job_delay: Option<i64>,
     pub control_token: Option<String>,
+    pub body_read_timeout: Option<u64>,
+    pub header_read_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
     pub froxlor: FroxlorFileConfig,
     pub plesk: PleskFileConfig,
+    /// The core's limits (`[limits]`, the fields of [`Limits`]).
+    pub limits: Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +164,10 @@ pub struct Config {
     pub upload_limit: u64,
     pub backup_job_delay: i64,
     pub control_token: Option<String>,
+    pub body_read_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +221,25 @@ impl Config {
             "json" => true,
             other => return Err(ConfigError::LogFormat(other.into())),
         };
+        let mut limits = file.limits;
+        macro_rules! flag_over_file {
+            ($($field:ident),*) => {$(
+                if let Some(v) = args.$field {
+                    limits.$field = v;
+                }
+            )*};
+        }
+        flag_over_file!(
+            failed_logins_per_minute,
+            failed_logins_per_address_per_minute,
+            tasks_queued_per_scope,
+            min_split_size,
+            archives_per_scope,
+            max_unpacked_size,
+            max_archive_entries,
+            max_archive_header,
+            cpu_workers
+        );
         Ok(Config {
             listen: args
                 .listen
@@ -174,18 +249,44 @@ impl Config {
             data_dir,
             demo: !args.no_demo && file.demo.unwrap_or(true),
             seed: args.seed.clone().or(file.seed),
-            body_limit: file
+            body_limit: args
                 .body_limit
+                .or(file.body_limit)
                 .unwrap_or(panelgate_http::DEFAULT_BODY_LIMIT),
             json_logs,
             froxlor_version,
             plesk_strict: args.plesk_strict || file.plesk.strict.unwrap_or(false),
-            upload_limit: file.upload_limit.unwrap_or(crate::DEFAULT_UPLOAD_LIMIT),
+            upload_limit: args
+                .upload_limit
+                .or(file.upload_limit)
+                .unwrap_or(crate::DEFAULT_UPLOAD_LIMIT),
             backup_job_delay: args
                 .backup_job_delay
                 .or(file.backup_job_delay)
                 .unwrap_or(60),
-            control_token: args.control_token.clone().or(file.control_token),
+            control_token: args
+                .control_token
+                .clone()
+                .or(file.control_token)
+                .filter(|t| !t.is_empty()),
+            body_read_timeout: Duration::from_secs(
+                args.body_read_timeout
+                    .or(file.body_read_timeout)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            header_read_timeout: Duration::from_secs(
+                args.header_read_timeout
+                    .or(file.header_read_timeout)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(1024)
+                .max(1),
+            limits,
         })
     }
 }

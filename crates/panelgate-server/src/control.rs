@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use panelgate_core::backups::{
     BackupOptions, BackupScope, Content, ImportOptions, ItemRef, RestoreBehavior, Storage,
 };
-use panelgate_core::{Actor, Core, CoreError};
+use panelgate_core::{Core, CoreError, SystemCap};
 use panelgate_http::{response, Request, Response};
 use serde_json::{json, Value};
 
@@ -136,8 +136,8 @@ fn id_segment(path: &str, prefix: &str, suffix: &str) -> Option<i64> {
 }
 
 /// Everything but uploads (which stream, see [`upload`]).
-pub async fn handle(core: &Core, req: &Request) -> Response {
-    let actor = Actor::System;
+pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response {
+    let actor = system.actor();
     let path = req.uri.path();
     let q = query(&req.uri);
     let method = req.method.as_str();
@@ -253,6 +253,7 @@ pub async fn handle(core: &Core, req: &Request) -> Response {
 /// `POST /_panelgate/archives`: import an archive from the request body, streamed to disk.
 pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
     core: &Core,
+    system: &SystemCap,
     uri: &http::Uri,
     body: R,
     max_size: u64,
@@ -263,7 +264,7 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
         expected_sha256: q.get("sha256").cloned(),
         description: q.get("description").cloned().unwrap_or_default(),
     };
-    match core.backups().import(&Actor::System, body, opts).await {
+    match core.backups().import(&system.actor(), body, opts).await {
         Ok(archive) => json_response(201, &to_json(&archive)),
         Err(e) => core_error(e),
     }

@@ -13,9 +13,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use panelgate_core::seed::DataSet;
-use panelgate_core::Core;
+use panelgate_core::{Core, CoreOptions, SystemCap};
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
-use panelgate_http::{Frontend, Request, Response};
+use panelgate_http::{BodyLimits, Frontend, Request, Response};
 use panelgate_plesk::Plesk;
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -32,42 +32,87 @@ pub fn demo_data() -> Result<DataSet, toml::de::Error> {
     toml::from_str(DEMO_TOML)
 }
 
+/// What the router needs from the configuration (see [`AppOptions::from_config`]).
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    pub froxlor_version: FroxlorVersion,
+    pub body: BodyLimits,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub upload_limit: u64,
+    pub control_token: Option<String>,
+    pub plesk_strict: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            froxlor_version: FroxlorVersion::V2_0,
+            body: BodyLimits::default(),
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+            control_token: None,
+            plesk_strict: false,
+        }
+    }
+}
+
+impl AppOptions {
+    /// The options `main` runs with: every setting of the resolved configuration.
+    pub fn from_config(config: &Config) -> AppOptions {
+        AppOptions {
+            froxlor_version: config.froxlor_version,
+            body: BodyLimits {
+                limit: config.body_limit,
+                timeout: config.body_read_timeout,
+            },
+            header_read_timeout: config.header_read_timeout,
+            max_connections: config.max_connections,
+            upload_limit: config.upload_limit,
+            control_token: config.control_token.clone(),
+            plesk_strict: config.plesk_strict,
+        }
+    }
+
+    pub fn with_version(froxlor_version: FroxlorVersion) -> AppOptions {
+        AppOptions {
+            froxlor_version,
+            ..AppOptions::default()
+        }
+    }
+}
+
 /// Every frontend on one router.
 #[derive(Clone)]
 pub struct App {
     core: Core,
+    system: Arc<SystemCap>,
     froxlor: Froxlor,
     plesk: Plesk,
-    body_limit: usize,
-    upload_limit: u64,
+    options: AppOptions,
     access: control::Access,
     requests: Arc<AtomicU64>,
 }
 
 impl App {
-    pub fn new(core: Core, froxlor_version: FroxlorVersion, body_limit: usize) -> App {
+    /// The router over `core`; `system` is the capability the control API acts with.
+    pub fn new(core: Core, system: Arc<SystemCap>, options: AppOptions) -> App {
         App {
-            froxlor: Froxlor::new(core.clone(), froxlor_version),
-            plesk: Plesk::new(core.clone()),
+            froxlor: Froxlor::new(core.clone(), options.froxlor_version),
+            plesk: Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict),
+            access: control::Access {
+                token: options.control_token.clone(),
+            },
             core,
-            body_limit,
-            upload_limit: DEFAULT_UPLOAD_LIMIT,
-            access: control::Access::default(),
+            system,
+            options,
             requests: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Plesk strict mode (see [`Plesk::strict_backup_versions`]).
-    pub fn with_plesk_strict(mut self, strict: bool) -> App {
-        self.plesk = Plesk::new(self.core.clone()).strict_backup_versions(strict);
-        self
-    }
-
-    /// Set the largest archive upload and the control API's bearer token.
-    pub fn with_control(mut self, upload_limit: u64, token: Option<String>) -> App {
-        self.upload_limit = upload_limit;
-        self.access = control::Access { token };
-        self
+    pub fn options(&self) -> &AppOptions {
+        &self.options
     }
 
     pub fn core(&self) -> &Core {
@@ -75,7 +120,7 @@ impl App {
     }
 
     pub fn body_limit(&self) -> usize {
-        self.body_limit
+        self.options.body.limit
     }
 
     /// Route a collected request to its frontend.
@@ -97,7 +142,7 @@ impl App {
                 "froxlor" => self.froxlor.handle(req).await,
                 "plesk" => self.plesk.handle(req).await,
                 "control" if !self.access.allows(&req.headers, req.peer) => control::forbidden(),
-                "control" => control::handle(&self.core, &req).await,
+                "control" => control::handle(&self.core, &self.system, &req).await,
                 _ => control::not_found(),
             };
             let status = resp.status().as_u16();
@@ -125,19 +170,30 @@ impl App {
             }
             let uri = req.uri().clone();
             let body = panelgate_http::body_reader(req.into_body());
-            return control::upload(&self.core, &uri, body, self.upload_limit).await;
+            return control::upload(
+                &self.core,
+                &self.system,
+                &uri,
+                body,
+                self.options.upload_limit,
+            )
+            .await;
         }
-        let req = Request::collect(req, Some(peer), self.body_limit).await;
+        let req = Request::collect(req, Some(peer), self.options.body).await;
         self.handle(req).await
     }
 }
 
-/// Open the database, load the demo data into a fresh one, and build the app. Returns the app
-/// and whether the demo data was loaded.
+/// Open the database with the configured limits, load the demo data into a fresh one, and build
+/// the app with every setting of `config`. Returns the app and whether the demo data was loaded.
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-    let core = Core::open(&config.database_url, &config.data_dir)
+    let options = CoreOptions {
+        limits: config.limits.clone(),
+        ..CoreOptions::default()
+    };
+    let (core, system) = Core::open_with(&config.database_url, &config.data_dir, options)
         .await
         .map_err(|e| e.to_string())?;
     let mut loaded_demo = false;
@@ -150,13 +206,13 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
             }
             None => demo_data().map_err(|e| format!("demo data: {e}"))?,
         };
-        core.load(&data)
+        core.load(&system, &data)
             .await
             .map_err(|e| format!("loading demo data: {e}"))?;
         loaded_demo = true;
     }
     Ok((
-        App::new(core, config.froxlor_version, config.body_limit),
+        App::new(core, Arc::new(system), AppOptions::from_config(config)),
         loaded_demo,
     ))
 }
@@ -169,8 +225,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
+    let header_timeout = app.options.header_read_timeout;
     tokio::pin!(shutdown);
     loop {
+        // At the connection cap, stop accepting: further clients wait in the listen queue.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => {
+                tracing::info!("shutting down: no new connections");
+                break;
+            }
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -188,7 +257,7 @@ pub async fn serve(
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
+                    .header_read_timeout(header_timeout)
                     .title_case_headers(true)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
@@ -196,6 +265,7 @@ pub async fn serve(
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(permit);
                 });
             }
             _ = &mut shutdown => {

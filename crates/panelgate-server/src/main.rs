@@ -59,6 +59,12 @@ fn main() -> std::process::ExitCode {
         );
         tracing::info!(%addr, database = app.core().backend_name(), "listening");
         let worker = panelgate_core::backup_worker::Worker::new(app.core().clone());
+        // Every backend: temporary files older than a lease are leftovers of a stopped process.
+        match worker.remove_orphan_tmp_files().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(files = n, "removed temporary files left by an earlier run"),
+            Err(e) => tracing::error!(error = %e, "removing leftover temporary files"),
+        }
         if app.core().backend_name() == "sqlite" {
             // One process owns a SQLite file: whatever was `working` was cut off by the last one.
             match worker.recover_after_restart().await {

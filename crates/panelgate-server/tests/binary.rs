@@ -251,3 +251,161 @@ fn sigkill_while_writing_leaves_no_half_archive() {
         .collect();
     assert!(left.is_empty(), "files left in storage: {left:?}");
 }
+
+fn request_with(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let status = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+// Issue 7, defect 3: `--control-token` was ignored by the binary, so any loopback client (and
+// everything behind a local reverse proxy) reached the control API. With a token, every client
+// must send it, loopback included.
+#[test]
+fn regression_issue7_defect3_control_token_is_applied_by_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &["--control-token", "s3cret-token"]);
+    let get = |auth: &str| {
+        request_with(
+            &server.addr,
+            &format!(
+                "GET /_panelgate/tasks HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+            ),
+            b"",
+        )
+    };
+    assert_eq!(get("").0, 403, "no token from loopback");
+    assert_eq!(get("Authorization: Bearer wrong\r\n").0, 403, "wrong token");
+    assert_eq!(
+        get("Authorization: Basic czNjcmV0LXRva2Vu\r\n").0,
+        403,
+        "not a bearer token"
+    );
+    let (status, body) = get("Authorization: Bearer s3cret-token\r\n");
+    assert_eq!(status, 200, "{body}");
+}
+
+// Issue 7, defect 3: `upload_limit` (TOML) and `--plesk-strict` were ignored by the binary.
+#[test]
+fn regression_issue7_defect3_upload_limit_and_plesk_strict_are_applied_by_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("panelgate.toml");
+    std::fs::write(&config, "upload_limit = 1000\n").unwrap();
+    let data = dir.path().join("data");
+    let server = start_with(
+        &data,
+        &["--config", config.to_str().unwrap(), "--plesk-strict"],
+    );
+    let body = vec![0u8; 5000];
+    let (status, answer) = request_with(
+        &server.addr,
+        &format!(
+            "POST /_panelgate/archives HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ),
+        &body,
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("larger than 1000 bytes"), "{answer}");
+    let packet = r#"<packet version="1.6.9.1"><backup-manager><get-supported-protocols/></backup-manager></packet>"#;
+    let (status, answer) = request_with(
+        &server.addr,
+        &format!(
+            "POST /enterprise/control/agent.php HTTP/1.1\r\nHost: x\r\nHTTP_AUTH_LOGIN: admin\r\nHTTP_AUTH_PASSWD: changeme1Q**\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            packet.len()
+        ),
+        packet.as_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        answer.contains("<errcode>1014</errcode>"),
+        "strict mode: {answer}"
+    );
+}
+
+// Issue 7, defect 12: a client that sends its body slowly is answered after the body-read
+// timeout instead of holding the connection and its buffer forever.
+#[test]
+fn regression_issue7_defect12_slow_body_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &["--body-read-timeout", "1"]);
+    let started = Instant::now();
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+    let (status, body) = request_with(
+        &server.addr,
+        &format!("POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"),
+        b"{\"command\":",
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Empty request body."), "{body}");
+    assert!(took < Duration::from_secs(20), "answered after {took:?}");
+}
+
+// Issue 7, defect 12: with the connection cap reached, a further client waits until a slot is
+// free (here: the idle first connection is dropped by the header-read timeout).
+#[test]
+fn regression_issue7_defect12_connection_cap_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(
+        dir.path(),
+        &["--max-connections", "1", "--header-read-timeout", "2"],
+    );
+    let idle = TcpStream::connect(&server.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let (status, _) = request_with(
+        &server.addr,
+        "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "the second client was served while the first held the only slot ({waited:?})"
+    );
+    drop(idle);
+}
+
+// Issue 7, defect 5: failed logins are limited per address and login; the limit comes from the
+// TOML file's `[limits]` and is applied by the binary (past it, even the right secret is refused
+// without hashing, until the minute is over).
+#[test]
+fn regression_issue7_defect5_failed_login_limit_from_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("panelgate.toml");
+    std::fs::write(&config, "[limits]\nfailed_logins_per_minute = 3\n").unwrap();
+    let server = start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let call = |secret: &str| {
+        let auth = base64::engine::general_purpose::STANDARD
+            .encode(format!("demo-froxlor-admin-key:{secret}"));
+        let body = r#"{"command":"Customers.listingCount"}"#;
+        request_with(
+            &server.addr,
+            &format!("POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()),
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(call("demo-froxlor-admin-secret").0, 200);
+    for _ in 0..3 {
+        assert_eq!(call("wrong").0, 403);
+    }
+    let (status, body) = call("demo-froxlor-admin-secret");
+    assert_eq!(status, 403, "throttled: {body}");
+    assert!(body.contains("Invalid authorization credentials"), "{body}");
+}

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use panelgate_core::backups::{BackupOptions, BackupScope, TaskState};
-use panelgate_core::{Actor, Core};
+use panelgate_core::Core;
 
 struct Kill(Child);
 
@@ -30,8 +30,8 @@ async fn two_instances_run_each_task_exactly_once() {
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let core = Core::open(&url, data.path()).await.unwrap();
-    core.load(&panelgate_server::demo_data().unwrap())
+    let (core, system) = Core::open(&url, data.path()).await.unwrap();
+    core.load(&system, &panelgate_server::demo_data().unwrap())
         .await
         .unwrap();
     for c in ["customer1", "customer2"] {
@@ -44,7 +44,7 @@ async fn two_instances_run_each_task_exactly_once() {
         let scope = BackupScope::Customer(1 + (i % 2));
         ids.push(
             core.backups()
-                .start(&Actor::System, scope, BackupOptions::default())
+                .start(&system.actor(), scope, BackupOptions::default())
                 .await
                 .unwrap()
                 .id,
@@ -73,7 +73,7 @@ async fn two_instances_run_each_task_exactly_once() {
     let (_a, _b) = (spawn(), spawn());
     let deadline = Instant::now() + Duration::from_secs(180);
     let tasks = loop {
-        let tasks = core.backups().tasks(&Actor::System).await.unwrap();
+        let tasks = core.backups().tasks(&system.actor()).await.unwrap();
         if tasks.iter().all(|t| {
             matches!(
                 t.state,
@@ -99,7 +99,7 @@ async fn two_instances_run_each_task_exactly_once() {
     let workers: std::collections::BTreeSet<&str> =
         tasks.iter().map(|t| t.worker.as_str()).collect();
     assert_eq!(workers.len(), 2, "both instances took part: {workers:?}");
-    let archives = core.backups().archives(&Actor::System).await.unwrap();
+    let archives = core.backups().archives(&system.actor()).await.unwrap();
     assert_eq!(archives.len(), 20, "one archive per task");
     let mut by_task: Vec<i64> = archives.iter().filter_map(|a| a.task_id).collect();
     by_task.sort();

@@ -10,10 +10,10 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use panelgate_core::seed::DataSet;
-use panelgate_core::{Core, ManualClock};
+use panelgate_core::{Actor, Core, CoreOptions, Limits, ManualClock, Principal, SystemCap};
 use panelgate_froxlor::FroxlorVersion;
 use panelgate_http::Request;
-use panelgate_server::App;
+use panelgate_server::{App, AppOptions};
 
 pub use panelgate_froxlor;
 pub use panelgate_server;
@@ -71,6 +71,8 @@ pub async fn test_db() -> TestDb {
 pub struct TestApp {
     pub app: App,
     pub core: Core,
+    /// The server's own capability (what the control API acts with).
+    pub system: Arc<SystemCap>,
     pub clock: ManualClock,
     pub db: TestDb,
 }
@@ -99,15 +101,30 @@ impl TestResponse {
 impl TestApp {
     /// A fresh database without any data.
     pub async fn empty(version: FroxlorVersion) -> TestApp {
+        TestApp::empty_with(AppOptions::with_version(version), Limits::default()).await
+    }
+
+    /// A fresh database without any data, with these router options and core limits (the
+    /// settings a `Config` carries).
+    pub async fn empty_with(options: AppOptions, limits: Limits) -> TestApp {
         let db = test_db().await;
         let clock = ManualClock::new(TEST_EPOCH);
-        let core = Core::open_with_clock(&db.url, db.data_dir.path(), Arc::new(clock.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
-        let app = App::new(core.clone(), version, panelgate_http::DEFAULT_BODY_LIMIT);
+        let (core, system) = Core::open_with(
+            &db.url,
+            db.data_dir.path(),
+            CoreOptions {
+                clock: Arc::new(clock.clone()),
+                limits,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
+        let system = Arc::new(system);
+        let app = App::new(core.clone(), system.clone(), options);
         TestApp {
             app,
             core,
+            system,
             clock,
             db,
         }
@@ -116,8 +133,16 @@ impl TestApp {
     /// A fresh database loaded with `data`.
     pub async fn with(data: &DataSet, version: FroxlorVersion) -> TestApp {
         let t = TestApp::empty(version).await;
-        t.core.load(data).await.expect("loading the data set");
+        t.load(data).await;
         t
+    }
+
+    /// Load a data set into this app's database.
+    pub async fn load(&self, data: &DataSet) {
+        self.core
+            .load(&self.system, data)
+            .await
+            .expect("loading the data set");
     }
 
     /// A fresh database with the demo data set.
@@ -126,13 +151,44 @@ impl TestApp {
         TestApp::with(&data, FroxlorVersion::V2_0).await
     }
 
+    /// The demo data set with these router options and core limits.
+    pub async fn demo_with(options: AppOptions, limits: Limits) -> TestApp {
+        let data = panelgate_server::demo_data().expect("fixtures/demo.toml parses");
+        let t = TestApp::empty_with(options, limits).await;
+        t.load(&data).await;
+        t
+    }
+
+    /// The server itself, as an actor of core calls.
+    pub fn sys(&self) -> Actor {
+        self.system.actor()
+    }
+
+    /// Act as the customer `id` (core calls in tests).
+    pub async fn as_customer(&self, id: i64) -> Principal {
+        let c = self
+            .core
+            .customers()
+            .get(&self.sys(), &panelgate_core::CustomerRef::Id(id))
+            .await
+            .expect("customer exists");
+        self.system.as_customer(&c)
+    }
+
+    /// Act as the admin or reseller `id` (core calls in tests).
+    pub async fn as_admin(&self, id: i64) -> Principal {
+        let a = self.core.admins().by_id(id).await.expect("admin exists");
+        self.system.as_admin(&a)
+    }
+
     /// Another app (e.g. another Froxlor version) on the same database.
     pub fn app_with_version(&self, version: FroxlorVersion) -> App {
-        App::new(
-            self.core.clone(),
-            version,
-            panelgate_http::DEFAULT_BODY_LIMIT,
-        )
+        self.app_with(AppOptions::with_version(version))
+    }
+
+    /// Another app with these options on the same database.
+    pub fn app_with(&self, options: AppOptions) -> App {
+        App::new(self.core.clone(), self.system.clone(), options)
     }
 
     /// Send a request through the router. `auth` is `key:secret` for HTTP Basic.

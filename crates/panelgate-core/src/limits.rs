@@ -1,0 +1,105 @@
+//! The limits a hostile tenant meets in the core, each a setting with a safe default (the server
+//! reads them from flags, environment and the TOML file), and the bounded pool that CPU-heavy
+//! work (hashing, archive building and checking) runs on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::error::{CoreError, CoreResult};
+
+/// Limits applied by the core. `Default` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Failed logins per source address and login per minute; past it, that pair is refused
+    /// (with the panel's own auth error) without hashing until the minute is over.
+    pub failed_logins_per_minute: u32,
+    /// Failed logins per source address per minute, whatever the login.
+    pub failed_logins_per_address_per_minute: u32,
+    /// Backup tasks a customer (or reseller, or the server scope) may have queued or working.
+    pub tasks_queued_per_scope: u32,
+    /// The smallest split size of an archive, in bytes (a smaller one is raised to it).
+    pub min_split_size: u64,
+    /// Archives kept per customer (and per reseller or server scope): the oldest go first.
+    /// Applies when the server setting `max_backup_files` is unlimited (0) or larger.
+    pub archives_per_scope: u32,
+    /// Total unpacked size of an archive that import or restore accepts, in bytes.
+    pub max_unpacked_size: u64,
+    /// Entries in an archive that import or restore accepts.
+    pub max_archive_entries: u64,
+    /// Bytes of one tar header extension (long name, PAX record set) or of `checksums.json`
+    /// and the manifest.
+    pub max_archive_header: u64,
+    /// Hashes and archive jobs that run at once (0: the number of cores).
+    pub cpu_workers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            failed_logins_per_minute: 30,
+            failed_logins_per_address_per_minute: 300,
+            tasks_queued_per_scope: 10,
+            min_split_size: 1024 * 1024,
+            archives_per_scope: 20,
+            max_unpacked_size: 16 * 1024 * 1024 * 1024,
+            max_archive_entries: 1_000_000,
+            max_archive_header: 16 * 1024 * 1024,
+            cpu_workers: 0,
+        }
+    }
+}
+
+/// Runs CPU-heavy closures off the async workers, at most `permits` at a time.
+#[derive(Clone, Debug)]
+pub(crate) struct CpuPool {
+    permits: Arc<Semaphore>,
+    hashes: Arc<AtomicU64>,
+}
+
+impl CpuPool {
+    pub(crate) fn new(workers: usize) -> CpuPool {
+        let n = if workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            workers
+        };
+        CpuPool {
+            permits: Arc::new(Semaphore::new(n)),
+            hashes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Run `f` on the blocking pool once a permit is free.
+    pub(crate) async fn run<R, F>(&self, f: F) -> CoreResult<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| CoreError::Internal(format!("worker thread failed: {e}")))
+    }
+
+    /// Run a password hash or verification (counted).
+    pub(crate) async fn hash<R, F>(&self, f: F) -> CoreResult<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.hashes.fetch_add(1, Ordering::Relaxed);
+        self.run(f).await
+    }
+
+    pub(crate) fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
+    }
+}

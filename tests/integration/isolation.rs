@@ -1,0 +1,455 @@
+//! Issue 7 acceptance: the isolation matrix. For every call served today (Froxlor, Plesk, the
+//! control API) × every role (admin, reseller, customer, another reseller's customer) × a foreign
+//! object, the call is refused in the protocol's own error shape, nothing changes in the
+//! database, and nothing of the foreign object appears in the answer.
+//!
+//! The matrix is data: one [`Row`] per call, with the request written as a template over the
+//! foreign object's ids and names. New frontends add their rows to [`ROWS`].
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use panelgate_core::backup_worker::Worker;
+use panelgate_core::backups::{BackupOptions, BackupScope};
+use panelgate_core::seed::DataSet;
+use panelgate_core::{CustomerRef, NewBackupJob};
+use panelgate_testkit::TestApp;
+
+/// How a refusal looks in each protocol.
+#[derive(Clone, Copy, Debug)]
+enum Protocol {
+    /// `/api.php`: an HTTP error status with `{"message": …}`.
+    Froxlor,
+    /// `/enterprise/control/agent.php`: HTTP 200 with a `<status>error</status>` result (1006 or
+    /// 1013) or a `<system>` error.
+    Plesk,
+    /// `/_panelgate/…` with a token configured: 403 for every panel credential.
+    Control,
+}
+
+/// What the call must do for a caller that does not own the object.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    /// Refused in the protocol's error shape.
+    Refused,
+    /// Listings: answered, but the foreign object is not in the answer (the filter names
+    /// something the caller cannot see, and Froxlor answers a customer with its own rows).
+    Hidden,
+}
+
+struct Row {
+    protocol: Protocol,
+    call: &'static str,
+    method: &'static str,
+    path: &'static str,
+    /// The body, with `{cid}`, `{clogin}`, `{rid}`, `{rlogin}`, `{jobid}`, `{taskid}`,
+    /// `{archiveid}`, `{subid}`, `{domain}` standing for the foreign object.
+    body: &'static str,
+    expect: Expect,
+}
+
+const fn froxlor(call: &'static str, body: &'static str, expect: Expect) -> Row {
+    Row {
+        protocol: Protocol::Froxlor,
+        call,
+        method: "POST",
+        path: "/api.php",
+        body,
+        expect,
+    }
+}
+
+const fn plesk(call: &'static str, body: &'static str) -> Row {
+    Row {
+        protocol: Protocol::Plesk,
+        call,
+        method: "POST",
+        path: "/enterprise/control/agent.php",
+        body,
+        expect: Expect::Refused,
+    }
+}
+
+const fn control(call: &'static str, method: &'static str, path: &'static str) -> Row {
+    Row {
+        protocol: Protocol::Control,
+        call,
+        method,
+        path,
+        body: "",
+        expect: Expect::Refused,
+    }
+}
+
+const ROWS: &[Row] = &[
+    froxlor("Customers.get", r#"{"command":"Customers.get","params":{"id":{cid}}}"#, Expect::Refused),
+    froxlor("Customers.get by login", r#"{"command":"Customers.get","params":{"loginname":"{clogin}"}}"#, Expect::Refused),
+    froxlor("Customers.update", r#"{"command":"Customers.update","params":{"id":{cid},"name":"Pwned","email":"p@example.com"}}"#, Expect::Refused),
+    froxlor("Customers.update deactivate", r#"{"command":"Customers.update","params":{"id":{cid},"deactivated":1}}"#, Expect::Refused),
+    froxlor("Customers.delete", r#"{"command":"Customers.delete","params":{"id":{cid}}}"#, Expect::Refused),
+    froxlor("Customers.unlock", r#"{"command":"Customers.unlock","params":{"id":{cid}}}"#, Expect::Refused),
+    froxlor("Customers.move", r#"{"command":"Customers.move","params":{"id":{cid},"adminid":1}}"#, Expect::Refused),
+    froxlor("Customers.listing", r#"{"command":"Customers.listing"}"#, Expect::Hidden),
+    froxlor("Admins.get", r#"{"command":"Admins.get","params":{"id":{rid}}}"#, Expect::Refused),
+    froxlor("Admins.listing", r#"{"command":"Admins.listing"}"#, Expect::Refused),
+    froxlor("CustomerBackups.add", r#"{"command":"CustomerBackups.add","params":{"customerid":{cid},"path":"/"}}"#, Expect::Refused),
+    froxlor("CustomerBackups.listing", r#"{"command":"CustomerBackups.listing","params":{"customerid":{cid}}}"#, Expect::Hidden),
+    froxlor("CustomerBackups.delete", r#"{"command":"CustomerBackups.delete","params":{"backup_job_entry":{jobid}}}"#, Expect::Refused),
+    froxlor("DataDump.add", r#"{"command":"DataDump.add","params":{"customerid":{cid},"path":"/"}}"#, Expect::Refused),
+    froxlor("DataDump.listing", r#"{"command":"DataDump.listing","params":{"customerid":{cid}}}"#, Expect::Hidden),
+    froxlor("DataDump.delete", r#"{"command":"DataDump.delete","params":{"job_entry":{jobid}}}"#, Expect::Refused),
+    plesk("customer/get", "<packet><customer><get><filter><id>{cid}</id></filter><dataset><gen_info/></dataset></get></customer></packet>"),
+    plesk("customer/get by login", "<packet><customer><get><filter><login>{clogin}</login></filter><dataset><gen_info/></dataset></get></customer></packet>"),
+    plesk("customer/set", "<packet><customer><set><filter><id>{cid}</id></filter><values><gen_info><pname>Pwned</pname></gen_info></values></set></customer></packet>"),
+    plesk("customer/set status", "<packet><customer><set><filter><login>{clogin}</login></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>"),
+    plesk("customer/del", "<packet><customer><del><filter><id>{cid}</id></filter></del></customer></packet>"),
+    plesk("reseller/get", "<packet><reseller><get><filter><id>{rid}</id></filter><dataset><gen-info/></dataset></get></reseller></packet>"),
+    plesk("reseller/set", "<packet><reseller><set><filter><id>{rid}</id></filter><values><gen-info><pname>Pwned</pname></gen-info></values></set></reseller></packet>"),
+    plesk("reseller/del", "<packet><reseller><del><filter><id>{rid}</id></filter></del></reseller></packet>"),
+    plesk("webspace/get", "<packet><webspace><get><filter><id>{subid}</id></filter><dataset><gen_info/></dataset></get></webspace></packet>"),
+    plesk("webspace/del", "<packet><webspace><del><filter><name>{domain}</name></filter></del></webspace></packet>"),
+    plesk("site/get", "<packet><site><get><filter><name>{domain}</name></filter><dataset><gen_info/></dataset></get></site></packet>"),
+    plesk("backup-customer", "<packet><backup-manager><backup-customer><customer-id>{cid}</customer-id><local/><description>x</description></backup-customer></backup-manager></packet>"),
+    plesk("backup-customer by login", "<packet><backup-manager><backup-customer><customer-login>{clogin}</customer-login><local/><description>x</description></backup-customer></backup-manager></packet>"),
+    plesk("backup-reseller", "<packet><backup-manager><backup-reseller><reseller-id>{rid}</reseller-id><local/><description>x</description></backup-reseller></backup-manager></packet>"),
+    plesk("backup-reseller by login", "<packet><backup-manager><backup-reseller><reseller-login>{rlogin}</reseller-login><local/><description>x</description></backup-reseller></backup-manager></packet>"),
+    plesk("backup-webspace", "<packet><backup-manager><backup-webspace><webspace-id>{subid}</webspace-id><local/><description>x</description></backup-webspace></backup-manager></packet>"),
+    plesk("get-tasks-info", "<packet><backup-manager><get-tasks-info><task-id>{taskid}</task-id></get-tasks-info></backup-manager></packet>"),
+    plesk("get-local-backup-list", "<packet><backup-manager><get-local-backup-list><customer-id>{cid}</customer-id></get-local-backup-list></backup-manager></packet>"),
+    plesk("stop-backup", "<packet><backup-manager><stop-backup><task-id>{taskid}</task-id></stop-backup></backup-manager></packet>"),
+    plesk("remove-file", "<packet><backup-manager><remove-file><customer-id>{cid}</customer-id><filename>{archivename}</filename></remove-file></backup-manager></packet>"),
+    plesk("download-file", "<packet><backup-manager><download-file><customer-id>{cid}</customer-id><filename>{archivename}</filename></download-file></backup-manager></packet>"),
+    plesk("get-remote-storage-settings", "<packet><backup-manager><get-remote-storage-settings><customer-id>{cid}</customer-id><protocol>ftp</protocol></get-remote-storage-settings></backup-manager></packet>"),
+    plesk("set-remote-storage-settings", "<packet><backup-manager><set-remote-storage-settings><customer-id>{cid}</customer-id><settings><protocol>ftp</protocol><host>evil.example</host></settings></set-remote-storage-settings></backup-manager></packet>"),
+    plesk("get-server-wide-settings", "<packet><backup-manager><get-server-wide-settings/></backup-manager></packet>"),
+    plesk("set-server-wide-settings", "<packet><backup-manager><set-server-wide-settings><settings><max-backup-files>1</max-backup-files></settings></set-server-wide-settings></backup-manager></packet>"),
+    control("tasks", "GET", "/_panelgate/tasks"),
+    control("archives", "GET", "/_panelgate/archives"),
+    control("backup", "POST", "/_panelgate/backups?scope=customer:{cid}"),
+    control("archive download", "GET", "/_panelgate/archives/{archiveid}/download"),
+    control("archive restore", "POST", "/_panelgate/archives/{archiveid}/restore"),
+    control("archive delete", "DELETE", "/_panelgate/archives/{archiveid}"),
+    control("upload", "POST", "/_panelgate/archives"),
+];
+
+/// A caller of the matrix and the object it must not reach.
+struct Role {
+    name: &'static str,
+    froxlor_key: &'static str,
+    plesk_login: &'static str,
+    foreign: Foreign,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Foreign {
+    cid: i64,
+    clogin: String,
+    /// Strings that identify the foreign customer (must not appear in an answer).
+    traces: Vec<String>,
+    rid: i64,
+    rlogin: String,
+    jobid: i64,
+    taskid: i64,
+    archiveid: i64,
+    archivename: String,
+    subid: i64,
+    domain: String,
+}
+
+impl Foreign {
+    fn fill(&self, template: &str) -> String {
+        template
+            .replace("{cid}", &self.cid.to_string())
+            .replace("{clogin}", &self.clogin)
+            .replace("{rid}", &self.rid.to_string())
+            .replace("{rlogin}", &self.rlogin)
+            .replace("{jobid}", &self.jobid.to_string())
+            .replace("{taskid}", &self.taskid.to_string())
+            .replace("{archiveid}", &self.archiveid.to_string())
+            .replace("{archivename}", &self.archivename)
+            .replace("{subid}", &self.subid.to_string())
+            .replace("{domain}", &self.domain)
+    }
+}
+
+/// The demo data plus a second reseller (id 3) with its own customer (customer3), and keys.
+const EXTRA: &str = r#"
+[[admins]]
+id = 3
+loginname = "reseller2"
+password = "changeme1Q**"
+name = "Second Reseller"
+email = "reseller2@example.org"
+customers = 10
+domains = 50
+diskspace = 10485760
+traffic = 104857600
+mysqls = 20
+emails = 100
+email_accounts = 100
+email_forwarders = 100
+email_quota = 10240
+ftps = 20
+subdomains = 50
+
+[[customers]]
+id = 3
+loginname = "customer3"
+password = "changeme1Q**"
+admin = 3
+name = "Three"
+firstname = "Customer"
+company = "Third Party Corp"
+email = "customer3@example.net"
+def_language = "en"
+
+[[credentials]]
+kind = "froxlor"
+public_key = "customer2-key"
+secret = "customer2-secret"
+customer_id = 2
+
+[[credentials]]
+kind = "froxlor"
+public_key = "customer3-key"
+secret = "customer3-secret"
+customer_id = 3
+
+[[credentials]]
+kind = "froxlor"
+public_key = "reseller2-key"
+secret = "reseller2-secret"
+admin_id = 3
+"#;
+
+async fn setup() -> (TestApp, Vec<Role>) {
+    let mut data = panelgate_server::demo_data().unwrap();
+    let extra: DataSet = toml::from_str(EXTRA).unwrap();
+    data.admins.extend(extra.admins);
+    data.customers.extend(extra.customers);
+    data.credentials.extend(extra.credentials);
+    let t = TestApp::empty_with(
+        panelgate_server::AppOptions {
+            control_token: Some("matrix-token".into()),
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await;
+    t.load(&data).await;
+    let sys = t.sys();
+    let mut objects = Vec::new();
+    for (cid, login, email, company) in [
+        (1, "customer1", "customer1@example.com", "Example One Ltd"),
+        (2, "customer2", "customer2@example.com", "Example Two GmbH"),
+        (3, "customer3", "customer3@example.net", "Third Party Corp"),
+    ] {
+        let home = t.core.home_dir(login).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("secret.txt"), format!("{login}'s data")).unwrap();
+        let job = t
+            .core
+            .backup_jobs()
+            .plan(
+                &sys,
+                &CustomerRef::Id(cid),
+                NewBackupJob {
+                    destdir: format!("/var/customers/webs/{login}/backups/"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let domain = format!("site-of-{login}.example");
+        let sub = t
+            .core
+            .subscriptions()
+            .create(&sys, &CustomerRef::Id(cid), &domain)
+            .await
+            .unwrap();
+        let task = t
+            .core
+            .backups()
+            .start(&sys, BackupScope::Customer(cid), BackupOptions::default())
+            .await
+            .unwrap();
+        objects.push((cid, login, email, company, job.id, task.id, sub.id, domain));
+    }
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let archives = t.core.backups().archives(&sys).await.unwrap();
+    let foreign = |cid: i64, rid: i64, rlogin: &str| {
+        let (_, login, email, company, jobid, taskid, subid, domain) =
+            objects.iter().find(|o| o.0 == cid).cloned().unwrap();
+        let archive = archives
+            .iter()
+            .find(|a| a.customer_id == Some(cid))
+            .unwrap();
+        Foreign {
+            cid,
+            clogin: login.into(),
+            traces: vec![email.into(), company.into(), format!("{login}'s data")],
+            rid,
+            rlogin: rlogin.into(),
+            jobid,
+            taskid,
+            archiveid: archive.id,
+            archivename: archive.file_name.clone(),
+            subid,
+            domain,
+        }
+    };
+    let roles = vec![
+        Role {
+            name: "admin",
+            froxlor_key: "demo-froxlor-admin-key:demo-froxlor-admin-secret",
+            plesk_login: "admin",
+            // The server owner sees every customer; only the control API is foreign to it.
+            foreign: foreign(3, 3, "reseller2"),
+        },
+        Role {
+            name: "reseller",
+            froxlor_key: "demo-froxlor-reseller-key:demo-froxlor-reseller-secret",
+            plesk_login: "reseller1",
+            foreign: foreign(3, 3, "reseller2"),
+        },
+        Role {
+            name: "customer",
+            froxlor_key: "demo-froxlor-customer1-key:demo-froxlor-customer1-secret",
+            plesk_login: "customer1",
+            foreign: foreign(2, 2, "reseller1"),
+        },
+        Role {
+            name: "other reseller's customer",
+            froxlor_key: "customer3-key:customer3-secret",
+            plesk_login: "customer3",
+            foreign: foreign(2, 2, "reseller1"),
+        },
+    ];
+    (t, roles)
+}
+
+/// Everything a call could change, as text.
+async fn fingerprint(t: &TestApp) -> String {
+    let sys = t.sys();
+    let c = &t.core;
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        c.customers().list(&sys).await.unwrap(),
+        c.admins().list(&sys).await.unwrap(),
+        c.credentials()
+            .list(&sys, panelgate_core::CredentialKind::Froxlor)
+            .await
+            .unwrap(),
+        c.backup_jobs().list(&sys, None).await.unwrap(),
+        c.backups().tasks(&sys).await.unwrap(),
+        c.backups().archives(&sys).await.unwrap(),
+        c.subscriptions().list(&sys).await.unwrap(),
+        c.backups().server_settings(&sys).await.unwrap(),
+    )
+}
+
+async fn send(t: &TestApp, role: &Role, row: &Row) -> (u16, String) {
+    let body = role.foreign.fill(row.body);
+    let mut req = http::Request::builder()
+        .method(row.method)
+        .uri(role.foreign.fill(row.path));
+    req = match row.protocol {
+        Protocol::Froxlor | Protocol::Control => {
+            use base64::Engine;
+            req.header(
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(role.froxlor_key)
+                ),
+            )
+        }
+        Protocol::Plesk => req
+            .header("HTTP_AUTH_LOGIN", role.plesk_login)
+            .header("HTTP_AUTH_PASSWD", "changeme1Q**"),
+    };
+    let resp = t
+        .app
+        .handle_http(
+            req.body(Full::new(Bytes::from(body))).unwrap(),
+            "127.0.0.1:9".parse().unwrap(),
+        )
+        .await;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn refused(protocol: Protocol, status: u16, body: &str) -> bool {
+    match protocol {
+        Protocol::Froxlor => {
+            (400..500).contains(&status)
+                && serde_json::from_str::<serde_json::Value>(body)
+                    .is_ok_and(|v| v["message"].is_string())
+        }
+        Protocol::Plesk => {
+            status == 200
+                && body.contains("<status>error</status>")
+                && ["1006", "1013"]
+                    .iter()
+                    .any(|code| body.contains(&format!("<errcode>{code}</errcode>")))
+                && !body.contains("<status>ok</status>")
+        }
+        Protocol::Control => status == 403,
+    }
+}
+
+#[tokio::test]
+async fn isolation_matrix() {
+    let (t, roles) = setup().await;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for role in &roles {
+        for row in ROWS {
+            // The server owner sees every customer and reseller by design; for it only the
+            // control API (the server's own role) is foreign.
+            if role.name == "admin" && !matches!(row.protocol, Protocol::Control) {
+                continue;
+            }
+            let before = fingerprint(&t).await;
+            let (status, body) = send(&t, role, row).await;
+            let after = fingerprint(&t).await;
+            let label = format!("{} × {} ({:?})", row.call, role.name, row.protocol);
+            if before != after {
+                failures.push(format!(
+                    "{label}: the call changed the database; answer {status}: {body}"
+                ));
+            }
+            let request = role.foreign.fill(row.body);
+            for trace in role.foreign.traces.iter().chain([&role.foreign.domain]) {
+                // Panels echo the caller's own filter values; anything else is a leak.
+                if body.contains(trace.as_str()) && !request.contains(trace.as_str()) {
+                    failures.push(format!("{label}: the answer shows {trace:?}: {body}"));
+                }
+            }
+            match row.expect {
+                Expect::Refused if !refused(row.protocol, status, &body) => {
+                    failures.push(format!(
+                        "{label}: not refused in the protocol's error shape: {status} {body}"
+                    ));
+                }
+                Expect::Hidden if status != 200 && !refused(row.protocol, status, &body) => {
+                    failures.push(format!(
+                        "{label}: neither answered nor refused: {status} {body}"
+                    ));
+                }
+                _ => {}
+            }
+            checked += 1;
+        }
+    }
+    println!(
+        "isolation matrix: {checked} (call, role) pairs checked, {} rows",
+        ROWS.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
