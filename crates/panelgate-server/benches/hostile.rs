@@ -15,6 +15,8 @@ use http_body_util::{BodyExt, Full};
 use panelgate_core::Core;
 use panelgate_server::{App, AppOptions};
 
+type Headers = Vec<(&'static str, String)>;
+
 /// Just under the 8 MiB body cap, with room for the JSON or XML around the value.
 const VALUE: usize = 8 * 1024 * 1024 - 4096;
 
@@ -41,7 +43,7 @@ async fn send(
     (started.elapsed(), status, text)
 }
 
-fn froxlor_auth(key: &str) -> Vec<(&'static str, String)> {
+fn froxlor_auth(key: &str) -> Headers {
     vec![(
         "authorization",
         format!(
@@ -74,7 +76,7 @@ fn main() {
         send(&app, &admin, "/api.php", br#"{"command":"Customers.listingCount"}"#.to_vec()).await;
 
         println!("8 MiB values (body cap 8 MiB), release build, one request each, median of 5:");
-        let froxlor_cases: Vec<(&str, &Vec<(&str, String)>, String)> = vec![
+        let froxlor_cases: Vec<(&str, &Headers, String)> = vec![
             (
                 "Froxlor AntiXSS: a customer's update with 8 MiB of '<'",
                 &customer,
