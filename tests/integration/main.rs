@@ -10,3 +10,4 @@ mod isolation;
 mod plesk;
 mod plesk_golden;
 mod robustness;
+mod security;

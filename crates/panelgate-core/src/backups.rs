@@ -84,6 +84,34 @@ fn sees(actor: &Actor, owner: Option<i64>, customer: Option<i64>) -> bool {
     crate::policy::sees_owned(actor, owner, customer)
 }
 
+/// Who owns a customer now: a customer's tasks and archives belong to whoever owns the customer
+/// today (after `Customers.move`, the new reseller, not the old one).
+struct Owners(std::collections::HashMap<i64, i64>);
+
+impl Owners {
+    async fn load<C: sea_orm::ConnectionTrait>(db: &C, only: Option<i64>) -> CoreResult<Owners> {
+        let mut q = customers::Entity::find();
+        if let Some(id) = only {
+            q = q.filter(customers::Column::Id.eq(id));
+        }
+        Ok(Owners(
+            q.all(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c.admin_id))
+                .collect(),
+        ))
+    }
+
+    fn of(&self, recorded: Option<i64>, customer: Option<i64>) -> Option<i64> {
+        customer.and_then(|c| self.0.get(&c).copied()).or(recorded)
+    }
+
+    fn sees(&self, actor: &Actor, recorded: Option<i64>, customer: Option<i64>) -> bool {
+        sees(actor, self.of(recorded, customer), customer)
+    }
+}
+
 /// `YYYYmmddHHMMSS` in UTC.
 pub fn stamp(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
@@ -323,9 +351,10 @@ impl Backups<'_> {
             .order_by_asc(backup_tasks::Column::Id)
             .all(self.core.db())
             .await?;
+        let owners = Owners::load(self.core.db(), None).await?;
         Ok(rows
             .into_iter()
-            .filter(|r| sees(actor, r.owner_admin_id, r.customer_id))
+            .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
             .map(to_task)
             .collect())
     }
@@ -334,8 +363,12 @@ impl Backups<'_> {
         let row = backup_tasks::Entity::find_by_id(id)
             .one(self.core.db())
             .await?;
+        let owners = match &row {
+            Some(r) => Owners::load(self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            None => Owners(Default::default()),
+        };
         match row {
-            Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(to_task(r)),
+            Some(r) if owners.sees(actor, r.owner_admin_id, r.customer_id) => Ok(to_task(r)),
             _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
         }
     }
@@ -377,19 +410,24 @@ impl Backups<'_> {
             .order_by_asc(backup_archives::Column::Id)
             .all(self.core.db())
             .await?;
+        let owners = Owners::load(self.core.db(), None).await?;
         Ok(rows
             .into_iter()
-            .filter(|r| sees(actor, r.owner_admin_id, r.customer_id))
+            .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
             .map(to_archive)
             .collect())
     }
 
     async fn archive_row(&self, actor: &Actor, id: i64) -> CoreResult<backup_archives::Model> {
-        match backup_archives::Entity::find_by_id(id)
+        let row = backup_archives::Entity::find_by_id(id)
             .one(self.core.db())
-            .await?
-        {
-            Some(r) if sees(actor, r.owner_admin_id, r.customer_id) => Ok(r),
+            .await?;
+        let owners = match &row {
+            Some(r) => Owners::load(self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            None => Owners(Default::default()),
+        };
+        match row {
+            Some(r) if owners.sees(actor, r.owner_admin_id, r.customer_id) => Ok(r),
             _ => Err(CoreError::not_found(EntityKind::BackupJob, Key::Id(id))),
         }
     }

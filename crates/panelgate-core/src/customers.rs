@@ -279,7 +279,7 @@ impl Customers<'_> {
             )),
             standardsubdomain: Set(0),
             guid: Set(guid),
-            deactivated: Set(false),
+            deactivated: Set(new.deactivated),
             lastlogin_succ: Set(0),
             lastlogin_fail: Set(0),
             loginfail_count: Set(0),
@@ -345,6 +345,11 @@ impl Customers<'_> {
         let now = self.core.now();
         let txn = self.core.db().begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
+        // A move is checked before anything is written: the whole change happens, or none.
+        let move_to = patch.move_to.filter(|&t| t != row.admin_id);
+        if move_to.is_some() {
+            self.core.authorize(actor, Operation::CustomersMove)?;
+        }
         let old_limits = row_limits(&row);
         if let Some(new_limits) = &patch.limits {
             if actor.admin_id().is_some() {
@@ -414,6 +419,11 @@ impl Customers<'_> {
         if patch.limits.is_some() {
             shift_counters(&txn, admin_id, &old_limits, -1, 0).await?;
             shift_counters(&txn, admin_id, &row_limits(&row), 1, 0).await?;
+        }
+        if let Some(target) = move_to {
+            let (moved, login) = move_row(&txn, row, target).await?;
+            txn.commit().await?;
+            return Ok(row_to_customer(moved, login));
         }
         let login = admin_login(&txn, admin_id).await?;
         txn.commit().await?;
@@ -488,23 +498,9 @@ impl Customers<'_> {
                 "the customer already belongs to that admin".into(),
             ));
         }
-        let target = admins::Entity::find_by_id(target_admin)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(target_admin)))?;
-        let previous = row.admin_id;
-        let mut am = row.into_active_model();
-        am.admin_id = Set(target_admin);
-        let row = am.update(&txn).await?;
-        subscriptions::Entity::update_many()
-            .col_expr(subscriptions::Column::AdminId, Expr::value(target_admin))
-            .filter(subscriptions::Column::CustomerId.eq(row.id))
-            .exec(&txn)
-            .await?;
-        recount(&txn, previous).await?;
-        recount(&txn, target_admin).await?;
+        let (row, login) = move_row(&txn, row, target_admin).await?;
         txn.commit().await?;
-        Ok(row_to_customer(row, target.loginname))
+        Ok(row_to_customer(row, login))
     }
 
     /// Check a customer's panel password (Plesk/ISPsystem clients send one with every request).
@@ -540,6 +536,31 @@ impl Customers<'_> {
             crate::admins::find_row(self.core.db(), customer.admin_id).await?,
         ))
     }
+}
+
+/// Give `row` (and its subscriptions) to `target_admin` and recount both owners; returns the
+/// moved row and the new owner's login.
+async fn move_row<C: ConnectionTrait>(
+    txn: &C,
+    row: customers::Model,
+    target_admin: i64,
+) -> CoreResult<(customers::Model, String)> {
+    let target = admins::Entity::find_by_id(target_admin)
+        .one(txn)
+        .await?
+        .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(target_admin)))?;
+    let previous = row.admin_id;
+    let mut am = row.into_active_model();
+    am.admin_id = Set(target_admin);
+    let row = am.update(txn).await?;
+    subscriptions::Entity::update_many()
+        .col_expr(subscriptions::Column::AdminId, Expr::value(target_admin))
+        .filter(subscriptions::Column::CustomerId.eq(row.id))
+        .exec(txn)
+        .await?;
+    recount(txn, previous).await?;
+    recount(txn, target_admin).await?;
+    Ok((row, target.loginname))
 }
 
 /// A random password that satisfies Froxlor's default complexity (lower, upper, digit).

@@ -292,6 +292,8 @@ pub struct NewCustomer {
     pub create_std_subdomain: bool,
     pub external_id: String,
     pub description: String,
+    /// Created deactivated (Plesk `status` 16).
+    pub deactivated: bool,
 }
 
 /// A change to a customer: `None` keeps the current value.
@@ -310,6 +312,8 @@ pub struct CustomerPatch {
     pub allowed_mysqlserver: Option<String>,
     pub create_std_subdomain: Option<bool>,
     pub description: Option<String>,
+    /// Give the customer to this admin, in the same transaction as the rest of the change.
+    pub move_to: Option<i64>,
 }
 
 /// How a caller names a customer.

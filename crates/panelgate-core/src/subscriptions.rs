@@ -118,9 +118,8 @@ impl Subscriptions<'_> {
             .into_iter()
             .find(|s| s.id == id)
             .ok_or_else(|| CoreError::not_found(EntityKind::Subscription, Key::Id(id)))?;
-        subscriptions::Entity::delete_by_id(id)
-            .exec(self.core.db())
-            .await?;
+        let txn = self.core.db().begin().await?;
+        subscriptions::Entity::delete_by_id(id).exec(&txn).await?;
         if sub.is_std_subdomain {
             customers::Entity::update_many()
                 .col_expr(
@@ -128,9 +127,10 @@ impl Subscriptions<'_> {
                     sea_orm::sea_query::Expr::value(0),
                 )
                 .filter(customers::Column::Id.eq(sub.customer_id))
-                .exec(self.core.db())
+                .exec(&txn)
                 .await?;
         }
+        txn.commit().await?;
         Ok(sub)
     }
 }

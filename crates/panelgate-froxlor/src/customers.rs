@@ -487,21 +487,14 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         allowed_mysqlserver: Some(allowed_mysqlserver),
         create_std_subdomain: Some(create_std),
         description: None,
+        move_to: (move_to > 0).then_some(move_to),
     };
-    let mut updated = ctx
+    let updated = ctx
         .core
         .customers()
         .update(&actor, &target, patch)
         .await
         .map_err(core_err)?;
-    if move_to > 0 && move_to != updated.admin_id {
-        updated = ctx
-            .core
-            .customers()
-            .move_to(&actor, &target, move_to)
-            .await
-            .map_err(core_err)?;
-    }
     Ok(render(&updated, view, ctx.version, false))
 }
 

@@ -144,6 +144,7 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         create_std_subdomain: false,
         external_id: gen.child_text("external-id").unwrap_or("").to_owned(),
         description: gen.child_text("description").unwrap_or("").to_owned(),
+        deactivated: gen.child_text("status").is_some_and(|s| s.trim() != "0"),
         ..NewCustomer::default()
     };
     let created = match owner {
@@ -162,17 +163,6 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
             return error_result(code, &text);
         }
     };
-    if gen.child_text("status").is_some_and(|s| s.trim() != "0") {
-        let patch = CustomerPatch {
-            deactivated: Some(true),
-            ..CustomerPatch::default()
-        };
-        let _ = ctx
-            .core
-            .customers()
-            .update(&actor, &CustomerRef::Id(created.id), patch)
-            .await;
-    }
     let mut r = ok_result();
     r.add_text("id", created.id.to_string())
         .add_text("guid", created.uuid);

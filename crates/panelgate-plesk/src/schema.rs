@@ -157,6 +157,26 @@ const RESELLER_GEN_INFO: Seq = &[
     ("power-user", false),
 ];
 
+/// `description` is required in every backup operation (backup.xsd: after the storage and the
+/// optional `prefix`); a packet without it is a 1014, as Plesk answers.
+fn check_backup_description(operation: &Element) -> Result<(), Violation> {
+    if operation.child("description").is_some() {
+        return Ok(());
+    }
+    let expected = if operation.child("prefix").is_some() {
+        "Expected is ( description )."
+    } else {
+        "Expected is one of ( prefix, description )."
+    };
+    Err((
+        operation.line,
+        format!(
+            "Element '{}': Missing child element(s). {expected}",
+            operation.name
+        ),
+    ))
+}
+
 /// A libxml2-style message and the line it is about.
 pub type Violation = (usize, String);
 
@@ -281,6 +301,10 @@ pub fn check_operator(op: &Element) -> Result<(), Violation> {
             }
         }
         match (op.name.as_str(), operation.name.as_str()) {
+            (
+                "backup-manager",
+                "backup-server" | "backup-reseller" | "backup-customer" | "backup-webspace",
+            ) => check_backup_description(operation)?,
             ("customer", "add") => {
                 if let Some(gen) = operation.child("gen_info") {
                     check_sequence(gen, CUSTOMER_GEN_INFO)?;
