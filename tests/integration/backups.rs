@@ -132,7 +132,7 @@ async fn customer_backup_delete_restore_round_trip() {
         )
         .await
         .body;
-    let counters_before = t.core.admins().by_id(1).await.unwrap();
+    let counters_before = t.admin(1).await;
     let home = t.core.home_dir("jdoe").unwrap();
     let files = fill_home(&home);
 
@@ -222,14 +222,14 @@ async fn customer_backup_delete_restore_round_trip() {
     );
     assert!(
         t.core
-            .customers()
-            .verify_password("jdoe", "Secret123x")
+            .auth()
+            .password("jdoe", "Secret123x", None)
             .await
             .unwrap()
-            .is_some(),
+            .is_ok(),
         "same password"
     );
-    let counters_after = t.core.admins().by_id(1).await.unwrap();
+    let counters_after = t.admin(1).await;
     assert_eq!(
         (
             counters_after.customers_used,

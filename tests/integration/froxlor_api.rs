@@ -125,7 +125,7 @@ async fn deleting_a_customer_removes_its_backup_jobs() {
 }
 
 async fn admin_counters(t: &TestApp, id: i64) -> (i64, i64, i64) {
-    let a = t.core.admins().by_id(id).await.unwrap();
+    let a = t.admin(id).await;
     (a.customers_used, a.used.diskspace, a.used.ftps)
 }
 
@@ -248,7 +248,7 @@ async fn concurrent_adds_of_one_login_have_one_winner() {
         }
     }
     assert_eq!((ok, dup), (1, 49));
-    let admin = t.core.admins().by_id(1).await.unwrap();
+    let admin = t.admin(1).await;
     assert_eq!(
         admin.customers_used, 2,
         "counters count the one winner only"

@@ -105,7 +105,10 @@ async fn apply_state(t: &TestApp, state: &str) {
             };
             t.load(&data).await;
         }
-        "S3" => settings.set("system.backupenabled", "1").await.unwrap(),
+        "S3" => settings
+            .set(&t.sys(), "system.backupenabled", "1")
+            .await
+            .unwrap(),
         "S4" => {
             admins
                 .set_switches(
@@ -147,16 +150,16 @@ async fn apply_state(t: &TestApp, state: &str) {
             set_customer_api(t, 1, false).await;
         }
         "S7" => set_customer_api(t, 1, true).await,
-        "S8" => settings.set("api.enabled", "0").await.unwrap(),
+        "S8" => settings.set(&t.sys(), "api.enabled", "0").await.unwrap(),
         "S9" => {
-            settings.set("api.enabled", "1").await.unwrap();
+            settings.set(&t.sys(), "api.enabled", "1").await.unwrap();
             settings
-                .set("panel.password_min_length", "8")
+                .set(&t.sys(), "panel.password_min_length", "8")
                 .await
                 .unwrap();
         }
         "S10" => settings
-            .set("panel.password_min_length", "0")
+            .set(&t.sys(), "panel.password_min_length", "0")
             .await
             .unwrap(),
         "S11" => {

@@ -90,7 +90,7 @@ async fn froxlor_golden_error_cases() {
         let t = TestApp::demo().await;
         let app = t.app_with_version(version);
         for (k, v) in &case.settings {
-            t.core.settings().set(k, v).await.unwrap();
+            t.core.settings().set(&t.sys(), k, v).await.unwrap();
         }
         for b in &case.before {
             let r =

@@ -210,11 +210,11 @@ async fn customers_are_shared_with_froxlor() {
     assert_eq!(f["data"]["deactivated"], 0);
     assert!(t
         .core
-        .customers()
-        .verify_password("john-unit-test", "test-&PWD*1@42!13#")
+        .auth()
+        .password("john-unit-test", "test-&PWD*1@42!13#", None)
         .await
         .unwrap()
-        .is_some());
+        .is_ok());
 
     plesk(&t, ADMIN, format!("<packet><customer><set><filter><id>{id}</id></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>")).await;
     let f = t

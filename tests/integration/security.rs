@@ -247,7 +247,7 @@ async fn regression_issue7_defect5_failed_logins_are_limited() {
 #[tokio::test]
 async fn regression_issue7_defect6_limits_are_checked() {
     let t = TestApp::demo().await;
-    let reseller = || async { t.core.admins().by_id(2).await.unwrap() };
+    let reseller = || async { t.admin(2).await };
     let before = reseller().await;
     for (field, value) in [
         ("diskspace", "-5"),

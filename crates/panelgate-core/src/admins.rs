@@ -155,10 +155,6 @@ pub struct AdminSwitches {
 }
 
 impl Admins<'_> {
-    pub async fn by_id(&self, id: i64) -> CoreResult<Admin> {
-        Ok(row_to_admin(find_row(self.core.db(), id).await?))
-    }
-
     /// Read an admin. The server owner (`change_serversettings`) reads everyone, other admins
     /// only themselves; customers nobody.
     pub async fn get(&self, actor: &Actor, r: &AdminRef) -> CoreResult<Admin> {
@@ -200,8 +196,10 @@ impl Admins<'_> {
         Ok(rows.into_iter().map(row_to_admin).collect())
     }
 
-    /// Is `email` the address of an admin (Froxlor 2.2.6+ refuses it for customers)?
-    pub async fn email_in_use(&self, email: &str) -> CoreResult<bool> {
+    /// Is `email` the address of an admin (Froxlor 2.2.6+ refuses it for customers)? Asked by
+    /// callers that may create customers.
+    pub async fn email_in_use(&self, actor: &Actor, email: &str) -> CoreResult<bool> {
+        self.core.authorize(actor, Operation::CustomersAdd)?;
         let rows = admins::Entity::find().all(self.core.db()).await?;
         Ok(rows.iter().any(|a| a.email.eq_ignore_ascii_case(email)))
     }
@@ -312,7 +310,11 @@ impl Admins<'_> {
     }
 
     /// Check an admin's panel password.
-    pub async fn verify_password(&self, login: &str, password: &str) -> CoreResult<Option<Admin>> {
+    pub(crate) async fn verify_password(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> CoreResult<Option<Admin>> {
         let row = admins::Entity::find()
             .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
             .one(self.core.db())

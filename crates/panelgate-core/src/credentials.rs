@@ -70,7 +70,7 @@ impl Credentials<'_> {
     /// Find the credential of `kind` named `public_key` (empty for secret-only keys) whose secret
     /// is `secret`. The public key is compared exactly (case-sensitively), the secret through the
     /// hash; a miss costs as much as a hit.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         kind: CredentialKind,
         public_key: &str,

@@ -140,6 +140,28 @@ impl Customers<'_> {
             .collect())
     }
 
+    /// [`Customers::list`] with each customer's owner (for listings that search owner columns).
+    pub async fn list_with_owners(
+        &self,
+        actor: &Actor,
+    ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
+        let list = self.list(actor).await?;
+        let owners: HashMap<i64, crate::model::Admin> = admins::Entity::find()
+            .all(self.core.db())
+            .await?
+            .into_iter()
+            .filter(|a| list.iter().any(|c| c.admin_id == a.id))
+            .map(|a| (a.id, row_to_admin(a)))
+            .collect();
+        Ok(list
+            .into_iter()
+            .map(|c| {
+                let owner = owners.get(&c.admin_id).cloned();
+                (c, owner)
+            })
+            .collect())
+    }
+
     /// The customers the actor may see: all of an admin's (see [`Customers::list`]), or a
     /// customer itself.
     pub async fn visible(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
@@ -184,8 +206,10 @@ impl Customers<'_> {
         }
     }
 
-    /// Is `login` used by a customer or an admin (case-insensitively)?
-    pub async fn login_taken(&self, login: &str) -> CoreResult<bool> {
+    /// Is `login` used by a customer or an admin (case-insensitively)? Asked by callers that may
+    /// create accounts.
+    pub async fn login_taken(&self, actor: &Actor, login: &str) -> CoreResult<bool> {
+        self.core.authorize(actor, Operation::CustomersAdd)?;
         let db = self.core.db();
         let key = login.to_lowercase();
         let customer = customers::Entity::find()
@@ -504,7 +528,7 @@ impl Customers<'_> {
     }
 
     /// Check a customer's panel password (Plesk/ISPsystem clients send one with every request).
-    pub async fn verify_password(
+    pub(crate) async fn verify_password(
         &self,
         login: &str,
         password: &str,

@@ -67,9 +67,9 @@ impl Settings<'_> {
         read_all(self.core.db()).await
     }
 
-    /// Set one setting. Settings are server-wide: callers must be the server itself or an
-    /// admin allowed to change server settings (checked by the control API / frontends).
-    pub async fn set(&self, name: &str, value: &str) -> CoreResult<()> {
+    /// Set one setting (server-wide: the server itself only).
+    pub async fn set(&self, actor: &crate::Actor, name: &str, value: &str) -> CoreResult<()> {
+        self.core.authorize(actor, crate::Operation::SystemOnly)?;
         write(self.core.db(), name, value).await
     }
 }

@@ -1,10 +1,8 @@
 //! `Customers.*` (protocols/froxlor.md §4).
 
-use std::collections::HashMap;
-
 use panelgate_core::{
-    Admin, CoreError, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation,
-    Principal, Profile, Resources, Who,
+    CoreError, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Principal,
+    Profile, Resources, Who,
 };
 use serde_json::{json, Value};
 
@@ -110,19 +108,14 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
 
 async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
     let actor = ctx.principal.actor();
-    let list = ctx.core.customers().list(&actor).await.map_err(core_err)?;
-    let mut owners: HashMap<i64, Option<Admin>> = HashMap::new();
-    for id in list.iter().map(|c| c.admin_id) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(id) {
-            slot.insert(ctx.core.admins().by_id(id).await.ok());
-        }
-    }
-    Ok(list
+    Ok(ctx
+        .core
+        .customers()
+        .list_with_owners(&actor)
+        .await
+        .map_err(core_err)?
         .into_iter()
-        .map(|customer| {
-            let owner = owners.get(&customer.admin_id).and_then(Option::as_ref);
-            CustomerRow::new(customer, owner)
-        })
+        .map(|(customer, owner)| CustomerRow::new(customer, owner.as_ref()))
         .collect())
 }
 
@@ -317,7 +310,7 @@ async fn add(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         && ctx
             .core
             .admins()
-            .email_in_use(&email)
+            .email_in_use(&ctx.principal.actor(), &email)
             .await
             .map_err(core_err)?
     {
@@ -457,7 +450,7 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         && ctx
             .core
             .admins()
-            .email_in_use(&email)
+            .email_in_use(&ctx.principal.actor(), &email)
             .await
             .map_err(core_err)?
     {

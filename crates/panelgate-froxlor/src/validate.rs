@@ -231,7 +231,7 @@ pub(crate) async fn check_new_login(
     if ctx
         .core
         .customers()
-        .login_taken(login)
+        .login_taken(&ctx.principal.actor(), login)
         .await
         .map_err(core_err)?
     {

@@ -71,14 +71,18 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         return error_result(1019, "Invalid value of login");
     }
     let actor = ctx.principal.actor();
-    if ctx
+    match ctx
         .core
         .customers()
-        .login_taken(&new.loginname)
+        .login_taken(&actor, &new.loginname)
         .await
-        .unwrap_or(false)
     {
-        return error_result(1007, "Reseller with such login already exists");
+        Ok(true) => return error_result(1007, "Reseller with such login already exists"),
+        Ok(false) => {}
+        Err(e) => {
+            let (code, text) = core_error(&e, "Reseller");
+            return error_result(code, &text);
+        }
     }
     match ctx.core.admins().create(&actor, new).await {
         Ok(a) => {

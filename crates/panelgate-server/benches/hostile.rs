@@ -80,27 +80,27 @@ fn main() {
             (
                 "Froxlor AntiXSS: a customer's update with 8 MiB of '<'",
                 &customer,
-                format!(r#"{{"command":"Customers.update","params":{{"def_language":"{}"}}}}"#, json_string(VALUE, "<")),
+                format!(r#"{{"command":"Customers.update","params":{{"loginname":"customer1","def_language":"{}"}}}}"#, json_string(VALUE, "<")),
             ),
             (
-                "Froxlor AntiXSS: 8 MiB of '<script>' without a closing tag",
-                &customer,
-                format!(r#"{{"command":"Customers.update","params":{{"def_language":"{}"}}}}"#, json_string(VALUE, "<script>")),
-            ),
-            (
-                "Froxlor AntiXSS: 8 MiB of nested 'alalertert'",
-                &customer,
-                format!(r#"{{"command":"Customers.update","params":{{"def_language":"{}"}}}}"#, json_string(VALUE, "alalertert")),
-            ),
-            (
-                "Froxlor sql_search LIKE: 8 MiB of '%a'",
+                "Froxlor AntiXSS: 8 MiB of '<script>' without a closing tag (admin, name field)",
                 &admin,
-                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.loginname":{{"op":"LIKE","value":"{}"}}}}}}}}"#, json_string(VALUE, "%a")),
+                format!(r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#, json_string(VALUE, "<script>")),
             ),
             (
-                "Froxlor sql_search LIKE: 8 MiB of '_'",
+                "Froxlor AntiXSS: 8 MiB of nested 'alalertert' (admin, name field)",
                 &admin,
-                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.loginname":{{"op":"LIKE","value":"{}"}}}}}}}}"#, json_string(VALUE, "_")),
+                format!(r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#, json_string(VALUE, "alalertert")),
+            ),
+            (
+                "Froxlor sql_search (LIKE %value%): 8 MiB of '%a'",
+                &admin,
+                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#, json_string(VALUE, "%a")),
+            ),
+            (
+                "Froxlor sql_search (LIKE %value%): 8 MiB of '_'",
+                &admin,
+                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#, json_string(VALUE, "_")),
             ),
         ];
         for (name, auth, body) in froxlor_cases {
@@ -114,7 +114,13 @@ fn main() {
             ("HTTP_AUTH_LOGIN", "nobody".to_owned()),
             ("HTTP_AUTH_PASSWD", "wrong".to_owned()),
         ];
-        let many_lines = format!("<packet>{}</packet>", "<customer><get/></customer>\n".repeat(VALUE / 29).chars().take(VALUE).collect::<String>());
+        // Under the element cap: 19,000 elements after 8 MiB of new lines (every start tag's
+        // line number used to be counted from the start of the input).
+        let many_lines = format!(
+            "<packet>{}{}</packet>",
+            "\n".repeat(VALUE - 400_000),
+            "<customer><get/></customer>\n".repeat(9_500)
+        );
         let long_text = format!(
             "<packet><customer><get><filter><login>{}</login></filter><dataset><gen_info/></dataset></get></customer></packet>",
             "x".repeat(VALUE)

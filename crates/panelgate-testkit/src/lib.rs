@@ -175,9 +175,18 @@ impl TestApp {
         self.system.as_customer(&c)
     }
 
+    /// The admin or reseller `id`, as the server reads it.
+    pub async fn admin(&self, id: i64) -> panelgate_core::Admin {
+        self.core
+            .admins()
+            .get(&self.sys(), &panelgate_core::admins::AdminRef::Id(id))
+            .await
+            .expect("admin exists")
+    }
+
     /// Act as the admin or reseller `id` (core calls in tests).
     pub async fn as_admin(&self, id: i64) -> Principal {
-        let a = self.core.admins().by_id(id).await.expect("admin exists");
+        let a = self.admin(id).await;
         self.system.as_admin(&a)
     }
 
