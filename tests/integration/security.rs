@@ -614,3 +614,32 @@ async fn regression_issue7_defect16_small_leaks() {
     assert!(answer.contains("<errcode>1014</errcode>"), "{answer}");
     assert!(t.core.backups().tasks(&t.sys()).await.unwrap().is_empty());
 }
+
+// Defect 2 (and its storage side): an 8 MiB parameter is decoded in linear time and refused by
+// the field's length rule, never stored (Froxlor's columns are `varchar(255)`).
+#[tokio::test]
+async fn regression_issue7_defect2_huge_values_are_refused_not_stored() {
+    let t = TestApp::demo().await;
+    let huge = "<".repeat(8 * 1024 * 1024 - 4096);
+    let body = format!(r#"{{"command":"Customers.update","params":{{"id":1,"name":"{huge}"}}}}"#);
+    let r = t.froxlor(ADMIN_KEY, &body).await;
+    assert_eq!(r.status, 400, "{}", &r.body[..r.body.len().min(200)]);
+    assert!(r.message().contains("longer than 255"), "{}", r.message());
+    let c = t
+        .core
+        .customers()
+        .get(&t.sys(), &CustomerRef::Id(1))
+        .await
+        .unwrap();
+    assert_eq!(c.profile.name, "One");
+    let packet = format!(
+        "<packet><customer><set><filter><id>1</id></filter><values><gen_info><pname>{}</pname></gen_info></values></set></customer></packet>",
+        "x".repeat(1_000_000)
+    );
+    let answer = plesk(&t, ADMIN, &packet).await;
+    assert!(
+        answer.contains("<status>error</status>"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+}

@@ -208,6 +208,13 @@ impl Admins<'_> {
         self.core.authorize(actor, Operation::AdminsManage)?;
         crate::types::Login::try_from(new.loginname.as_str())?;
         new.limits.validate()?;
+        for (field, value) in [
+            ("name", &new.name),
+            ("email", &new.email),
+            ("def_language", &new.def_language),
+        ] {
+            crate::model::check_text(field, value, crate::model::MAX_FIELD_CHARS)?;
+        }
         crate::model::check_limit("customers", new.customers, UNLIMITED)?;
         crate::model::check_limit("domains", new.domains, UNLIMITED)?;
         let secret = new.password.clone();
@@ -349,6 +356,13 @@ impl Admins<'_> {
     /// Change a reseller (or the caller itself). Only the server owner changes others.
     pub async fn update(&self, actor: &Actor, id: i64, patch: AdminPatch) -> CoreResult<Admin> {
         crate::policy::may_update_admin(actor, id)?;
+        for (field, value) in [("name", &patch.name), ("email", &patch.email)] {
+            crate::model::check_text(
+                field,
+                value.as_deref().unwrap_or(""),
+                crate::model::MAX_FIELD_CHARS,
+            )?;
+        }
         let hash = match patch.password {
             Some(p) => Some(self.core.verifier().hash_new(p).await?),
             None => None,

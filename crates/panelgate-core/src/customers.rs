@@ -236,7 +236,7 @@ impl Customers<'_> {
     ) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         let owner_id = policy::owner_of_new_customer(actor, owner)?;
-        new.limits.validate()?;
+        new.validate()?;
         let password = new.password.clone().unwrap_or_else(generate_password);
         let hash = self.core.verifier().hash_new(password).await?;
         let now = self.core.now();
@@ -359,9 +359,7 @@ impl Customers<'_> {
         patch: CustomerPatch,
     ) -> CoreResult<Customer> {
         let patch = policy::allowed_customer_patch(actor, patch);
-        if let Some(limits) = &patch.limits {
-            limits.validate()?;
-        }
+        patch.validate()?;
         let hash = match patch.password.clone() {
             Some(p) => Some(self.core.verifier().hash_new(p).await?),
             None => None,

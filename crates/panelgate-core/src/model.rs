@@ -177,6 +177,111 @@ pub struct Profile {
     pub def_language: String,
 }
 
+/// The longest one-line text field (Froxlor's `varchar(255)` columns).
+pub const MAX_FIELD_CHARS: usize = 255;
+/// The longest free text in characters (notes, descriptions: a `TEXT` column).
+pub const MAX_TEXT_CHARS: usize = 65_535;
+
+/// Refuse a text longer than `max_chars` characters (`Invalid` names the field).
+pub fn check_text(
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> Result<(), crate::error::CoreError> {
+    // Bytes bound chars from above: only long values are counted.
+    if value.len() > max_chars && value.chars().count() > max_chars {
+        return Err(crate::error::CoreError::Invalid {
+            field,
+            reason: format!(
+                "the value for the field \"{field}\" is longer than {max_chars} characters"
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl Profile {
+    /// Every field within its column's length.
+    pub fn validate(&self) -> Result<(), crate::error::CoreError> {
+        for (field, value) in [
+            ("name", &self.name),
+            ("firstname", &self.firstname),
+            ("company", &self.company),
+            ("street", &self.street),
+            ("zipcode", &self.zipcode),
+            ("city", &self.city),
+            ("state", &self.state),
+            ("country", &self.country),
+            ("phone", &self.phone),
+            ("fax", &self.fax),
+            ("email", &self.email),
+            ("customernumber", &self.customernumber),
+            ("def_language", &self.def_language),
+        ] {
+            check_text(field, value, MAX_FIELD_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
+impl NewCustomer {
+    /// Every text within its column's length, every limit in range.
+    pub fn validate(&self) -> Result<(), crate::error::CoreError> {
+        self.profile.validate()?;
+        self.limits.validate()?;
+        check_text(
+            "theme",
+            self.theme.as_deref().unwrap_or(""),
+            MAX_FIELD_CHARS,
+        )?;
+        check_text("custom_notes", &self.custom_notes, MAX_TEXT_CHARS)?;
+        check_text(
+            "allowed_phpconfigs",
+            &self.allowed_phpconfigs,
+            MAX_FIELD_CHARS,
+        )?;
+        check_text(
+            "allowed_mysqlserver",
+            &self.allowed_mysqlserver,
+            MAX_FIELD_CHARS,
+        )?;
+        check_text("external_id", &self.external_id, MAX_FIELD_CHARS)?;
+        check_text("description", &self.description, MAX_TEXT_CHARS)?;
+        Ok(())
+    }
+}
+
+impl CustomerPatch {
+    /// Every text within its column's length, every limit in range.
+    pub fn validate(&self) -> Result<(), crate::error::CoreError> {
+        if let Some(p) = &self.profile {
+            p.validate()?;
+        }
+        if let Some(l) = &self.limits {
+            l.validate()?;
+        }
+        for (field, value, max) in [
+            ("theme", &self.theme, MAX_FIELD_CHARS),
+            ("def_language", &self.def_language, MAX_FIELD_CHARS),
+            ("custom_notes", &self.custom_notes, MAX_TEXT_CHARS),
+            (
+                "allowed_phpconfigs",
+                &self.allowed_phpconfigs,
+                MAX_FIELD_CHARS,
+            ),
+            (
+                "allowed_mysqlserver",
+                &self.allowed_mysqlserver,
+                MAX_FIELD_CHARS,
+            ),
+            ("description", &self.description, MAX_TEXT_CHARS),
+        ] {
+            check_text(field, value.as_deref().unwrap_or(""), max)?;
+        }
+        Ok(())
+    }
+}
+
 /// What a customer may use besides counted resources.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
