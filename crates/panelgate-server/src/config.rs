@@ -306,3 +306,151 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every limit, by flag and by TOML key, reaches the running app through the path `main`
+    /// takes (`Cli` → `Config::resolve` → `build`).
+    #[tokio::test]
+    async fn every_limit_reaches_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let toml_path = dir.path().join("panelgate.toml");
+        std::fs::write(
+            &toml_path,
+            r#"
+demo = false
+body_limit = 1234
+body_read_timeout = 7
+header_read_timeout = 8
+max_connections = 9
+upload_limit = 10
+control_token = "from-file"
+
+[limits]
+failed_logins_per_minute = 11
+failed_logins_per_address_per_minute = 12
+tasks_queued_per_scope = 13
+min_split_size = 14
+archives_per_scope = 15
+max_unpacked_size = 16
+max_archive_entries = 17
+max_archive_header = 18
+cpu_workers = 1
+"#,
+        )
+        .unwrap();
+        let parse = |extra: &[&str]| {
+            let mut args = vec![
+                "panelgate",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--config",
+                toml_path.to_str().unwrap(),
+            ];
+            args.extend_from_slice(extra);
+            Config::resolve(&Cli::try_parse_from(args).unwrap().serve).unwrap()
+        };
+        let from_file = parse(&[]);
+        let (app, _) = crate::build(&from_file).await.unwrap();
+        let o = app.options();
+        assert_eq!(o.body.limit, 1234);
+        assert_eq!(o.body.timeout, Duration::from_secs(7));
+        assert_eq!(o.header_read_timeout, Duration::from_secs(8));
+        assert_eq!(o.max_connections, 9);
+        assert_eq!(o.upload_limit, 10);
+        assert_eq!(o.control_token.as_deref(), Some("from-file"));
+        assert_eq!(
+            app.core().limits(),
+            &Limits {
+                failed_logins_per_minute: 11,
+                failed_logins_per_address_per_minute: 12,
+                tasks_queued_per_scope: 13,
+                min_split_size: 14,
+                archives_per_scope: 15,
+                max_unpacked_size: 16,
+                max_archive_entries: 17,
+                max_archive_header: 18,
+                cpu_workers: 1,
+            }
+        );
+        drop(app);
+        // Flags win over the file.
+        let flags = parse(&[
+            "--body-limit",
+            "21",
+            "--body-read-timeout",
+            "22",
+            "--header-read-timeout",
+            "23",
+            "--max-connections",
+            "24",
+            "--upload-limit",
+            "25",
+            "--control-token",
+            "from-flag",
+            "--failed-logins-per-minute",
+            "26",
+            "--failed-logins-per-address-per-minute",
+            "27",
+            "--tasks-queued-per-scope",
+            "28",
+            "--min-split-size",
+            "29",
+            "--archives-per-scope",
+            "30",
+            "--max-unpacked-size",
+            "31",
+            "--max-archive-entries",
+            "32",
+            "--max-archive-header",
+            "33",
+            "--cpu-workers",
+            "2",
+            "--plesk-strict",
+        ]);
+        let (app, _) = crate::build(&flags).await.unwrap();
+        let o = app.options();
+        assert_eq!(
+            (
+                o.body.limit,
+                o.body.timeout.as_secs(),
+                o.header_read_timeout.as_secs(),
+                o.max_connections,
+                o.upload_limit,
+                o.plesk_strict
+            ),
+            (21, 22, 23, 24, 25, true)
+        );
+        assert_eq!(o.control_token.as_deref(), Some("from-flag"));
+        assert_eq!(
+            app.core().limits(),
+            &Limits {
+                failed_logins_per_minute: 26,
+                failed_logins_per_address_per_minute: 27,
+                tasks_queued_per_scope: 28,
+                min_split_size: 29,
+                archives_per_scope: 30,
+                max_unpacked_size: 31,
+                max_archive_entries: 32,
+                max_archive_header: 33,
+                cpu_workers: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let config = Config::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(config.body_limit, 8 * 1024 * 1024);
+        assert_eq!(config.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_connections, 1024);
+        assert_eq!(config.upload_limit, 4 * 1024 * 1024 * 1024);
+        assert_eq!(config.control_token, None);
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(Limits::default().failed_logins_per_minute, 30);
+        assert_eq!(Limits::default().tasks_queued_per_scope, 10);
+    }
+}

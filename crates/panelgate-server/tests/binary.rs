@@ -26,10 +26,15 @@ fn start(data_dir: &std::path::Path) -> Server {
 }
 
 fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    start_with_env(data_dir, extra, &[])
+}
+
+fn start_with_env(data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_panelgate"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
+        .envs(env.iter().copied())
         .env("PANELGATE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -295,16 +300,18 @@ fn regression_issue7_defect3_control_token_is_applied_by_the_binary() {
     assert_eq!(status, 200, "{body}");
 }
 
-// Issue 7, defect 3: `upload_limit` (TOML) and `--plesk-strict` were ignored by the binary.
+// Issue 7, defect 3: `upload_limit` (TOML) and Plesk strict mode (here by its environment
+// variable) were ignored by the binary.
 #[test]
 fn regression_issue7_defect3_upload_limit_and_plesk_strict_are_applied_by_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("panelgate.toml");
     std::fs::write(&config, "upload_limit = 1000\n").unwrap();
     let data = dir.path().join("data");
-    let server = start_with(
+    let server = start_with_env(
         &data,
-        &["--config", config.to_str().unwrap(), "--plesk-strict"],
+        &["--config", config.to_str().unwrap()],
+        &[("PANELGATE_PLESK_STRICT", "true")],
     );
     let body = vec![0u8; 5000];
     let (status, answer) = request_with(
