@@ -7,7 +7,6 @@ use std::time::Instant;
 use http_body_util::BodyExt;
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope, ServerSettings};
-use panelgate_core::Core;
 use panelgate_server::{App, AppOptions};
 
 fn rss_kib(field: &str) -> u64 {
@@ -53,40 +52,62 @@ fn write_file(path: &std::path::Path, len: usize, mut seed: u64, text: bool) {
     }
 }
 
+mod support;
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
-        let system = std::sync::Arc::new(system);
-        core.load(&system, &panelgate_server::demo_data().unwrap()).await.unwrap();
+    support::run(async {
+        let support::Demo {
+            core,
+            system,
+            dir: _dir,
+        } = support::demo().await;
         let home = core.home_dir("customer1").unwrap();
         std::fs::create_dir_all(&home).unwrap();
         const FILES: usize = 100;
         const SIZE: usize = 2 << 20;
         for i in 0..FILES {
             // Half incompressible noise, half text, as a web root mixes both.
-            write_file(&home.join(format!("file{i:03}.dat")), SIZE, 0x2545_f491_4f6c_dd1d + i as u64, i % 2 == 1);
+            write_file(
+                &home.join(format!("file{i:03}.dat")),
+                SIZE,
+                0x2545_f491_4f6c_dd1d + i as u64,
+                i % 2 == 1,
+            );
         }
         let input_mb = (FILES * SIZE) as f64 / 1e6;
         println!("home folder: {FILES} files, {input_mb:.0} MB");
         for compress in [true, false] {
             core.backups()
-                .set_server_settings(&system.actor(), &ServerSettings { do_not_compress: !compress, max_backup_processes: 1, ..Default::default() })
+                .set_server_settings(
+                    &system.actor(),
+                    &ServerSettings {
+                        do_not_compress: !compress,
+                        max_backup_processes: 1,
+                        ..Default::default()
+                    },
+                )
                 .await
                 .unwrap();
             reset_peak();
             let rss_before = rss_kib("VmRSS:");
             let started = Instant::now();
-            let task = core.backups().start(&system.actor(), BackupScope::Customer(1), BackupOptions::default()).await.unwrap();
+            let task = core
+                .backups()
+                .start(
+                    &system.actor(),
+                    BackupScope::Customer(1),
+                    BackupOptions::default(),
+                )
+                .await
+                .unwrap();
             Worker::new(core.clone()).run_until_idle().await.unwrap();
             let elapsed = started.elapsed().as_secs_f64();
             let task = core.backups().task(&system.actor(), task.id).await.unwrap();
-            let archive = core.backups().archive(&system.actor(), task.archive_id.unwrap()).await.unwrap();
+            let archive = core
+                .backups()
+                .archive(&system.actor(), task.archive_id.unwrap())
+                .await
+                .unwrap();
             println!(
                 "backup ({}): {:.2} s, {:.1} MB/s of home data, archive {:.1} MB, RSS before {} KiB, peak RSS {} KiB",
                 if compress { "tar.gz" } else { "tar" },

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method};
-use panelgate_core::Core;
 use panelgate_http::Request;
 use panelgate_server::{App, AppOptions};
 
@@ -47,22 +46,15 @@ async fn measure(app: &App, name: &str, body: &str, auth: &str, n: usize) {
     );
 }
 
+mod support;
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        );
-        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
-        let system = std::sync::Arc::new(system);
-        core.load(&system, &panelgate_server::demo_data().unwrap())
-            .await
-            .unwrap();
+    support::run(async {
+        let support::Demo {
+            core,
+            system,
+            dir: _dir,
+        } = support::demo().await;
         let app = Arc::new(App::new(
             core.clone(),
             system.clone(),

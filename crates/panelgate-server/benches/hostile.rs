@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use panelgate_core::Core;
 use panelgate_server::{App, AppOptions};
 
 type Headers = Vec<(&'static str, String)>;
@@ -57,50 +56,75 @@ fn json_string(len: usize, unit: &str) -> String {
     unit.repeat(len / unit.len())
 }
 
+mod support;
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
-        let system = std::sync::Arc::new(system);
-        core.load(&system, &panelgate_server::demo_data().unwrap()).await.unwrap();
+    support::run(async {
+        let support::Demo {
+            core,
+            system,
+            dir: _dir,
+        } = support::demo().await;
         let app = App::new(core.clone(), system.clone(), AppOptions::default());
         let customer = froxlor_auth("demo-froxlor-customer1-key:demo-froxlor-customer1-secret");
         let admin = froxlor_auth("demo-froxlor-admin-key:demo-froxlor-admin-secret");
         // Warm the credential cache.
-        send(&app, &customer, "/api.php", br#"{"command":"Customers.get"}"#.to_vec()).await;
-        send(&app, &admin, "/api.php", br#"{"command":"Customers.listingCount"}"#.to_vec()).await;
+        send(
+            &app,
+            &customer,
+            "/api.php",
+            br#"{"command":"Customers.get"}"#.to_vec(),
+        )
+        .await;
+        send(
+            &app,
+            &admin,
+            "/api.php",
+            br#"{"command":"Customers.listingCount"}"#.to_vec(),
+        )
+        .await;
 
         println!("8 MiB values (body cap 8 MiB), release build, one request each, median of 5:");
         let froxlor_cases: Vec<(&str, &Headers, String)> = vec![
             (
                 "Froxlor AntiXSS: a customer's update with 8 MiB of '<'",
                 &customer,
-                format!(r#"{{"command":"Customers.update","params":{{"loginname":"customer1","def_language":"{}"}}}}"#, json_string(VALUE, "<")),
+                format!(
+                    r#"{{"command":"Customers.update","params":{{"loginname":"customer1","def_language":"{}"}}}}"#,
+                    json_string(VALUE, "<")
+                ),
             ),
             (
                 "Froxlor AntiXSS: 8 MiB of '<script>' without a closing tag (admin, name field)",
                 &admin,
-                format!(r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#, json_string(VALUE, "<script>")),
+                format!(
+                    r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#,
+                    json_string(VALUE, "<script>")
+                ),
             ),
             (
                 "Froxlor AntiXSS: 8 MiB of nested 'alalertert' (admin, name field)",
                 &admin,
-                format!(r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#, json_string(VALUE, "alalertert")),
+                format!(
+                    r#"{{"command":"Customers.update","params":{{"id":1,"name":"{}"}}}}"#,
+                    json_string(VALUE, "alalertert")
+                ),
             ),
             (
                 "Froxlor sql_search (LIKE %value%): 8 MiB of '%a'",
                 &admin,
-                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#, json_string(VALUE, "%a")),
+                format!(
+                    r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#,
+                    json_string(VALUE, "%a")
+                ),
             ),
             (
                 "Froxlor sql_search (LIKE %value%): 8 MiB of '_'",
                 &admin,
-                format!(r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#, json_string(VALUE, "_")),
+                format!(
+                    r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.name":"{}"}}}}}}"#,
+                    json_string(VALUE, "_")
+                ),
             ),
         ];
         for (name, auth, body) in froxlor_cases {
@@ -125,18 +149,46 @@ fn main() {
             "<packet><customer><get><filter><login>{}</login></filter><dataset><gen_info/></dataset></get></customer></packet>",
             "x".repeat(VALUE)
         );
-        report(&app, "Plesk: 8 MiB login filter (authenticated)", &plesk_admin, "/enterprise/control/agent.php", long_text.clone().into_bytes()).await;
-        report(&app, "Plesk: 8 MiB of start tags on many lines (authenticated)", &plesk_admin, "/enterprise/control/agent.php", many_lines.clone().into_bytes()).await;
-        report(&app, "Plesk: 8 MiB packet, unknown login (not parsed before auth)", &plesk_wrong, "/enterprise/control/agent.php", many_lines.into_bytes()).await;
+        report(
+            &app,
+            "Plesk: 8 MiB login filter (authenticated)",
+            &plesk_admin,
+            "/enterprise/control/agent.php",
+            long_text.clone().into_bytes(),
+        )
+        .await;
+        report(
+            &app,
+            "Plesk: 8 MiB of start tags on many lines (authenticated)",
+            &plesk_admin,
+            "/enterprise/control/agent.php",
+            many_lines.clone().into_bytes(),
+        )
+        .await;
+        report(
+            &app,
+            "Plesk: 8 MiB packet, unknown login (not parsed before auth)",
+            &plesk_wrong,
+            "/enterprise/control/agent.php",
+            many_lines.into_bytes(),
+        )
+        .await;
 
         println!();
         println!("hashing work:");
-        let keys = format!(
+        let keys =
+            format!(
             "<packet><secret_key><get_info><filter>{}</filter></get_info></secret_key></packet>",
             (0..20_000).map(|i| format!("<key>wrong-key-{i}</key>")).collect::<String>()
         );
         let before = core.hashes_run();
-        let (took, status, _) = send(&app, &plesk_admin, "/enterprise/control/agent.php", keys.into_bytes()).await;
+        let (took, status, _) = send(
+            &app,
+            &plesk_admin,
+            "/enterprise/control/agent.php",
+            keys.into_bytes(),
+        )
+        .await;
         println!(
             "  Plesk secret_key/get_info with 20,000 <key> elements: {} hashes ran, {:.1} ms, HTTP {status}",
             core.hashes_run() - before,
@@ -146,12 +198,22 @@ fn main() {
         let started = Instant::now();
         let mut refused = 0;
         for i in 0..1000 {
-            let login = if i % 2 == 0 { "admin".to_owned() } else { format!("user{i}") };
+            let login = if i % 2 == 0 {
+                "admin".to_owned()
+            } else {
+                format!("user{i}")
+            };
             let headers = vec![
                 ("HTTP_AUTH_LOGIN", login),
                 ("HTTP_AUTH_PASSWD", "wrong".to_owned()),
             ];
-            let (_, _, body) = send(&app, &headers, "/enterprise/control/agent.php", b"<packet><server><get_protos/></server></packet>".to_vec()).await;
+            let (_, _, body) = send(
+                &app,
+                &headers,
+                "/enterprise/control/agent.php",
+                b"<packet><server><get_protos/></server></packet>".to_vec(),
+            )
+            .await;
             refused += usize::from(body.contains("1001"));
         }
         println!(

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use panelgate_core::Core;
 use panelgate_server::{App, AppOptions};
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
@@ -30,19 +29,20 @@ async fn send(app: &App, auth: Headers<'_>, body: Vec<u8>) -> (Duration, String)
     )
 }
 
+mod support;
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let (core, system) = Core::open(&url, dir.path()).await.unwrap();
-        let system = std::sync::Arc::new(system);
-        core.load(&system, &panelgate_server::demo_data().unwrap()).await.unwrap();
+    support::run(async {
+        let support::Demo {
+            core,
+            system,
+            dir: _dir,
+        } = support::demo().await;
         let app = App::new(core, system.clone(), AppOptions::default());
-        let admin: Headers = &[("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "changeme1Q**")];
+        let admin: Headers = &[
+            ("HTTP_AUTH_LOGIN", "admin"),
+            ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+        ];
         let wrong: Headers = &[("HTTP_AUTH_LOGIN", "admin"), ("HTTP_AUTH_PASSWD", "wrong")];
         let listing = b"<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>".to_vec();
         send(&app, admin, listing.clone()).await; // the first request verifies the password in full
@@ -71,7 +71,11 @@ fn main() {
                 answer = a;
             }
             times.sort();
-            let code = answer.split("<errcode>").nth(1).and_then(|r| r.split('<').next()).unwrap_or("-");
+            let code = answer
+                .split("<errcode>")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+                .unwrap_or("-");
             println!(
                 "{name:<48} errcode {code:>5}  median {:>7.2} ms  max {:>7.2} ms",
                 times[times.len() / 2].as_secs_f64() * 1e3,
