@@ -72,12 +72,15 @@ async fn backup_now(t: &TestApp, scope: BackupScope, opts: BackupOptions) -> (i6
 }
 
 async fn download(t: &TestApp, archive: i64) -> Vec<u8> {
-    let r = t.app.handle(panelgate_http::Request::new(
-        http::Method::GET,
-        &format!("/_panelgate/archives/{archive}/download"),
-        http::HeaderMap::new(),
-        Bytes::new(),
-    ));
+    let r = t.app.handle(
+        panelgate_http::Request::new(
+            http::Method::GET,
+            &format!("/_panelgate/archives/{archive}/download"),
+            http::HeaderMap::new(),
+            Bytes::new(),
+        )
+        .unwrap(),
+    );
     let resp = r.await;
     assert_eq!(resp.status(), 200);
     resp.into_body()

@@ -205,7 +205,13 @@ fn compare(cap: &Capture, got: &TestResponse) -> Result<(), String> {
     let ours: Vec<(String, String)> = got
         .headers
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "content-length" | "date" | "connection"))
+        // Transport headers, and panelgate's own request id (on every answer of every API).
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "content-length" | "date" | "connection" | "x-request-id"
+            )
+        })
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
     let norm = |(k, v): &(String, String)| {

@@ -36,7 +36,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
 use panelgate_core::{Core, SettingsSnapshot};
-use panelgate_http::{Frontend, Request, Response};
+use panelgate_http::{BoxFuture, Context, Frontend, Request, Response};
 use serde_json::{json, Value};
 
 use crate::call::{Command, Module};
@@ -96,7 +96,7 @@ impl Froxlor {
         self.version
     }
 
-    async fn serve(&self, req: &Request) -> (u16, Option<String>, HeaderSet) {
+    async fn serve(&self, req: &Request, cx: &Context) -> (u16, Option<String>, HeaderSet) {
         let settings = match self.core.settings().snapshot().await {
             Ok(s) => s,
             Err(e) => {
@@ -117,7 +117,7 @@ impl Froxlor {
             reset,
             challenge: false,
         };
-        let Some(creds) = auth::parse_basic(req.header("authorization")) else {
+        let Some(creds) = auth::parse_basic(&req.headers) else {
             return render(
                 Failure::new(401, "Unauthenticated. Please provide api user credentials."),
                 HeaderSet::RateLimited {
@@ -148,13 +148,14 @@ impl Froxlor {
         let Some(principal) = principal else {
             return render(Failure::new(406, "Account suspended"), headers);
         };
+        cx.set_actor(principal.actor().label());
         let ctx = Ctx {
             core: &self.core,
             principal: &principal,
             settings: &settings,
             version: self.version,
         };
-        tracing::debug!(protocol = "froxlor", call = %format!("{}.{}", command.module.name(), command.method), "dispatch");
+        cx.set_call(format!("{}.{}", command.module.name(), command.method));
         match dispatch(&ctx, &command).await {
             Ok(data) => (200, Some(json::encode(&json!({ "data": data }))), headers),
             Err(f) => render(f, headers),
@@ -233,8 +234,14 @@ impl Frontend for Froxlor {
         path == "/api.php" || path.starts_with("/api.php/")
     }
 
-    async fn handle(&self, req: Request) -> Response {
-        let (status, body, headers) = self.serve(&req).await;
+    fn handle<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Response> {
+        Box::pin(self.answer(req, cx))
+    }
+}
+
+impl Froxlor {
+    async fn answer(&self, req: Request, cx: &Context) -> Response {
+        let (status, body, headers) = self.serve(&req, cx).await;
         let mut resp = panelgate_http::response(
             status,
             "application/json",

@@ -31,7 +31,7 @@ pub mod xml;
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
 use panelgate_core::{Core, CoreError, CredentialKind, Denied, Quota, Refusal};
-use panelgate_http::{Frontend, Request, Response};
+use panelgate_http::{BoxFuture, Context, Frontend, Request, Response};
 
 use crate::xml::Element;
 
@@ -321,14 +321,14 @@ impl Plesk {
     }
 
     /// Answer one packet (the whole pipeline of protocols/plesk.md §1 "Order of check-ups").
-    pub async fn answer(&self, req: &Request) -> Answer {
-        match self.answer_packet(req).await {
+    pub async fn answer(&self, req: &Request, cx: &Context) -> Answer {
+        match self.answer_packet(req, cx).await {
             Ok(answer) => answer,
             Err(packet) => Answer::Packet(packet),
         }
     }
 
-    async fn answer_packet(&self, req: &Request) -> Result<Answer, Element> {
+    async fn answer_packet(&self, req: &Request, cx: &Context) -> Result<Answer, Element> {
         // Only the root start tag is read before authentication (for the version to echo);
         // the packet itself is parsed once the caller is known.
         let root = match &req.body {
@@ -355,6 +355,7 @@ impl Plesk {
             Ok(p) => p,
             Err((code, text)) => return Err(system_error(&echo, code, text)),
         };
+        cx.set_actor(principal.actor().label());
         let parsed = match &req.body {
             panelgate_http::Body::TooLarge => Err(xml::ParseError {
                 line: 1,
@@ -393,6 +394,19 @@ impl Plesk {
                 ),
             ));
         }
+        cx.set_call(
+            packet
+                .children
+                .iter()
+                .flat_map(|op| {
+                    op.children
+                        .iter()
+                        .map(move |operation| format!("{}/{}", op.name, operation.name))
+                })
+                .take(16)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         for op in &packet.children {
             if let Err((line, message)) = schema::check_operator(op) {
                 return Err(parser_error(&echo, line, &message));
@@ -478,25 +492,19 @@ impl Frontend for Plesk {
         uri.path() == "/enterprise/control/agent.php"
     }
 
-    async fn handle(&self, req: Request) -> Response {
+    fn handle<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Response> {
+        Box::pin(self.respond(req, cx))
+    }
+}
+
+impl Plesk {
+    async fn respond(&self, req: Request, cx: &Context) -> Response {
         let pretty =
             header(&req, "HTTP_PRETTY_PRINT").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let packet = match self.answer(&req).await {
+        let packet = match self.answer(&req, cx).await {
             Answer::Packet(p) => p,
             Answer::File(files) => {
-                let mut resp = panelgate_http::stream_files(
-                    200,
-                    "application/octet-stream",
-                    files.paths,
-                    files.size,
-                );
-                if let Ok(v) =
-                    HeaderValue::from_str(&format!("attachment; filename=\"{}\"", files.file_name))
-                {
-                    resp.headers_mut()
-                        .insert(http::header::CONTENT_DISPOSITION, v);
-                }
-                return resp;
+                return panelgate_http::download(&files.file_name, files.paths, files.size)
             }
         };
         let mut resp = panelgate_http::response(

@@ -127,7 +127,8 @@ fn main() {
                 &format!("/_panelgate/archives/{}/download", archive.id),
                 http::HeaderMap::new(),
                 bytes::Bytes::new(),
-            );
+            )
+            .unwrap();
             let mut body = app.handle(req).await.into_body();
             let mut total = 0u64;
             while let Some(frame) = body.frame().await {

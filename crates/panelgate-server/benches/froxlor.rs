@@ -20,7 +20,7 @@ fn request(body: &str, auth: &str) -> Request {
         http::header::AUTHORIZATION,
         HeaderValue::from_str(&value).unwrap(),
     );
-    Request::new(Method::POST, "/api.php", headers, body.to_owned())
+    Request::new(Method::POST, "/api.php", headers, body.to_owned()).unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -21,10 +21,7 @@ pub struct Access {
 impl Access {
     pub fn allows(&self, headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>) -> bool {
         match &self.token {
-            Some(token) => headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+            Some(token) => panelgate_http::auth::bearer(headers)
                 .is_some_and(|given| panelgate_core::password::ct_eq(given, token)),
             None => peer.is_some_and(|p| p.ip().is_loopback()),
         }
@@ -32,40 +29,11 @@ impl Access {
 }
 
 fn query(req_uri: &http::Uri) -> HashMap<String, String> {
-    req_uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    panelgate_http::Params::from_query(req_uri.query())
+        .merged()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response {
@@ -190,20 +158,7 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
             ("GET", p) if id_segment(p, "/_panelgate/archives/", "/download").is_some() => {
                 let id = id_segment(p, "/_panelgate/archives/", "/download").unwrap_or_default();
                 let files = core.backups().files(&actor, id).await?;
-                let mut resp = panelgate_http::stream_files(
-                    200,
-                    "application/octet-stream",
-                    files.paths,
-                    files.size,
-                );
-                if let Ok(v) = http::HeaderValue::from_str(&format!(
-                    "attachment; filename=\"{}\"",
-                    files.file_name
-                )) {
-                    resp.headers_mut()
-                        .insert(http::header::CONTENT_DISPOSITION, v);
-                }
-                resp
+                panelgate_http::download(&files.file_name, files.paths, files.size)
             }
             ("GET", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
                 let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();

@@ -5,7 +5,6 @@ pub mod config;
 pub mod control;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use panelgate_core::seed::DataSet;
 use panelgate_core::{Core, CoreOptions, SystemCap};
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
-use panelgate_http::{BodyLimits, Frontend, Request, Response};
+use panelgate_http::{BodyLimits, Context, Request, Response, Router};
 use panelgate_plesk::Plesk;
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -88,26 +87,25 @@ impl AppOptions {
 pub struct App {
     core: Core,
     system: Arc<SystemCap>,
-    froxlor: Froxlor,
-    plesk: Plesk,
+    router: Router,
     options: AppOptions,
     access: control::Access,
-    requests: Arc<AtomicU64>,
 }
 
 impl App {
     /// The router over `core`; `system` is the capability the control API acts with.
     pub fn new(core: Core, system: Arc<SystemCap>, options: AppOptions) -> App {
         App {
-            froxlor: Froxlor::new(core.clone(), options.froxlor_version),
-            plesk: Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict),
+            router: Router::new(vec![
+                Arc::new(Froxlor::new(core.clone(), options.froxlor_version)),
+                Arc::new(Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict)),
+            ]),
             access: control::Access {
                 token: options.control_token.clone(),
             },
             core,
             system,
             options,
-            requests: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -123,39 +121,37 @@ impl App {
         self.options.body.limit
     }
 
-    /// Route a collected request to its frontend.
+    /// Route a collected request to its frontend, echo the request id, and write the one log
+    /// line of the request (`request.id`, `protocol`, `call`, `actor`, `status`, `elapsed_ms`).
     pub async fn handle(&self, req: Request) -> Response {
-        let id = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let started = Instant::now();
-        let protocol = if self.froxlor.matches(&req.uri) {
-            self.froxlor.protocol()
-        } else if self.plesk.matches(&req.uri) {
-            self.plesk.protocol()
-        } else if req.uri.path().starts_with("/_panelgate/") {
-            "control"
-        } else {
-            "none"
+        let cx = Context::new(&req.headers);
+        let frontend = self.router.route(&req.uri).cloned();
+        let control = frontend.is_none() && req.uri.path().starts_with("/_panelgate/");
+        let protocol = match (&frontend, control) {
+            (Some(f), _) => f.protocol(),
+            (None, true) => "control",
+            (None, false) => "none",
         };
-        let span = tracing::info_span!("request", request.id = id, protocol, method = %req.method, path = %req.uri.path());
-        async move {
-            let resp = match protocol {
-                "froxlor" => self.froxlor.handle(req).await,
-                "plesk" => self.plesk.handle(req).await,
-                "control" if !self.access.allows(&req.headers, req.peer) => control::forbidden(),
-                "control" => control::handle(&self.core, &self.system, &req).await,
-                _ => control::not_found(),
-            };
-            let status = resp.status().as_u16();
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-            if status >= 500 {
-                tracing::warn!(status, elapsed_ms, "answered");
-            } else {
-                tracing::debug!(status, elapsed_ms, "answered");
+        let span = tracing::info_span!("request", request.id = %cx.id());
+        let resp = async {
+            match frontend {
+                Some(f) => f.handle(req, &cx).await,
+                None if control => {
+                    cx.set_call(format!("{} {}", req.method, req.uri.path()));
+                    if self.access.allows(&req.headers, req.peer) {
+                        cx.set_actor("system");
+                        control::handle(&self.core, &self.system, &req).await
+                    } else {
+                        control::forbidden()
+                    }
+                }
+                None => control::not_found(),
             }
-            resp
         }
         .instrument(span)
-        .await
+        .await;
+        finish(&cx, protocol, started, resp)
     }
 
     /// Collect a request's body under the body limit and handle it.
@@ -165,23 +161,47 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         if req.method() == http::Method::POST && req.uri().path() == "/_panelgate/archives" {
-            if !self.access.allows(req.headers(), Some(peer)) {
-                return control::forbidden();
-            }
-            let uri = req.uri().clone();
-            let body = panelgate_http::body_reader(req.into_body());
-            return control::upload(
-                &self.core,
-                &self.system,
-                &uri,
-                body,
-                self.options.upload_limit,
-            )
-            .await;
+            // Uploads stream to disk instead of being collected.
+            let started = Instant::now();
+            let cx = Context::new(req.headers());
+            cx.set_call("POST /_panelgate/archives");
+            let resp = if self.access.allows(req.headers(), Some(peer)) {
+                cx.set_actor("system");
+                let uri = req.uri().clone();
+                let body = panelgate_http::body_reader(req.into_body());
+                control::upload(
+                    &self.core,
+                    &self.system,
+                    &uri,
+                    body,
+                    self.options.upload_limit,
+                )
+                .await
+            } else {
+                control::forbidden()
+            };
+            return finish(&cx, "control", started, resp);
         }
         let req = Request::collect(req, Some(peer), self.options.body).await;
         self.handle(req).await
     }
+}
+
+/// Echo the request id and write the request's one log line.
+fn finish(cx: &Context, protocol: &str, started: Instant, mut resp: Response) -> Response {
+    if let Ok(v) = http::HeaderValue::from_str(cx.id()) {
+        resp.headers_mut().insert(panelgate_http::REQUEST_ID, v);
+    }
+    let status = resp.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let call = cx.call().unwrap_or_default();
+    let actor = cx.actor().unwrap_or_default();
+    if status >= 500 {
+        tracing::warn!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
+    } else {
+        tracing::info!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
+    }
+    resp
 }
 
 /// Open the database with the configured limits, load the demo data into a fresh one, and build

@@ -34,8 +34,8 @@ fn start_with_env(data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
-        .envs(env.iter().copied())
         .env("PANELGATE_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -415,4 +415,132 @@ fn regression_issue7_defect5_failed_login_limit_from_toml() {
     let (status, body) = call("demo-froxlor-admin-secret");
     assert_eq!(status, 403, "throttled: {body}");
     assert!(body.contains("Invalid authorization credentials"), "{body}");
+}
+
+/// Send a raw request; the answer's head (lower-cased header names) and body.
+fn exchange(addr: &str, request: &str) -> (u16, Vec<(String, String)>, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+// Issue 8: every answer of every API carries `X-Request-Id` (the client's, or a new one), and
+// with `--log-format json` each request writes exactly one log line with the six fields.
+#[test]
+fn every_answer_has_a_request_id_and_one_json_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_panelgate"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("PANELGATE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start panelgate");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut addr = None;
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "no banner");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            addr = Some(rest.trim().to_owned());
+        }
+        if line.contains("health:") {
+            break;
+        }
+    }
+    let addr = addr.unwrap();
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+    let froxlor = r#"{"command":"Customers.listingCount"}"#;
+    let plesk =
+        "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>";
+    let requests = [
+        (
+            "froxlor",
+            Some("client-chosen-id-1"),
+            format!("POST /api.php HTTP/1.1\r\nHost: x\r\nX-Request-Id: client-chosen-id-1\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{froxlor}", froxlor.len()),
+        ),
+        (
+            "plesk",
+            None,
+            format!("POST /enterprise/control/agent.php HTTP/1.1\r\nHost: x\r\nHTTP_AUTH_LOGIN: admin\r\nHTTP_AUTH_PASSWD: changeme1Q**\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{plesk}", plesk.len()),
+        ),
+        ("control", None, "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned()),
+        ("control", None, "POST /_panelgate/archives HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc".to_owned()),
+        ("none", Some("bad id!"), "GET /nowhere HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad id!\r\nConnection: close\r\n\r\n".to_owned()),
+    ];
+    let mut ids = Vec::new();
+    for (protocol, given, request) in &requests {
+        let (status, headers, body) = exchange(&addr, request);
+        assert!(status > 0, "{protocol}: {body}");
+        let id = headers
+            .iter()
+            .find(|(k, _)| k == "x-request-id")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{protocol}: no X-Request-Id in {headers:?}"));
+        match given {
+            Some(g) if !g.contains(' ') => assert_eq!(&id, g),
+            _ => assert_eq!(id.len(), 36, "a fresh id: {id}"),
+        }
+        ids.push((*protocol, id, status));
+    }
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    child.wait().unwrap();
+    let lines: Vec<serde_json::Value> = rest
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for (protocol, id, status) in &ids {
+        let mine: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l.to_string().contains(id.as_str()))
+            .collect();
+        assert_eq!(mine.len(), 1, "{protocol}: lines for {id}: {mine:?}");
+        let fields = &mine[0]["fields"];
+        assert_eq!(fields["request.id"], id.as_str(), "{fields}");
+        assert_eq!(fields["protocol"], *protocol, "{fields}");
+        assert_eq!(fields["status"], *status, "{fields}");
+        assert!(fields["elapsed_ms"].is_number(), "{fields}");
+        assert!(
+            fields.get("call").is_some() && fields.get("actor").is_some(),
+            "{fields}"
+        );
+    }
+    let froxlor_line = lines
+        .iter()
+        .find(|l| l["fields"]["protocol"] == "froxlor")
+        .unwrap();
+    assert_eq!(froxlor_line["fields"]["call"], "Customers.listingCount");
+    assert_eq!(froxlor_line["fields"]["actor"], "admin:1");
+    let plesk_line = lines
+        .iter()
+        .find(|l| l["fields"]["protocol"] == "plesk")
+        .unwrap();
+    assert_eq!(plesk_line["fields"]["call"], "customer/get");
 }

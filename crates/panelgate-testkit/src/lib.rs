@@ -243,7 +243,7 @@ pub async fn send(
     }
     let method = Method::from_bytes(method.as_bytes()).expect("method");
     let resp = app
-        .handle(Request::new(method, target, headers, body))
+        .handle(Request::new(method, target, headers, body).expect("a valid request target"))
         .await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

@@ -1,0 +1,118 @@
+//! The router and the request context: which frontend answers a request, the request id
+//! (the client's `X-Request-Id` or a new one, echoed in the answer), and what the frontend
+//! learned (the call and the actor) for the one log line written per request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderMap, Uri};
+
+use crate::request::Request;
+use crate::response::Response;
+
+/// A boxed future, so that frontends can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// What one request is, as the log line will say.
+#[derive(Debug)]
+pub struct Context {
+    id: String,
+    noted: Mutex<Noted>,
+}
+
+#[derive(Debug, Default)]
+struct Noted {
+    call: Option<String>,
+    actor: Option<String>,
+}
+
+impl Context {
+    /// The client's `X-Request-Id` when it is a sane token (1–128 characters of letters,
+    /// digits, `-`, `_`, `.`, `:`), else a new random id.
+    pub fn new(headers: &HeaderMap) -> Context {
+        let given = headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                (1..=128).contains(&v.len())
+                    && v.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
+                    })
+            });
+        Context {
+            id: given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+            noted: Mutex::new(Noted::default()),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Name the call being served (`Customers.add`, `customer/get` …).
+    pub fn set_call(&self, call: impl Into<String>) {
+        self.noted.lock().expect("context lock").call = Some(call.into());
+    }
+
+    /// Name the authenticated caller (`admin:1`, `reseller:2`, `customer:7`).
+    pub fn set_actor(&self, actor: impl Into<String>) {
+        self.noted.lock().expect("context lock").actor = Some(actor.into());
+    }
+
+    pub fn call(&self) -> Option<String> {
+        self.noted.lock().expect("context lock").call.clone()
+    }
+
+    pub fn actor(&self) -> Option<String> {
+        self.noted.lock().expect("context lock").actor.clone()
+    }
+}
+
+/// One panel API served on the shared listener.
+pub trait Frontend: Send + Sync + 'static {
+    /// The protocol name, for logs (`froxlor`, `plesk` …).
+    fn protocol(&self) -> &'static str;
+    /// Does this frontend serve `uri` (path, and for `/` the query)?
+    fn matches(&self, uri: &Uri) -> bool;
+    /// Answer a collected request; note the call and the actor in `cx`.
+    fn handle<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Response>;
+}
+
+/// Picks the frontend of a request: the first whose [`Frontend::matches`] says yes.
+#[derive(Clone, Default)]
+pub struct Router {
+    frontends: Vec<Arc<dyn Frontend>>,
+}
+
+impl Router {
+    pub fn new(frontends: Vec<Arc<dyn Frontend>>) -> Router {
+        Router { frontends }
+    }
+
+    pub fn route(&self, uri: &Uri) -> Option<&Arc<dyn Frontend>> {
+        self.frontends.iter().find(|f| f.matches(uri))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids() {
+        let mut h = HeaderMap::new();
+        h.insert(REQUEST_ID, "abc-123".parse().unwrap());
+        assert_eq!(Context::new(&h).id(), "abc-123");
+        h.insert(REQUEST_ID, "bad id with spaces".parse().unwrap());
+        let fresh = Context::new(&h);
+        assert_eq!(fresh.id().len(), 36, "{}", fresh.id());
+        assert_ne!(
+            Context::new(&HeaderMap::new()).id(),
+            Context::new(&HeaderMap::new()).id()
+        );
+    }
+}
