@@ -57,74 +57,64 @@ fn api_php() -> String {
     "/api.php".into()
 }
 
-fn case_files() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/froxlor/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files
+fn cases_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/froxlor/cases")
 }
 
-#[tokio::test]
-async fn froxlor_golden_error_cases() {
-    let files = case_files();
+// The build script makes one test per case file (`froxlor_case::<file>`); this one checks that
+// they are all there.
+#[test]
+fn froxlor_golden_cases_are_all_tests() {
     assert!(
-        files.len() >= 40,
+        crate::golden::froxlor_case::COUNT >= 40,
         "expected the golden error cases, found {}",
-        files.len()
+        crate::golden::froxlor_case::COUNT
     );
-    let mut failures = Vec::new();
-    for file in &files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(!case.source.trim().is_empty(), "{name} names no source");
-        let version = match case.version.as_deref() {
-            None | Some("2.0") => FroxlorVersion::V2_0,
-            Some("2.3") => FroxlorVersion::V2_3,
-            Some(other) => panic!("{name}: unknown version {other}"),
-        };
-        let t = TestApp::demo().await;
-        let app = t.app_with_version(version);
-        for (k, v) in &case.settings {
-            t.core.settings().set(&t.sys(), k, v).await.unwrap();
-        }
-        for b in &case.before {
-            let r =
-                panelgate_testkit::send(&app, "POST", "/api.php", Some(&b.auth), b.body.clone())
-                    .await;
-            assert_eq!(
-                r.status, 200,
-                "{name}: setup request {} answered {}",
-                b.body, r.body
-            );
-        }
-        let r = panelgate_testkit::send(
-            &app,
-            &case.request.method,
-            &case.request.target,
-            case.request.auth.as_deref(),
-            case.request.body.clone(),
-        )
-        .await;
-        let message = serde_json::from_str::<serde_json::Value>(&r.body)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        if r.status != case.response.status || message != case.response.message {
-            failures.push(format!(
-                "{name}: got {} {message:?}, expected {} {:?} (source: {})",
-                r.status, case.response.status, case.response.message, case.source
-            ));
-        }
+}
+
+/// Run one golden case (a file of fixtures/froxlor/cases).
+pub async fn run_case(name: &str) {
+    let file = cases_dir().join(name);
+    let case: Case = toml::from_str(&std::fs::read_to_string(&file).unwrap())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(!case.source.trim().is_empty(), "{name} names no source");
+    let version = match case.version.as_deref() {
+        None | Some("2.0") => FroxlorVersion::V2_0,
+        Some("2.3") => FroxlorVersion::V2_3,
+        Some(other) => panic!("{name}: unknown version {other}"),
+    };
+    let t = TestApp::demo().await;
+    let app = t.app_with_version(version);
+    for (k, v) in &case.settings {
+        t.core.settings().set(&t.sys(), k, v).await.unwrap();
     }
-    println!(
-        "{} golden Froxlor cases, {} failed",
-        files.len(),
-        failures.len()
+    for b in &case.before {
+        let r =
+            panelgate_testkit::send(&app, "POST", "/api.php", Some(&b.auth), b.body.clone()).await;
+        assert_eq!(
+            r.status, 200,
+            "{name}: setup request {} answered {}",
+            b.body, r.body
+        );
+    }
+    let r = panelgate_testkit::send(
+        &app,
+        &case.request.method,
+        &case.request.target,
+        case.request.auth.as_deref(),
+        case.request.body.clone(),
+    )
+    .await;
+    let message = serde_json::from_str::<serde_json::Value>(&r.body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    assert!(
+        r.status == case.response.status && message == case.response.message,
+        "{name}: got {} {message:?}, expected {} {:?} (source: {})",
+        r.status,
+        case.response.status,
+        case.response.message,
+        case.source
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -119,61 +119,56 @@ async fn send(app: &panelgate_server::App, auth: Option<&str>, body: &str) -> St
     .unwrap()
 }
 
-#[tokio::test]
-async fn plesk_golden_examples() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/plesk/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.retain(|p| p.extension().is_some_and(|x| x == "toml"));
-    files.sort();
-    assert!(files.len() >= 15, "{} cases", files.len());
-    let mut failures = Vec::new();
-    for file in &files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(
-            !case.source.is_empty() && (case.missing.is_empty() || !case.why.is_empty()),
-            "{name}"
-        );
-        let t = match case.dataset.as_deref() {
-            None => TestApp::demo().await,
-            Some(set) => {
-                let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join(format!("../fixtures/plesk/{set}.toml"));
-                let data = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-                TestApp::with(&data, FroxlorVersion::V2_0).await
-            }
-        };
-        for b in &case.before {
-            let answer = send(&t.app, None, b).await;
-            assert!(
-                !answer.contains("<system>") && !answer.contains("<status>error"),
-                "{name}: setup failed: {answer}"
-            );
-        }
-        if case.worker {
-            panelgate_core::backup_worker::Worker::new(t.core.clone())
-                .run_until_idle()
-                .await
-                .unwrap();
-        }
-        let answer = send(&t.app, case.auth.as_deref(), &case.request).await;
-        crate::plesk::validate(&answer);
-        let want = xml::parse(case.response.as_bytes()).unwrap();
-        let got = xml::parse(answer.as_bytes())
-            .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {answer}"));
-        if let Err(why) = compare(&want, &got, &case, "") {
-            failures.push(format!("{name}: {why}\n{answer}"));
-        }
-    }
-    println!(
-        "{} Plesk golden cases, {} failed",
-        files.len(),
-        failures.len()
+// The build script makes one test per case file (`plesk_case::<file>`); this one checks that
+// they are all there.
+#[test]
+fn plesk_golden_cases_are_all_tests() {
+    assert!(
+        crate::golden::plesk_case::COUNT >= 15,
+        "{} cases",
+        crate::golden::plesk_case::COUNT
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Run one golden case (a file of fixtures/plesk/cases).
+pub async fn run_case(name: &str) {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/plesk/cases")
+        .join(name);
+    let case: Case = toml::from_str(&std::fs::read_to_string(&file).unwrap())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        !case.source.is_empty() && (case.missing.is_empty() || !case.why.is_empty()),
+        "{name}"
+    );
+    let t = match case.dataset.as_deref() {
+        None => TestApp::demo().await,
+        Some(set) => {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../fixtures/plesk/{set}.toml"));
+            let data = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            TestApp::with(&data, FroxlorVersion::V2_0).await
+        }
+    };
+    for b in &case.before {
+        let answer = send(&t.app, None, b).await;
+        assert!(
+            !answer.contains("<system>") && !answer.contains("<status>error"),
+            "{name}: setup failed: {answer}"
+        );
+    }
+    if case.worker {
+        panelgate_core::backup_worker::Worker::new(t.core.clone())
+            .run_until_idle()
+            .await
+            .unwrap();
+    }
+    let answer = send(&t.app, case.auth.as_deref(), &case.request).await;
+    crate::plesk::validate(&answer);
+    let want = xml::parse(case.response.as_bytes()).unwrap();
+    let got = xml::parse(answer.as_bytes())
+        .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {answer}"));
+    if let Err(why) = compare(&want, &got, &case, "") {
+        panic!("{name}: {why}\n{answer}  (source: {})", case.source);
+    }
 }

@@ -129,6 +129,15 @@ impl Core {
         Ok((core, SystemCap::new()))
     }
 
+    /// Close the database connections once no other clone of this core is left (a SQLite file
+    /// is then complete on disk and may be copied).
+    pub async fn close(self) -> CoreResult<()> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => Ok(inner.db.close().await?),
+            Err(_) => Ok(()),
+        }
+    }
+
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.inner.db
     }

@@ -40,7 +40,77 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Which prepared database a test starts from (SQLite only: a copy of a file made once per test
+/// process, so no test pays for migrations or for hashing the demo data's passwords again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Template {
+    /// Migrated, no data.
+    Empty,
+    /// Migrated, with `fixtures/demo.toml` loaded at [`TEST_EPOCH`].
+    Demo,
+}
+
+struct Templates {
+    _dir: tempfile::TempDir,
+    empty: std::path::PathBuf,
+    demo: std::path::PathBuf,
+}
+
+static TEMPLATES: tokio::sync::OnceCell<Templates> = tokio::sync::OnceCell::const_new();
+
+async fn templates() -> &'static Templates {
+    TEMPLATES
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let make = |name: &str| dir.path().join(name).join("panelgate.db");
+            let (empty, demo) = (make("empty"), make("demo"));
+            for (path, load) in [(&empty, false), (&demo, true)] {
+                std::fs::create_dir_all(path.parent().unwrap()).expect("template dir");
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let clock = ManualClock::new(TEST_EPOCH);
+                let (core, system) = Core::open_with(
+                    &url,
+                    path.parent().unwrap(),
+                    CoreOptions {
+                        clock: Arc::new(clock),
+                        limits: Limits::default(),
+                    },
+                )
+                .await
+                .expect("template database");
+                if load {
+                    let data = panelgate_server::demo_data().expect("fixtures/demo.toml parses");
+                    core.load(&system, &data).await.expect("demo data");
+                }
+                core.close().await.expect("closing the template");
+            }
+            Templates {
+                _dir: dir,
+                empty,
+                demo,
+            }
+        })
+        .await
+}
+
 pub async fn test_db() -> TestDb {
+    test_db_from(Template::Empty).await
+}
+
+/// Copy a SQLite database file and its write-ahead log.
+fn copy_sqlite(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::copy(from, to).expect("copying the template database");
+    let wal = |p: &std::path::Path| {
+        let mut s = p.as_os_str().to_owned();
+        s.push("-wal");
+        std::path::PathBuf::from(s)
+    };
+    if wal(from).exists() {
+        std::fs::copy(wal(from), wal(to)).expect("copying the template log");
+    }
+}
+
+async fn test_db_from(template: Template) -> TestDb {
     for var in ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"] {
         if let Ok(base) = std::env::var(var) {
             if !base.is_empty() {
@@ -56,10 +126,16 @@ pub async fn test_db() -> TestDb {
         }
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("panelgate.db").display()
+    let file = dir.path().join("panelgate.db");
+    let templates = templates().await;
+    copy_sqlite(
+        match template {
+            Template::Empty => &templates.empty,
+            Template::Demo => &templates.demo,
+        },
+        &file,
     );
+    let url = format!("sqlite://{}?mode=rwc", file.display());
     TestDb {
         url,
         data_dir: tempfile::tempdir().expect("temp dir"),
@@ -107,7 +183,10 @@ impl TestApp {
     /// A fresh database without any data, with these router options and core limits (the
     /// settings a `Config` carries).
     pub async fn empty_with(options: AppOptions, limits: Limits) -> TestApp {
-        let db = test_db().await;
+        TestApp::open(test_db_from(Template::Empty).await, options, limits).await
+    }
+
+    async fn open(db: TestDb, options: AppOptions, limits: Limits) -> TestApp {
         let clock = ManualClock::new(TEST_EPOCH);
         let (core, system) = Core::open_with(
             &db.url,
@@ -147,12 +226,15 @@ impl TestApp {
 
     /// A fresh database with the demo data set.
     pub async fn demo() -> TestApp {
-        let data = panelgate_server::demo_data().expect("fixtures/demo.toml parses");
-        TestApp::with(&data, FroxlorVersion::V2_0).await
+        TestApp::demo_with(AppOptions::default(), Limits::default()).await
     }
 
-    /// The demo data set with these router options and core limits.
+    /// The demo data set with these router options and core limits (on SQLite a copy of a
+    /// database prepared once per test process).
     pub async fn demo_with(options: AppOptions, limits: Limits) -> TestApp {
+        if backend() == "sqlite" {
+            return TestApp::open(test_db_from(Template::Demo).await, options, limits).await;
+        }
         let data = panelgate_server::demo_data().expect("fixtures/demo.toml parses");
         let t = TestApp::empty_with(options, limits).await;
         t.load(&data).await;
