@@ -202,7 +202,11 @@ async fn regression_issue7_defect5_many_keys_cost_no_hashing() {
         &format!("<packet><secret_key><get_info><filter>{keys}</filter></get_info></secret_key></packet>"),
     )
     .await;
-    assert_eq!(answer.matches("<errcode>1013</errcode>").count(), 2_000);
+    // Each distinct key is answered once, up to the cap of one filter.
+    assert_eq!(
+        answer.matches("<errcode>1013</errcode>").count(),
+        panelgate_plesk::MAX_CRITERIA
+    );
     assert_eq!(t.core.hashes_run() - before, 0, "unknown keys cost no hash");
     // The admin's real key is still found (one verification, then cached).
     let answer = plesk(
@@ -642,4 +646,40 @@ async fn regression_issue7_defect2_huge_values_are_refused_not_stored() {
         "{}",
         &answer[..answer.len().min(300)]
     );
+}
+
+// Defect 2 (review): a `LIKE` value with `_` against a long column costs text × pattern per row;
+// the listing's work is bounded, and past the bound answered as MariaDB answers a query that ran
+// past `max_statement_time`.
+#[tokio::test]
+async fn regression_issue7_defect2_like_work_is_bounded() {
+    let t = TestApp::demo().await;
+    let notes = "a".repeat(60_000);
+    let body =
+        format!(r#"{{"command":"Customers.update","params":{{"id":1,"custom_notes":"{notes}"}}}}"#);
+    let r = t.froxlor(ADMIN_KEY, &body).await;
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    let pattern = format!("{}b", "a_".repeat(15_000));
+    let body = format!(
+        r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.custom_notes":"{pattern}"}}}}}}"#
+    );
+    let started = std::time::Instant::now();
+    let r = t.froxlor(ADMIN_KEY, &body).await;
+    assert_eq!(r.status, 500, "{}", &r.body[..r.body.len().min(300)]);
+    assert!(
+        r.message()
+            .contains("1969 Query execution was interrupted (max_statement_time exceeded)"),
+        "{}",
+        r.message()
+    );
+    println!("bounded LIKE answered in {:?}", started.elapsed());
+    // An ordinary search still works.
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.custom_notes":"a_a"}}}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    assert_eq!(r.json()["data"]["count"], 1);
 }

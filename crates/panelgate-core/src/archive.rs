@@ -288,16 +288,24 @@ pub(crate) fn archive_tmp_base(name: &str) -> Option<&str> {
         .then_some(base)
 }
 
-/// A Froxlor job archive name: `backup_<login>_<YYYYmmddHHMMSS>.tar[.gz]` (what the worker
-/// writes into a customer's folder; anything else there is the customer's own).
+/// A Froxlor job archive name: `backup_<login>_<YYYYmmddHHMMSS>_<task id>.tar[.gz]` (what the
+/// worker writes into a customer's folder; anything else there is the customer's own). The
+/// form without a task id is the one earlier versions wrote.
 pub(crate) fn is_job_archive_name(base: &str) -> bool {
-    let Some(rest) = base
+    let Some(mut rest) = base
         .strip_suffix(".tar.gz")
         .or_else(|| base.strip_suffix(".tar"))
         .and_then(|r| r.strip_prefix("backup_"))
     else {
         return false;
     };
+    if let Some((head, task)) = rest.rsplit_once('_') {
+        let is_stamp = |s: &str| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit());
+        let stamped_head = head.rsplit_once('_').is_some_and(|(_, st)| is_stamp(st));
+        if !task.is_empty() && task.bytes().all(|b| b.is_ascii_digit()) && stamped_head {
+            rest = head;
+        }
+    }
     match rest.rsplit_once('_') {
         Some((login, stamp)) => {
             !login.is_empty() && stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit())
@@ -726,6 +734,8 @@ pub fn read_checked<R: Read + 'static>(
     let corrupt = |e: io::Error| ArchiveError::Corrupt(e.to_string());
     let mut archive = tar::Archive::new(decoder(source).map_err(corrupt)?);
     let mut manifest: Option<Manifest> = None;
+    // The logins of the manifest's customers, once (each file entry is checked against it).
+    let mut logins: HashSet<String> = HashSet::new();
     let mut hashed: BTreeMap<String, FileSum> = BTreeMap::new();
     let mut claimed: Option<BTreeMap<String, FileSum>> = None;
     let mut unpacked = 0u64;
@@ -823,6 +833,12 @@ pub fn read_checked<R: Read + 'static>(
                         m.format, m.version
                     )));
                 }
+                logins = m
+                    .records
+                    .customers
+                    .iter()
+                    .filter_map(|c| c["loginname"].as_str().map(str::to_owned))
+                    .collect();
                 manifest = Some(m);
             }
             (false, _) => {
@@ -841,13 +857,7 @@ pub fn read_checked<R: Read + 'static>(
                 let Some((login, _)) = home_entry(&path) else {
                     return Err(ArchiveError::ForbiddenEntry(path));
                 };
-                let m = manifest.as_ref().expect("manifest read");
-                let known = m
-                    .records
-                    .customers
-                    .iter()
-                    .any(|c| c["loginname"].as_str() == Some(login.as_str()));
-                if !known {
+                if !logins.contains(&login) {
                     return Err(ArchiveError::ForbiddenEntry(format!(
                         "{path} (no such customer in the manifest)"
                     )));
@@ -873,7 +883,10 @@ pub fn read_checked<R: Read + 'static>(
                     control: &never,
                 };
                 match extract.as_mut() {
-                    Some(f) => f(&path, m, &mut reader).map_err(corrupt)?,
+                    Some(f) => {
+                        let m = manifest.as_ref().expect("manifest read");
+                        f(&path, m, &mut reader).map_err(corrupt)?
+                    }
                     None => {
                         io::copy(&mut reader, &mut io::sink()).map_err(corrupt)?;
                     }
@@ -1144,6 +1157,10 @@ mod tests {
         );
         assert_eq!(archive_tmp_base("notes.tmp"), None);
         assert!(is_job_archive_name("backup_jdoe_20240101000000.tar.gz"));
+        assert!(is_job_archive_name("backup_jdoe_20240101000000_17.tar.gz"));
+        assert!(is_job_archive_name("backup_a_b_20240101000000_3.tar"));
+        assert!(!is_job_archive_name("backup_jdoe_20240101000000_.tar.gz"));
+        assert!(!is_job_archive_name("backup_jdoe_x_17.tar.gz"));
         assert!(!is_job_archive_name("backup_jdoe_2024.tar.gz"));
         assert!(is_home_tmp_name(
             "backup_jdoe_20240101000000.tar.gz.001.tmp"

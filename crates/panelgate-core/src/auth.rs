@@ -44,11 +44,11 @@ impl Auth<'_> {
         peer: Option<IpAddr>,
     ) -> CoreResult<Login> {
         let limiter = &self.core.inner.failed_logins;
-        if !limiter.may_try(peer, public_key) {
+        let Some(attempt) = limiter.begin(peer, public_key) else {
             return Ok(Err(Refusal::Throttled));
-        }
+        };
         if secret.is_empty() {
-            limiter.failed(peer, public_key);
+            limiter.failed(peer, public_key, attempt);
             return Ok(Err(Refusal::BadCredentials));
         }
         let Some(key) = self
@@ -57,9 +57,10 @@ impl Auth<'_> {
             .verify(kind, public_key, secret)
             .await?
         else {
-            limiter.failed(peer, public_key);
+            limiter.failed(peer, public_key, attempt);
             return Ok(Err(Refusal::BadCredentials));
         };
+        limiter.succeeded(peer, public_key, attempt);
         if !policy::key_usable(key.valid_until, &key.allowed_from, self.core.now(), peer) {
             return Ok(Err(Refusal::BadCredentials));
         }
@@ -88,9 +89,9 @@ impl Auth<'_> {
         peer: Option<IpAddr>,
     ) -> CoreResult<Login> {
         let limiter = &self.core.inner.failed_logins;
-        if !limiter.may_try(peer, login) {
+        let Some(attempt) = limiter.begin(peer, login) else {
             return Ok(Err(Refusal::Throttled));
-        }
+        };
         let principal = if self.core.admins().login_exists(login).await? {
             self.core
                 .admins()
@@ -115,10 +116,16 @@ impl Auth<'_> {
                     .map(|()| Principal::customer(c))
                 })
         };
-        Ok(principal.unwrap_or_else(|| {
-            limiter.failed(peer, login);
-            Err(Refusal::BadCredentials)
-        }))
+        match principal {
+            Some(outcome) => {
+                limiter.succeeded(peer, login, attempt);
+                Ok(outcome)
+            }
+            None => {
+                limiter.failed(peer, login, attempt);
+                Ok(Err(Refusal::BadCredentials))
+            }
+        }
     }
 }
 
@@ -137,12 +144,15 @@ fn admitted(
     }
 }
 
-/// The most distinct (address, login) pairs remembered; past it, only per-address counts hold.
+/// The most distinct (address, login) pairs and addresses remembered; past it, entries older
+/// than a minute are dropped, and if that is not enough the table starts afresh (memory stays
+/// bounded; an attacker who fills it has already made that many failed attempts).
 const MAX_TRACKED: usize = 65_536;
 /// Logins longer than this are counted under their first bytes.
 const LOGIN_KEY_LEN: usize = 128;
 
-/// Failed logins in the current minute, per (address, login) and per address.
+/// Failed logins in the current minute, per (address, login) and per address. IPv6 addresses
+/// count per /64 (one host usually has the whole prefix).
 pub(crate) struct FailedLogins {
     per_login: u32,
     per_address: u32,
@@ -150,10 +160,22 @@ pub(crate) struct FailedLogins {
     state: Mutex<Windows>,
 }
 
+impl std::fmt::Debug for FailedLogins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailedLogins")
+            .field("per_login", &self.per_login)
+            .field("per_address", &self.per_address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// (window start, count) per key.
+type Window = (i64, u32);
+
 #[derive(Debug, Default)]
 struct Windows {
-    by_login: HashMap<(Option<IpAddr>, String), (i64, u32)>,
-    by_address: HashMap<Option<IpAddr>, (i64, u32)>,
+    by_login: HashMap<(Option<IpAddr>, String), Window>,
+    by_address: HashMap<Option<IpAddr>, Window>,
 }
 
 fn login_key(login: &str) -> String {
@@ -164,12 +186,26 @@ fn login_key(login: &str) -> String {
     login[..end].to_lowercase()
 }
 
-impl std::fmt::Debug for FailedLogins {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FailedLogins")
-            .field("per_login", &self.per_login)
-            .field("per_address", &self.per_address)
-            .finish_non_exhaustive()
+/// The address an attempt is counted under: IPv4 as it is, IPv6 by its /64 prefix.
+fn source(peer: Option<IpAddr>) -> Option<IpAddr> {
+    peer.map(|ip| match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    })
+}
+
+fn trim<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Window>, now: i64) {
+    if map.len() >= MAX_TRACKED {
+        map.retain(|_, (start, _)| now - *start < 60);
+        if map.len() >= MAX_TRACKED {
+            map.clear();
+        }
     }
 }
 
@@ -187,43 +223,119 @@ impl FailedLogins {
         }
     }
 
-    /// May another attempt be made (is neither count at its limit)? A window starts with its
-    /// first failure and lasts a minute.
-    fn may_try(&self, peer: Option<IpAddr>, login: &str) -> bool {
+    /// Start an attempt: `None` when the address or the (address, login) pair is at its limit.
+    /// Where a failure was already counted in the window, the attempt is counted as failed from
+    /// now on until it succeeds ([`Attempt::Reserved`]): a burst of concurrent attempts after a
+    /// failure cannot all slip under the limit. A client that has not failed is never slowed
+    /// by its own concurrency ([`Attempt::Free`]). A window starts with its first failure and
+    /// lasts a minute.
+    fn begin(&self, peer: Option<IpAddr>, login: &str) -> Option<Attempt> {
         let now = self.clock.now();
-        let state = self.state.lock().expect("failed-login lock");
-        let count = |w: Option<&(i64, u32)>| match w {
+        let peer = source(peer);
+        let mut state = self.state.lock().expect("failed-login lock");
+        trim(&mut state.by_login, now);
+        trim(&mut state.by_address, now);
+        let current = |w: Option<&Window>| match w {
             Some((start, n)) if now - *start < 60 => *n,
             _ => 0,
         };
-        count(state.by_address.get(&peer)) < self.per_address
-            && count(state.by_login.get(&(peer, login_key(login)))) < self.per_login
+        let key = (peer, login_key(login));
+        let pair = current(state.by_login.get(&key));
+        let address = current(state.by_address.get(&peer));
+        if pair >= self.per_login || address >= self.per_address {
+            return None;
+        }
+        if pair == 0 && address == 0 {
+            return Some(Attempt::Free);
+        }
+        Self::count(&mut state, key, peer, now);
+        Some(Attempt::Reserved)
     }
 
-    fn failed(&self, peer: Option<IpAddr>, login: &str) {
-        let now = self.clock.now();
-        let mut state = self.state.lock().expect("failed-login lock");
-        if state.by_login.len() >= MAX_TRACKED {
-            state.by_login.retain(|_, (start, _)| now - *start < 60);
-            if state.by_login.len() >= MAX_TRACKED {
-                state.by_login.clear();
-            }
-        }
-        if state.by_address.len() >= MAX_TRACKED {
-            state.by_address.retain(|_, (start, _)| now - *start < 60);
-        }
-        let bump = |w: &mut (i64, u32)| {
+    fn count(state: &mut Windows, key: (Option<IpAddr>, String), peer: Option<IpAddr>, now: i64) {
+        let bump = |w: &mut Window| {
             if now - w.0 >= 60 {
                 *w = (now, 0);
             }
             w.1 = w.1.saturating_add(1);
         };
-        bump(
-            state
-                .by_login
-                .entry((peer, login_key(login)))
-                .or_insert((now, 0)),
-        );
+        bump(state.by_login.entry(key).or_insert((now, 0)));
         bump(state.by_address.entry(peer).or_insert((now, 0)));
+    }
+
+    /// The attempt failed: count it (a reserved one already is).
+    fn failed(&self, peer: Option<IpAddr>, login: &str, attempt: Attempt) {
+        if attempt == Attempt::Free {
+            let now = self.clock.now();
+            let peer = source(peer);
+            let mut state = self.state.lock().expect("failed-login lock");
+            Self::count(&mut state, (peer, login_key(login)), peer, now);
+        }
+    }
+
+    /// The attempt succeeded: a reserved one is taken back.
+    fn succeeded(&self, peer: Option<IpAddr>, login: &str, attempt: Attempt) {
+        if attempt == Attempt::Free {
+            return;
+        }
+        let peer = source(peer);
+        let mut state = self.state.lock().expect("failed-login lock");
+        if let Some(w) = state.by_login.get_mut(&(peer, login_key(login))) {
+            w.1 = w.1.saturating_sub(1);
+        }
+        if let Some(w) = state.by_address.get_mut(&peer) {
+            w.1 = w.1.saturating_sub(1);
+        }
+    }
+}
+
+/// How an attempt was started (see [`FailedLogins::begin`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attempt {
+    /// Not counted yet: counted if it fails.
+    Free,
+    /// Counted already: taken back if it succeeds.
+    Reserved,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_after_a_failure_are_counted_when_they_begin() {
+        let clock = std::sync::Arc::new(crate::ManualClock::new(1_000));
+        let limiter = FailedLogins::new(3, 4, clock.clone());
+        let a: Option<IpAddr> = Some("192.0.2.1".parse().unwrap());
+        // A clean client's concurrent attempts are free.
+        let free: Vec<_> = (0..10).map(|_| limiter.begin(a, "admin")).collect();
+        assert!(free.iter().all(|x| *x == Some(Attempt::Free)));
+        for x in free {
+            limiter.succeeded(a, "admin", x.unwrap());
+        }
+        // One failure; from then on attempts are reserved when they begin.
+        let first = limiter.begin(a, "admin").unwrap();
+        limiter.failed(a, "Admin", first);
+        assert_eq!(limiter.begin(a, "admin"), Some(Attempt::Reserved));
+        assert_eq!(limiter.begin(a, "admin"), Some(Attempt::Reserved));
+        // Three counted (one failure, two in flight): the pair is at its limit.
+        assert_eq!(limiter.begin(a, "admin"), None);
+        // A success gives its attempt back.
+        limiter.succeeded(a, "admin", Attempt::Reserved);
+        assert_eq!(limiter.begin(a, "admin"), Some(Attempt::Reserved));
+        // The address limit (4) covers every login.
+        assert_eq!(limiter.begin(a, "other"), Some(Attempt::Reserved));
+        assert_eq!(limiter.begin(a, "third"), None);
+        // IPv6 hosts count per /64.
+        let v6a: Option<IpAddr> = Some("2001:db8:1:2::1".parse().unwrap());
+        let v6b: Option<IpAddr> = Some("2001:db8:1:2:ffff::9".parse().unwrap());
+        for login in ["x", "y", "z", "w"] {
+            let at = limiter.begin(v6a, login).unwrap();
+            limiter.failed(v6a, login, at);
+        }
+        assert_eq!(limiter.begin(v6b, "v"), None, "same /64");
+        // A minute later everything is allowed again.
+        clock.advance(60);
+        assert!(limiter.begin(a, "admin").is_some() && limiter.begin(v6b, "w").is_some());
     }
 }

@@ -1,7 +1,8 @@
 //! Planned backup jobs (Froxlor `CustomerBackups` / `DataDump`).
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use crate::entity::{backup_jobs, customers};
@@ -36,9 +37,26 @@ impl BackupJobs<'_> {
         customer: &CustomerRef,
         job: NewBackupJob,
     ) -> CoreResult<BackupJob> {
+        crate::model::check_text("path", &job.destdir, crate::model::MAX_FIELD_CHARS)?;
+        crate::model::check_text(
+            "pgp_public_key",
+            &job.pgp_public_key,
+            crate::model::MAX_TEXT_CHARS,
+        )?;
         let customer = self.core.customers().get(actor, customer).await?;
         let txn = self.core.db().begin().await?;
+        // The sequence row lock serialises concurrent plans, so the count below is current.
         let id = sequences::next_id(&txn, sequences::BACKUP_JOBS).await?;
+        let limit = self.core.limits().jobs_per_customer;
+        let planned = backup_jobs::Entity::find()
+            .filter(backup_jobs::Column::CustomerId.eq(customer.id))
+            .count(&txn)
+            .await?;
+        if planned >= u64::from(limit) {
+            return Err(CoreError::Conflict(format!(
+                "too many planned backups for this customer (limit {limit})"
+            )));
+        }
         let row = backup_jobs::ActiveModel {
             id: Set(id),
             customer_id: Set(customer.id),

@@ -47,24 +47,34 @@ struct Selection {
 
 impl Selection {
     fn from(manifest: &Manifest, items: Option<&[ItemRef]>) -> CoreResult<Selection> {
+        let chosen: Option<BTreeSet<(&str, &str)>> = items.map(|sel| {
+            sel.iter()
+                .map(|s| (s.kind.as_str(), s.name.as_str()))
+                .collect()
+        });
+        let present: BTreeSet<(&str, &str)> = manifest
+            .items
+            .iter()
+            .map(|i| (i.kind.as_str(), i.name.as_str()))
+            .collect();
         let pick = |kind: &str| -> BTreeSet<String> {
             manifest
                 .items
                 .iter()
                 .filter(|i| i.kind == kind)
                 .filter(|i| {
-                    items.is_none_or(|sel| sel.iter().any(|s| s.kind == kind && s.name == i.name))
+                    chosen
+                        .as_ref()
+                        .is_none_or(|c| c.contains(&(kind, i.name.as_str())))
                 })
                 .map(|i| i.name.clone())
                 .collect()
         };
         if let Some(sel) = items {
-            if let Some(missing) = sel.iter().find(|s| {
-                !manifest
-                    .items
-                    .iter()
-                    .any(|i| i.kind == s.kind && i.name == s.name)
-            }) {
+            if let Some(missing) = sel
+                .iter()
+                .find(|s| !present.contains(&(s.kind.as_str(), s.name.as_str())))
+            {
                 return Err(invalid(format!(
                     "the archive has no {} item named {}",
                     missing.kind, missing.name
@@ -125,14 +135,59 @@ impl Backups<'_> {
             },
             _ => false,
         };
-        // Admin rows travel only in server and reseller archives, and only the server owner
-        // brings them back.
-        let admins_ok = m.records.admins.is_empty()
-            || (policy::may_restore_admins(actor) || m.scope.kind == "reseller");
-        if ok && admins_ok {
+        // Admin rows travel only in server and reseller archives, settings only in server ones.
+        let admins_ok =
+            m.records.admins.is_empty() || matches!(m.scope.kind.as_str(), "server" | "reseller");
+        let settings_ok = m.records.settings.is_empty() || m.scope.kind == "server";
+        if ok && admins_ok && settings_ok {
             Ok(())
         } else {
             Err(CoreError::Forbidden(Denied::RoleNotAllowed))
+        }
+    }
+
+    /// Whose an imported archive is. The server takes the manifest's word; anyone else gets
+    /// only what it may see: a customer named by the manifest must exist and be visible to the
+    /// importer (else the archive is its own, with no customer), and a reseller's import is the
+    /// reseller's.
+    async fn import_owner(
+        &self,
+        actor: &Actor,
+        scope: BackupScope,
+        m: &Manifest,
+    ) -> CoreResult<(Option<i64>, Option<i64>)> {
+        let claimed = match scope {
+            BackupScope::Customer(_) | BackupScope::Subscription(_) => m
+                .records
+                .customers
+                .first()
+                .and_then(|c| Some((c["id"].as_i64()?, c["admin_id"].as_i64()?))),
+            _ => None,
+        };
+        let trusted = !policy::allocation_checked(actor);
+        match (scope, claimed) {
+            (BackupScope::Server, _) => Ok((None, None)),
+            (BackupScope::Reseller(id), _) => Ok((None, Some(id))),
+            (_, Some((id, admin))) if trusted => Ok((Some(id), Some(admin))),
+            (_, claimed) => {
+                let existing = match claimed {
+                    Some((id, _)) => {
+                        customers::Entity::find_by_id(id)
+                            .one(self.core.db())
+                            .await?
+                    }
+                    None => None,
+                };
+                match existing {
+                    Some(c) if policy::sees_customer(actor, c.id, c.admin_id) => {
+                        Ok((Some(c.id), Some(c.admin_id)))
+                    }
+                    Some(_) => Err(CoreError::Forbidden(Denied::RoleNotAllowed)),
+                    // No such customer (yet): the importer's own, with no customer, so that no
+                    // later customer of that id inherits it.
+                    None => Ok((None, actor.admin_id())),
+                }
+            }
         }
     }
 
@@ -217,21 +272,7 @@ impl Backups<'_> {
             format!("{}:{}", m.scope.kind, m.scope.id)
         })
         .ok_or_else(|| invalid(format!("unknown scope {}", m.scope.kind)))?;
-        let customer_id = match scope {
-            BackupScope::Customer(_) | BackupScope::Subscription(_) => {
-                m.records.customers.first().and_then(|c| c["id"].as_i64())
-            }
-            _ => None,
-        };
-        let owner = match scope {
-            BackupScope::Server => None,
-            BackupScope::Reseller(id) => Some(id),
-            _ => m
-                .records
-                .customers
-                .first()
-                .and_then(|c| c["admin_id"].as_i64()),
-        };
+        let (customer_id, owner) = self.import_owner(actor, scope, &m).await?;
         let gz = if size >= 2 { ".tar.gz" } else { ".tar" };
         let txn = self.core.db().begin().await?;
         let id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES).await?;
@@ -289,6 +330,25 @@ impl Backups<'_> {
         behavior: RestoreBehavior,
     ) -> CoreResult<RestoreReport> {
         let files = self.files(actor, archive_id).await?;
+        let recorded = self.archive(actor, archive_id).await?;
+        // The parts must still be the bytes that were recorded (a job archive lives in a home
+        // folder, and a home folder may be writable by its customer).
+        let (paths, size, sha) = (files.paths.clone(), recorded.size, recorded.sha256.clone());
+        let same = self
+            .core
+            .cpu()
+            .run(move || -> std::io::Result<bool> {
+                let mut hasher = Sha256::new();
+                let n = std::io::copy(&mut archive::PartsReader::new(paths), &mut hasher)?;
+                Ok(n as i64 == size && archive::hex(&hasher.finalize()).eq_ignore_ascii_case(&sha))
+            })
+            .await?
+            .map_err(|e| invalid(format!("reading the archive: {e}")))?;
+        if !same {
+            return Err(invalid(
+                "the archive's files are not the ones that were recorded",
+            ));
+        }
         let paths = files.paths.clone();
         let limits = archive::ReadLimits::from(self.core.limits());
         let checked = self
@@ -299,6 +359,16 @@ impl Backups<'_> {
             .map_err(|e| invalid(e.to_string()))?;
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
+        let in_manifest = if m.scope.kind == "server" {
+            Some(BackupScope::Server)
+        } else {
+            BackupScope::parse(&format!("{}:{}", m.scope.kind, m.scope.id))
+        };
+        if in_manifest != Some(recorded.scope) {
+            return Err(invalid(
+                "the archive's manifest names another scope than its record",
+            ));
+        }
         let sel = Selection::from(&m, items.as_deref())?;
         let mut report = RestoreReport::default();
         let restored_logins = self

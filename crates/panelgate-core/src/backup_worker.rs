@@ -454,7 +454,13 @@ impl Worker {
                 ensure_inside(&home, &dir, &task.destdir).await?;
                 (
                     dir,
-                    format!("backup_{}_{}.{ext}", login, stamp(manifest.created_at)),
+                    // The task id keeps two jobs of one second apart.
+                    format!(
+                        "backup_{}_{}_{}.{ext}",
+                        login,
+                        stamp(manifest.created_at),
+                        task.id
+                    ),
                 )
             }
             None => {
@@ -561,13 +567,28 @@ impl Worker {
             .filter(T::Id.eq(task.id))
             .filter(T::ClaimedBy.eq(self.id.clone()))
             .filter(T::State.eq(TaskState::Working.as_str()))
+            .filter(T::StopRequested.eq(false))
             .exec(&txn)
             .await
             .map_err(core_err)?;
         if updated.rows_affected != 1 {
             return Err(TaskEnd::Failed(
-                "the task was taken over by another worker".into(),
+                "the task was stopped, or taken over by another worker".into(),
             ));
+        }
+        // A customer deleted while its backup was written gets no archive (its files and
+        // records must not outlive it).
+        if let Some(customer) = task.customer_id {
+            let alive = customers::Entity::find_by_id(customer)
+                .one(&txn)
+                .await
+                .map_err(core_err)?
+                .is_some();
+            if !alive {
+                return Err(TaskEnd::Failed(
+                    "the customer was deleted while the backup was written".into(),
+                ));
+            }
         }
         backup_archives::ActiveModel {
             id: Set(archive_id),
@@ -668,6 +689,9 @@ impl Worker {
         let rows = backup_archives::Entity::find()
             .filter(backup_archives::Column::Scope.eq(scope.kind()))
             .filter(backup_archives::Column::ScopeId.eq(scope.id()))
+            // Only archives this engine made: an upload is never pruned, so no import (with
+            // whatever date its manifest claims) can push a tenant's own backups out.
+            .filter(backup_archives::Column::TaskId.is_not_null())
             .order_by_desc(backup_archives::Column::CreatedAt)
             .order_by_desc(backup_archives::Column::Id)
             .all(self.core.db())

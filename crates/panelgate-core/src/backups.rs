@@ -274,6 +274,12 @@ impl Backups<'_> {
         (dbs, mail, web): (bool, bool, bool),
     ) -> CoreResult<BackupTask> {
         use sea_orm::PaginatorTrait;
+        crate::model::check_text(
+            "description",
+            &opts.description,
+            crate::model::MAX_TEXT_CHARS,
+        )?;
+        crate::model::check_text("prefix", &opts.prefix, crate::model::MAX_FIELD_CHARS)?;
         let limits = self.core.limits();
         // A split size is at least `min_split_size` (one part file per few bytes is a way to
         // fill a directory); 0 stays "one file".
@@ -442,11 +448,22 @@ impl Backups<'_> {
         let parts: Vec<String> = serde_json::from_str(&row.parts).unwrap_or_default();
         let dir = PathBuf::from(&row.directory);
         let paths: Vec<PathBuf> = parts.iter().map(|p| dir.join(p)).collect();
-        if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
-            return Err(CoreError::Unavailable(format!(
-                "archive file {} is missing",
-                missing.display()
-            )));
+        // A part is a regular file (never a link) inside the data directory: a job archive lives
+        // in a home folder that its customer may be able to change.
+        let root = self
+            .core
+            .data_dir()
+            .canonicalize()
+            .map_err(|e| CoreError::Unavailable(format!("the data directory: {e}")))?;
+        for p in &paths {
+            let regular = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file());
+            let inside = p.canonicalize().is_ok_and(|real| real.starts_with(&root));
+            if !regular || !inside {
+                return Err(CoreError::Unavailable(format!(
+                    "archive file {} is missing",
+                    p.display()
+                )));
+            }
         }
         Ok(ArchiveFiles {
             file_name: row.file_name,
@@ -579,6 +596,14 @@ impl Backups<'_> {
         ftp: FtpSettings,
     ) -> CoreResult<()> {
         self.resolve_scope(actor, scope).await?;
+        for (field, value) in [
+            ("host", &ftp.host),
+            ("directory", &ftp.directory),
+            ("login", &ftp.login),
+            ("password", &ftp.password),
+        ] {
+            crate::model::check_text(field, value, crate::model::MAX_FIELD_CHARS)?;
+        }
         let db = self.core.db();
         let key = scope.key();
         let row = storage_settings::ActiveModel {

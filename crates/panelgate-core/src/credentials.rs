@@ -2,7 +2,8 @@
 //! core's cache so repeated requests do not pay a full hash each time.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use crate::entity::{credentials, customers};
@@ -34,6 +35,16 @@ impl Credentials<'_> {
     /// the server for anyone.
     pub async fn create(&self, actor: &Actor, new: NewCredential) -> CoreResult<i64> {
         policy::may_create_credential(actor, new.kind, new.admin_id, new.customer_id)?;
+        crate::model::check_text(
+            "description",
+            &new.description,
+            crate::model::MAX_FIELD_CHARS,
+        )?;
+        crate::model::check_text(
+            "allowed_from",
+            &new.allowed_from,
+            crate::model::MAX_TEXT_CHARS,
+        )?;
         if let Some(c) = new.customer_id {
             self.core
                 .customers()
@@ -43,7 +54,21 @@ impl Credentials<'_> {
         let secret = new.secret.clone();
         let hash = self.core.verifier().hash_new(secret).await?;
         let txn = self.core.db().begin().await?;
+        // The sequence row lock serialises concurrent creates, so the count below is current.
         let id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
+        let limit = self.core.limits().keys_per_account;
+        let owned = credentials::Entity::find()
+            .filter(match new.customer_id {
+                Some(c) => credentials::Column::CustomerId.eq(c),
+                None => credentials::Column::AdminId.eq(new.admin_id.unwrap_or(0)),
+            })
+            .count(&txn)
+            .await?;
+        if owned >= u64::from(limit) && policy::allocation_checked(actor) {
+            return Err(CoreError::Conflict(format!(
+                "too many keys for this account (limit {limit})"
+            )));
+        }
         credentials::ActiveModel {
             id: Set(id),
             kind: Set(new.kind.as_str().to_owned()),

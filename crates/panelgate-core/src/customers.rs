@@ -462,6 +462,23 @@ impl Customers<'_> {
             .filter(backup_jobs::Column::CustomerId.eq(id))
             .exec(&txn)
             .await?;
+        // Its backups in progress stop: queued ones at once, working ones at their next check
+        // (and they record nothing for a customer that is gone).
+        use crate::backups::TaskState;
+        use crate::entity::backup_tasks::{self, Column as T};
+        backup_tasks::Entity::update_many()
+            .col_expr(T::State, Expr::value(TaskState::Stopped.as_str()))
+            .col_expr(T::FinishedAt, Expr::value(self.core.now()))
+            .filter(T::CustomerId.eq(id))
+            .filter(T::State.eq(TaskState::Queued.as_str()))
+            .exec(&txn)
+            .await?;
+        backup_tasks::Entity::update_many()
+            .col_expr(T::StopRequested, Expr::value(true))
+            .filter(T::CustomerId.eq(id))
+            .filter(T::State.eq(TaskState::Working.as_str()))
+            .exec(&txn)
+            .await?;
         subscriptions::Entity::delete_many()
             .filter(subscriptions::Column::CustomerId.eq(id))
             .exec(&txn)

@@ -21,6 +21,10 @@ pub struct Limits {
     pub failed_logins_per_address_per_minute: u32,
     /// Backup tasks a customer (or reseller, or the server scope) may have queued or working.
     pub tasks_queued_per_scope: u32,
+    /// Planned backup jobs (Froxlor `CustomerBackups`/`DataDump`) per customer.
+    pub jobs_per_customer: u32,
+    /// API keys (Froxlor keys, Plesk secret keys) per account.
+    pub keys_per_account: u32,
     /// The smallest split size of an archive, in bytes (a smaller one is raised to it).
     pub min_split_size: u64,
     /// Archives kept per customer (and per reseller or server scope): the oldest go first.
@@ -43,6 +47,8 @@ impl Default for Limits {
             failed_logins_per_minute: 30,
             failed_logins_per_address_per_minute: 300,
             tasks_queued_per_scope: 10,
+            jobs_per_customer: 10,
+            keys_per_account: 100,
             min_split_size: 1024 * 1024,
             archives_per_scope: 20,
             max_unpacked_size: 16 * 1024 * 1024 * 1024,

@@ -539,7 +539,14 @@ async fn move_customer(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         .customers()
         .move_to(&actor, &CustomerRef::Id(customer.id), admin_id)
         .await
-        .map_err(core_err)?;
+        .map_err(|e| match e {
+            // The one conflict of a move: the customer already belongs to that admin.
+            CoreError::Conflict(_) => Failure::new(
+                406,
+                "Cannot move customer to the same admin/reseller as he currently is assigned to",
+            ),
+            other => core_err(other),
+        })?;
     Ok(render(&moved, View::Admin, ctx.version, false))
 }
 

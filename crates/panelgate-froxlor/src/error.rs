@@ -116,10 +116,9 @@ pub fn from_core(err: CoreError, jobs: JobNoun) -> Failure {
         CoreError::QuotaExceeded(Quota::Resources) => {
             Failure::standard("You cannot allocate more resources than you own for yourself.")
         }
-        CoreError::Conflict(_) => Failure::new(
-            406,
-            "Cannot move customer to the same admin/reseller as he currently is assigned to",
-        ),
+        // A state conflict (a limit of this server, a task already finished): the core's
+        // sentence is written for clients. Moves answer Froxlor's own text (see `Customers.move`).
+        CoreError::Conflict(reason) => Failure::new(406, reason),
         CoreError::Unavailable(detail) => {
             tracing::error!(protocol = "froxlor", error = %detail, "database unavailable");
             Failure::new(500, "SQLSTATE[HY000] [2002] Connection refused")

@@ -6,6 +6,7 @@
 //! column with a string). The failures Froxlor shows for bad input (unknown or ambiguous column,
 //! the SQL syntax error of an all-skipped search) are reproduced with MariaDB 10.11's wording.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use crate::params::{php_intval, php_is_numeric, PValue, Params};
@@ -47,9 +48,19 @@ pub trait Row {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SqlError {
-    UnknownColumn { name: String, clause: &'static str },
-    Ambiguous { name: String, clause: &'static str },
-    Syntax { near: &'static str },
+    UnknownColumn {
+        name: String,
+        clause: &'static str,
+    },
+    Ambiguous {
+        name: String,
+        clause: &'static str,
+    },
+    Syntax {
+        near: &'static str,
+    },
+    /// The query ran past its time (panelgate: its `LIKE` work budget).
+    Interrupted,
 }
 
 impl SqlError {
@@ -60,6 +71,9 @@ impl SqlError {
             }
             SqlError::Ambiguous { name, clause } => {
                 format!("SQLSTATE[23000]: Integrity constraint violation: 1052 Column '{name}' in {clause} is ambiguous")
+            }
+            SqlError::Interrupted => {
+                "SQLSTATE[70100]: <<Unknown error>>: 1969 Query execution was interrupted (max_statement_time exceeded)".to_owned()
             }
             SqlError::Syntax { near } => format!(
                 "SQLSTATE[42000]: Syntax error or access violation: 1064 You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line 4"
@@ -149,7 +163,7 @@ enum Cond {
     /// `LIKE '%value%'`, compiled.
     Like(LikePattern),
     Cmp(Ordering, String),
-    In(Vec<String>),
+    In(InSet),
 }
 
 struct Filter {
@@ -201,7 +215,7 @@ fn parse_search(search: &PValue) -> (Vec<Filter>, bool) {
                                 .filter_map(|(_, v)| v.as_trimmed())
                                 .filter(|v| whitelisted(v))
                                 .collect();
-                            (!vals.is_empty()).then_some(Cond::In(vals))
+                            (!vals.is_empty()).then(|| Cond::In(InSet::new(&vals)))
                         }
                         _ => None,
                     },
@@ -270,23 +284,36 @@ impl LikePattern {
         LikePattern { toks, min_chars }
     }
 
-    /// Does `text` match? Linear in the text (plus `O(text · segment)` for segments with `_`);
-    /// a pattern that needs more chars than the text has is refused at once.
+    /// Does `text` match (without a work budget)?
+    #[cfg(test)]
     fn matches(&self, text: &str) -> bool {
+        self.matches_within(text, &Cell::new(u64::MAX))
+            .unwrap_or(false)
+    }
+
+    /// Does `text` match? Linear in the text, plus `O(text · segment)` for segments with `_`;
+    /// every step is charged to `budget`, and `None` means the budget ran out. A pattern that
+    /// needs more chars than the text has is refused at once.
+    fn matches_within(&self, text: &str, budget: &Cell<u64>) -> Option<bool> {
+        charge(budget, text.len() as u64)?;
+        Some(self.matches_charged(text, budget)?)
+    }
+
+    fn matches_charged(&self, text: &str, budget: &Cell<u64>) -> Option<bool> {
         let t = text.to_lowercase();
         // A char is at least one byte: the byte test spares counting a hopeless text.
         if self.min_chars > t.len() || self.min_chars > t.chars().count() {
-            return false;
+            return Some(false);
         }
         if !self.toks.contains(&LikeTok::Many) {
-            return match_at(&t, 0, t.len(), &self.toks) == Some(t.len());
+            return Some(match_at(&t, 0, t.len(), &self.toks) == Some(t.len()));
         }
         let mut segments = self.toks.split(|tok| *tok == LikeTok::Many);
         let (Some(first), Some(last)) = (segments.next(), segments.next_back()) else {
-            return false;
+            return Some(false);
         };
         let Some(mut lo) = match_at(&t, 0, t.len(), first) else {
-            return false;
+            return Some(false);
         };
         // The last segment takes exactly its length in chars from the end; the length test
         // above keeps it clear of the first.
@@ -294,15 +321,16 @@ impl LikePattern {
             0 => t.len(),
             n => match t.char_indices().nth_back(n - 1) {
                 Some((i, _)) if i >= lo => i,
-                _ => return false,
+                _ => return Some(false),
             },
         };
         if match_at(&t, hi, t.len(), last) != Some(t.len()) {
-            return false;
+            return Some(false);
         }
         let mut needle = String::new();
         for seg in segments {
             let found = if seg.contains(&LikeTok::Any) {
+                charge(budget, ((hi - lo) as u64).saturating_mul(seg.len() as u64))?;
                 t[lo..hi]
                     .char_indices()
                     .find_map(|(i, _)| match_at(&t, lo + i, hi, seg))
@@ -316,12 +344,23 @@ impl LikePattern {
             };
             match found {
                 Some(end) => lo = end,
-                None => return false,
+                None => return Some(false),
             }
         }
-        true
+        Some(true)
     }
 }
+
+/// Take `cost` steps from `budget`; `None` when it does not have them.
+fn charge(budget: &Cell<u64>, cost: u64) -> Option<()> {
+    let left = budget.get().checked_sub(cost)?;
+    budget.set(left);
+    Some(())
+}
+
+/// The steps one listing may spend on `LIKE` matching (a fraction of a second): past it the
+/// query is answered as MariaDB answers one that ran past `max_statement_time`.
+const LIKE_BUDGET: u64 = 100_000_000;
 
 /// Match the `%`-free `seg` against `t[at..hi]` from its start: the end of the match.
 fn match_at(t: &str, at: usize, hi: usize, seg: &[LikeTok]) -> Option<usize> {
@@ -364,10 +403,13 @@ fn to_number(s: &str) -> f64 {
     t[..end].parse().unwrap_or(0.0)
 }
 
+/// A string as the collation compares it: trailing spaces dropped, case folded.
+fn collation_key(s: &str) -> String {
+    s.trim_end_matches(' ').to_lowercase()
+}
+
 fn collate(a: &str, b: &str) -> Ordering {
-    a.trim_end_matches(' ')
-        .to_lowercase()
-        .cmp(&b.trim_end_matches(' ').to_lowercase())
+    collation_key(a).cmp(&collation_key(b))
 }
 
 fn compare(value: &SqlValue, with: &str) -> Option<Ordering> {
@@ -378,17 +420,54 @@ fn compare(value: &SqlValue, with: &str) -> Option<Ordering> {
     }
 }
 
-fn matches(value: &SqlValue, cond: &Cond) -> bool {
-    match cond {
+/// Does `value` satisfy `cond`? `None`: the `LIKE` budget ran out.
+fn matches(value: &SqlValue, cond: &Cond, budget: &Cell<u64>) -> Option<bool> {
+    Some(match cond {
         Cond::Like(pattern) => match value {
             SqlValue::Null => false,
-            SqlValue::Int(i) => pattern.matches(&i.to_string()),
-            SqlValue::Str(s) => pattern.matches(s),
+            SqlValue::Int(i) => pattern.matches_within(&i.to_string(), budget)?,
+            SqlValue::Str(s) => pattern.matches_within(s, budget)?,
         },
         Cond::Cmp(ord, v) => compare(value, v) == Some(*ord),
-        Cond::In(vals) => vals
-            .iter()
-            .any(|v| compare(value, v) == Some(Ordering::Equal)),
+        Cond::In(set) => set.contains(value),
+    })
+}
+
+/// The values of an `IN` list, keyed as the comparison sees them: strings collated (trailing
+/// spaces dropped, case folded), numbers by value. One lookup per row, whatever the list's size.
+#[derive(Clone, Debug, Default)]
+struct InSet {
+    strs: std::collections::HashSet<String>,
+    nums: std::collections::HashSet<u64>,
+}
+
+impl InSet {
+    fn new(values: &[String]) -> InSet {
+        let mut set = InSet::default();
+        for v in values {
+            set.strs.insert(collation_key(v));
+            let n = to_number(v);
+            if !n.is_nan() {
+                set.nums.insert(num_key(n));
+            }
+        }
+        set
+    }
+
+    fn contains(&self, value: &SqlValue) -> bool {
+        match value {
+            SqlValue::Null => false,
+            SqlValue::Int(i) => self.nums.contains(&num_key(*i as f64)),
+            SqlValue::Str(s) => self.strs.contains(&collation_key(s)),
+        }
+    }
+}
+
+fn num_key(n: f64) -> u64 {
+    if n == 0.0 {
+        0.0f64.to_bits()
+    } else {
+        n.to_bits()
     }
 }
 
@@ -503,14 +582,25 @@ pub fn apply<R: Row>(
             query.natsorting && schema.natsort.iter().any(|n| n.eq_ignore_ascii_case(&name));
         resolved_orders.push((r, *desc, natural));
     }
-    let mut rows: Vec<R> = rows
-        .into_iter()
-        .filter(|row| {
-            resolved_filters
-                .iter()
-                .all(|(col, cond)| matches(&row.column(*col), cond))
-        })
-        .collect();
+    let budget = Cell::new(LIKE_BUDGET);
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut all = true;
+        for (col, cond) in &resolved_filters {
+            match matches(&row.column(*col), cond, &budget) {
+                Some(true) => {}
+                Some(false) => {
+                    all = false;
+                    break;
+                }
+                None => return Err(SqlError::Interrupted),
+            }
+        }
+        if all {
+            kept.push(row);
+        }
+    }
+    let mut rows = kept;
     if !resolved_orders.is_empty() {
         rows.sort_by(|a, b| {
             for (r, desc, natural) in &resolved_orders {

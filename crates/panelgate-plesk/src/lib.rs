@@ -190,6 +190,10 @@ pub fn unsupported() -> Element {
 
 /// The objects a `<filter>` selects, grouped per criterion with its value (each result's
 /// `filter-id`); no filter, or one without criteria, selects everything in one group.
+///
+/// A criterion repeated in the filter is answered once, and at most [`MAX_CRITERIA`] distinct
+/// criteria are answered: the work of one operation is bounded by that times the objects the
+/// caller sees, however long the packet.
 pub fn filter_groups<T: Clone>(
     filter: Option<&Element>,
     all: Vec<T>,
@@ -197,21 +201,28 @@ pub fn filter_groups<T: Clone>(
 ) -> Vec<(Option<String>, Vec<T>)> {
     match filter.filter(|f| !f.children.is_empty()) {
         None => vec![(None, all)],
-        Some(f) => f
-            .children
-            .iter()
-            .map(|crit| {
-                let v = crit.text.trim();
-                let hits = all
-                    .iter()
-                    .filter(|o| matches(o, &crit.name, v))
-                    .cloned()
-                    .collect();
-                (Some(v.to_owned()), hits)
-            })
-            .collect(),
+        Some(f) => {
+            let mut seen = std::collections::HashSet::new();
+            f.children
+                .iter()
+                .filter(|crit| seen.insert((crit.name.as_str(), crit.text.trim())))
+                .take(MAX_CRITERIA)
+                .map(|crit| {
+                    let v = crit.text.trim();
+                    let hits = all
+                        .iter()
+                        .filter(|o| matches(o, &crit.name, v))
+                        .cloned()
+                        .collect();
+                    (Some(v.to_owned()), hits)
+                })
+                .collect()
+        }
     }
 }
+
+/// The most distinct criteria one filter is answered for.
+pub const MAX_CRITERIA: usize = 1_000;
 
 /// An operation's `<result>` with `<status>ok</status>`.
 pub fn ok_result() -> Element {

@@ -43,9 +43,17 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
 /// request names it; a listing of all keys shows `sha256:<fingerprint>` instead of the key.
 async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     let actor = ctx.principal.actor();
+    // Each distinct key once, at most as many as any filter is answered for.
+    let mut seen = std::collections::HashSet::new();
     let named: Vec<&str> = operation
         .child("filter")
-        .map(|f| f.children_named("key").map(|k| k.text.trim()).collect())
+        .map(|f| {
+            f.children_named("key")
+                .map(|k| k.text.trim())
+                .filter(|k| seen.insert(*k))
+                .take(crate::MAX_CRITERIA)
+                .collect()
+        })
         .unwrap_or_default();
     let visible = match ctx
         .core

@@ -91,6 +91,12 @@ pub struct ServeArgs {
     /// Backup tasks queued or running per customer, reseller or server scope [default: 10]
     #[arg(long, env = "PANELGATE_TASKS_QUEUED_PER_SCOPE")]
     pub tasks_queued_per_scope: Option<u32>,
+    /// Planned backup jobs per customer [default: 10]
+    #[arg(long, env = "PANELGATE_JOBS_PER_CUSTOMER")]
+    pub jobs_per_customer: Option<u32>,
+    /// API keys per account [default: 100]
+    #[arg(long, env = "PANELGATE_KEYS_PER_ACCOUNT")]
+    pub keys_per_account: Option<u32>,
     /// Smallest archive split size in bytes (smaller ones are raised to it) [default: 1048576]
     #[arg(long, env = "PANELGATE_MIN_SPLIT_SIZE")]
     pub min_split_size: Option<u64>,
@@ -233,6 +239,8 @@ impl Config {
             failed_logins_per_minute,
             failed_logins_per_address_per_minute,
             tasks_queued_per_scope,
+            jobs_per_customer,
+            keys_per_account,
             min_split_size,
             archives_per_scope,
             max_unpacked_size,
@@ -333,6 +341,8 @@ control_token = "from-file"
 failed_logins_per_minute = 11
 failed_logins_per_address_per_minute = 12
 tasks_queued_per_scope = 13
+jobs_per_customer = 19
+keys_per_account = 20
 min_split_size = 14
 archives_per_scope = 15
 max_unpacked_size = 16
@@ -368,6 +378,8 @@ cpu_workers = 1
                 failed_logins_per_minute: 11,
                 failed_logins_per_address_per_minute: 12,
                 tasks_queued_per_scope: 13,
+                jobs_per_customer: 19,
+                keys_per_account: 20,
                 min_split_size: 14,
                 archives_per_scope: 15,
                 max_unpacked_size: 16,
@@ -397,6 +409,10 @@ cpu_workers = 1
             "27",
             "--tasks-queued-per-scope",
             "28",
+            "--jobs-per-customer",
+            "34",
+            "--keys-per-account",
+            "35",
             "--min-split-size",
             "29",
             "--archives-per-scope",
@@ -431,6 +447,8 @@ cpu_workers = 1
                 failed_logins_per_minute: 26,
                 failed_logins_per_address_per_minute: 27,
                 tasks_queued_per_scope: 28,
+                jobs_per_customer: 34,
+                keys_per_account: 35,
                 min_split_size: 29,
                 archives_per_scope: 30,
                 max_unpacked_size: 31,
