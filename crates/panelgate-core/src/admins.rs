@@ -81,6 +81,24 @@ pub(crate) async fn find_row<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<
         .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(id)))
 }
 
+/// [`find_row`], locking the row until the transaction ends (PostgreSQL and MariaDB: `FOR
+/// UPDATE`; SQLite has one writer at a time anyway), so that two changes checked against one
+/// owner's remaining resources cannot both pass.
+pub(crate) async fn find_row_locked<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> CoreResult<admins::Model> {
+    use sea_orm::QuerySelect;
+    let q = admins::Entity::find_by_id(id);
+    let q = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => q,
+        _ => q.lock_exclusive(),
+    };
+    q.one(db)
+        .await?
+        .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(id)))
+}
+
 /// How an admin is named by a caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AdminRef {

@@ -375,7 +375,7 @@ impl Customers<'_> {
         let old_limits = row_limits(&row);
         if let Some(new_limits) = &patch.limits {
             if actor.admin_id().is_some() {
-                let owner = crate::admins::find_row(&txn, row.admin_id).await?;
+                let owner = crate::admins::find_row_locked(&txn, row.admin_id).await?;
                 let mail_quota = settings::read_all(&txn)
                     .await?
                     .flag("system.mail_quota_enabled");
