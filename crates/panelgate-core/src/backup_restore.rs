@@ -146,6 +146,47 @@ impl Backups<'_> {
         }
     }
 
+    /// Import a file staged in `<data-dir>/uploads/` (Plesk's `import-file` names one by
+    /// `tmp-filename`): one plain file name, no path; the file is removed once imported.
+    /// `NotFound` when there is no such file.
+    pub async fn import_staged(
+        &self,
+        actor: &Actor,
+        name: &str,
+        max_size: u64,
+    ) -> CoreResult<BackupArchive> {
+        let plain =
+            !name.is_empty() && !name.contains(['/', '\\', '\0']) && name != "." && name != "..";
+        if !plain {
+            return Err(CoreError::Invalid {
+                field: "tmp-filename",
+                reason: "not a file name".into(),
+            });
+        }
+        let path = self.core.data_dir().join("uploads").join(name);
+        let regular = tokio::fs::symlink_metadata(&path)
+            .await
+            .is_ok_and(|m| m.file_type().is_file());
+        if !regular {
+            return Err(CoreError::not_found(
+                crate::EntityKind::BackupJob,
+                crate::Key::Login(name.to_owned()),
+            ));
+        }
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| CoreError::Unavailable(format!("opening the staged upload: {e}")))?;
+        let options = ImportOptions {
+            max_size,
+            ..ImportOptions::default()
+        };
+        let archive = self.import(actor, file, options).await?;
+        if let Err(e) = tokio::fs::remove_file(&path).await {
+            tracing::warn!(file = %path.display(), error = %e, "removing an imported upload");
+        }
+        Ok(archive)
+    }
+
     /// Whose an imported archive is. The server takes the manifest's word; anyone else gets
     /// only what it may see: a customer named by the manifest must exist and be visible to the
     /// importer (else the archive is its own, with no customer), and a reseller's import is the

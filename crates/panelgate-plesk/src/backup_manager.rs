@@ -11,19 +11,21 @@ use panelgate_core::backups::{
 use panelgate_core::{CoreError, CustomerRef};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
+use crate::{ok_result, Ctx, Fault, OperatorResult};
 
 /// A failed lookup of a backup target: Plesk's "does not exist" text for a missing object (the
 /// core answers `NotFound` for what an admin cannot see); anything else, a customer's
 /// `Forbidden` included, through the one error table.
-fn lookup_error(e: &CoreError, missing: &str) -> Element {
+fn lookup_error(e: &CoreError, missing: &'static str) -> Element {
     match e {
-        CoreError::NotFound { .. } => error_result(1013, missing),
-        other => {
-            let (code, text) = core_error(other, "Object");
-            error_result(code, &text)
-        }
+        CoreError::NotFound { .. } => Fault::Missing(missing).result(),
+        other => Fault::from_core(other, "Object").result(),
     }
+}
+
+/// An id from a target element; a value that is not one names nothing.
+fn id_or(v: &str, missing: &'static str) -> Result<i64, Element> {
+    v.parse().map_err(|_| Fault::Missing(missing).result())
 }
 
 /// The backup target named inside an operation, resolved to a scope.
@@ -33,10 +35,7 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
         let v = child.text.trim();
         let scope = match child.name.as_str() {
             "server" => BackupScope::Server,
-            "customer-id" => match v.parse() {
-                Ok(id) => BackupScope::Customer(id),
-                Err(_) => return Err(error_result(1013, "client does not exist.")),
-            },
+            "customer-id" => BackupScope::Customer(id_or(v, "client does not exist.")?),
             "customer-login" => match ctx
                 .core
                 .customers()
@@ -46,10 +45,7 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 Ok(c) => BackupScope::Customer(c.id),
                 Err(e) => return Err(lookup_error(&e, "client does not exist.")),
             },
-            "reseller-id" => match v.parse() {
-                Ok(id) => BackupScope::Reseller(id),
-                Err(_) => return Err(error_result(1013, "reseller does not exist.")),
-            },
+            "reseller-id" => BackupScope::Reseller(id_or(v, "reseller does not exist.")?),
             "reseller-login" => match ctx
                 .core
                 .admins()
@@ -57,13 +53,10 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 .await
             {
                 Ok(a) if a.is_reseller() => BackupScope::Reseller(a.id),
-                Ok(_) => return Err(error_result(1013, "reseller does not exist.")),
+                Ok(_) => return Err(Fault::Missing("reseller does not exist.").result()),
                 Err(e) => return Err(lookup_error(&e, "reseller does not exist.")),
             },
-            "webspace-id" => match v.parse() {
-                Ok(id) => BackupScope::Subscription(id),
-                Err(_) => return Err(error_result(1013, "webspace does not exist.")),
-            },
+            "webspace-id" => BackupScope::Subscription(id_or(v, "webspace does not exist.")?),
             "webspace-name" => {
                 let subs = match ctx.core.subscriptions().list(&actor).await {
                     Ok(subs) => subs,
@@ -71,7 +64,7 @@ async fn target(ctx: &Ctx<'_>, op: &Element) -> Result<Option<BackupScope>, Elem
                 };
                 match subs.iter().find(|s| s.domain.eq_ignore_ascii_case(v)) {
                     Some(s) => BackupScope::Subscription(s.id),
-                    None => return Err(error_result(1013, "webspace does not exist.")),
+                    None => return Err(Fault::Missing("webspace does not exist.").result()),
                 }
             }
             _ => continue,
@@ -96,11 +89,8 @@ fn not_found_text(scope: BackupScope) -> &'static str {
 
 fn scope_error(e: &CoreError, scope: BackupScope) -> Element {
     match e {
-        CoreError::NotFound { .. } => error_result(1013, not_found_text(scope)),
-        other => {
-            let (code, text) = core_error(other, "Backup");
-            error_result(code, &text)
-        }
+        CoreError::NotFound { .. } => Fault::Missing(not_found_text(scope)).result(),
+        other => Fault::from_core(other, "Backup").result(),
     }
 }
 
@@ -130,23 +120,21 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
             "get-local-backup-list" => local_list(ctx, operation).await,
             "remove-file" => remove_file(ctx, operation).await,
             "import-file" => import_file(ctx, operation).await,
-            "download-file" => error_result(
-                1023,
-                "download-file must be the only operation of its packet",
-            ),
+            "download-file" => {
+                Fault::Refused("download-file must be the only operation of its packet").result()
+            }
             "stop-backup" => match operation
                 .child_text("task-id")
                 .and_then(|v| v.trim().parse().ok())
             {
                 Some(id) => match ctx.core.backups().stop(&actor, id).await {
                     Ok(_) => ok_result(),
-                    Err(CoreError::NotFound { .. }) => error_result(1013, "task does not exist."),
-                    Err(e) => {
-                        let (code, text) = core_error(&e, "Task");
-                        error_result(code, &text)
+                    Err(CoreError::NotFound { .. }) => {
+                        Fault::Missing("task does not exist.").result()
                     }
+                    Err(e) => Fault::from_core(&e, "Task").result(),
                 },
-                None => error_result(1019, "Invalid value of task-id"),
+                None => Fault::InvalidValue("task-id").result(),
             },
             "get-supported-protocols" => {
                 let mut r = ok_result();
@@ -187,7 +175,7 @@ async fn start(ctx: &Ctx<'_>, op: &Element) -> Element {
     let scope = match target(ctx, op).await {
         Ok(Some(s)) => s,
         Ok(None) if op.name == "backup-server" => BackupScope::Server,
-        Ok(None) => return error_result(1014, "the backup target is missing"),
+        Ok(None) => return Fault::Incomplete("the backup target is missing").result(),
         Err(e) => return e,
     };
     let split_kb: u64 = op
@@ -285,7 +273,7 @@ async fn tasks_info(ctx: &Ctx<'_>, op: &Element) -> Element {
         .filter(|t| scope.is_none_or(|s| t.scope == s))
         .collect();
     if only_task.is_some() && picked.is_empty() {
-        return error_result(1013, "task does not exist.");
+        return Fault::Missing("task does not exist.").result();
     }
     let mut r = ok_result();
     for t in picked {
@@ -298,7 +286,7 @@ async fn tasks_info(ctx: &Ctx<'_>, op: &Element) -> Element {
 async fn local_list(ctx: &Ctx<'_>, op: &Element) -> Element {
     let scope = match target(ctx, op).await {
         Ok(Some(s)) => s,
-        Ok(None) => return error_result(1014, "the backup target is missing"),
+        Ok(None) => return Fault::Incomplete("the backup target is missing").result(),
         Err(e) => return e,
     };
     let archives = match ctx.core.backups().archives(&ctx.principal.actor()).await {
@@ -325,7 +313,7 @@ async fn local_list(ctx: &Ctx<'_>, op: &Element) -> Element {
 async fn find_file(ctx: &Ctx<'_>, op: &Element) -> Result<BackupArchive, Element> {
     let scope = match target(ctx, op).await {
         Ok(Some(s)) => s,
-        Ok(None) => return Err(error_result(1014, "the backup target is missing")),
+        Ok(None) => return Err(Fault::Incomplete("the backup target is missing").result()),
         Err(e) => return Err(e),
     };
     let name = op.child_text("filename").unwrap_or("").trim();
@@ -338,7 +326,7 @@ async fn find_file(ctx: &Ctx<'_>, op: &Element) -> Result<BackupArchive, Element
     archives
         .into_iter()
         .find(|a| a.scope == scope && a.file_name == name)
-        .ok_or_else(|| error_result(1013, "backup file does not exist."))
+        .ok_or_else(|| Fault::Missing("backup file does not exist.").result())
 }
 
 async fn remove_file(ctx: &Ctx<'_>, op: &Element) -> Element {
@@ -369,29 +357,20 @@ pub async fn download(ctx: &Ctx<'_>, op: &Element) -> Result<ArchiveFiles, Eleme
 /// `import-file`: `tmp-filename` names a file in `<data-dir>/uploads/` (where an upload put it).
 async fn import_file(ctx: &Ctx<'_>, op: &Element) -> Element {
     let name = op.child_text("tmp-filename").unwrap_or("").trim();
-    let safe = !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
-    if !safe {
-        return error_result(1019, "Invalid value of tmp-filename");
-    }
-    let path = ctx.core.data_dir().join("uploads").join(name);
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(_) => return error_result(1013, "uploaded file does not exist."),
-    };
     match ctx
         .core
         .backups()
-        .import(&ctx.principal.actor(), file, ImportOptions::default())
+        .import_staged(
+            &ctx.principal.actor(),
+            name,
+            ImportOptions::default().max_size,
+        )
         .await
     {
-        Ok(_) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            ok_result()
-        }
-        Err(e) => {
-            let (code, text) = core_error(&e, "Backup");
-            error_result(code, &text)
-        }
+        Ok(_) => ok_result(),
+        Err(CoreError::Invalid { .. }) => Fault::InvalidValue("tmp-filename").result(),
+        Err(CoreError::NotFound { .. }) => Fault::Missing("uploaded file does not exist.").result(),
+        Err(e) => Fault::from_core(&e, "Backup").result(),
     }
 }
 
@@ -430,7 +409,7 @@ async fn set_remote_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
         Err(e) => return e,
     };
     let Some(s) = op.child("settings") else {
-        return error_result(1014, "settings are missing");
+        return Fault::Incomplete("settings are missing").result();
     };
     let ftp = FtpSettings {
         host: s.child_text("host").unwrap_or("").trim().to_owned(),
@@ -457,7 +436,7 @@ async fn set_remote_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
 
 async fn set_server_settings(ctx: &Ctx<'_>, op: &Element) -> Element {
     let Some(s) = op.child("settings") else {
-        return error_result(1014, "settings are missing");
+        return Fault::Incomplete("settings are missing").result();
     };
     let current = match ctx
         .core

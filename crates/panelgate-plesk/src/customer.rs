@@ -1,10 +1,10 @@
 //! `customer`: `add`, `get`, `set`, `del` with every filter (protocols/plesk.md §3).
 
 use panelgate_core::admins::AdminRef;
-use panelgate_core::{Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
+use panelgate_core::{CoreError, Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
 
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
+use crate::{ok_result, Ctx, Fault, OperatorResult};
 
 /// Plesk's `pname` is one field; the model keeps Froxlor's first name and name. "John Smith"
 /// is stored as first name "John", name "Smith", and shown again as "John Smith".
@@ -103,13 +103,13 @@ fn profile_from(gen: &Element, base: Profile) -> Profile {
 
 async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     let Some(gen) = operation.child("gen_info") else {
-        return error_result(1014, "gen_info is required");
+        return Fault::Incomplete("gen_info is required").result();
     };
     let actor = ctx.principal.actor();
     let owner = match (gen.child_text("owner-id"), gen.child_text("owner-login")) {
-        (Some(id), _) => match id.trim().parse::<i64>() {
-            Ok(id) => Some(id),
-            Err(_) => return error_result(1019, "Invalid value of owner-id"),
+        (Some(id), _) => match id.trim().parse::<i64>().ok() {
+            Some(id) => Some(id),
+            None => return Fault::InvalidValue("owner-id").result(),
         },
         (None, Some(login)) => match ctx
             .core
@@ -118,14 +118,20 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
             .await
         {
             Ok(a) => Some(a.id),
-            Err(_) => return error_result(1015, "Owner not found"),
+            // An owner the caller cannot see is not found for it.
+            Err(CoreError::NotFound { .. } | CoreError::Forbidden(_)) => {
+                return Fault::OwnerNotFound(None).result()
+            }
+            Err(e) => return Fault::from_core(&e, "Client").result(),
         },
         (None, None) => None,
     };
     let login = match panelgate_core::types::Login::try_from(gen.child_text("login").unwrap_or(""))
     {
         Ok(l) => l,
-        Err(_) => return error_result(1019, "Invalid value of login"),
+        // The core's login rule: Plesk's own text for a refused login.
+        Err(CoreError::Invalid { .. }) => return Fault::InvalidValue("login").result(),
+        Err(e) => return Fault::from_core(&e, "Client").result(),
     };
     let mut profile = profile_from(
         gen,
@@ -159,8 +165,7 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     let created = match created {
         Ok(c) => c,
         Err(e) => {
-            let (code, text) = core_error(&e, "Client");
-            return error_result(code, &text);
+            return Fault::from_core(&e, "Client").result();
         }
     };
     let mut r = ok_result();
@@ -178,8 +183,7 @@ async fn select(
     let all = match ctx.core.customers().visible(&actor).await {
         Ok(l) => l,
         Err(e) => {
-            let (code, text) = core_error(&e, "Client");
-            return Err(error_result(code, &text));
+            return Err(Fault::from_core(&e, "Client").result());
         }
     };
     Ok(crate::filter_groups(filter, all, |c, name, v| match name {
@@ -259,7 +263,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         if hits.is_empty() {
             match &filter_id {
                 Some(v) => {
-                    let mut r = error_result(1013, "client does not exist");
+                    let mut r = Fault::Missing("client does not exist").result();
                     r.add_text("filter-id", v.clone());
                     results.push(r);
                 }
@@ -317,8 +321,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                     results.push(r);
                 }
                 Err(e) => {
-                    let (code, text) = core_error(&e, "client");
-                    let mut r = error_result(code, &text);
+                    let mut r = Fault::from_core(&e, "client").result();
                     if let Some(v) = &filter_id {
                         r.add_text("filter-id", v.clone());
                     }

@@ -22,6 +22,7 @@
 
 pub mod backup_manager;
 pub mod customer;
+pub mod error;
 pub mod reseller;
 pub mod schema;
 pub mod server;
@@ -30,9 +31,10 @@ pub mod xml;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
-use panelgate_core::{Core, CoreError, CredentialKind, Denied, Quota, Refusal};
+use panelgate_core::{Core, CredentialKind, Refusal};
 use panelgate_http::{BoxFuture, Context, Frontend, Request, Response};
 
+pub use crate::error::Fault;
 use crate::xml::Element;
 
 /// Protocol versions answered, oldest first (`server/get_protos`).
@@ -185,7 +187,7 @@ fn parser_error(version: &str, line: usize, message: &str) -> Element {
 
 /// The answer to an operation the schema has but panelgate does not serve.
 pub fn unsupported() -> Element {
-    error_result(1017, "Feature is not supported by panelgate")
+    Fault::Unsupported.result()
 }
 
 /// The objects a `<filter>` selects, grouped per criterion with its value (each result's
@@ -229,37 +231,6 @@ pub fn ok_result() -> Element {
     let mut r = Element::new("result");
     r.add_text("status", "ok");
     r
-}
-
-/// An operation's error `<result>`.
-pub fn error_result(code: u32, text: &str) -> Element {
-    let mut r = Element::new("result");
-    r.add_text("status", "error")
-        .add_text("errcode", code.to_string())
-        .add_text("errtext", text);
-    r
-}
-
-/// Map a core error to Plesk's (errcode, errtext) for one operation.
-pub fn core_error(e: &CoreError, noun: &str) -> (u32, String) {
-    match e {
-        CoreError::NotFound { .. } => (1013, format!("{noun} does not exist")),
-        CoreError::AlreadyExists { .. } => (1007, format!("{noun} with such login already exists")),
-        CoreError::Invalid { field, reason } => {
-            (1019, format!("Invalid value of {field}: {reason}"))
-        }
-        CoreError::Forbidden(
-            Denied::OtherCustomer | Denied::RoleNotAllowed | Denied::MissingPermission,
-        ) => (1006, "Permission denied".into()),
-        CoreError::QuotaExceeded(Quota::Customers | Quota::Resources) => {
-            (1024, "Limit reached".into())
-        }
-        CoreError::Conflict(reason) => (1023, format!("Operation failed: {reason}")),
-        CoreError::Unavailable(detail) | CoreError::Internal(detail) => {
-            tracing::error!(protocol = "plesk", error = %detail, "operation failed");
-            (1023, "Operation failed".into())
-        }
-    }
 }
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {

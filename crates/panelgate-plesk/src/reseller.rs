@@ -6,7 +6,7 @@ use panelgate_core::{Admin, Resources, UNLIMITED};
 
 use crate::customer::{locale, split_pname};
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
+use crate::{ok_result, Ctx, Fault, OperatorResult};
 
 /// Permissions shown for every reseller (panelgate does not model finer rights).
 const PERMISSIONS: &[(&str, &str)] = &[
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
 
 async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     let Some(gen) = operation.child("gen-info") else {
-        return error_result(1014, "gen-info is required");
+        return Fault::Incomplete("gen-info is required").result();
     };
     let (first, last) = split_pname(gen.child_text("pname").unwrap_or(""));
     let name = if first.is_empty() {
@@ -68,7 +68,7 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     if new.loginname.is_empty()
         || panelgate_core::types::Login::try_from(new.loginname.as_str()).is_err()
     {
-        return error_result(1019, "Invalid value of login");
+        return Fault::InvalidValue("login").result();
     }
     let actor = ctx.principal.actor();
     match ctx
@@ -77,11 +77,10 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
         .login_taken(&actor, &new.loginname)
         .await
     {
-        Ok(true) => return error_result(1007, "Reseller with such login already exists"),
+        Ok(true) => return Fault::AlreadyExists("Reseller").result(),
         Ok(false) => {}
         Err(e) => {
-            let (code, text) = core_error(&e, "Reseller");
-            return error_result(code, &text);
+            return Fault::from_core(&e, "Reseller").result();
         }
     }
     match ctx.core.admins().create(&actor, new).await {
@@ -91,10 +90,7 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
                 .add_text("guid", crate::guid_for("admin", a.id));
             r
         }
-        Err(e) => {
-            let (code, text) = core_error(&e, "Reseller");
-            error_result(code, &text)
-        }
+        Err(e) => Fault::from_core(&e, "Reseller").result(),
     }
 }
 
@@ -157,8 +153,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     let all: Vec<Admin> = match ctx.core.admins().list(&actor).await {
         Ok(l) => l.into_iter().filter(Admin::is_reseller).collect(),
         Err(e) => {
-            let (code, text) = core_error(&e, "Reseller");
-            return vec![error_result(code, &text)];
+            return vec![Fault::from_core(&e, "Reseller").result()];
         }
     };
     // `<all/>` selects everything, like an empty filter.
@@ -176,7 +171,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         if hits.is_empty() {
             match &filter_id {
                 Some(v) => {
-                    let mut r = error_result(1013, "Reseller does not exist");
+                    let mut r = Fault::Missing("Reseller does not exist").result();
                     r.add_text("filter-id", v.clone());
                     results.push(r);
                 }
@@ -232,8 +227,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                     results.push(r);
                 }
                 Err(e) => {
-                    let (code, text) = core_error(&e, "Reseller");
-                    let mut r = error_result(code, &text);
+                    let mut r = Fault::from_core(&e, "Reseller").result();
                     if let Some(v) = &filter_id {
                         r.add_text("filter-id", v.clone());
                     }

@@ -5,7 +5,7 @@ use panelgate_core::{CredentialKind, NewCredential};
 use crate::xml::Element;
 use panelgate_core::Who;
 
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult, PROTOCOLS};
+use crate::{ok_result, Ctx, Fault, OperatorResult, PROTOCOLS};
 
 fn property(name: &str, value: &str) -> Element {
     let mut p = Element::new("property");
@@ -63,8 +63,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     {
         Ok(v) => v,
         Err(e) => {
-            let (code, text) = core_error(&e, "Secret key");
-            return vec![error_result(code, &text)];
+            return vec![Fault::from_core(&e, "Secret key").result()];
         }
     };
     let owner_login = |k: &panelgate_core::credentials::CredentialInfo| match ctx.principal.who() {
@@ -82,7 +81,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     };
     if named.is_empty() {
         if operation.name == "delete" {
-            return vec![error_result(1014, "name the keys to delete")];
+            return vec![Fault::Incomplete("name the keys to delete").result()];
         }
         let mut r = ok_result();
         for k in &visible {
@@ -100,15 +99,14 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         {
             Ok(found) => found,
             Err(e) => {
-                let (code, text) = core_error(&e, "Secret key");
-                let mut r = error_result(code, &text);
+                let mut r = Fault::from_core(&e, "Secret key").result();
                 r.add_text("key", key);
                 results.push(r);
                 continue;
             }
         };
         let Some(k) = found else {
-            let mut r = error_result(1013, "Secret key does not exist");
+            let mut r = Fault::Missing("Secret key does not exist").result();
             r.add_text("key", key);
             results.push(r);
             continue;
@@ -121,8 +119,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                     results.push(r);
                 }
                 Err(e) => {
-                    let (code, text) = core_error(&e, "Secret key");
-                    let mut r = error_result(code, &text);
+                    let mut r = Fault::from_core(&e, "Secret key").result();
                     r.add_text("key", key);
                     results.push(r);
                 }
@@ -138,13 +135,12 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
 
 async fn get(ctx: &Ctx<'_>, operation: &Element) -> Element {
     if ctx.principal.as_admin().is_none() {
-        return error_result(1006, "Permission denied");
+        return Fault::PermissionDenied.result();
     }
     let settings = match ctx.core.settings().snapshot().await {
         Ok(s) => s,
         Err(e) => {
-            let (code, text) = core_error(&e, "Server");
-            return error_result(code, &text);
+            return Fault::from_core(&e, "Server").result();
         }
     };
     let mut r = ok_result();
@@ -221,8 +217,7 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                         answered.push(r);
                     }
                     Err(e) => {
-                        let (code, text) = core_error(&e, "Secret key");
-                        answered.push(error_result(code, &text));
+                        answered.push(Fault::from_core(&e, "Secret key").result());
                     }
                 }
             }

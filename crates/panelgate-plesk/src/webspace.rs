@@ -5,7 +5,7 @@ use panelgate_core::subscriptions::Subscription;
 use panelgate_core::CustomerRef;
 
 use crate::xml::Element;
-use crate::{core_error, error_result, ok_result, Ctx, OperatorResult};
+use crate::{ok_result, Ctx, Fault, OperatorResult};
 
 pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("webspace");
@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
 
 async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     let Some(setup) = operation.child("gen_setup") else {
-        return error_result(1014, "gen_setup is required");
+        return Fault::Incomplete("gen_setup is required").result();
     };
     let actor = ctx.principal.actor();
     let owner = match (
@@ -44,10 +44,10 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
     };
     let Some(owner) = owner else {
         // A webspace of the administrator itself: the shared model keeps webspaces per customer.
-        return error_result(
-            1015,
-            "Owner not found: panelgate keeps webspaces per customer; give owner-id or owner-login",
-        );
+        return Fault::OwnerNotFound(Some(
+            "panelgate keeps webspaces per customer; give owner-id or owner-login",
+        ))
+        .result();
     };
     let name = setup.child_text("name").unwrap_or("").trim();
     match ctx.core.subscriptions().create(&actor, &owner, name).await {
@@ -57,11 +57,8 @@ async fn add(ctx: &Ctx<'_>, operation: &Element) -> Element {
                 .add_text("guid", crate::guid_for("webspace", sub.id));
             r
         }
-        Err(panelgate_core::CoreError::NotFound { .. }) => error_result(1015, "Owner not found"),
-        Err(e) => {
-            let (code, text) = core_error(&e, "Webspace");
-            error_result(code, &text)
-        }
+        Err(panelgate_core::CoreError::NotFound { .. }) => Fault::OwnerNotFound(None).result(),
+        Err(e) => Fault::from_core(&e, "Webspace").result(),
     }
 }
 
@@ -86,11 +83,13 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     let all = match ctx.core.subscriptions().list(&actor).await {
         Ok(l) => l,
         Err(e) => {
-            let (code, text) = core_error(&e, "Webspace");
-            return vec![error_result(code, &text)];
+            return vec![Fault::from_core(&e, "Webspace").result()];
         }
     };
-    let owners = ctx.core.customers().list(&actor).await.unwrap_or_default();
+    let owners = match ctx.core.customers().visible(&actor).await {
+        Ok(l) => l,
+        Err(e) => return vec![Fault::from_core(&e, "Webspace").result()],
+    };
     let owner_login = |id: i64| {
         owners
             .iter()
@@ -114,7 +113,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
     for (filter_id, hits) in groups {
         if hits.is_empty() {
             if let Some(v) = &filter_id {
-                let mut r = error_result(1013, "Webspace does not exist");
+                let mut r = Fault::Missing("Webspace does not exist").result();
                 r.add_text("filter-id", v.clone());
                 results.push(r);
             } else if operation.name == "get" {
@@ -142,8 +141,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                     results.push(r);
                 }
                 Err(e) => {
-                    let (code, text) = core_error(&e, "Webspace");
-                    let mut r = error_result(code, &text);
+                    let mut r = Fault::from_core(&e, "Webspace").result();
                     if let Some(v) = &filter_id {
                         r.add_text("filter-id", v.clone());
                     }
@@ -170,12 +168,14 @@ pub async fn site(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
             out.push(answered);
             continue;
         }
-        let all = ctx
-            .core
-            .subscriptions()
-            .list(&actor)
-            .await
-            .unwrap_or_default();
+        let all = match ctx.core.subscriptions().list(&actor).await {
+            Ok(all) => all,
+            Err(e) => {
+                answered.push(Fault::from_core(&e, "Site").result());
+                out.push(answered);
+                continue;
+            }
+        };
         let groups = crate::filter_groups(
             operation.child("filter"),
             all,
@@ -192,7 +192,7 @@ pub async fn site(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
         for (filter_id, hits) in groups {
             if hits.is_empty() {
                 if let Some(v) = filter_id {
-                    let mut r = error_result(1013, "Site does not exist");
+                    let mut r = Fault::Missing("Site does not exist").result();
                     r.add_text("filter-id", v);
                     answered.push(r);
                 }
