@@ -558,7 +558,10 @@ async fn expired_leases_are_recovered() {
         .start(&t.sys(), BackupScope::Customer(1), BackupOptions::default())
         .await
         .unwrap();
-    assert_eq!(lost.claim().await.unwrap().map(|c| c.id), Some(task.id));
+    assert_eq!(
+        lost.claim().await.unwrap().map(|c| c.task_id()),
+        Some(task.id)
+    );
     assert!(
         lost.claim().await.unwrap().is_none(),
         "a claimed task is not handed out twice"

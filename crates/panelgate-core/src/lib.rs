@@ -6,33 +6,29 @@
 //! here, once, so the four panel APIs never disagree about who may see or change what.
 //! Multi-row writes run in one transaction; unique constraints are the last word on duplicates.
 
-pub mod admins;
-pub mod archive;
-pub mod auth;
-pub mod backup_jobs;
-mod backup_manifest;
-mod backup_restore;
-mod backup_types;
-pub mod backup_worker;
-pub mod backups;
+pub mod accounts;
+pub mod backup;
 pub mod clock;
-mod counters;
-pub mod credentials;
-mod customer_rows;
-pub mod customers;
-pub mod db;
-mod entity;
 pub mod error;
 pub mod limits;
-mod migration;
 pub mod model;
-pub mod password;
 pub mod policy;
 pub mod seed;
-mod sequences;
-pub mod settings;
-pub mod subscriptions;
+pub mod store;
 pub mod types;
+
+// The rooms' public modules under the names frontends use.
+pub use accounts::{admins, auth, credentials, customers, subscriptions};
+/// The backup engine's facade (`core.backups()`), its types and its errors.
+pub use backup as backups;
+pub(crate) use backup::archive;
+pub use backup::{jobs as backup_jobs, worker as backup_worker};
+pub use store::{connection as db, settings};
+
+// Short paths inside the core.
+pub(crate) use accounts::{customer_rows, password, quotas as counters};
+pub(crate) use backup::{manifest as backup_manifest, types as backup_types};
+pub(crate) use store::{entity, migrations as migration, sequences};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -437,6 +437,11 @@ pub fn account_may_log_in(api_allowed: bool, deactivated: bool, _method: LoginMe
     api_allowed && !deactivated
 }
 
+/// Does a secret the client sent equal the expected one (constant time)?
+pub fn secret_matches(given: &str, expected: &str) -> bool {
+    crate::password::ct_eq(given, expected)
+}
+
 /// Is a key usable now from `peer`? `valid_until = -1` never expires.
 pub fn key_usable(valid_until: i64, allowed_from: &str, now: i64, peer: Option<IpAddr>) -> bool {
     (valid_until == -1 || valid_until >= now) && address_allowed(allowed_from, peer)

@@ -22,7 +22,7 @@ impl Access {
     pub fn allows(&self, headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>) -> bool {
         match &self.token {
             Some(token) => panelgate_http::auth::bearer(headers)
-                .is_some_and(|given| panelgate_core::password::ct_eq(given, token)),
+                .is_some_and(|given| panelgate_core::policy::secret_matches(given, token)),
             None => peer.is_some_and(|p| p.ip().is_loopback()),
         }
     }

@@ -8,6 +8,13 @@
 //! * Archives are written under temporary names and renamed when complete (see [`crate::archive`]).
 //! * Restore brings records back in one transaction, then the files.
 
+pub(crate) mod archive;
+pub mod jobs;
+pub(crate) mod manifest;
+pub(crate) mod restore;
+pub(crate) mod types;
+pub mod worker;
+
 use std::path::{Path, PathBuf};
 
 use sea_orm::sea_query::Expr;

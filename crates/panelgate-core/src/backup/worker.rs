@@ -56,6 +56,16 @@ impl std::fmt::Debug for Worker {
     }
 }
 
+/// A task this worker holds the lease on ([`Worker::claim`]); [`Worker::execute`] runs it.
+#[derive(Debug)]
+pub struct Claim(backup_tasks::Model);
+
+impl Claim {
+    pub fn task_id(&self) -> i64 {
+        self.0.id
+    }
+}
+
 impl Worker {
     pub fn new(core: Core) -> Worker {
         use rand::Rng;
@@ -77,7 +87,7 @@ impl Worker {
     }
 
     /// Claim one queued task: a conditional update, so of several workers exactly one wins.
-    pub async fn claim(&self) -> CoreResult<Option<backup_tasks::Model>> {
+    pub async fn claim(&self) -> CoreResult<Option<Claim>> {
         use backup_tasks::Column as T;
         let db = self.core.db();
         let candidates = backup_tasks::Entity::find()
@@ -99,7 +109,10 @@ impl Worker {
                 .exec(db)
                 .await?;
             if res.rows_affected == 1 {
-                return Ok(backup_tasks::Entity::find_by_id(c.id).one(db).await?);
+                return Ok(backup_tasks::Entity::find_by_id(c.id)
+                    .one(db)
+                    .await?
+                    .map(Claim));
             }
         }
         Ok(None)
@@ -340,7 +353,8 @@ impl Worker {
     }
 
     /// Execute a claimed task to its end state.
-    pub async fn execute(&self, task: backup_tasks::Model) -> CoreResult<()> {
+    pub async fn execute(&self, claim: Claim) -> CoreResult<()> {
+        let task = claim.0;
         let id = task.id;
         tracing::info!(task = id, scope = %task.scope, scope_id = task.scope_id, "backup task started");
         match self.execute_inner(&task).await {

@@ -568,13 +568,6 @@ impl Customers<'_> {
             _ => Ok(None),
         }
     }
-
-    /// The owner admin of a customer, for frontends that show owner details.
-    pub async fn owner(&self, customer: &Customer) -> CoreResult<crate::model::Admin> {
-        Ok(row_to_admin(
-            crate::admins::find_row(self.core.db(), customer.admin_id).await?,
-        ))
-    }
 }
 
 /// Give `row` (and its subscriptions) to `target_admin` and recount both owners; returns the

@@ -660,6 +660,14 @@ pub type ExtractFn<'a> = dyn FnMut(&str, &Manifest, &mut dyn Read) -> io::Result
 #[derive(Debug)]
 pub struct Checked {
     pub manifest: Manifest,
+    /// Every file entry with its verified size and checksum.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the engine needs only the manifest; tests read the list"
+        )
+    )]
     pub files: BTreeMap<String, FileSum>,
 }
 

@@ -12,7 +12,7 @@ use crate::migration::Migrator;
 ///
 /// SQLite runs in WAL mode with foreign keys on, through one connection: writes are serialised
 /// by the pool instead of failing with `database is locked`.
-pub async fn connect(url: &str) -> CoreResult<DatabaseConnection> {
+pub(crate) async fn connect(url: &str) -> CoreResult<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))
@@ -50,7 +50,8 @@ pub fn describe_url(url: &str) -> String {
 
 /// Create a fresh, uniquely named database next to the one `base_url` names and return its URL.
 /// For tests that run against a shared PostgreSQL or MariaDB server: each test gets its own
-/// database, so tests run in parallel without seeing each other.
+/// database, so tests run in parallel without seeing each other (feature `test-support`).
+#[cfg(feature = "test-support")]
 pub async fn create_scratch_database(base_url: &str) -> CoreResult<String> {
     use rand::Rng;
     let name = format!("pgt_{:016x}", rand::thread_rng().gen::<u64>());
