@@ -1,10 +1,28 @@
 //! panelgate's shared core: the model of admins, resellers, customers, subscriptions,
-//! credentials and backup jobs, kept in a database through sea-orm.
+//! credentials, backup jobs, tasks and archives, kept in a database through sea-orm, and the one
+//! access policy.
 //!
-//! Frontends authenticate (turning their own credentials into an [`Actor`]) and call the
-//! per-aggregate facades (`core.customers()`, `core.backup_jobs()` …). Authorization is decided
-//! here, once, so the four panel APIs never disagree about who may see or change what.
-//! Multi-row writes run in one transaction; unique constraints are the last word on duplicates.
+//! # A request's path through the core
+//! 1. **Authenticate**: a frontend hands the credentials it read to [`auth`]
+//!    (`core.auth().key(..)` / `.password(..)`) and gets a [`Principal`] or a [`Refusal`]. Only
+//!    the core makes principals; the server role exists only through the [`SystemCap`] that
+//!    [`Core::open`] returns.
+//! 2. **Authorise and run**: the frontend calls a facade (`core.customers()`,
+//!    `core.backups()`, …) with the principal's [`Actor`]; the facade asks [`policy`] every
+//!    access question and runs multi-row writes in one transaction.
+//! 3. **Answer**: the facade returns domain types ([`model`], [`backups`]) or a [`CoreError`],
+//!    which each frontend maps to its wire format in one exhaustive `match`.
+//!
+//! # Rooms
+//! * [`policy`]: the opaque caller and every access decision; [`limits`]: the limits and the
+//!   bounded CPU pool.
+//! * [`accounts`]: [`admins`], [`customers`], [`credentials`], [`subscriptions`], [`auth`],
+//!   passwords and quotas.
+//! * [`backup`]: the facade ([`backups`]), planned jobs ([`backup_jobs`]), the
+//!   [`backup_worker`], the archive format, manifests, import and restore.
+//! * [`store`]: the connection ([`db`]), migrations, entities, id sequences and [`settings`].
+//! * [`model`] and [`types`]: domain types and validated logins; [`error`], [`clock`],
+//!   [`seed`] (data sets such as the demo data).
 
 pub mod accounts;
 pub mod backup;

@@ -9,6 +9,18 @@
 //! `DataDump.*`, `Admins.get/listing/listingCount`. The wire rules are in
 //! protocols/froxlor.md; every behaviour here names the section it follows.
 //!
+//! # A request's path
+//! 1. [`auth`]: the Basic credentials go to the core's authentication (expiry, IP allow-list,
+//!    `api_allowed`, deactivation and failed-login limits are the core's rules);
+//! 2. `call`: the body (or the `api.php?/module/method` query) is decoded into a [`Command`]
+//!    (module, method, [`params::Params`] after PHP's and AntiXSS's normalisation), in linear
+//!    time, off the async workers for large bodies;
+//! 3. dispatch by module: `customers`, `backups` (CustomerBackups/DataDump), `admins`,
+//!    `functions` read their parameters in Froxlor's order, call the core, and render with
+//!    `json` (PHP's pretty printer); `listing` applies `sql_*`; `validate` holds the field
+//!    rules;
+//! 4. [`error::from_core`]: the one mapping of core errors to Froxlor's answers.
+//!
 //! # Deviations
 //! * Customer and admin objects never carry `password` or `data_2fa` (Froxlor itself stopped
 //!   returning them in 2.3.8: a password hash on the wire is a security hole).

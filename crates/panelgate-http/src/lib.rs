@@ -7,7 +7,7 @@
 //!    [`response()`] / [`download`] to answer; it notes the call and the actor in the context
 //!    for the one log line the server writes per request.
 //!
-//! Modules: [`request`] (the request and its body), [`response`] (answers, downloads),
+//! Modules: [`request`] (the request and its body), [`response`](mod@response) (answers, downloads),
 //! [`params`] (the ordered parameter multimap), [`auth`] (Basic, Bearer, cookies),
 //! [`context`] (context, frontend trait, router).
 

@@ -15,6 +15,17 @@
 //! `webspace` (`add`, `get`, `del`) and all 15 `backup-manager` operations on the backup engine.
 //! See protocols/plesk.md; the README's Plesk table lists what is not served yet.
 //!
+//! # A request's path
+//! 1. the root tag alone is read for the version to echo, then the caller is authenticated by
+//!    the core (login and password, or `KEY`);
+//! 2. [`xml`]: the packet is parsed under caps (size, depth, element count, no DOCTYPE), and
+//!    [`schema`] checks each operator against the schema rules panelgate knows (1014 with
+//!    libxml2's wording);
+//! 3. each operator runs in its module ([`server`], [`customer`], [`reseller`], [`webspace`],
+//!    [`backup_manager`]) against the core; filters are grouped by [`filter_groups`];
+//! 4. [`error::Fault`] is the one code/text table and the one mapping of core errors; the
+//!    answer mirrors the request and is written by [`xml::write`].
+//!
 //! # Deviations
 //! * Request validation is panelgate's own code, not libxml2 with Plesk's XSD: an unknown
 //!   operator or operation and malformed XML answer 1014 with libxml2-style texts, but not every

@@ -1,5 +1,19 @@
 //! The panelgate server: configuration, the router on one hyper listener, the control API,
-//! demo data and graceful shutdown. `main.rs` is a thin wrapper around [`run`].
+//! demo data and graceful shutdown. `main.rs` is a thin wrapper around [`build`] and [`serve`].
+//!
+//! # A request's path
+//! 1. [`serve`] accepts a connection (at most `max_connections` at once; header and body read
+//!    timeouts apply) and hands each request to [`App::handle_http`];
+//! 2. the body is collected under the body limit ([`panelgate_http::Request::collect`]), or an
+//!    archive upload is streamed to the control API;
+//! 3. [`App::handle`] makes the request's [`panelgate_http::Context`] (its id), asks the
+//!    [`panelgate_http::Router`] for the frontend (Froxlor, Plesk) or serves the [`control`] API
+//!    under `/_panelgate/`, echoes `X-Request-Id`, and writes the request's one log line.
+//!
+//! # Modules
+//! * [`config`]: flags, environment and the TOML file, resolved into [`Config`];
+//!   [`AppOptions::from_config`] and [`build`] apply every setting.
+//! * [`control`]: the control API (acts as the server, with the core's [`panelgate_core::SystemCap`]).
 
 pub mod config;
 pub mod control;

@@ -2,6 +2,11 @@
 //! scratch database on the PostgreSQL / MariaDB server named by `PANELGATE_TEST_POSTGRES_URL` /
 //! `PANELGATE_TEST_MYSQL_URL`), a manual clock, and an in-process client that goes through the
 //! real router.
+//!
+//! On SQLite a test's database is a copy of a template made once per test process (migrated, and
+//! with the demo data for [`TestApp::demo`]), so no test pays for migrations or for hashing the
+//! demo passwords. [`TestApp::sys`], [`TestApp::as_admin`] and [`TestApp::as_customer`] give
+//! core calls an actor; [`send`] and [`TestApp::froxlor`] speak to the router.
 
 use std::sync::Arc;
 

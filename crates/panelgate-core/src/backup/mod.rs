@@ -1,11 +1,11 @@
 //! The backup engine: tasks, the worker that runs them, archives, upload, download, removal and
 //! restore. Every panel shows these in its own way; this is the one implementation behind them.
 //!
-//! * A task is queued by a request and executed by a [`Worker`], never on the request path.
+//! * A task is queued by a request and executed by a [`Worker`](worker::Worker), never on the request path.
 //!   Workers claim a task with a conditional update in the database, so with several instances
 //!   on one PostgreSQL/MariaDB each task runs once; a claim is a lease that the worker renews
 //!   while it writes, and a task whose lease ran out is queued again (once) or failed.
-//! * Archives are written under temporary names and renamed when complete (see [`crate::archive`]).
+//! * Archives are written under temporary names and renamed once registered (see the `archive` module).
 //! * Restore brings records back in one transaction, then the files.
 
 pub(crate) mod archive;

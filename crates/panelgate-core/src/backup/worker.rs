@@ -3,10 +3,10 @@
 //!
 //! # Archive files and crashes
 //! A final-named archive file exists only while a committed `backup_archives` row names it:
-//! 1. the parts are written under `<part>.tmp` names ([`archive::write`]);
+//! 1. the parts are written under `<part>.tmp` names (`archive::write`);
 //! 2. the archive row (with the final part names) is inserted and the task finished in one
 //!    transaction, which commits;
-//! 3. only then are the `.tmp` files renamed to their final names ([`archive::publish`]). If that
+//! 3. only then are the `.tmp` files renamed to their final names (`archive::publish`). If that
 //!    fails, the files are removed first and then the row, and the task is failed.
 //!
 //! Removing an archive (pruning, [`crate::backups::Backups::remove`]) deletes its files before its
