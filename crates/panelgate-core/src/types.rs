@@ -62,20 +62,22 @@ impl fmt::Display for Login {
 
 /// The first 16 bytes of `bytes` as a GUID-shaped string (`8-4-4-4-12` lower-case hex).
 pub fn format_guid(bytes: &[u8]) -> String {
-    let h: String = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let mut first = [0u8; 16];
+    for (slot, b) in first.iter_mut().zip(bytes) {
+        *slot = *b;
+    }
+    uuid::Uuid::from_bytes(first).hyphenated().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guids_are_hyphenated_lower_case() {
+        let bytes: Vec<u8> = (0u8..20).collect();
+        assert_eq!(format_guid(&bytes), "00010203-0405-0607-0809-0a0b0c0d0e0f");
+    }
 
     // Issue 7, defect 1: logins are safe as one path component.
     #[test]

@@ -525,8 +525,7 @@ pub fn guid_for(kind: &str, id: i64) -> String {
 
 /// `YYYY-MM-DD` of a unix time.
 pub fn date(unix: i64) -> String {
-    let s = panelgate_core::backups::stamp(unix);
-    format!("{}-{}-{}", &s[0..4], &s[4..6], &s[6..8])
+    panelgate_core::backups::date(unix)
 }
 
 #[cfg(test)]

@@ -121,23 +121,25 @@ impl Owners {
 
 /// `YYYYmmddHHMMSS` in UTC.
 pub fn stamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
+    format_unix(
+        unix,
+        time::macros::format_description!("[year][month][day][hour][minute][second]"),
     )
+}
+
+/// `YYYY-mm-dd` in UTC.
+pub fn date(unix: i64) -> String {
+    format_unix(
+        unix,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+}
+
+fn format_unix(unix: i64, format: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(format)
+        .unwrap_or_default()
 }
 
 pub(crate) fn safe_name(s: &str) -> String {
@@ -661,5 +663,18 @@ impl Backups<'_> {
             (job.include_databases, job.include_mail, job.include_web),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_and_dates_are_utc() {
+        assert_eq!(stamp(0), "19700101000000");
+        assert_eq!(stamp(1_795_386_066), "20261122222106");
+        assert_eq!(stamp(951_782_400), "20000229000000");
+        assert_eq!(date(951_782_400), "2000-02-29");
     }
 }
