@@ -66,17 +66,40 @@ fn start_with_env(data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str
     }
 }
 
-fn http(addr: &str, request: &str) -> (u16, String) {
+/// Send one raw request (head and body) and read the whole answer (`Connection: close`):
+/// the status, the headers (names lower-cased) and the body, parsed with httparse.
+fn exchange_bytes(addr: &str, head: &str, body: &[u8]) -> (u16, Vec<(String, String)>, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(at)) = resp.parse(&out) else {
+        return (0, Vec::new(), String::from_utf8_lossy(&out).into_owned());
+    };
+    let status = resp.code.unwrap_or(0);
+    let headers = resp
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&out[at..]).into_owned(),
+    )
+}
+
+fn http(addr: &str, request: &str) -> (u16, String) {
+    let (status, _, body) = exchange_bytes(addr, request, b"");
     (status, body)
 }
 
@@ -258,18 +281,7 @@ fn sigkill_while_writing_leaves_no_half_archive() {
 }
 
 fn request_with(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let status = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let (status, _, body) = exchange_bytes(addr, head, body);
     (status, body)
 }
 
@@ -417,26 +429,8 @@ fn regression_issue7_defect5_failed_login_limit_from_toml() {
     assert!(body.contains("Invalid authorization credentials"), "{body}");
 }
 
-/// Send a raw request; the answer's head (lower-cased header names) and body.
 fn exchange(addr: &str, request: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
+    exchange_bytes(addr, request, b"")
 }
 
 // Issue 8: every answer of every API carries `X-Request-Id` (the client's, or a new one), and
