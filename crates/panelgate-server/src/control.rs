@@ -96,11 +96,44 @@ fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
     }
 }
 
-fn id_segment(path: &str, prefix: &str, suffix: &str) -> Option<i64> {
-    path.strip_prefix(prefix)?
-        .strip_suffix(suffix)?
-        .parse()
-        .ok()
+/// The control API's routes: what a request names, decoded before anything runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    Tasks,
+    Task(i64),
+    StopTask(i64),
+    Archives,
+    Archive(i64),
+    DownloadArchive(i64),
+    RestoreArchive(i64),
+    DeleteArchive(i64),
+    /// `POST /_panelgate/archives` (streamed, see [`upload`]).
+    UploadArchive,
+    StartBackup,
+}
+
+impl Route {
+    /// The route of `method` + `path`, or `None` (a neutral 404).
+    pub fn parse(method: &str, path: &str) -> Option<Route> {
+        let rest = path.strip_prefix("/_panelgate/")?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        let id = |s: &str| s.parse::<i64>().ok();
+        Some(match (method, segments.as_slice()) {
+            ("GET", ["health"]) => Route::Health,
+            ("GET", ["tasks"]) => Route::Tasks,
+            ("GET", ["tasks", t]) => Route::Task(id(t)?),
+            ("POST", ["tasks", t, "stop"]) => Route::StopTask(id(t)?),
+            ("GET", ["archives"]) => Route::Archives,
+            ("POST", ["archives"]) => Route::UploadArchive,
+            ("GET", ["archives", a]) => Route::Archive(id(a)?),
+            ("GET", ["archives", a, "download"]) => Route::DownloadArchive(id(a)?),
+            ("POST", ["archives", a, "restore"]) => Route::RestoreArchive(id(a)?),
+            ("DELETE", ["archives", a]) => Route::DeleteArchive(id(a)?),
+            ("POST", ["backups"]) => Route::StartBackup,
+            _ => return None,
+        })
+    }
 }
 
 /// Everything but uploads (which stream, see [`upload`]).
@@ -109,9 +142,12 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
     let path = req.uri.path();
     let q = query(&req.uri);
     let method = req.method.as_str();
+    let Some(route) = Route::parse(method, path) else {
+        return not_found();
+    };
     let result: Result<Response, CoreError> = async {
-        Ok(match (method, path) {
-            ("GET", "/_panelgate/health") => match core.ping().await {
+        Ok(match route {
+            Route::Health => match core.ping().await {
                 Ok(()) => json_response(
                     200,
                     &json!({ "status": "ok", "database": core.backend_name() }),
@@ -124,13 +160,11 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
                     )
                 }
             },
-            ("GET", "/_panelgate/tasks") => {
-                json_response(200, &to_json(&core.backups().tasks(&actor).await?))
-            }
-            ("GET", "/_panelgate/archives") => {
+            Route::Tasks => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
+            Route::Archives => {
                 json_response(200, &to_json(&core.backups().archives(&actor).await?))
             }
-            ("POST", "/_panelgate/backups") => {
+            Route::StartBackup => {
                 let Some(scope) = q.get("scope").and_then(|s| BackupScope::parse(s)) else {
                     return Ok(error(
                         400,
@@ -147,25 +181,20 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
                     ),
                 )
             }
-            ("POST", p) if id_segment(p, "/_panelgate/tasks/", "/stop").is_some() => {
-                let id = id_segment(p, "/_panelgate/tasks/", "/stop").unwrap_or_default();
+            Route::StopTask(id) => {
                 json_response(200, &to_json(&core.backups().stop(&actor, id).await?))
             }
-            ("GET", p) if id_segment(p, "/_panelgate/tasks/", "").is_some() => {
-                let id = id_segment(p, "/_panelgate/tasks/", "").unwrap_or_default();
+            Route::Task(id) => {
                 json_response(200, &to_json(&core.backups().task(&actor, id).await?))
             }
-            ("GET", p) if id_segment(p, "/_panelgate/archives/", "/download").is_some() => {
-                let id = id_segment(p, "/_panelgate/archives/", "/download").unwrap_or_default();
+            Route::DownloadArchive(id) => {
                 let files = core.backups().files(&actor, id).await?;
                 panelgate_http::download(&files.file_name, files.paths, files.size)
             }
-            ("GET", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
-                let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();
+            Route::Archive(id) => {
                 json_response(200, &to_json(&core.backups().archive(&actor, id).await?))
             }
-            ("POST", p) if id_segment(p, "/_panelgate/archives/", "/restore").is_some() => {
-                let id = id_segment(p, "/_panelgate/archives/", "/restore").unwrap_or_default();
+            Route::RestoreArchive(id) => {
                 let behavior = match q.get("behavior").map(String::as_str) {
                     None | Some("skip") => RestoreBehavior::Skip,
                     Some("overwrite") => RestoreBehavior::Overwrite,
@@ -190,15 +219,15 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
                     &to_json(&core.backups().restore(&actor, id, items, behavior).await?),
                 )
             }
-            ("DELETE", p) if id_segment(p, "/_panelgate/archives/", "").is_some() => {
-                let id = id_segment(p, "/_panelgate/archives/", "").unwrap_or_default();
+            Route::DeleteArchive(id) => {
                 let remove_files = q.get("remove_files").is_none_or(|v| v != "0");
                 json_response(
                     200,
                     &to_json(&core.backups().remove(&actor, id, remove_files).await?),
                 )
             }
-            _ => not_found(),
+            // Uploads stream through `upload`; a collected one is not served here.
+            Route::UploadArchive => not_found(),
         })
     }
     .await;
@@ -238,4 +267,46 @@ pub fn forbidden() -> Response {
         403,
         "the control API answers loopback clients, or clients with the configured bearer token",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let rows = [
+            ("GET", "/_panelgate/health", Some(Route::Health)),
+            ("GET", "/_panelgate/tasks", Some(Route::Tasks)),
+            ("GET", "/_panelgate/tasks/7", Some(Route::Task(7))),
+            ("POST", "/_panelgate/tasks/7/stop", Some(Route::StopTask(7))),
+            ("GET", "/_panelgate/archives", Some(Route::Archives)),
+            ("POST", "/_panelgate/archives", Some(Route::UploadArchive)),
+            ("GET", "/_panelgate/archives/3", Some(Route::Archive(3))),
+            (
+                "GET",
+                "/_panelgate/archives/3/download",
+                Some(Route::DownloadArchive(3)),
+            ),
+            (
+                "POST",
+                "/_panelgate/archives/3/restore",
+                Some(Route::RestoreArchive(3)),
+            ),
+            (
+                "DELETE",
+                "/_panelgate/archives/3",
+                Some(Route::DeleteArchive(3)),
+            ),
+            ("POST", "/_panelgate/backups", Some(Route::StartBackup)),
+            ("GET", "/_panelgate/tasks/x", None),
+            ("GET", "/_panelgate/tasks/7/stop", None),
+            ("PUT", "/_panelgate/tasks", None),
+            ("GET", "/_panelgate/archives/3/download/more", None),
+            ("GET", "/elsewhere", None),
+        ];
+        for (method, path, want) in rows {
+            assert_eq!(Route::parse(method, path), want, "{method} {path}");
+        }
+    }
 }

@@ -174,7 +174,8 @@ impl App {
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        if req.method() == http::Method::POST && req.uri().path() == "/_panelgate/archives" {
+        let route = control::Route::parse(req.method().as_str(), req.uri().path());
+        if route == Some(control::Route::UploadArchive) {
             // Uploads stream to disk instead of being collected.
             let started = Instant::now();
             let cx = Context::new(req.headers());
