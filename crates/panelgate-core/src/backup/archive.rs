@@ -333,27 +333,20 @@ pub fn home_files(
     if !home.is_dir() {
         return Ok(out);
     }
-    let mut stack = vec![home.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let ty = entry.file_type()?;
-            let path = entry.path();
-            if ty.is_dir() {
-                stack.push(path);
-            } else if ty.is_file() {
-                if exclude.contains(&path)
-                    || entry.file_name().to_str().is_some_and(is_home_tmp_name)
-                {
-                    continue;
-                }
-                let rel = path.strip_prefix(home).map_err(io::Error::other)?;
-                let rel = rel
-                    .to_str()
-                    .ok_or_else(|| io::Error::other("non-UTF-8 file name"))?;
-                out.push((format!("homes/{login}/{rel}"), path));
-            }
+    for entry in walkdir::WalkDir::new(home).follow_links(false) {
+        let entry = entry.map_err(io::Error::other)?;
+        if !entry.file_type().is_file() {
+            continue;
         }
+        let path = entry.path();
+        if exclude.contains(path) || entry.file_name().to_str().is_some_and(is_home_tmp_name) {
+            continue;
+        }
+        let rel = path.strip_prefix(home).map_err(io::Error::other)?;
+        let rel = rel
+            .to_str()
+            .ok_or_else(|| io::Error::other("non-UTF-8 file name"))?;
+        out.push((format!("homes/{login}/{rel}"), path.to_path_buf()));
     }
     out.sort();
     Ok(out)

@@ -816,39 +816,41 @@ fn tmp_group(dir: &Path, name: &str, in_storage: bool) -> Option<PathBuf> {
     (in_storage || archive::is_job_archive_name(base)).then(|| dir.join(base))
 }
 
+fn io_error(e: walkdir::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
 fn collect_tmp(root: &Path, in_storage: bool, out: &mut Vec<TmpFile>) {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    // Local storage is flat; home folders are walked whole. Links are never followed, and
+    // unreadable folders are passed over.
+    let depth = if in_storage { 1 } else { usize::MAX };
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .min_depth(1)
+        .max_depth(depth);
+    for entry in walk.into_iter().flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Some(dir) = entry.path().parent() else {
             continue;
         };
-        for entry in entries.flatten() {
-            // `file_type` and `metadata` of a directory entry do not follow symbolic links.
-            let Ok(ty) = entry.file_type() else {
-                continue;
-            };
-            if ty.is_dir() {
-                if !in_storage {
-                    stack.push(entry.path());
-                }
-                continue;
-            }
-            if !ty.is_file() {
-                continue;
-            }
-            let name = entry.file_name();
-            let Some(group) = name.to_str().and_then(|n| tmp_group(&dir, n, in_storage)) else {
-                continue;
-            };
-            let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
-                continue;
-            };
-            out.push(TmpFile {
-                path: entry.path(),
-                group,
-                modified,
-            });
-        }
+        let name = entry.file_name();
+        let Some(group) = name.to_str().and_then(|n| tmp_group(dir, n, in_storage)) else {
+            continue;
+        };
+        let Ok(modified) = entry
+            .metadata()
+            .map_err(io_error)
+            .and_then(|m| m.modified())
+        else {
+            continue;
+        };
+        out.push(TmpFile {
+            path: entry.path().to_path_buf(),
+            group,
+            modified,
+        });
     }
 }
 
