@@ -467,3 +467,28 @@ async fn repeated_requests_do_not_rehash_the_secret() {
         "a wrong secret is always checked in full"
     );
 }
+
+// The README's Froxlor table names every served call (`Call::ALL`, the one list of them).
+#[test]
+fn readme_names_every_served_froxlor_call() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Froxlor compatibility")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the Froxlor section");
+    for call in panelgate_testkit::panelgate_froxlor::call::Call::ALL {
+        let module = format!("`{}.*`", call.module().name());
+        let method = format!("`{}`", call.method());
+        let row = section
+            .lines()
+            .find(|l| l.starts_with("| ") && l.contains(&module))
+            .unwrap_or_else(|| panic!("no README row for {module}"));
+        assert!(
+            row.contains(&method),
+            "{}: {method} missing in {row}",
+            call.name()
+        );
+    }
+}

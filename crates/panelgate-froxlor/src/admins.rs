@@ -4,6 +4,7 @@ use panelgate_core::admins::AdminRef;
 use panelgate_core::{Admin, Operation};
 use serde_json::{json, Map, Value};
 
+use crate::call::AdminsOp;
 use crate::error::{from_core, Failure, JobNoun};
 use crate::listing::{self, ColumnRef, Row, Schema, SqlValue};
 use crate::params::{php_is_numeric, PValue, Params};
@@ -125,11 +126,11 @@ impl Row for AdminRow {
     }
 }
 
-pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
+pub async fn run(ctx: &Ctx<'_>, op: AdminsOp, p: &Params) -> Outcome {
     let actor = ctx.principal.actor();
     let core_err = |e| from_core(e, JobNoun::Backup);
-    match method {
-        "get" => {
+    match op {
+        AdminsOp::Get => {
             let label = "Admins:get";
             let raw_id = p.raw("id").and_then(PValue::as_trimmed).unwrap_or_default();
             let r = if !raw_id.is_empty() && !php_is_numeric(&raw_id) {
@@ -148,7 +149,7 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
             let admin = ctx.core.admins().get(&actor, &r).await.map_err(core_err)?;
             Ok(Value::Object(render(&admin, ctx.version)))
         }
-        "listing" | "listingCount" => {
+        AdminsOp::Listing | AdminsOp::ListingCount => {
             ctx.core
                 .authorize(&actor, Operation::AdminsRead)
                 .map_err(core_err)?;
@@ -161,7 +162,7 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
                 .into_iter()
                 .map(AdminRow::new)
                 .collect();
-            let listing = method == "listing";
+            let listing = op == AdminsOp::Listing;
             let query = listing::Query {
                 params: p,
                 search: listing || ctx.version == FroxlorVersion::V2_3,
@@ -179,6 +180,5 @@ pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
                 Ok(json!(rows.len()))
             }
         }
-        _ => Err(Failure::new(400, "Unknown command")),
     }
 }

@@ -4,6 +4,7 @@
 use panelgate_core::{BackupJob, CustomerRef, NewBackupJob};
 use serde_json::{json, Map, Value};
 
+use crate::call::JobsOp;
 use crate::customers::{self, Target};
 use crate::error::{from_core, Failure, JobNoun};
 use crate::listing::{self, ColumnRef, Row, Schema, SqlValue};
@@ -61,33 +62,32 @@ fn label(flavor: Flavor, method: &str) -> String {
     format!("{}:{method}", flavor.module())
 }
 
-pub async fn run(ctx: &Ctx<'_>, flavor: Flavor, method: &str, p: &Params) -> Outcome {
-    match (flavor, method) {
-        (Flavor::CustomerBackups, "get") => Err(Failure::new(
+pub async fn run(ctx: &Ctx<'_>, flavor: Flavor, op: JobsOp, p: &Params) -> Outcome {
+    match (flavor, op) {
+        (Flavor::CustomerBackups, JobsOp::Get) => Err(Failure::new(
             303,
             "You cannot get a planned backup. Try CustomerBackups.listing()",
         )),
-        (Flavor::CustomerBackups, "update") => Err(Failure::new(
+        (Flavor::CustomerBackups, JobsOp::Update) => Err(Failure::new(
             303,
             "You cannot update a planned backup. You need to delete it and re-add it.",
         )),
-        (Flavor::DataDump, "get") => Err(Failure::new(
+        (Flavor::DataDump, JobsOp::Get) => Err(Failure::new(
             303,
             "You cannot get a planned data export. Try DataDump.listing()",
         )),
-        (Flavor::DataDump, "update") => Err(Failure::new(
+        (Flavor::DataDump, JobsOp::Update) => Err(Failure::new(
             303,
             "You cannot update a planned data export. You need to delete it and re-add it.",
         )),
-        (_, "add") => add(ctx, flavor, p).await,
-        (_, "listing") => {
+        (_, JobsOp::Add) => add(ctx, flavor, p).await,
+        (_, JobsOp::Listing) => {
             let jobs = visible_jobs(ctx, flavor, p, true).await?;
             let list: Vec<Value> = jobs.iter().map(|j| render_row(j, flavor)).collect();
             Ok(json!({ "count": list.len(), "list": list }))
         }
-        (_, "listingCount") => Ok(json!(visible_jobs(ctx, flavor, p, false).await?.len())),
-        (_, "delete") => delete(ctx, flavor, p).await,
-        _ => Err(Failure::new(400, "Unknown command")),
+        (_, JobsOp::ListingCount) => Ok(json!(visible_jobs(ctx, flavor, p, false).await?.len())),
+        (_, JobsOp::Delete) => delete(ctx, flavor, p).await,
     }
 }
 

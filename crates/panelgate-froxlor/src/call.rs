@@ -38,25 +38,147 @@ impl Module {
         })
     }
 
-    /// The public methods of the module, in Froxlor's spelling.
-    pub fn methods(self) -> &'static [&'static str] {
+    /// The public methods of the module, in Froxlor's spelling (derived from [`Call::ALL`]).
+    pub fn methods(self) -> impl Iterator<Item = &'static str> {
+        Call::ALL
+            .iter()
+            .filter(move |c| c.module() == self)
+            .map(|c| c.method())
+    }
+}
+
+/// `Customers.*` operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomersOp {
+    Listing,
+    ListingCount,
+    Add,
+    Get,
+    Update,
+    Delete,
+    Unlock,
+    Move,
+}
+
+/// `CustomerBackups.*` / `DataDump.*` operations (planned backup jobs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobsOp {
+    Add,
+    Get,
+    Update,
+    Listing,
+    ListingCount,
+    Delete,
+}
+
+/// `Admins.*` operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminsOp {
+    Get,
+    Listing,
+    ListingCount,
+}
+
+/// `Froxlor.*` operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FroxlorOp {
+    ListFunctions,
+    GetApiVersion,
+}
+
+/// Every command panelgate serves: the one list of served operations. The README's Froxlor
+/// table and `Froxlor.listFunctions` are checked against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    Customers(CustomersOp),
+    /// `CustomerBackups.*` (2.0) or `DataDump.*`.
+    Jobs(Module, JobsOp),
+    Admins(AdminsOp),
+    Froxlor(FroxlorOp),
+}
+
+impl Call {
+    /// Every served call, in Froxlor's module order.
+    pub const ALL: [Call; 25] = [
+        Call::Admins(AdminsOp::Get),
+        Call::Admins(AdminsOp::Listing),
+        Call::Admins(AdminsOp::ListingCount),
+        Call::Customers(CustomersOp::Listing),
+        Call::Customers(CustomersOp::ListingCount),
+        Call::Customers(CustomersOp::Add),
+        Call::Customers(CustomersOp::Get),
+        Call::Customers(CustomersOp::Update),
+        Call::Customers(CustomersOp::Delete),
+        Call::Customers(CustomersOp::Unlock),
+        Call::Customers(CustomersOp::Move),
+        Call::Jobs(Module::CustomerBackups, JobsOp::Add),
+        Call::Jobs(Module::CustomerBackups, JobsOp::Get),
+        Call::Jobs(Module::CustomerBackups, JobsOp::Update),
+        Call::Jobs(Module::CustomerBackups, JobsOp::Listing),
+        Call::Jobs(Module::CustomerBackups, JobsOp::ListingCount),
+        Call::Jobs(Module::CustomerBackups, JobsOp::Delete),
+        Call::Jobs(Module::DataDump, JobsOp::Add),
+        Call::Jobs(Module::DataDump, JobsOp::Get),
+        Call::Jobs(Module::DataDump, JobsOp::Update),
+        Call::Jobs(Module::DataDump, JobsOp::Listing),
+        Call::Jobs(Module::DataDump, JobsOp::ListingCount),
+        Call::Jobs(Module::DataDump, JobsOp::Delete),
+        Call::Froxlor(FroxlorOp::ListFunctions),
+        Call::Froxlor(FroxlorOp::GetApiVersion),
+    ];
+
+    pub fn module(self) -> Module {
         match self {
-            Module::Admins => &["get", "listing", "listingCount"],
-            Module::Customers => &[
-                "listing",
-                "listingCount",
-                "add",
-                "get",
-                "update",
-                "delete",
-                "unlock",
-                "move",
-            ],
-            Module::CustomerBackups | Module::DataDump => {
-                &["add", "get", "update", "listing", "listingCount", "delete"]
-            }
-            Module::Froxlor => &["listFunctions", "getApiVersion"],
+            Call::Customers(_) => Module::Customers,
+            Call::Jobs(module, _) => module,
+            Call::Admins(_) => Module::Admins,
+            Call::Froxlor(_) => Module::Froxlor,
         }
+    }
+
+    /// The method in Froxlor's spelling.
+    pub fn method(self) -> &'static str {
+        match self {
+            Call::Customers(op) => match op {
+                CustomersOp::Listing => "listing",
+                CustomersOp::ListingCount => "listingCount",
+                CustomersOp::Add => "add",
+                CustomersOp::Get => "get",
+                CustomersOp::Update => "update",
+                CustomersOp::Delete => "delete",
+                CustomersOp::Unlock => "unlock",
+                CustomersOp::Move => "move",
+            },
+            Call::Jobs(_, op) => match op {
+                JobsOp::Add => "add",
+                JobsOp::Get => "get",
+                JobsOp::Update => "update",
+                JobsOp::Listing => "listing",
+                JobsOp::ListingCount => "listingCount",
+                JobsOp::Delete => "delete",
+            },
+            Call::Admins(op) => match op {
+                AdminsOp::Get => "get",
+                AdminsOp::Listing => "listing",
+                AdminsOp::ListingCount => "listingCount",
+            },
+            Call::Froxlor(op) => match op {
+                FroxlorOp::ListFunctions => "listFunctions",
+                FroxlorOp::GetApiVersion => "getApiVersion",
+            },
+        }
+    }
+
+    /// `Module.method`, as the log line and the README name it.
+    pub fn name(self) -> String {
+        format!("{}.{}", self.module().name(), self.method())
+    }
+
+    /// The call of `module` named `method` (any case, as PHP's method lookup).
+    pub fn find(module: Module, method: &str) -> Option<Call> {
+        Call::ALL
+            .into_iter()
+            .find(|c| c.module() == module && c.method().eq_ignore_ascii_case(method))
     }
 }
 
@@ -78,12 +200,12 @@ const INTERNAL_METHODS: &[&str] = &[
     "apicall",
 ];
 
-/// A decoded request: which command to run with which parameters.
+/// A decoded request: which call to run with which parameters. The parameters stay a
+/// [`Params`] bag, read by each operation in Froxlor's own order (the error a client sees
+/// depends on that order; see protocols/froxlor.md §1.6).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Command {
-    pub module: Module,
-    /// The method in Froxlor's spelling (the request may use any case).
-    pub method: &'static str,
+    pub call: Call,
     pub params: Params,
 }
 
@@ -172,16 +294,8 @@ pub fn decode(
     if INTERNAL_METHODS.contains(&method.to_ascii_lowercase().as_str()) {
         return Err(DecodeError::Fatal);
     }
-    let method = module
-        .methods()
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(method))
-        .ok_or(DecodeError::UnknownCommand)?;
-    Ok(Command {
-        module,
-        method,
-        params,
-    })
+    let call = Call::find(module, method).ok_or(DecodeError::UnknownCommand)?;
+    Ok(Command { call, params })
 }
 
 #[cfg(test)]
@@ -265,7 +379,7 @@ mod tests {
         ];
         for (body, query, module, method) in ok_rows {
             let c = decode(body, *query, v).unwrap();
-            assert_eq!((c.module, c.method), (*module, *method));
+            assert_eq!((c.call.module(), c.call.method()), (*module, *method));
         }
         assert_eq!(
             decode(

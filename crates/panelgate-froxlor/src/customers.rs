@@ -6,6 +6,7 @@ use panelgate_core::{
 };
 use serde_json::{json, Value};
 
+use crate::call::CustomersOp;
 use crate::customer_object::{render, CustomerRow, View, SCHEMA};
 use crate::error::{from_core, Failure, JobNoun};
 use crate::listing::{self, SqlValue};
@@ -19,19 +20,18 @@ pub(crate) fn core_err(e: panelgate_core::CoreError) -> Failure {
     from_core(e, JobNoun::Backup)
 }
 
-pub async fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
-    match method {
-        "listing" => listing(ctx, p).await,
-        "listingCount" => listing_count(ctx, p).await,
-        "get" => get(ctx, p, "Customers:get")
+pub async fn run(ctx: &Ctx<'_>, op: CustomersOp, p: &Params) -> Outcome {
+    match op {
+        CustomersOp::Listing => listing(ctx, p).await,
+        CustomersOp::ListingCount => listing_count(ctx, p).await,
+        CustomersOp::Get => get(ctx, p, "Customers:get")
             .await
             .map(|(c, view)| render(&c, view, ctx.version, show_usages(p))),
-        "add" => add(ctx, p).await,
-        "update" => update(ctx, p).await,
-        "delete" => delete(ctx, p).await,
-        "unlock" => unlock(ctx, p).await,
-        "move" => move_customer(ctx, p).await,
-        _ => Err(Failure::new(400, "Unknown command")),
+        CustomersOp::Add => add(ctx, p).await,
+        CustomersOp::Update => update(ctx, p).await,
+        CustomersOp::Delete => delete(ctx, p).await,
+        CustomersOp::Unlock => unlock(ctx, p).await,
+        CustomersOp::Move => move_customer(ctx, p).await,
     }
 }
 

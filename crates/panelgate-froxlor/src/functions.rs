@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::call::Module;
+use crate::call::{FroxlorOp, Module};
 use crate::error::Failure;
 use crate::params::Params;
 use crate::{Ctx, FroxlorVersion, Outcome};
@@ -320,11 +320,10 @@ const DOCS: &[Doc] = &[
     ),
 ];
 
-pub fn run(ctx: &Ctx<'_>, method: &str, p: &Params) -> Outcome {
-    match method {
-        "listFunctions" => list_functions(ctx.version, p),
-        "getApiVersion" => Ok(json!({ "version": ctx.version.release(), "branding": "" })),
-        _ => Err(Failure::new(400, "Unknown command")),
+pub fn run(ctx: &Ctx<'_>, op: FroxlorOp, p: &Params) -> Outcome {
+    match op {
+        FroxlorOp::ListFunctions => list_functions(ctx.version, p),
+        FroxlorOp::GetApiVersion => Ok(json!({ "version": ctx.version.release(), "branding": "" })),
     }
 }
 
@@ -358,4 +357,31 @@ fn list_functions(version: FroxlorVersion, p: &Params) -> Outcome {
         })
         .collect();
     Ok(Value::Array(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::Call;
+
+    // `listFunctions` documents exactly the served calls (`Call::ALL`), no more, no fewer.
+    #[test]
+    fn list_functions_documents_every_served_call() {
+        let documented: Vec<(&str, &str)> = DOCS.iter().map(|d| (d.0, d.1)).collect();
+        for call in Call::ALL {
+            assert!(
+                documented.contains(&(call.module().name(), call.method())),
+                "{} is served but not documented",
+                call.name()
+            );
+        }
+        for (module, method) in &documented {
+            assert!(
+                Call::ALL
+                    .iter()
+                    .any(|c| c.module().name() == *module && c.method() == *method),
+                "{module}.{method} is documented but not served"
+            );
+        }
+    }
 }

@@ -51,7 +51,7 @@ use panelgate_core::{Core, SettingsSnapshot};
 use panelgate_http::{BoxFuture, Context, Frontend, Request, Response};
 use serde_json::{json, Value};
 
-use crate::call::{Command, Module};
+use crate::call::{Call, Command, Module};
 use crate::error::Failure;
 use panelgate_core::{Principal, Refusal};
 
@@ -167,7 +167,7 @@ impl Froxlor {
             settings: &settings,
             version: self.version,
         };
-        cx.set_call(format!("{}.{}", command.module.name(), command.method));
+        cx.set_call(command.call.name());
         match dispatch(&ctx, &command).await {
             Ok(data) => (200, Some(json::encode(&json!({ "data": data }))), headers),
             Err(f) => render(f, headers),
@@ -194,22 +194,17 @@ impl Froxlor {
 }
 
 async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
-    match cmd.module {
-        Module::Customers => customers::run(ctx, cmd.method, &cmd.params).await,
-        Module::CustomerBackups => {
-            backups::run(
-                ctx,
-                backups::Flavor::CustomerBackups,
-                cmd.method,
-                &cmd.params,
-            )
-            .await
+    match cmd.call {
+        Call::Customers(op) => customers::run(ctx, op, &cmd.params).await,
+        Call::Jobs(module, op) => {
+            let flavor = match module {
+                Module::CustomerBackups => backups::Flavor::CustomerBackups,
+                _ => backups::Flavor::DataDump,
+            };
+            backups::run(ctx, flavor, op, &cmd.params).await
         }
-        Module::DataDump => {
-            backups::run(ctx, backups::Flavor::DataDump, cmd.method, &cmd.params).await
-        }
-        Module::Admins => admins::run(ctx, cmd.method, &cmd.params).await,
-        Module::Froxlor => functions::run(ctx, cmd.method, &cmd.params),
+        Call::Admins(op) => admins::run(ctx, op, &cmd.params).await,
+        Call::Froxlor(op) => functions::run(ctx, op, &cmd.params),
     }
 }
 
