@@ -9,13 +9,15 @@
 //!
 //! Modules: [`request`] (the request and its body), [`response`](mod@response) (answers, downloads),
 //! [`params`] (the ordered parameter multimap), [`auth`] (Basic, Bearer, cookies),
-//! [`context`] (context, frontend trait, router).
+//! [`context`] (context, frontend trait, router), [`xml`] (the XML document model, capped
+//! reader and writer).
 
 pub mod auth;
 pub mod context;
 pub mod params;
 pub mod request;
 pub mod response;
+pub mod xml;
 
 pub use context::{BoxFuture, Context, Frontend, Router, REQUEST_ID};
 pub use params::Params;

@@ -38,7 +38,8 @@ pub mod reseller;
 pub mod schema;
 pub mod server;
 pub mod webspace;
-pub mod xml;
+/// The XML document model, reader and writer (shared, in `panelgate-http`).
+pub use panelgate_http::xml;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};

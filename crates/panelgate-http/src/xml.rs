@@ -1,4 +1,5 @@
-//! A small, capped XML reader (to a tree) and writer for Plesk packets.
+//! One XML document model for every frontend that speaks XML (Plesk packets today): a capped
+//! reader into an [`Element`] tree, and a writer on quick-xml's own [`quick_xml::Writer`].
 //!
 //! Requests are untrusted: the body size, nesting depth and element count are capped while
 //! reading, a DOCTYPE is refused (no entity can be declared, so none can expand), and only the
@@ -223,63 +224,43 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     })
 }
 
-fn escape(s: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Serialise a packet: XML declaration, then the tree; indented by two spaces when `pretty`.
+/// Serialise a document: XML declaration, then the tree; indented by two spaces when `pretty`.
+/// Text escapes `&`, `<` and `>`; attribute values also quotes.
 pub fn write(root: &Element, pretty: bool) -> String {
+    use quick_xml::events::{BytesEnd, BytesStart, BytesText};
+    fn element<W: std::io::Write>(
+        w: &mut quick_xml::Writer<W>,
+        el: &Element,
+    ) -> std::io::Result<()> {
+        let mut start = BytesStart::new(el.name.as_str());
+        for (k, v) in &el.attrs {
+            start.push_attribute((k.as_str(), v.as_str()));
+        }
+        if el.children.is_empty() && el.text.is_empty() {
+            return w.write_event(Event::Empty(start));
+        }
+        w.write_event(Event::Start(start))?;
+        if el.children.is_empty() {
+            let text = quick_xml::escape::partial_escape(el.text.as_str());
+            w.write_event(Event::Text(BytesText::from_escaped(text)))?;
+        } else {
+            for child in &el.children {
+                element(w, child)?;
+            }
+        }
+        w.write_event(Event::End(BytesEnd::new(el.name.as_str())))
+    }
+    let mut writer = if pretty {
+        quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2)
+    } else {
+        quick_xml::Writer::new(Vec::new())
+    };
+    // Writing into memory cannot fail.
+    let _ = element(&mut writer, root);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    write_el(&mut out, root, 0, pretty);
+    out.push_str(&String::from_utf8_lossy(&writer.into_inner()));
     out.push('\n');
     out
-}
-
-fn write_el(out: &mut String, el: &Element, depth: usize, pretty: bool) {
-    if pretty {
-        for _ in 0..depth {
-            out.push_str("  ");
-        }
-    }
-    out.push('<');
-    out.push_str(&el.name);
-    for (k, v) in &el.attrs {
-        out.push_str(&format!(" {k}=\"{}\"", escape(v, true)));
-    }
-    if el.children.is_empty() && el.text.is_empty() {
-        out.push_str("/>");
-        return;
-    }
-    out.push('>');
-    if el.children.is_empty() {
-        out.push_str(&escape(&el.text, false));
-    } else {
-        for c in &el.children {
-            if pretty {
-                out.push('\n');
-            }
-            write_el(out, c, depth + 1, pretty);
-        }
-        if pretty {
-            out.push('\n');
-            for _ in 0..depth {
-                out.push_str("  ");
-            }
-        }
-    }
-    out.push_str("</");
-    out.push_str(&el.name);
-    out.push('>');
 }
 
 #[cfg(test)]
