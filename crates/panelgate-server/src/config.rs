@@ -51,11 +51,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PANELGATE_SEED")]
     pub seed: Option<PathBuf>,
     /// Froxlor release to answer as: 2.0 (2.0.24) or 2.3 (2.3.10) [default: 2.0]
-    #[arg(long, env = "PANELGATE_FROXLOR_VERSION")]
-    pub froxlor_version: Option<String>,
-    /// Log format: text or json [default: text]
-    #[arg(long, env = "PANELGATE_LOG_FORMAT")]
-    pub log_format: Option<String>,
+    #[arg(long, env = "PANELGATE_FROXLOR_VERSION", value_enum)]
+    pub froxlor_version: Option<FroxlorRelease>,
+    /// Log format [default: text]
+    #[arg(long, env = "PANELGATE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
     /// Seconds after which a planned Froxlor backup job runs (Froxlor's cron) [default: 60]
     #[arg(long, env = "PANELGATE_BACKUP_JOB_DELAY")]
     pub backup_job_delay: Option<i64>,
@@ -129,7 +129,7 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     pub seed: Option<PathBuf>,
     pub body_limit: Option<usize>,
-    pub log_format: Option<String>,
+    pub log_format: Option<LogFormat>,
     pub upload_limit: Option<u64>,
     pub backup_job_delay: Option<i64>,
     pub control_token: Option<String>,
@@ -145,7 +145,39 @@ pub struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FroxlorFileConfig {
-    pub version: Option<String>,
+    pub version: Option<FroxlorRelease>,
+}
+
+/// The Froxlor release the Froxlor API answers as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+pub enum FroxlorRelease {
+    /// Froxlor 2.0.24
+    #[value(name = "2.0")]
+    #[serde(rename = "2.0")]
+    V2_0,
+    /// Froxlor 2.3.10
+    #[value(name = "2.3")]
+    #[serde(rename = "2.3")]
+    V2_3,
+}
+
+impl From<FroxlorRelease> for FroxlorVersion {
+    fn from(r: FroxlorRelease) -> FroxlorVersion {
+        match r {
+            FroxlorRelease::V2_0 => FroxlorVersion::V2_0,
+            FroxlorRelease::V2_3 => FroxlorVersion::V2_3,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,10 +220,6 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
-    #[error("unknown Froxlor version {0:?} (use 2.0 or 2.3)")]
-    FroxlorVersion(String),
-    #[error("unknown log format {0:?} (use text or json)")]
-    LogFormat(String),
 }
 
 impl Config {
@@ -210,23 +238,16 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir.join("panelgate.db")));
-        let version = args
-            .froxlor_version
-            .clone()
-            .or(file.froxlor.version)
-            .unwrap_or_else(|| "2.0".into());
-        let froxlor_version =
-            FroxlorVersion::parse(&version).ok_or(ConfigError::FroxlorVersion(version))?;
-        let log_format = args
+        let froxlor_version = FroxlorVersion::from(
+            args.froxlor_version
+                .or(file.froxlor.version)
+                .unwrap_or(FroxlorRelease::V2_0),
+        );
+        let json_logs = args
             .log_format
-            .clone()
             .or(file.log_format)
-            .unwrap_or_else(|| "text".into());
-        let json_logs = match log_format.as_str() {
-            "text" => false,
-            "json" => true,
-            other => return Err(ConfigError::LogFormat(other.into())),
-        };
+            .unwrap_or(LogFormat::Text)
+            == LogFormat::Json;
         let mut limits = file.limits;
         macro_rules! flag_over_file {
             ($($field:ident),*) => {$(
