@@ -648,3 +648,32 @@ async fn schema_violations_answer_1014_with_libxml2_texts() {
     assert_eq!(text_of(&a.body, "errcode"), ["1017"]);
     assert!(a.body.contains("<proto>1.6.9.1</proto>"));
 }
+
+// The README's Plesk table names every served call (`Call::all()`, the one list of them).
+#[test]
+fn readme_names_every_served_plesk_call() {
+    use panelgate_plesk::call::{BackupOp, Call};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Plesk compatibility")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the Plesk section");
+    for call in Call::all() {
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", call.operator())))
+            .unwrap_or_else(|| panic!("no README row for {}", call.operator()));
+        let named = match call {
+            Call::Backup(_) => row.contains(&format!("all {} operations", BackupOp::ALL.len())),
+            _ => row.contains(&format!("`{}`", call.operation())),
+        };
+        assert!(
+            named,
+            "{}/{} missing in {row}",
+            call.operator(),
+            call.operation()
+        );
+    }
+}

@@ -10,6 +10,7 @@ use panelgate_core::backups::{
 };
 use panelgate_core::{CoreError, CustomerRef};
 
+use crate::call::BackupOp;
 use crate::xml::Element;
 use crate::{ok_result, Ctx, Fault, OperatorResult};
 
@@ -112,18 +113,24 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let actor = ctx.principal.actor();
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        let result = match operation.name.as_str() {
-            "backup-server" | "backup-reseller" | "backup-customer" | "backup-webspace" => {
-                start(ctx, operation).await
-            }
-            "get-tasks-info" => tasks_info(ctx, operation).await,
-            "get-local-backup-list" => local_list(ctx, operation).await,
-            "remove-file" => remove_file(ctx, operation).await,
-            "import-file" => import_file(ctx, operation).await,
-            "download-file" => {
+        let Some(call) = BackupOp::parse(&operation.name) else {
+            answered.push(crate::unsupported());
+            out.push(answered);
+            continue;
+        };
+        let result = match call {
+            BackupOp::BackupServer
+            | BackupOp::BackupReseller
+            | BackupOp::BackupCustomer
+            | BackupOp::BackupWebspace => start(ctx, operation).await,
+            BackupOp::GetTasksInfo => tasks_info(ctx, operation).await,
+            BackupOp::GetLocalBackupList => local_list(ctx, operation).await,
+            BackupOp::RemoveFile => remove_file(ctx, operation).await,
+            BackupOp::ImportFile => import_file(ctx, operation).await,
+            BackupOp::DownloadFile => {
                 Fault::Refused("download-file must be the only operation of its packet").result()
             }
-            "stop-backup" => match operation
+            BackupOp::StopBackup => match operation
                 .child_text("task-id")
                 .and_then(|v| v.trim().parse().ok())
             {
@@ -136,34 +143,35 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                 },
                 None => Fault::InvalidValue("task-id").result(),
             },
-            "get-supported-protocols" => {
+            BackupOp::GetSupportedProtocols => {
                 let mut r = ok_result();
                 r.add_text("protocol", "local").add_text("protocol", "ftp");
                 r
             }
-            "get-remote-storage-settings" => remote_settings(ctx, operation).await,
-            "set-remote-storage-settings" => set_remote_settings(ctx, operation).await,
-            "get-server-wide-settings" => match ctx.core.backups().server_settings(&actor).await {
-                Ok(s) => {
-                    let mut r = ok_result();
-                    let mut settings = Element::new("settings");
-                    settings
-                        .add_text("max-backup-files", s.max_backup_files.to_string())
-                        .add_text("max-backup-processes", s.max_backup_processes.to_string())
-                        .add_text("low-priority", bool_text(s.low_priority))
-                        .add_text("do-not-compress", bool_text(s.do_not_compress))
-                        .add_text(
-                            "allow-local-ftp-backup",
-                            bool_text(s.allow_local_ftp_backup),
-                        )
-                        .add_text("keep-local-backup", bool_text(s.keep_local_backup));
-                    r.push(settings);
-                    r
+            BackupOp::GetRemoteStorageSettings => remote_settings(ctx, operation).await,
+            BackupOp::SetRemoteStorageSettings => set_remote_settings(ctx, operation).await,
+            BackupOp::GetServerWideSettings => {
+                match ctx.core.backups().server_settings(&actor).await {
+                    Ok(s) => {
+                        let mut r = ok_result();
+                        let mut settings = Element::new("settings");
+                        settings
+                            .add_text("max-backup-files", s.max_backup_files.to_string())
+                            .add_text("max-backup-processes", s.max_backup_processes.to_string())
+                            .add_text("low-priority", bool_text(s.low_priority))
+                            .add_text("do-not-compress", bool_text(s.do_not_compress))
+                            .add_text(
+                                "allow-local-ftp-backup",
+                                bool_text(s.allow_local_ftp_backup),
+                            )
+                            .add_text("keep-local-backup", bool_text(s.keep_local_backup));
+                        r.push(settings);
+                        r
+                    }
+                    Err(e) => scope_error(&e, BackupScope::Server),
                 }
-                Err(e) => scope_error(&e, BackupScope::Server),
-            },
-            "set-server-wide-settings" => set_server_settings(ctx, operation).await,
-            _ => crate::unsupported(),
+            }
+            BackupOp::SetServerWideSettings => set_server_settings(ctx, operation).await,
         };
         answered.push(result);
         out.push(answered);

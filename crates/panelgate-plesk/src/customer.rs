@@ -3,6 +3,7 @@
 use panelgate_core::admins::AdminRef;
 use panelgate_core::{CoreError, Customer, CustomerPatch, CustomerRef, NewCustomer, Profile};
 
+use crate::call::AccountOp;
 use crate::xml::Element;
 use crate::{ok_result, Ctx, Fault, OperatorResult};
 
@@ -56,16 +57,16 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("customer");
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        match operation.name.as_str() {
-            "add" => {
+        match AccountOp::parse(&operation.name) {
+            Some(AccountOp::Add) => {
                 answered.push(add(ctx, operation).await);
             }
-            "get" | "set" | "del" => {
+            Some(AccountOp::Get | AccountOp::Set | AccountOp::Del) => {
                 for r in filtered(ctx, operation).await {
                     answered.push(r);
                 }
             }
-            _ => {
+            None => {
                 answered.push(crate::unsupported());
             }
         }

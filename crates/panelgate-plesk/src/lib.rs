@@ -32,6 +32,7 @@
 //!   schema rule is checked yet.
 
 pub mod backup_manager;
+pub mod call;
 pub mod customer;
 pub mod error;
 pub mod reseller;
@@ -412,8 +413,9 @@ impl Plesk {
         };
         // `download-file` alone in a packet answers with the archive itself.
         if let [op] = packet.children.as_slice() {
-            if let (true, [download]) = (op.name == "backup-manager", op.children.as_slice()) {
-                if download.name == "download-file" {
+            if let [download] = op.children.as_slice() {
+                let call = call::Call::parse(&op.name, &download.name);
+                if call == Some(call::Call::Backup(call::BackupOp::DownloadFile)) {
                     return match backup_manager::download(&ctx, download).await {
                         Ok(files) => Ok(Answer::File(files)),
                         Err(result) => {

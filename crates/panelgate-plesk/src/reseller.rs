@@ -4,6 +4,7 @@
 use panelgate_core::admins::{AdminPatch, NewAdmin};
 use panelgate_core::{Admin, Resources, UNLIMITED};
 
+use crate::call::AccountOp;
 use crate::customer::{locale, split_pname};
 use crate::xml::Element;
 use crate::{ok_result, Ctx, Fault, OperatorResult};
@@ -25,16 +26,16 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("reseller");
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        match operation.name.as_str() {
-            "add" => {
+        match AccountOp::parse(&operation.name) {
+            Some(AccountOp::Add) => {
                 answered.push(add(ctx, operation).await);
             }
-            "get" | "set" | "del" => {
+            Some(AccountOp::Get | AccountOp::Set | AccountOp::Del) => {
                 for r in filtered(ctx, operation).await {
                     answered.push(r);
                 }
             }
-            _ => {
+            None => {
                 answered.push(crate::unsupported());
             }
         }

@@ -2,6 +2,7 @@
 
 use panelgate_core::{CredentialKind, NewCredential};
 
+use crate::call::{SecretKeyOp, ServerOp};
 use crate::xml::Element;
 use panelgate_core::Who;
 
@@ -17,8 +18,8 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
     let mut out = Element::new("server");
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        match operation.name.as_str() {
-            "get_protos" => {
+        match ServerOp::parse(&operation.name) {
+            Some(ServerOp::GetProtos) => {
                 let mut r = ok_result();
                 let mut protos = Element::new("protos");
                 for p in PROTOCOLS {
@@ -27,10 +28,10 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
                 r.push(protos);
                 answered.push(r);
             }
-            "get" => {
+            Some(ServerOp::Get) => {
                 answered.push(get(ctx, operation).await);
             }
-            _ => {
+            None => {
                 answered.push(crate::unsupported());
             }
         }
@@ -41,7 +42,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element, _version: &str) -> OperatorResult 
 
 /// `secret_key/get_info` and `delete`. Keys are stored hashed, so a key is shown only when the
 /// request names it; a listing of all keys shows `sha256:<fingerprint>` instead of the key.
-async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
+async fn keys(ctx: &Ctx<'_>, operation: &Element, op: SecretKeyOp) -> Vec<Element> {
     let actor = ctx.principal.actor();
     // Each distinct key once, at most as many as any filter is answered for.
     let mut seen = std::collections::HashSet::new();
@@ -80,7 +81,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
         i
     };
     if named.is_empty() {
-        if operation.name == "delete" {
+        if op == SecretKeyOp::Delete {
             return vec![Fault::Incomplete("name the keys to delete").result()];
         }
         let mut r = ok_result();
@@ -111,7 +112,7 @@ async fn keys(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
             results.push(r);
             continue;
         };
-        if operation.name == "delete" {
+        if op == SecretKeyOp::Delete {
             match ctx.core.credentials().delete(&actor, k.id).await {
                 Ok(()) => {
                     let mut r = ok_result();
@@ -179,8 +180,8 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("secret_key");
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        match operation.name.as_str() {
-            "create" => {
+        match SecretKeyOp::parse(&operation.name) {
+            Some(SecretKeyOp::Create) => {
                 let (admin_id, customer_id) = match ctx.principal.who() {
                     Who::Admin(a) => (Some(a.id), None),
                     Who::Customer(c) => (None, Some(c.id)),
@@ -221,12 +222,12 @@ pub async fn secret_key(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
                     }
                 }
             }
-            "get_info" | "delete" => {
-                for r in keys(ctx, operation).await {
+            Some(op @ (SecretKeyOp::GetInfo | SecretKeyOp::Delete)) => {
+                for r in keys(ctx, operation, op).await {
                     answered.push(r);
                 }
             }
-            _ => {
+            None => {
                 answered.push(crate::unsupported());
             }
         }

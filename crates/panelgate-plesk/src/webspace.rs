@@ -4,6 +4,7 @@
 use panelgate_core::subscriptions::Subscription;
 use panelgate_core::CustomerRef;
 
+use crate::call::{SiteOp, WebspaceOp};
 use crate::xml::Element;
 use crate::{ok_result, Ctx, Fault, OperatorResult};
 
@@ -11,16 +12,16 @@ pub async fn run(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let mut out = Element::new("webspace");
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        match operation.name.as_str() {
-            "add" => {
+        match WebspaceOp::parse(&operation.name) {
+            Some(WebspaceOp::Add) => {
                 answered.push(add(ctx, operation).await);
             }
-            "get" | "del" => {
+            Some(WebspaceOp::Get | WebspaceOp::Del) => {
                 for r in filtered(ctx, operation).await {
                     answered.push(r);
                 }
             }
-            _ => {
+            None => {
                 answered.push(crate::unsupported());
             }
         }
@@ -163,7 +164,7 @@ pub async fn site(ctx: &Ctx<'_>, op: &Element) -> OperatorResult {
     let actor = ctx.principal.actor();
     for operation in &op.children {
         let mut answered = Element::new(operation.name.clone());
-        if operation.name != "get" {
+        if SiteOp::parse(&operation.name).is_none() {
             answered.push(crate::unsupported());
             out.push(answered);
             continue;
