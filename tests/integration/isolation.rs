@@ -6,8 +6,6 @@
 //! The matrix is data: one [`Row`] per call, with the request written as a template over the
 //! foreign object's ids and names. New frontends add their rows to [`ROWS`].
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope};
 use panelgate_core::seed::DataSet;
@@ -348,35 +346,17 @@ async fn fingerprint(t: &TestApp) -> String {
 }
 
 async fn send(t: &TestApp, role: &Role, row: &Row) -> (u16, String) {
-    let body = role.foreign.fill(row.body);
-    let mut req = http::Request::builder()
-        .method(row.method)
-        .uri(role.foreign.fill(row.path));
-    req = match row.protocol {
+    let (body, target) = (role.foreign.fill(row.body), role.foreign.fill(row.path));
+    let r = match row.protocol {
         Protocol::Froxlor | Protocol::Control => {
-            use base64::Engine;
-            req.header(
-                "authorization",
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(role.froxlor_key)
-                ),
-            )
+            panelgate_testkit::send(&t.app, row.method, &target, Some(role.froxlor_key), body).await
         }
-        Protocol::Plesk => req
-            .header("HTTP_AUTH_LOGIN", role.plesk_login)
-            .header("HTTP_AUTH_PASSWD", "changeme1Q**"),
+        Protocol::Plesk => {
+            let login = panelgate_testkit::plesk_login(role.plesk_login);
+            panelgate_testkit::send_with(&t.app, row.method, &target, &login, body).await
+        }
     };
-    let resp = t
-        .app
-        .handle_http(
-            req.body(Full::new(Bytes::from(body))).unwrap(),
-            "127.0.0.1:9".parse().unwrap(),
-        )
-        .await;
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    (r.status, r.body)
 }
 
 fn refused(protocol: Protocol, status: u16, body: &str) -> bool {

@@ -5,8 +5,6 @@
 
 use std::path::PathBuf;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use panelgate_plesk::xml::{self, Element};
 use panelgate_testkit::panelgate_froxlor::FroxlorVersion;
 use panelgate_testkit::TestApp;
@@ -91,32 +89,23 @@ fn compare(want: &Element, got: &Element, case: &Case, path: &str) -> Result<(),
 }
 
 async fn send(app: &panelgate_server::App, auth: Option<&str>, body: &str) -> String {
-    let mut req =
-        http::Request::post("/enterprise/control/agent.php").header("HTTP_PRETTY_PRINT", "TRUE");
-    match auth {
-        Some("none") => {}
-        Some(key) => req = req.header("KEY", key),
-        None => {
-            req = req
-                .header("HTTP_AUTH_LOGIN", "admin")
-                .header("HTTP_AUTH_PASSWD", "changeme1Q**")
-        }
-    }
-    let resp = app
-        .handle_http(
-            req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(),
-            "127.0.0.1:9".parse().unwrap(),
-        )
-        .await;
-    String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
+    let login = panelgate_testkit::plesk_login("admin");
+    let headers: Vec<(&str, &str)> = match auth {
+        Some("none") => vec![],
+        Some(key) => vec![("KEY", key)],
+        None => login.to_vec(),
+    };
+    let mut all = vec![("HTTP_PRETTY_PRINT", "TRUE"), ("content-type", "text/xml")];
+    all.extend(headers);
+    panelgate_testkit::send_with(
+        app,
+        "POST",
+        "/enterprise/control/agent.php",
+        &all,
+        body.to_owned(),
     )
-    .unwrap()
+    .await
+    .body
 }
 
 // The build script makes one test per case file (`plesk_case::<file>`).

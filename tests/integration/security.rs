@@ -6,8 +6,6 @@
 
 use std::io::Read;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope, RestoreBehavior};
 use panelgate_core::{CustomerPatch, CustomerRef, Limits, NewCredential};
@@ -23,31 +21,12 @@ const CUSTOMER1: &[(&str, &str)] = &[
 ];
 
 async fn plesk(t: &TestApp, headers: &[(&str, &str)], body: &str) -> String {
-    let mut req = http::Request::post("/enterprise/control/agent.php");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = t
-        .app
-        .handle_http(
-            req.body(Full::new(Bytes::from(body.to_owned()))).unwrap(),
-            "127.0.0.1:9".parse().unwrap(),
-        )
-        .await;
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
+    t.plesk(headers, body).await.body
 }
 
 async fn control(t: &TestApp, method: &str, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
-    let resp = t.app.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, bytes.to_vec())
+    let r = t.control(method, path, body).await;
+    (r.status, r.bytes.to_vec())
 }
 
 async fn logins(t: &TestApp) -> Vec<String> {

@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
+use http::HeaderMap;
 use http_body_util::BodyExt;
 use panelgate_core::seed::DataSet;
 use panelgate_core::{Actor, Core, CoreOptions, Limits, ManualClock, Principal, SystemCap};
 use panelgate_froxlor::FroxlorVersion;
-use panelgate_http::Request;
 use panelgate_server::{App, AppOptions};
 
 pub use panelgate_froxlor;
@@ -163,7 +162,9 @@ pub struct TestApp {
 pub struct TestResponse {
     pub status: u16,
     pub headers: HeaderMap,
+    /// The body as text (lossy for binary bodies: see `bytes`).
     pub body: String,
+    pub bytes: Bytes,
 }
 
 impl TestResponse {
@@ -305,7 +306,8 @@ impl TestApp {
     }
 }
 
-/// Send a request through `app`'s router.
+/// Send a Froxlor-style request through `app`'s router: JSON content type, and HTTP Basic
+/// `key:secret` when `auth` is given.
 pub async fn send(
     app: &App,
     method: &str,
@@ -313,24 +315,37 @@ pub async fn send(
     auth: Option<&str>,
     body: impl Into<Bytes>,
 ) -> TestResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(auth) = auth {
-        let value = format!(
+    let basic = auth.map(|auth| {
+        format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(auth)
-        );
-        headers.insert(
-            http::header::AUTHORIZATION,
-            HeaderValue::from_str(&value).expect("header"),
-        );
+        )
+    });
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(basic) = &basic {
+        headers.push(("authorization", basic.as_str()));
     }
-    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    send_with(app, method, target, &headers, body).await
+}
+
+/// Send a request with exactly these headers (any protocol) through the router, as a client on
+/// loopback would: the body is collected by the same code the listener uses.
+pub async fn send_with(
+    app: &App,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> TestResponse {
+    let mut req = http::Request::builder().method(method).uri(target);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .body(http_body_util::Full::new(body.into()))
+        .expect("a valid request");
     let resp = app
-        .handle(Request::new(method, target, headers, body).expect("a valid request target"))
+        .handle_http(req, std::net::SocketAddr::from(([127, 0, 0, 1], 9)))
         .await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
@@ -344,6 +359,41 @@ pub async fn send(
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
+    }
+}
+
+/// Plesk login headers of a demo account (password `changeme1Q**`).
+pub fn plesk_login(login: &str) -> [(&str, &str); 2] {
+    [
+        ("HTTP_AUTH_LOGIN", login),
+        ("HTTP_AUTH_PASSWD", "changeme1Q**"),
+    ]
+}
+
+impl TestApp {
+    /// `POST /enterprise/control/agent.php` with these headers (`plesk_login(..)`, `KEY`).
+    pub async fn plesk(&self, headers: &[(&str, &str)], packet: &str) -> TestResponse {
+        let mut all = vec![("content-type", "text/xml")];
+        all.extend_from_slice(headers);
+        send_with(
+            &self.app,
+            "POST",
+            "/enterprise/control/agent.php",
+            &all,
+            packet.to_owned(),
+        )
+        .await
+    }
+
+    /// A control API request from loopback, without credentials.
+    pub async fn control(
+        &self,
+        method: &str,
+        target: &str,
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        send_with(&self.app, method, target, &[], body).await
     }
 }
 
