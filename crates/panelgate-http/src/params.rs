@@ -1,14 +1,50 @@
-//! Request parameters as an ordered multimap: the query string and an urlencoded body, in the
-//! order they were sent, repeated keys kept (httpapi.com arrays are repeated keys; ISPsystem
-//! merges the query string and the body, the body winning).
+//! Request parameters as an ordered multimap: the query string and an urlencoded or multipart
+//! body, in the order they were sent, repeated keys kept (httpapi.com arrays are repeated keys;
+//! ISPsystem merges the query string and the body, the body winning). File parts of a multipart
+//! body are written to disk under a size cap and removed when the parameters are dropped.
 
 use crate::request::Request;
 
 /// Ordered `(name, value)` pairs, percent-decoded (`+` is a space).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Params {
     query: Vec<(String, String)>,
     body: Vec<(String, String)>,
+    files: Vec<FilePart>,
+}
+
+/// A file part of a multipart body, stored on disk (removed when dropped).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FilePart {
+    /// The form field's name.
+    pub name: String,
+    /// The file name the client gave.
+    pub file_name: String,
+    pub path: std::path::PathBuf,
+    pub size: u64,
+}
+
+impl Drop for FilePart {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Why a multipart body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MultipartError {
+    #[error("malformed multipart body: {0}")]
+    Malformed(String),
+    #[error("a file part is larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("storing a file part: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn is_content_type(req: &Request, wanted: &str) -> bool {
+    req.header("content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
 }
 
 /// Decode `a=1&b=2&a=3` into ordered pairs (linear; invalid escapes are kept as they are).
@@ -22,26 +58,83 @@ impl Params {
         Params {
             query: parse_pairs(query.unwrap_or("").as_bytes()),
             body: Vec::new(),
+            files: Vec::new(),
         }
     }
 
     /// The query string and, for `application/x-www-form-urlencoded` bodies, the body.
     pub fn from_request(req: &Request) -> Params {
-        let urlencoded = req
-            .header("content-type")
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
         Params {
             query: parse_pairs(req.uri.query().unwrap_or("").as_bytes()),
-            body: if urlencoded {
+            body: if is_content_type(req, "application/x-www-form-urlencoded") {
                 parse_pairs(req.body.bytes())
             } else {
                 Vec::new()
             },
+            files: Vec::new(),
         }
+    }
+
+    /// [`Params::from_request`], and for `multipart/form-data` bodies the text fields as body
+    /// pairs and the file parts written into `dir` (each at most `max_file` bytes).
+    pub async fn from_request_with_files(
+        req: &Request,
+        dir: &std::path::Path,
+        max_file: u64,
+    ) -> Result<Params, MultipartError> {
+        let mut params = Params::from_request(req);
+        if !is_content_type(req, "multipart/form-data") {
+            return Ok(params);
+        }
+        let boundary = req
+            .header("content-type")
+            .map(multer::parse_boundary)
+            .ok_or_else(|| MultipartError::Malformed("no boundary".into()))?
+            .map_err(|e| MultipartError::Malformed(e.to_string()))?;
+        let body = bytes::Bytes::copy_from_slice(req.body.bytes());
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let malformed = |e: multer::Error| MultipartError::Malformed(e.to_string());
+        while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                None => {
+                    let text = field.text().await.map_err(malformed)?;
+                    params.body.push((name, text));
+                }
+                Some(file_name) => {
+                    use tokio::io::AsyncWriteExt;
+                    tokio::fs::create_dir_all(dir).await?;
+                    let path = dir.join(format!("part_{:016x}.tmp", rand::random::<u64>()));
+                    // Registered first, so that the file goes whatever happens below.
+                    params.files.push(FilePart {
+                        name,
+                        file_name,
+                        path: path.clone(),
+                        size: 0,
+                    });
+                    let mut out = tokio::fs::File::create(&path).await?;
+                    let mut size = 0u64;
+                    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                        size += chunk.len() as u64;
+                        if size > max_file {
+                            return Err(MultipartError::TooLarge(max_file));
+                        }
+                        out.write_all(&chunk).await?;
+                    }
+                    out.flush().await?;
+                    if let Some(part) = params.files.last_mut() {
+                        part.size = size;
+                    }
+                }
+            }
+        }
+        Ok(params)
+    }
+
+    /// The file parts of a multipart body.
+    pub fn files(&self) -> &[FilePart] {
+        &self.files
     }
 
     /// Every pair: the query string's, then the body's.
@@ -106,6 +199,45 @@ mod tests {
         assert_eq!(p.get("a"), Some("3"));
         assert_eq!(p.get_all("a"), ["1", "3"]);
         assert_eq!(p.get("nope"), None);
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_and_file_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"func\"\r\n\r\nbackup.upload\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.tar.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n0123456789\r\n--XyZ--\r\n";
+        let req = Request::new(
+            http::Method::POST,
+            "/billmgr?out=xml&func=ignored",
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
+            )]
+            .into_iter()
+            .collect(),
+            body,
+        )
+        .unwrap();
+        let p = Params::from_request_with_files(&req, dir.path(), 100)
+            .await
+            .unwrap();
+        assert_eq!(p.get("func"), Some("backup.upload"), "the body wins");
+        assert_eq!(p.get("out"), Some("xml"));
+        let file = &p.files()[0];
+        assert_eq!(
+            (file.name.as_str(), file.file_name.as_str(), file.size),
+            ("file", "a.tar.gz", 10)
+        );
+        assert_eq!(std::fs::read(&file.path).unwrap(), b"0123456789");
+        let path = file.path.clone();
+        drop(p);
+        assert!(!path.exists(), "file parts are removed with the parameters");
+        let too_large = Params::from_request_with_files(&req, dir.path(), 5).await;
+        assert!(matches!(too_large, Err(MultipartError::TooLarge(5))));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing left behind"
+        );
     }
 
     #[test]
