@@ -30,6 +30,20 @@ pub struct CredentialInfo {
     pub fingerprint: String,
 }
 
+fn info(row: credentials::Model, kind: CredentialKind) -> CredentialInfo {
+    CredentialInfo {
+        id: row.id,
+        kind,
+        public_key: row.public_key,
+        admin_id: row.admin_id,
+        customer_id: row.customer_id,
+        allowed_from: row.allowed_from,
+        valid_until: row.valid_until,
+        description: row.description,
+        fingerprint: row.lookup,
+    }
+}
+
 impl Credentials<'_> {
     /// Store a credential. Admins may create keys for themselves and the customers they see;
     /// the server for anyone.
@@ -177,17 +191,7 @@ impl Credentials<'_> {
         Ok(rows
             .into_iter()
             .filter(|r| policy::sees_credential(actor, r.admin_id, r.customer_id))
-            .map(|r| CredentialInfo {
-                id: r.id,
-                kind,
-                public_key: r.public_key,
-                admin_id: r.admin_id,
-                customer_id: r.customer_id,
-                allowed_from: r.allowed_from,
-                valid_until: r.valid_until,
-                description: r.description,
-                fingerprint: r.lookup,
-            })
+            .map(|r| info(r, kind))
             .collect())
     }
 
@@ -220,17 +224,7 @@ impl Credentials<'_> {
                 .verify(kind.as_str(), &identity, secret, Some(&row.secret_hash))
                 .await
             {
-                return Ok(Some(CredentialInfo {
-                    id: row.id,
-                    kind,
-                    public_key: row.public_key,
-                    admin_id: row.admin_id,
-                    customer_id: row.customer_id,
-                    allowed_from: row.allowed_from,
-                    valid_until: row.valid_until,
-                    description: row.description,
-                    fingerprint: row.lookup,
-                }));
+                return Ok(Some(info(row, kind)));
             }
         }
         Ok(None)
@@ -244,12 +238,7 @@ impl Credentials<'_> {
         valid_until: i64,
     ) -> CoreResult<()> {
         self.core.authorize(actor, crate::Operation::SystemOnly)?;
-        let row = credentials::Entity::find_by_id(id)
-            .one(self.core.db())
-            .await?
-            .ok_or_else(|| {
-                CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id))
-            })?;
+        let row = self.row(id).await?;
         let mut am: credentials::ActiveModel = row.into();
         am.valid_until = Set(valid_until);
         am.update(self.core.db()).await?;
@@ -258,14 +247,16 @@ impl Credentials<'_> {
 }
 
 impl Credentials<'_> {
-    /// Delete a credential: the server, the server owner, or the credential's own owner.
-    pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<()> {
-        let row = credentials::Entity::find_by_id(id)
+    async fn row(&self, id: i64) -> CoreResult<credentials::Model> {
+        credentials::Entity::find_by_id(id)
             .one(self.core.db())
             .await?
-            .ok_or_else(|| {
-                CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id))
-            })?;
+            .ok_or_else(|| CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id)))
+    }
+
+    /// Delete a credential: the server, the server owner, or the credential's own owner.
+    pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<()> {
+        let row = self.row(id).await?;
         policy::may_delete_credential(actor, row.admin_id, row.customer_id)?;
         credentials::Entity::delete_by_id(id)
             .exec(self.core.db())
