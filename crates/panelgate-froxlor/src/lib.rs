@@ -41,15 +41,17 @@ pub mod functions;
 pub mod json;
 pub mod listing;
 pub mod params;
+pub mod settings;
 pub mod validate;
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
 use http::{HeaderValue, Uri};
-use panelgate_core::{Core, SettingsSnapshot};
+use panelgate_core::Core;
 use panelgate_http::{BoxFuture, Context, Frontend, Request, Response};
 use serde_json::{json, Value};
+use settings::Settings;
 
 use crate::call::{Call, Command, Module};
 use crate::error::Failure;
@@ -93,7 +95,7 @@ pub struct Froxlor {
 pub struct Ctx<'a> {
     pub core: &'a Core,
     pub principal: &'a Principal,
-    pub settings: &'a SettingsSnapshot,
+    pub settings: &'a Settings,
     pub version: FroxlorVersion,
 }
 
@@ -110,7 +112,7 @@ impl Froxlor {
 
     async fn serve(&self, req: &Request, cx: &Context) -> (u16, Option<String>, HeaderSet) {
         let settings = match self.core.settings().snapshot().await {
-            Ok(s) => s,
+            Ok(s) => Settings::new(s),
             Err(e) => {
                 let f = error::from_core(e, error::JobNoun::Backup);
                 return render(f, HeaderSet::Plain);

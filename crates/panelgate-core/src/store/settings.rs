@@ -1,4 +1,6 @@
-//! Server-wide settings (Froxlor's setting names), with panelgate's defaults.
+//! Server-wide settings: a name/value table (the names are Froxlor's, which the other panels'
+//! frontends map to their own). The core has defaults only for the settings the core itself
+//! reads; each frontend brings the defaults of its own settings (see `SettingsSnapshot::get_or`).
 
 use std::collections::BTreeMap;
 
@@ -9,37 +11,17 @@ use crate::entity::settings;
 use crate::error::CoreResult;
 use crate::Core;
 
-/// Defaults for settings that are not in the database. Where panelgate differs from a fresh
-/// Froxlor install it says why.
+/// Defaults of the settings the core reads (account naming, document roots, the standard
+/// subdomain, guids, mail quota, the default theme).
 pub const DEFAULTS: &[(&str, &str)] = &[
-    // Froxlor ships 0; an emulator whose API is off by default would be useless.
-    ("api.enabled", "1"),
-    ("api.customer_default", "1"),
-    ("system.backupenabled", "0"),
-    ("system.exportenabled", "0"),
     ("system.hostname", "panel.example.org"),
     ("system.stdsubdomain", ""),
-    ("system.createstdsubdom_default", "1"),
     ("system.documentroot_prefix", "/var/customers/webs/"),
     ("customer.accountprefix", "web"),
     ("system.lastaccountnumber", "0"),
     ("system.lastguid", "9999"),
     ("system.mail_quota_enabled", "0"),
-    ("system.mail_quota", "100"),
-    ("system.allow_customer_shell", "0"),
-    ("panel.password_min_length", "0"),
-    ("panel.password_regex", ""),
-    ("panel.password_alpha_lower", "1"),
-    ("panel.password_alpha_upper", "1"),
-    ("panel.password_numeric", "0"),
-    ("panel.password_special_char_required", "0"),
-    ("panel.standardlanguage", "en"),
     ("panel.default_theme", "Froxlor"),
-    ("panel.customer_hide_options", ""),
-    ("panel.natsorting", "1"),
-    ("panel.unix_names", "1"),
-    ("system.req_limit_per_interval", "60"),
-    ("system.req_limit_interval", "60"),
 ];
 
 /// A consistent read of every setting, defaults filled in.
@@ -47,8 +29,14 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 pub struct SettingsSnapshot(BTreeMap<String, String>);
 
 impl SettingsSnapshot {
+    /// The stored value, or the core's default, or "".
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or("")
+        self.get_or(name, "")
+    }
+
+    /// The stored value, or the core's default, or `default` (a frontend's own default).
+    pub fn get_or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.0.get(name).map(String::as_str).unwrap_or(default)
     }
     pub fn int(&self, name: &str) -> i64 {
         self.get(name).trim().parse().unwrap_or(0)
