@@ -175,6 +175,7 @@ async fn apply_state(t: &TestApp, state: &str) {
                     &CustomerRef::Login("jdoe".into()),
                     NewBackupJob {
                         destdir: "/var/customers/webs/jdoe/b/".into(),
+                        target_dir: "b".into(),
                         ..NewBackupJob::default()
                     },
                 )

@@ -252,6 +252,7 @@ async fn setup() -> (TestApp, Vec<Role>) {
                 &CustomerRef::Id(cid),
                 NewBackupJob {
                     destdir: format!("/var/customers/webs/{login}/backups/"),
+                    target_dir: "backups".into(),
                     ..Default::default()
                 },
             )

@@ -435,7 +435,10 @@ pub struct BackupJob {
     pub customer_id: i64,
     pub loginname: String,
     pub uid: i64,
+    /// The destination as the planning panel shows it.
     pub destdir: String,
+    /// Where the archive goes, relative to the customer's home.
+    pub target_dir: String,
     pub include_databases: bool,
     pub include_mail: bool,
     pub include_web: bool,
@@ -445,7 +448,11 @@ pub struct BackupJob {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewBackupJob {
+    /// The destination as the planning panel shows it (kept for that panel, not read).
     pub destdir: String,
+    /// Where the archive goes: `/`-separated folders relative to the customer's home, without
+    /// `.`, `..` or empty parts (the panel's frontend maps its own paths to this).
+    pub target_dir: String,
     pub include_databases: bool,
     pub include_mail: bool,
     pub include_web: bool,

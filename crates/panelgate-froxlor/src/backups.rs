@@ -207,6 +207,9 @@ async fn add(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
             &ctx.principal.actor(),
             &CustomerRef::Id(customer.id),
             NewBackupJob {
+                target_dir: target_in_home(&customer.documentroot, &destdir).ok_or_else(|| {
+                    Failure::standard(format!("The path {destdir} is not inside the home"))
+                })?,
                 destdir,
                 include_databases: dbs,
                 include_mail: mail,
@@ -217,6 +220,22 @@ async fn add(ctx: &Ctx<'_>, flavor: Flavor, p: &Params) -> Outcome {
         .await
         .map_err(|e| from_core(e, flavor.noun()))?;
     Ok(render_data(&job, flavor))
+}
+
+/// The folder of a job's `destdir` (`/var/customers/webs/jdoe/my\ backups/./x/`) relative to
+/// the customer's document root, as the core takes it (`my backups/x`).
+fn target_in_home(documentroot: &str, destdir: &str) -> Option<String> {
+    let rel = destdir.strip_prefix(documentroot.trim_end_matches('/'))?;
+    let rel = rel.replace("\\ ", " ");
+    let mut parts = Vec::new();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 fn flag(v: bool) -> Value {
@@ -363,5 +382,21 @@ mod tests {
             dest("a;rm -rf $HOME"),
             "/var/customers/webs/jdoe/arm\\ -rf\\ HOME/"
         );
+    }
+
+    // The folder the core is given for a job: relative to the home, unescaped, normalised.
+    #[test]
+    fn target_folders() {
+        let root = "/var/customers/webs/jdoe/";
+        assert_eq!(
+            target_in_home(root, "/var/customers/webs/jdoe/my\\ backups/./x/").as_deref(),
+            Some("my backups/x")
+        );
+        assert_eq!(
+            target_in_home(root, "/var/customers/webs/jdoe/backups/").as_deref(),
+            Some("backups")
+        );
+        assert_eq!(target_in_home(root, "/elsewhere/backups/"), None);
+        assert_eq!(target_in_home(root, "/var/customers/webs/jdoe/../x/"), None);
     }
 }

@@ -21,6 +21,7 @@ fn row_to_job(row: backup_jobs::Model) -> BackupJob {
         loginname: row.loginname,
         uid: row.uid,
         destdir: row.destdir,
+        target_dir: row.target_dir,
         include_databases: row.include_databases,
         include_mail: row.include_mail,
         include_web: row.include_web,
@@ -38,6 +39,13 @@ impl BackupJobs<'_> {
         job: NewBackupJob,
     ) -> CoreResult<BackupJob> {
         crate::model::check_text("path", &job.destdir, crate::model::MAX_FIELD_CHARS)?;
+        crate::model::check_text("path", &job.target_dir, crate::model::MAX_FIELD_CHARS)?;
+        if !is_relative_folder(&job.target_dir) {
+            return Err(CoreError::Invalid {
+                field: "path",
+                reason: format!("{:?} is not a folder inside the home", job.target_dir),
+            });
+        }
         crate::model::check_text(
             "pgp_public_key",
             &job.pgp_public_key,
@@ -63,6 +71,7 @@ impl BackupJobs<'_> {
             loginname: Set(customer.loginname.clone()),
             uid: Set(customer.guid),
             destdir: Set(job.destdir),
+            target_dir: Set(job.target_dir),
             include_databases: Set(job.include_databases),
             include_mail: Set(job.include_mail),
             include_web: Set(job.include_web),
@@ -105,4 +114,13 @@ impl BackupJobs<'_> {
             .await?;
         Ok(job)
     }
+}
+
+/// `a/b c/d`: folders relative to a home, every part a plain name (no `.`, `..`, empty part,
+/// NUL or backslash), not the home itself.
+pub(crate) fn is_relative_folder(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|part| {
+            !part.is_empty() && part != "." && part != ".." && !part.contains(['\\', '\0'])
+        })
 }

@@ -160,22 +160,6 @@ pub(crate) fn safe_name(s: &str) -> String {
     }
 }
 
-/// Where a Froxlor job's `destdir` (`/var/customers/webs/jdoe/my\ backups/./x/`) lands under
-/// the customer's home folder.
-pub fn job_target_dir(home: &Path, documentroot: &str, destdir: &str) -> Option<PathBuf> {
-    let rel = destdir.strip_prefix(documentroot.trim_end_matches('/'))?;
-    let rel = rel.replace("\\ ", " ");
-    let mut out = home.to_path_buf();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            p => out.push(p),
-        }
-    }
-    Some(out)
-}
-
 impl Core {
     pub fn backups(&self) -> Backups<'_> {
         Backups { core: self }
@@ -659,7 +643,7 @@ impl Backups<'_> {
             &info,
             opts,
             Some(job.id),
-            job.destdir.clone(),
+            job.target_dir.clone(),
             (job.include_databases, job.include_mail, job.include_web),
         )
         .await

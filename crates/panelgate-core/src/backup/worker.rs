@@ -449,22 +449,29 @@ impl Worker {
         let (dir, base) = match task.job_id {
             Some(_) => {
                 let login = logins.first().cloned().unwrap_or_default();
-                let customer = customers::Entity::find_by_id(task.customer_id.unwrap_or(0))
+                let exists = customers::Entity::find_by_id(task.customer_id.unwrap_or(0))
                     .one(self.core.db())
                     .await
                     .map_err(|e| TaskEnd::Core(e.into()))?
-                    .ok_or_else(|| {
-                        TaskEnd::Failed("the customer of this job no longer exists".into())
-                    })?;
+                    .is_some();
+                if !exists {
+                    return Err(TaskEnd::Failed(
+                        "the customer of this job no longer exists".into(),
+                    ));
+                }
                 let home = home_of(&self.core, &login)?;
-                let dir =
-                    crate::backups::job_target_dir(&home, &customer.documentroot, &task.destdir)
-                        .ok_or_else(|| {
-                            TaskEnd::Failed(format!(
-                                "{} is outside the customer's home",
-                                task.destdir
-                            ))
-                        })?;
+                // The job's folder inside the home (the task keeps the job's `target_dir`). A job
+                // planned before target folders existed has none: its archive goes to the home.
+                let dir = if task.destdir.is_empty() {
+                    home.clone()
+                } else if crate::backup_jobs::is_relative_folder(&task.destdir) {
+                    home.join(&task.destdir)
+                } else {
+                    return Err(TaskEnd::Failed(format!(
+                        "{} is outside the customer's home",
+                        task.destdir
+                    )));
+                };
                 ensure_inside(&home, &dir, &task.destdir).await?;
                 (
                     dir,

@@ -14,7 +14,44 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(BackupEngine)]
+        vec![
+            Box::new(InitialSchema),
+            Box::new(BackupEngine),
+            Box::new(JobTargetDir),
+        ]
+    }
+}
+
+/// `backup_jobs.target_dir`: the job's destination inside the home, decided by the frontend
+/// that planned it (the core no longer reads Froxlor's document-root paths). Databases made
+/// from the current entities have it already.
+struct JobTargetDir;
+
+impl MigrationName for JobTargetDir {
+    fn name(&self) -> &str {
+        "m0003_job_target_dir"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for JobTargetDir {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.has_column("backup_jobs", "target_dir").await? {
+            return Ok(());
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(backup_jobs::Entity)
+                    .add_column(
+                        ColumnDef::new(backup_jobs::Column::TargetDir)
+                            .text()
+                            .not_null()
+                            .default(""),
+                    )
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -127,5 +164,38 @@ impl MigrationTrait for BackupEngine {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::SchemaManager;
+
+    // A database made before `target_dir` existed gets the column from m0003 (and a new one,
+    // made from the entities, is left alone).
+    #[tokio::test]
+    async fn job_target_dir_is_added_to_older_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let db = crate::db::connect(&url).await.unwrap();
+        db.execute_unprepared("ALTER TABLE backup_jobs DROP COLUMN target_dir")
+            .await
+            .unwrap();
+        db.execute_unprepared(
+            "DELETE FROM seaql_migrations WHERE version = 'm0003_job_target_dir'",
+        )
+        .await
+        .unwrap();
+        assert!(!SchemaManager::new(&db)
+            .has_column("backup_jobs", "target_dir")
+            .await
+            .unwrap());
+        db.close().await.unwrap();
+        let db = crate::db::connect(&url).await.unwrap();
+        assert!(SchemaManager::new(&db)
+            .has_column("backup_jobs", "target_dir")
+            .await
+            .unwrap());
     }
 }

@@ -11,8 +11,13 @@ pub struct Model {
     /// The customer's login and uid when the job was planned (Froxlor keeps them in the job).
     pub loginname: String,
     pub uid: i64,
+    /// The destination as the planning panel shows it (Froxlor: a path under the document root).
     #[sea_orm(column_type = "Text")]
     pub destdir: String,
+    /// Where the archive goes: a folder relative to the customer's home (`backups/daily`).
+    #[sea_orm(column_type = "Text", default_value = "")]
+    #[serde(default)]
+    pub target_dir: String,
     pub include_databases: bool,
     pub include_mail: bool,
     pub include_web: bool,
