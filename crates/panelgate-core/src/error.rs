@@ -76,11 +76,25 @@ impl CoreError {
 
 impl From<sea_orm::DbErr> for CoreError {
     fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr as E;
         match &err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                CoreError::Unavailable(err.to_string())
-            }
-            _ => CoreError::Internal(err.to_string()),
+            // The database cannot be reached: a client may try again.
+            E::ConnectionAcquire(_) | E::Conn(_) => CoreError::Unavailable(err.to_string()),
+            // Everything else is a fault of this server (or of its database).
+            E::TryIntoErr { .. }
+            | E::ConvertFromU64(_)
+            | E::Exec(_)
+            | E::Query(_)
+            | E::UnpackInsertId
+            | E::UpdateGetPrimaryKey
+            | E::RecordNotFound(_)
+            | E::AttrNotSet(_)
+            | E::Custom(_)
+            | E::Type(_)
+            | E::Json(_)
+            | E::Migration(_)
+            | E::RecordNotInserted
+            | E::RecordNotUpdated => CoreError::Internal(err.to_string()),
         }
     }
 }
