@@ -233,6 +233,37 @@ impl Core {
         policy::authorize(actor, op)
     }
 
+    pub fn backups(&self) -> backups::Backups<'_> {
+        backups::Backups { core: self }
+    }
+    pub fn subscriptions(&self) -> subscriptions::Subscriptions<'_> {
+        subscriptions::Subscriptions { core: self }
+    }
+
+    /// Load a data set (settings, sequences, admins, customers, credentials, in that order):
+    /// the demo data, `--seed` files, test fixtures.
+    pub async fn load(&self, system: &SystemCap, data: &seed::DataSet) -> CoreResult<()> {
+        seed::load(self, system, data).await
+    }
+
+    /// `<data-dir>/homes/<login>`: a customer's files. The login is checked (a
+    /// [`types::Login`] is one safe path component), so the folder is always directly inside
+    /// `homes/`.
+    pub fn home_dir(&self, login: &str) -> CoreResult<PathBuf> {
+        let login = types::Login::try_from(login)?;
+        Ok(self.homes_dir().join(login.as_str()))
+    }
+
+    /// `<data-dir>/homes`: the root of every customer's home folder.
+    pub fn homes_dir(&self) -> PathBuf {
+        self.data_dir().join("homes")
+    }
+
+    /// `<data-dir>/backups`: local archive storage.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.data_dir().join("backups")
+    }
+
     /// Log in with any protocol's credentials.
     pub fn auth(&self) -> auth::Auth<'_> {
         auth::Auth { core: self }

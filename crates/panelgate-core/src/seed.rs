@@ -55,52 +55,50 @@ impl Default for SeedCustomer {
     }
 }
 
-impl Core {
-    /// Load a data set (settings, sequences, admins, customers, credentials, in that order).
-    pub async fn load(&self, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
-        let actor = system.actor();
-        for (name, value) in &data.settings {
-            settings::write(self.db(), name, value).await?;
-        }
-        for (name, next) in &data.sequences {
-            sequences::ensure_at_least(self.db(), name, *next).await?;
-        }
-        for admin in &data.admins {
-            self.admins().create(&actor, admin.clone()).await?;
-        }
-        for c in &data.customers {
-            let mut profile = c.profile.clone();
-            if profile.def_language.is_empty() {
-                profile.def_language = "en".into();
-            }
-            let created = self
-                .customers()
-                .create_owned(
-                    &actor,
-                    Some(c.admin),
-                    NewCustomer {
-                        loginname: Some(Login::try_from(c.loginname.as_str())?),
-                        password: Some(c.password.clone()),
-                        profile,
-                        limits: c.limits,
-                        features: c.features,
-                        create_std_subdomain: c.create_std_subdomain,
-                        ..NewCustomer::default()
-                    },
-                )
-                .await?;
-            if let Some(id) = c.id {
-                if id != created.id {
-                    return Err(CoreError::Invalid {
-                        field: "customers.id",
-                        reason: format!("{} got id {} instead of {id}", c.loginname, created.id),
-                    });
-                }
-            }
-        }
-        for cred in &data.credentials {
-            self.credentials().create(&actor, cred.clone()).await?;
-        }
-        Ok(())
+/// Load a data set (settings, sequences, admins, customers, credentials, in that order).
+pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
+    let actor = system.actor();
+    for (name, value) in &data.settings {
+        settings::write(core.db(), name, value).await?;
     }
+    for (name, next) in &data.sequences {
+        sequences::ensure_at_least(core.db(), name, *next).await?;
+    }
+    for admin in &data.admins {
+        core.admins().create(&actor, admin.clone()).await?;
+    }
+    for c in &data.customers {
+        let mut profile = c.profile.clone();
+        if profile.def_language.is_empty() {
+            profile.def_language = "en".into();
+        }
+        let created = core
+            .customers()
+            .create_owned(
+                &actor,
+                Some(c.admin),
+                NewCustomer {
+                    loginname: Some(Login::try_from(c.loginname.as_str())?),
+                    password: Some(c.password.clone()),
+                    profile,
+                    limits: c.limits,
+                    features: c.features,
+                    create_std_subdomain: c.create_std_subdomain,
+                    ..NewCustomer::default()
+                },
+            )
+            .await?;
+        if let Some(id) = c.id {
+            if id != created.id {
+                return Err(CoreError::Invalid {
+                    field: "customers.id",
+                    reason: format!("{} got id {} instead of {id}", c.loginname, created.id),
+                });
+            }
+        }
+    }
+    for cred in &data.credentials {
+        core.credentials().create(&actor, cred.clone()).await?;
+    }
+    Ok(())
 }

@@ -36,12 +36,6 @@ pub struct Subscriptions<'a> {
     pub(crate) core: &'a Core,
 }
 
-impl Core {
-    pub fn subscriptions(&self) -> Subscriptions<'_> {
-        Subscriptions { core: self }
-    }
-}
-
 impl Subscriptions<'_> {
     /// Every subscription of the customers the actor sees, by id.
     pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Subscription>> {

@@ -160,31 +160,6 @@ pub(crate) fn safe_name(s: &str) -> String {
     }
 }
 
-impl Core {
-    pub fn backups(&self) -> Backups<'_> {
-        Backups { core: self }
-    }
-
-    /// `<data-dir>/homes/<login>`: a customer's files. The login is checked (a [`Login`] is one
-    /// safe path component), so the folder is always directly inside `homes/`.
-    ///
-    /// [`Login`]: crate::types::Login
-    pub fn home_dir(&self, login: &str) -> CoreResult<PathBuf> {
-        let login = crate::types::Login::try_from(login)?;
-        Ok(self.homes_dir().join(login.as_str()))
-    }
-
-    /// `<data-dir>/homes`: the root of every customer's home folder.
-    pub fn homes_dir(&self) -> PathBuf {
-        self.data_dir().join("homes")
-    }
-
-    /// `<data-dir>/backups`: local archive storage.
-    pub fn storage_dir(&self) -> PathBuf {
-        self.data_dir().join("backups")
-    }
-}
-
 pub(crate) struct ScopeInfo {
     pub(crate) owner_admin_id: Option<i64>,
     pub(crate) customer_id: Option<i64>,
