@@ -346,20 +346,21 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
         "panelgate {} listening on {base}\n",
         env!("CARGO_PKG_VERSION")
     ));
+    // `loaded_demo` says a fresh database was loaded: with the demo data, or with `--seed`.
+    let loaded = match (&config.seed, loaded_demo) {
+        (_, false) => String::new(),
+        (Some(seed), true) => format!(", fresh: data set {} loaded", seed.display()),
+        (None, true) => ", fresh: demo data loaded".to_owned(),
+    };
     out.push_str(&format!(
-        "database: {} ({backend}){}\n",
+        "database: {} ({backend}){loaded}\n",
         panelgate_core::db::describe_url(&config.database_url),
-        if loaded_demo {
-            ", fresh: demo data loaded"
-        } else {
-            ""
-        }
     ));
     out.push_str(&format!(
         "Froxlor API answers as Froxlor {}\n",
         config.froxlor_version.release()
     ));
-    if loaded_demo {
+    if loaded_demo && config.seed.is_none() {
         out.push_str("\ndemo credentials (fixtures/demo.toml):\n");
         out.push_str("  admin      admin / changeme1Q**      Froxlor key demo-froxlor-admin-key:demo-froxlor-admin-secret\n");
         out.push_str("  reseller   reseller1 / changeme1Q**  Froxlor key demo-froxlor-reseller-key:demo-froxlor-reseller-secret\n");
@@ -374,4 +375,26 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
     ));
     out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Found by the PHP client check: a `--seed` data set was announced as the demo data.
+    #[test]
+    fn the_banner_names_the_data_set_loaded() {
+        let mut config = Config::resolve(&config::ServeArgs::default()).unwrap();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let demo = banner(&config, addr, "sqlite", true);
+        assert!(demo.contains("fresh: demo data loaded") && demo.contains("demo credentials"));
+        config.seed = Some("fixtures/plesk/admin-only.toml".into());
+        let seeded = banner(&config, addr, "sqlite", true);
+        assert!(
+            seeded.contains("fresh: data set fixtures/plesk/admin-only.toml loaded"),
+            "{seeded}"
+        );
+        assert!(!seeded.contains("demo credentials"), "{seeded}");
+        assert!(!banner(&config, addr, "sqlite", false).contains("fresh"));
+    }
 }
