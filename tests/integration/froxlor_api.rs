@@ -471,13 +471,7 @@ async fn repeated_requests_do_not_rehash_the_secret() {
 // The README's Froxlor table names every served call (`Call::ALL`, the one list of them).
 #[test]
 fn readme_names_every_served_froxlor_call() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
-    let section = readme
-        .split("## Froxlor compatibility")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("the Froxlor section");
+    let section = crate::readme_section("Froxlor compatibility");
     for call in panelgate_testkit::panelgate_froxlor::call::Call::ALL {
         let module = format!("`{}.*`", call.module().name());
         let method = format!("`{}`", call.method());

@@ -15,3 +15,24 @@ mod plesk;
 mod plesk_golden;
 mod robustness;
 mod security;
+
+/// The README section headed `## {title}` (up to the next `## `).
+pub fn readme_section(title: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    readme
+        .split(&format!("## {title}"))
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no README section {title}"))
+        .to_owned()
+}
+
+/// How many golden case files (`*.toml`) a fixtures folder holds.
+pub fn case_files_in(dir: &str) -> usize {
+    std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .count()
+}

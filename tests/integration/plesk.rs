@@ -653,13 +653,7 @@ async fn schema_violations_answer_1014_with_libxml2_texts() {
 #[test]
 fn readme_names_every_served_plesk_call() {
     use panelgate_plesk::call::{BackupOp, Call};
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
-    let section = readme
-        .split("## Plesk compatibility")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("the Plesk section");
+    let section = crate::readme_section("Plesk compatibility");
     for call in Call::all() {
         let row = section
             .lines()

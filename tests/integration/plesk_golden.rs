@@ -116,13 +116,10 @@ const _: () = assert!(
 
 #[test]
 fn every_plesk_case_file_is_a_test() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/plesk/cases");
-    let files = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
-        .count();
-    assert_eq!(files, crate::golden::plesk_case::COUNT);
+    assert_eq!(
+        crate::case_files_in("../fixtures/plesk/cases"),
+        crate::golden::plesk_case::COUNT
+    );
 }
 
 /// Run one golden case (a file of fixtures/plesk/cases).

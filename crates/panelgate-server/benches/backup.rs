@@ -7,7 +7,6 @@ use std::time::Instant;
 use http_body_util::BodyExt;
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope, ServerSettings};
-use panelgate_server::{App, AppOptions};
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -56,11 +55,8 @@ mod support;
 
 fn main() {
     support::run(async {
-        let support::Demo {
-            core,
-            system,
-            dir: _dir,
-        } = support::demo().await;
+        let demo = support::demo().await;
+        let (core, system) = (demo.core.clone(), demo.system.clone());
         let home = core.home_dir("customer1").unwrap();
         std::fs::create_dir_all(&home).unwrap();
         const FILES: usize = 100;
@@ -118,7 +114,7 @@ fn main() {
                 rss_kib("VmHWM:")
             );
 
-            let app = App::new(core.clone(), system.clone(), AppOptions::default());
+            let app = demo.app();
             reset_peak();
             let rss_before = rss_kib("VmRSS:");
             let started = Instant::now();

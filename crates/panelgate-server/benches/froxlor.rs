@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method};
 use panelgate_http::Request;
-use panelgate_server::{App, AppOptions};
+use panelgate_server::App;
 
 fn request(body: &str, auth: &str) -> Request {
     let mut headers = HeaderMap::new();
@@ -50,16 +50,9 @@ mod support;
 
 fn main() {
     support::run(async {
-        let support::Demo {
-            core,
-            system,
-            dir: _dir,
-        } = support::demo().await;
-        let app = Arc::new(App::new(
-            core.clone(),
-            system.clone(),
-            AppOptions::default(),
-        ));
+        let demo = support::demo().await;
+        let core = demo.core.clone();
+        let app = Arc::new(demo.app());
         let admin = "demo-froxlor-admin-key:demo-froxlor-admin-secret";
         measure(
             &app,

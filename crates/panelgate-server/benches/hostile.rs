@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use panelgate_server::{App, AppOptions};
+use panelgate_server::App;
 
 type Headers = Vec<(&'static str, String)>;
 
@@ -60,12 +60,9 @@ mod support;
 
 fn main() {
     support::run(async {
-        let support::Demo {
-            core,
-            system,
-            dir: _dir,
-        } = support::demo().await;
-        let app = App::new(core.clone(), system.clone(), AppOptions::default());
+        let demo = support::demo().await;
+        let core = demo.core.clone();
+        let app = demo.app();
         let customer = froxlor_auth("demo-froxlor-customer1-key:demo-froxlor-customer1-secret");
         let admin = froxlor_auth("demo-froxlor-admin-key:demo-froxlor-admin-secret");
         // Warm the credential cache.

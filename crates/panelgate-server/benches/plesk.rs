@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use panelgate_server::{App, AppOptions};
+use panelgate_server::App;
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
 
@@ -33,12 +33,8 @@ mod support;
 
 fn main() {
     support::run(async {
-        let support::Demo {
-            core,
-            system,
-            dir: _dir,
-        } = support::demo().await;
-        let app = App::new(core, system.clone(), AppOptions::default());
+        let demo = support::demo().await;
+        let app = demo.app();
         let admin: Headers = &[
             ("HTTP_AUTH_LOGIN", "admin"),
             ("HTTP_AUTH_PASSWD", "changeme1Q**"),

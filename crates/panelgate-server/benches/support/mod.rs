@@ -10,7 +10,8 @@ use panelgate_core::{Core, SystemCap};
 pub struct Demo {
     pub core: Core,
     pub system: Arc<SystemCap>,
-    pub dir: tempfile::TempDir,
+    /// Kept for the database file's lifetime.
+    pub _dir: tempfile::TempDir,
 }
 
 /// Run `body` on a multi-threaded runtime, as the server does.
@@ -20,6 +21,17 @@ pub fn run<F: Future>(body: F) -> F::Output {
         .build()
         .unwrap()
         .block_on(body)
+}
+
+impl Demo {
+    /// The router over this core, with the default options.
+    pub fn app(&self) -> panelgate_server::App {
+        panelgate_server::App::new(
+            self.core.clone(),
+            self.system.clone(),
+            panelgate_server::AppOptions::default(),
+        )
+    }
 }
 
 pub async fn demo() -> Demo {
@@ -35,6 +47,6 @@ pub async fn demo() -> Demo {
     Demo {
         core,
         system: Arc::new(system),
-        dir,
+        _dir: dir,
     }
 }
