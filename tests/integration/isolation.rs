@@ -1,5 +1,5 @@
-//! Issue 7 acceptance: the isolation matrix. For every call served today (Froxlor, Plesk, the
-//! control API) × every role (admin, reseller, customer, another reseller's customer) × a foreign
+//! Issue 7 acceptance: the isolation matrix. For every call served today (Froxlor, Plesk,
+//! ISPsystem, the control API) × every role (admin, reseller, customer, another reseller's customer) × a foreign
 //! object, the call is refused in the protocol's own error shape, nothing changes in the
 //! database, and nothing of the foreign object appears in the answer.
 //!
@@ -20,6 +20,8 @@ enum Protocol {
     /// `/enterprise/control/agent.php`: HTTP 200 with a `<status>error</status>` result (1006 or
     /// 1013) or a `<system>` error.
     Plesk,
+    /// `/billmgr`: HTTP 200 with a `doc.error` (`out=json`) and no `ok`.
+    IspSystem,
     /// `/_panelgate/…` with a token configured: 403 for every panel credential.
     Control,
 }
@@ -64,6 +66,18 @@ const fn plesk(call: &'static str, body: &'static str) -> Row {
         path: "/enterprise/control/agent.php",
         body,
         expect: Expect::Refused,
+    }
+}
+
+/// An ISPsystem call as `GET /billmgr?…&out=json`; the caller's `authinfo` is appended.
+const fn isp(call: &'static str, path: &'static str, expect: Expect) -> Row {
+    Row {
+        protocol: Protocol::IspSystem,
+        call,
+        method: "GET",
+        path,
+        body: "",
+        expect,
     }
 }
 
@@ -120,6 +134,14 @@ const ROWS: &[Row] = &[
     plesk("set-remote-storage-settings", "<packet><backup-manager><set-remote-storage-settings><customer-id>{cid}</customer-id><settings><protocol>ftp</protocol><host>evil.example</host></settings></set-remote-storage-settings></backup-manager></packet>"),
     plesk("get-server-wide-settings", "<packet><backup-manager><get-server-wide-settings/></backup-manager></packet>"),
     plesk("set-server-wide-settings", "<packet><backup-manager><set-server-wide-settings><settings><max-backup-files>1</max-backup-files></settings></set-server-wide-settings></backup-manager></packet>"),
+    isp("account", "/billmgr?func=account&out=json", Expect::Hidden),
+    isp("user", "/billmgr?func=user&out=json", Expect::Hidden),
+    isp("account.edit view", "/billmgr?func=account.edit&elid={cid}&out=json", Expect::Refused),
+    isp("account.edit change", "/billmgr?func=account.edit&elid={cid}&sok=ok&name=Pwned&passwd=Pwned123!x&out=json", Expect::Refused),
+    isp("account.suspend", "/billmgr?func=account.suspend&elid={cid}&out=json", Expect::Refused),
+    isp("account.resume", "/billmgr?func=account.resume&elid={cid}&out=json", Expect::Refused),
+    isp("account.delete", "/billmgr?func=account.delete&elid={cid}&out=json", Expect::Refused),
+    isp("account.delete own and foreign", "/billmgr?func=account.delete&elid={cid},%20{cid}&out=json", Expect::Refused),
     control("tasks", "GET", "/_panelgate/tasks"),
     control("archives", "GET", "/_panelgate/archives"),
     control("backup", "POST", "/_panelgate/backups?scope=customer:{cid}"),
@@ -356,6 +378,10 @@ async fn send(t: &TestApp, role: &Role, row: &Row) -> (u16, String) {
             let login = panelgate_testkit::plesk_login(role.plesk_login);
             panelgate_testkit::send_with(&t.app, row.method, &target, &login, body).await
         }
+        Protocol::IspSystem => {
+            let target = format!("{target}&authinfo={}:changeme1Q**", role.plesk_login);
+            panelgate_testkit::send_with(&t.app, row.method, &target, &[], body).await
+        }
     };
     (r.status, r.body)
 }
@@ -374,6 +400,15 @@ fn refused(protocol: Protocol, status: u16, body: &str) -> bool {
                     .iter()
                     .any(|code| body.contains(&format!("<errcode>{code}</errcode>")))
                 && !body.contains("<status>ok</status>")
+        }
+        Protocol::IspSystem => {
+            status == 200
+                && serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| {
+                    v["doc"]["error"]["$type"]
+                        .as_str()
+                        .is_some_and(|t| t == "access" || t == "value")
+                        && v["doc"]["ok"].is_null()
+                })
         }
         Protocol::Control => status == 403,
     }

@@ -11,6 +11,7 @@ mod golden {
     include!(concat!(env!("OUT_DIR"), "/golden_cases.rs"));
 }
 mod isolation;
+mod ispsystem;
 mod plesk;
 mod plesk_golden;
 mod robustness;

@@ -200,6 +200,8 @@ pub enum Operation {
     ServerSettings,
     /// Add or remove domains/subscriptions.
     SubscriptionsManage,
+    /// Issue one-time login keys (ISPsystem `session.newkey`) for accounts the caller manages.
+    LoginKeysIssue,
     /// Server-only operations: key validity, account switches, server-scope restores.
     SystemOnly,
 }
@@ -512,6 +514,7 @@ mod tests {
         for op in [
             Operation::CustomersList,
             Operation::AdminsManage,
+            Operation::LoginKeysIssue,
             Operation::SystemOnly,
         ] {
             assert!(authorize(&sys, op).is_ok());
@@ -521,6 +524,7 @@ mod tests {
         assert!(authorize(&owner, Operation::SystemOnly).is_err());
         assert!(authorize(&reseller, Operation::ServerSettings).is_err());
         assert!(authorize(&reseller, Operation::CustomersAdd).is_ok());
+        assert!(authorize(&reseller, Operation::LoginKeysIssue).is_ok());
         assert!(sees_customer(&reseller, 5, 2));
         assert!(!sees_customer(&reseller, 6, 1));
         assert!(sees_customer(&customer, 5, 2));

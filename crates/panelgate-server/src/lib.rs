@@ -7,7 +7,7 @@
 //! 2. the body is collected under the body limit ([`panelgate_http::Request::collect`]), or an
 //!    archive upload is streamed to the control API;
 //! 3. [`App::handle`] makes the request's [`panelgate_http::Context`] (its id), asks the
-//!    [`panelgate_http::Router`] for the frontend (Froxlor, Plesk) or serves the [`control`] API
+//!    [`panelgate_http::Router`] for the frontend (Froxlor, Plesk, ISPsystem) or serves the [`control`] API
 //!    under `/_panelgate/`, echoes `X-Request-Id`, and writes the request's one log line.
 //!
 //! # Modules
@@ -29,6 +29,7 @@ use panelgate_core::seed::DataSet;
 use panelgate_core::{Core, CoreOptions, SystemCap};
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
 use panelgate_http::{BodyLimits, Context, Request, Response, Router};
+use panelgate_ispsystem::IspSystem;
 use panelgate_plesk::Plesk;
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -113,6 +114,7 @@ impl App {
             router: Router::new(vec![
                 Arc::new(Froxlor::new(core.clone(), options.froxlor_version)),
                 Arc::new(Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict)),
+                Arc::new(IspSystem::new(core.clone())),
             ]),
             access: control::Access {
                 token: options.control_token.clone(),
@@ -372,6 +374,9 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
     ));
     out.push_str(&format!(
         "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
+    ));
+    out.push_str(&format!(
+        "  ISPsystem: curl -s '{base}/billmgr?authinfo=admin:changeme1Q**&func=account&out=json'\n"
     ));
     out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
     out

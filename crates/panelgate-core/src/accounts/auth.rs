@@ -7,8 +7,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entity::sessions;
 use crate::error::CoreResult;
 use crate::model::{CredentialKind, Owner};
+use crate::policy::Actor;
 use crate::policy::{self, LoginMethod, Principal};
 use crate::Core;
 
@@ -126,6 +131,268 @@ impl Auth<'_> {
                 Ok(Err(Refusal::BadCredentials))
             }
         }
+    }
+}
+
+/// How long a session lives after its last use (ISPsystem: one hour).
+pub const SESSION_IDLE_SECS: i64 = 3600;
+/// How long an unused one-time login key lives (ISPsystem `OneTimeExpire`: one hour).
+pub const KEY_TTL_SECS: i64 = 3600;
+/// The shortest one-time login key accepted (ISPsystem: at least 16 characters).
+pub const KEY_MIN_CHARS: usize = 16;
+
+const KIND_SESSION: &str = "session";
+const KIND_KEY: &str = "key";
+
+fn digest(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::archive::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+impl Auth<'_> {
+    /// Open a session for an authenticated caller; returns its id (24 hex characters). The
+    /// database keeps only a digest of it.
+    pub async fn open_session(&self, principal: &Principal) -> CoreResult<String> {
+        use rand::RngCore;
+        let mut bytes = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let id = crate::archive::hex(&bytes);
+        let actor = principal.actor();
+        let now = self.core.now();
+        // Expired sessions and keys go as new ones come, so the table stays as small as the
+        // number of live logins.
+        sessions::Entity::delete_many()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sessions::Column::Kind
+                            .eq(KIND_SESSION)
+                            .and(sessions::Column::LastUsed.lte(now - SESSION_IDLE_SECS)),
+                    )
+                    .add(
+                        sessions::Column::Kind
+                            .eq(KIND_KEY)
+                            .and(sessions::Column::CreatedAt.lte(now - KEY_TTL_SECS)),
+                    ),
+            )
+            .exec(self.core.db())
+            .await?;
+        sessions::ActiveModel {
+            digest: Set(digest(&id)),
+            kind: Set(KIND_SESSION.into()),
+            admin_id: Set(actor.admin_id()),
+            customer_id: Set(actor.customer_id()),
+            created_at: Set(now),
+            last_used: Set(now),
+        }
+        .insert(self.core.db())
+        .await?;
+        Ok(id)
+    }
+
+    /// The caller of a live session, which is then kept alive for another
+    /// [`SESSION_IDLE_SECS`]. An unknown or expired session (or one whose account may no longer
+    /// log in) is refused.
+    pub async fn session(&self, id: &str) -> CoreResult<Login> {
+        let now = self.core.now();
+        let Some(row) = sessions::Entity::find_by_id(digest(id))
+            .filter(sessions::Column::Kind.eq(KIND_SESSION))
+            .one(self.core.db())
+            .await?
+        else {
+            return Ok(Err(Refusal::BadCredentials));
+        };
+        if now - row.last_used >= SESSION_IDLE_SECS {
+            sessions::Entity::delete_by_id(row.digest)
+                .exec(self.core.db())
+                .await?;
+            return Ok(Err(Refusal::BadCredentials));
+        }
+        let login = self.principal_of(row.admin_id, row.customer_id).await?;
+        if login.is_ok() {
+            sessions::Entity::update_many()
+                .col_expr(sessions::Column::LastUsed, Expr::value(now))
+                .filter(sessions::Column::Digest.eq(row.digest))
+                .exec(self.core.db())
+                .await?;
+        }
+        Ok(login)
+    }
+
+    /// End a session of an account `actor` manages (its own, its customers'). Returns whether
+    /// it existed; another account's session is refused like one that does not exist.
+    pub async fn close_session(&self, actor: &Actor, id: &str) -> CoreResult<bool> {
+        let Some(row) = sessions::Entity::find_by_id(digest(id))
+            .filter(sessions::Column::Kind.eq(KIND_SESSION))
+            .one(self.core.db())
+            .await?
+        else {
+            return Ok(false);
+        };
+        let allowed = match (row.admin_id, row.customer_id) {
+            (_, Some(c)) => self
+                .core
+                .customers()
+                .get(actor, &crate::model::CustomerRef::Id(c))
+                .await
+                .is_ok(),
+            (Some(a), None) => crate::policy::may_update_admin(actor, a).is_ok(),
+            (None, None) => false,
+        };
+        if !allowed {
+            return Ok(false);
+        }
+        let res = sessions::Entity::delete_by_id(row.digest)
+            .exec(self.core.db())
+            .await?;
+        Ok(res.rows_affected > 0)
+    }
+
+    /// Make a one-time login `key` for the account `login` (ISPsystem `session.newkey`): the
+    /// server, the server owner, or a reseller for its own customers.
+    pub async fn new_login_key(&self, actor: &Actor, login: &str, key: &str) -> CoreResult<()> {
+        if key.chars().count() < KEY_MIN_CHARS {
+            return Err(crate::CoreError::Invalid {
+                field: "key",
+                reason: format!("a key has at least {KEY_MIN_CHARS} characters"),
+            });
+        }
+        crate::model::check_text("key", key, crate::model::MAX_FIELD_CHARS)?;
+        self.core
+            .authorize(actor, crate::Operation::LoginKeysIssue)?;
+        let (admin_id, customer_id) = if self.core.admins().login_exists(login).await? {
+            let admin = self
+                .core
+                .admins()
+                .get(actor, &crate::admins::AdminRef::Login(login.to_owned()))
+                .await?;
+            crate::policy::may_update_admin(actor, admin.id)?;
+            (Some(admin.id), None)
+        } else {
+            let customer = self
+                .core
+                .customers()
+                .get(actor, &crate::model::CustomerRef::Login(login.to_owned()))
+                .await?;
+            (None, Some(customer.id))
+        };
+        let now = self.core.now();
+        // A key may replace the same account's unused key, never another account's key or a
+        // session that happens to have that value.
+        let existing = sessions::Entity::find_by_id(digest(key))
+            .one(self.core.db())
+            .await?;
+        if let Some(row) = existing {
+            if row.kind != KIND_KEY || row.admin_id != admin_id || row.customer_id != customer_id {
+                return Err(crate::CoreError::Conflict("the key is in use".into()));
+            }
+            sessions::Entity::delete_by_id(row.digest)
+                .exec(self.core.db())
+                .await?;
+        }
+        sessions::ActiveModel {
+            digest: Set(digest(key)),
+            kind: Set(KIND_KEY.into()),
+            admin_id: Set(admin_id),
+            customer_id: Set(customer_id),
+            created_at: Set(now),
+            last_used: Set(now),
+        }
+        .insert(self.core.db())
+        .await?;
+        Ok(())
+    }
+
+    /// Log in with a one-time key (ISPsystem `func=auth&key=…`): the key is used up whatever
+    /// the outcome; `login`, when given, must name the key's account.
+    pub async fn key_login(
+        &self,
+        login: Option<&str>,
+        key: &str,
+        peer: Option<IpAddr>,
+    ) -> CoreResult<Login> {
+        let limiter = &self.core.inner.failed_logins;
+        let Some(attempt) = limiter.begin(peer, login.unwrap_or("")) else {
+            return Ok(Err(Refusal::Throttled));
+        };
+        let row = sessions::Entity::find_by_id(digest(key))
+            .filter(sessions::Column::Kind.eq(KIND_KEY))
+            .one(self.core.db())
+            .await?;
+        let Some(row) = row else {
+            limiter.failed(peer, login.unwrap_or(""), attempt);
+            return Ok(Err(Refusal::BadCredentials));
+        };
+        // Used up (deleted) before anything else, so that it cannot be used twice.
+        let deleted = sessions::Entity::delete_by_id(row.digest.clone())
+            .exec(self.core.db())
+            .await?;
+        let fresh = self.core.now() - row.created_at < KEY_TTL_SECS;
+        let login_ok = match login {
+            None => true,
+            Some(l) => {
+                let owner = match (row.admin_id, row.customer_id) {
+                    (_, Some(c)) => crate::entity::customers::Entity::find_by_id(c)
+                        .one(self.core.db())
+                        .await?
+                        .map(|c| c.login_key),
+                    (Some(a), None) => crate::entity::admins::Entity::find_by_id(a)
+                        .one(self.core.db())
+                        .await?
+                        .map(|a| a.login_key),
+                    (None, None) => None,
+                };
+                owner.is_some_and(|o| o == l.to_lowercase())
+            }
+        };
+        if deleted.rows_affected != 1 || !fresh || !login_ok {
+            limiter.failed(peer, login.unwrap_or(""), attempt);
+            return Ok(Err(Refusal::BadCredentials));
+        }
+        let outcome = self.principal_of(row.admin_id, row.customer_id).await?;
+        limiter.succeeded(peer, login.unwrap_or(""), attempt);
+        Ok(outcome)
+    }
+
+    /// The principal of an account by id, if it may log in.
+    async fn principal_of(
+        &self,
+        admin_id: Option<i64>,
+        customer_id: Option<i64>,
+    ) -> CoreResult<Login> {
+        let db = self.core.db();
+        if let Some(c) = customer_id {
+            let Some(row) = crate::entity::customers::Entity::find_by_id(c)
+                .one(db)
+                .await?
+            else {
+                return Ok(Err(Refusal::BadCredentials));
+            };
+            let owner = crate::entity::admins::Entity::find_by_id(row.admin_id)
+                .one(db)
+                .await?
+                .map(|a| a.loginname)
+                .unwrap_or_default();
+            let c = crate::customers::row_to_customer(row, owner);
+            return Ok(admitted(
+                c.features.api_allowed,
+                c.deactivated,
+                false,
+                LoginMethod::Password,
+            )
+            .map(|()| Principal::customer(c)));
+        }
+        let Some(a) = admin_id else {
+            return Ok(Err(Refusal::BadCredentials));
+        };
+        let Some(row) = crate::entity::admins::Entity::find_by_id(a).one(db).await? else {
+            return Ok(Err(Refusal::BadCredentials));
+        };
+        let a = crate::admins::row_to_admin(row);
+        Ok(
+            admitted(a.api_allowed, a.deactivated, true, LoginMethod::Password)
+                .map(|()| Principal::admin(a)),
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 
 use crate::entity::{
     admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, sequences,
-    settings, storage_settings, subscriptions,
+    sessions, settings, storage_settings, subscriptions,
 };
 
 pub struct Migrator;
@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(BackupEngine),
             Box::new(JobTargetDir),
+            Box::new(Sessions),
         ]
     }
 }
@@ -51,6 +52,25 @@ impl MigrationTrait for JobTargetDir {
                     )
                     .to_owned(),
             )
+            .await
+    }
+}
+
+/// `sessions`: login sessions and one-time keys, shared by every instance.
+struct Sessions;
+
+impl MigrationName for Sessions {
+    fn name(&self) -> &str {
+        "m0004_sessions"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Sessions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let schema = Schema::new(manager.get_database_backend());
+        manager
+            .create_table(schema.create_table_from_entity(sessions::Entity))
             .await
     }
 }

@@ -8,6 +8,7 @@ pub mod backup_tasks;
 pub mod credentials;
 pub mod customers;
 pub mod sequences;
+pub mod sessions;
 pub mod settings;
 pub mod storage_settings;
 pub mod subscriptions;

@@ -1,0 +1,210 @@
+//! Decoding a request into a typed call: pure, no I/O (protocols/ispsystem.md §1.3, §2, §4).
+
+use panelgate_http::Params;
+
+/// The ids of a group action: `elid` split on `", "` only (ids may hold spaces and dots).
+pub fn elids(elid: Option<&str>) -> Vec<String> {
+    elid.unwrap_or("")
+        .split(", ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Is `sok` set (any non-empty value, or the UI's `clicked_button=ok`)?
+pub fn submitted(p: &Params) -> bool {
+    p.get("sok").is_some_and(|v| !v.is_empty()) || p.get("clicked_button") == Some("ok")
+}
+
+/// The fields of a client account form (`account.edit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountFields {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub city: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+}
+
+impl AccountFields {
+    fn from(p: &Params) -> AccountFields {
+        let get = |k: &str| p.get(k).map(str::to_owned);
+        AccountFields {
+            name: get("name"),
+            email: get("email"),
+            username: get("username"),
+            password: get("passwd").or_else(|| get("password")),
+            country: get("country"),
+            state: get("state"),
+            city: get("city"),
+            phone: get("phone"),
+            note: get("note"),
+        }
+    }
+}
+
+/// A group action on accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupOp {
+    Delete,
+    Suspend,
+    Resume,
+}
+
+/// One served function, with its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `func=auth` with a password.
+    Auth { username: String, password: String },
+    /// `func=auth` with a one-time key.
+    AuthKey {
+        username: Option<String>,
+        key: String,
+    },
+    /// `func=session.newkey`.
+    SessionNewKey { username: String, key: String },
+    /// `func=session.delete` (logout; `elid` or the caller's own session).
+    SessionDelete { elid: Option<String> },
+    /// `func=account`: the client accounts the caller sees.
+    AccountList,
+    /// `func=account.edit`: the form (view), create (`sok`), change (`sok` + `elid`).
+    AccountEdit {
+        elid: Option<String>,
+        submit: bool,
+        fields: AccountFields,
+    },
+    /// `func=account.delete|suspend|resume` on every id of `elid`.
+    AccountGroup { op: GroupOp, elids: Vec<String> },
+    /// `func=user`: the login users (one per account here).
+    UserList,
+    /// A function panelgate does not serve (answered `missed`).
+    Unknown(String),
+}
+
+impl Call {
+    /// Every served function name, as the README and tests list them.
+    pub const FUNCTIONS: &'static [&'static str] = &[
+        "auth",
+        "session.newkey",
+        "session.delete",
+        "account",
+        "account.edit",
+        "account.delete",
+        "account.suspend",
+        "account.resume",
+        "user",
+    ];
+
+    /// The call of a request's parameters.
+    pub fn decode(p: &Params) -> Call {
+        let func = p.get("func").unwrap_or("");
+        let get = |k: &str| p.get(k).unwrap_or("").to_owned();
+        let elid = p.get("elid").filter(|e| !e.is_empty()).map(str::to_owned);
+        match func {
+            "auth" => match p.get("key").filter(|k| !k.is_empty()) {
+                Some(key) => Call::AuthKey {
+                    username: p
+                        .get("username")
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_owned),
+                    key: key.to_owned(),
+                },
+                None => Call::Auth {
+                    username: get("username"),
+                    password: get("password"),
+                },
+            },
+            "session.newkey" => Call::SessionNewKey {
+                username: get("username"),
+                key: get("key"),
+            },
+            "session.delete" => Call::SessionDelete { elid },
+            "account" => Call::AccountList,
+            "account.edit" => Call::AccountEdit {
+                elid,
+                submit: submitted(p),
+                fields: AccountFields::from(p),
+            },
+            "account.delete" | "account.suspend" | "account.resume" => Call::AccountGroup {
+                op: match func {
+                    "account.delete" => GroupOp::Delete,
+                    "account.suspend" => GroupOp::Suspend,
+                    _ => GroupOp::Resume,
+                },
+                elids: elids(p.get("elid")),
+            },
+            "user" => Call::UserList,
+            other => Call::Unknown(other.to_owned()),
+        }
+    }
+
+    /// Does this call log in (and so need no session)?
+    pub fn is_login(&self) -> bool {
+        matches!(self, Call::Auth { .. } | Call::AuthKey { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(q: &str) -> Call {
+        Call::decode(&Params::from_query(Some(q)))
+    }
+
+    // Source: protocols/ispsystem.md §1.3, §2.2, §2.3, §4.2, §4.3.
+    #[test]
+    fn decode_table() {
+        assert_eq!(
+            call("func=auth&username=u&password=p&out=xml"),
+            Call::Auth {
+                username: "u".into(),
+                password: "p".into()
+            }
+        );
+        assert_eq!(
+            call("func=auth&key=0123456789abcdef&checkcookie=no"),
+            Call::AuthKey {
+                username: None,
+                key: "0123456789abcdef".into()
+            }
+        );
+        assert_eq!(call("func=account"), Call::AccountList);
+        assert_eq!(
+            call("func=account.suspend&elid=3, 4"),
+            Call::AccountGroup {
+                op: GroupOp::Suspend,
+                elids: vec!["3".into(), "4".into()]
+            }
+        );
+        assert!(matches!(
+            call("func=account.edit&sok=ok&name=A&email=a%40example.com"),
+            Call::AccountEdit {
+                elid: None,
+                submit: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            call("func=account.edit&elid=7"),
+            Call::AccountEdit { elid: Some(ref e), submit: false, .. } if e == "7"
+        ));
+        assert_eq!(call("func=domain"), Call::Unknown("domain".into()));
+        assert_eq!(call(""), Call::Unknown(String::new()));
+    }
+
+    #[test]
+    fn elid_lists_split_only_on_comma_space() {
+        assert_eq!(
+            elids(Some("pop.nev.is. A  185.9.147.250")),
+            ["pop.nev.is. A  185.9.147.250"]
+        );
+        assert_eq!(elids(Some("a, b,c")), ["a", "b,c"]);
+        assert!(elids(None).is_empty());
+    }
+}

@@ -1,0 +1,393 @@
+//! The ISPsystem (BILLmanager) query API through the real router: logins and sessions, client
+//! accounts over the shared customers, what the other panels see of them, and refusals.
+
+use panelgate_testkit::{send_with, TestApp, TestResponse, ADMIN_KEY};
+use serde_json::Value;
+
+const PASSWORD: &str = "changeme1Q**";
+
+async fn get(t: &TestApp, target: &str) -> TestResponse {
+    send_with(&t.app, "GET", target, &[], "").await
+}
+
+/// `GET /billmgr?QUERY&authinfo=LOGIN:PASSWORD&out=json`, as JSON.
+async fn as_user(t: &TestApp, login: &str, query: &str) -> Value {
+    let r = get(
+        t,
+        &format!("/billmgr?{query}&authinfo={login}:{PASSWORD}&out=json"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+fn error_type(v: &Value) -> Option<&str> {
+    v["doc"]["error"]["$type"].as_str()
+}
+
+/// The ids of a list. `out=json` writes one row as an object and several as an array, as the
+/// real panel does (clients handle both).
+fn ids(v: &Value) -> Vec<String> {
+    let rows = match &v["doc"]["elem"] {
+        Value::Array(rows) => rows.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    rows.iter()
+        .filter_map(|r| r["id"]["$"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `func=auth` with a password opens a session that works as `auth=` and as the `billmgrses5`
+/// cookie; `session.delete` ends it; a session idle for an hour expires.
+#[tokio::test]
+async fn password_login_session_cookie_logout_and_expiry() {
+    let t = TestApp::demo().await;
+    let r = get(
+        &t,
+        &format!("/billmgr?func=auth&username=customer1&password={PASSWORD}&out=json"),
+    )
+    .await;
+    let v = r.json();
+    let session = v["doc"]["auth"]["$id"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
+    assert_eq!(
+        v["doc"]["auth"]["$level"], "16",
+        "a client logs in at level 16"
+    );
+    assert!(
+        !r.body.contains(PASSWORD),
+        "the password is not echoed: {}",
+        r.body
+    );
+
+    let listed = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(
+        ids(&listed.json()),
+        ["1"],
+        "a client sees its own account only"
+    );
+    let cookie = format!("billmgrses5={session}");
+    let by_cookie = send_with(
+        &t.app,
+        "GET",
+        "/billmgr?func=account&out=json",
+        &[("cookie", cookie.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(ids(&by_cookie.json()), ["1"]);
+
+    // The session slides: 59 minutes of quiet, a call, 59 more: still valid.
+    t.clock.advance(59 * 60);
+    let still = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(ids(&still.json()), ["1"]);
+    t.clock.advance(60 * 60);
+    let expired = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(
+        error_type(&expired.json()),
+        Some("auth"),
+        "{}",
+        expired.body
+    );
+
+    // Log in again and out.
+    let v = get(
+        &t,
+        &format!("/billmgr?func=auth&username=customer1&password={PASSWORD}&out=json"),
+    )
+    .await
+    .json();
+    let session = v["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    // Another client cannot end it, even knowing its id.
+    let foreign = as_user(
+        &t,
+        "customer2",
+        &format!("func=session.delete&elid={session}"),
+    )
+    .await;
+    assert_eq!(error_type(&foreign), Some("missed"), "{foreign}");
+    let still = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(ids(&still.json()), ["1"]);
+    let out = get(
+        &t,
+        &format!("/billmgr?func=session.delete&auth={session}&out=json"),
+    )
+    .await;
+    assert!(out.json()["doc"]["ok"].is_object(), "{}", out.body);
+    let after = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(error_type(&after.json()), Some("auth"));
+
+    // Wrong passwords and missing credentials are `auth` errors.
+    let bad = get(
+        &t,
+        "/billmgr?func=auth&username=customer1&password=nope&out=json",
+    )
+    .await;
+    assert_eq!(error_type(&bad.json()), Some("auth"));
+    let none = get(&t, "/billmgr?func=account&out=json").await;
+    assert_eq!(error_type(&none.json()), Some("auth"));
+}
+
+/// `session.newkey` (staff) plants a one-time key; `func=auth&key=` logs in once with it.
+#[tokio::test]
+async fn one_time_key_login() {
+    let t = TestApp::demo().await;
+    let key = "0123456789abcdef0123";
+    let made = as_user(
+        &t,
+        "admin",
+        &format!("func=session.newkey&username=customer2&key={key}"),
+    )
+    .await;
+    assert!(made["doc"]["ok"].is_object(), "{made}");
+    let first = get(&t, &format!("/billmgr?func=auth&key={key}&out=json"))
+        .await
+        .json();
+    let session = first["doc"]["auth"]["$id"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    let listed = get(
+        &t,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    )
+    .await;
+    assert_eq!(ids(&listed.json()), ["2"]);
+    let again = get(&t, &format!("/billmgr?func=auth&key={key}&out=json"))
+        .await
+        .json();
+    assert_eq!(
+        error_type(&again),
+        Some("auth"),
+        "a key works once: {again}"
+    );
+
+    // A client cannot plant keys, not even for itself.
+    let refused = as_user(
+        &t,
+        "customer1",
+        "func=session.newkey&username=customer1&key=fedcba9876543210fedc",
+    )
+    .await;
+    assert!(error_type(&refused).is_some(), "{refused}");
+    let short = as_user(
+        &t,
+        "admin",
+        "func=session.newkey&username=customer1&key=short",
+    )
+    .await;
+    assert!(
+        error_type(&short).is_some(),
+        "a key shorter than 16 characters: {short}"
+    );
+}
+
+/// A client account created through BILLmanager is a customer for Froxlor and Plesk; suspend
+/// and resume show as Plesk's status; delete removes it everywhere.
+#[tokio::test]
+async fn account_edit_is_a_shared_customer() {
+    let t = TestApp::demo().await;
+    let created = as_user(
+        &t,
+        "admin",
+        "func=account.edit&sok=ok&email=new.client@example.com&name=New%20Client&country=DE&passwd=Secret123!x",
+    )
+    .await;
+    let id = created["doc"]["id"]["$"]
+        .as_str()
+        .expect("the new id")
+        .to_owned();
+
+    let froxlor = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await
+        .json();
+    assert_eq!(froxlor["data"]["loginname"], "new.client@example.com");
+    assert_eq!(froxlor["data"]["email"], "new.client@example.com");
+    assert_eq!(froxlor["data"]["name"], "New Client");
+
+    // The new client logs in with its e-mail address and the password it was given.
+    let own = get(
+        &t,
+        "/billmgr?func=account&authinfo=new.client@example.com:Secret123!x&out=json",
+    )
+    .await;
+    assert_eq!(ids(&own.json()), vec![id.clone()]);
+
+    let dup = as_user(
+        &t,
+        "admin",
+        "func=account.edit&sok=ok&email=new.client@example.com&name=Again",
+    )
+    .await;
+    assert_eq!(error_type(&dup), Some("exists"), "{dup}");
+
+    let plesk_status = |body: String| {
+        body.split("<status>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .map(str::to_owned)
+    };
+    let packet = format!(
+        "<packet><customer><get><filter><id>{id}</id></filter><dataset><gen_info/></dataset></get></customer></packet>"
+    );
+    let login = panelgate_testkit::plesk_login("admin");
+    let suspended = as_user(&t, "admin", &format!("func=account.suspend&elid={id}")).await;
+    assert!(suspended["doc"]["ok"].is_object(), "{suspended}");
+    let body = t.plesk(&login, &packet).await.body;
+    assert!(body.contains("<status>16</status>"), "{body}");
+    let listed = as_user(&t, "admin", "func=account").await;
+    let row = listed["doc"]["elem"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"]["$"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"]["$orig"], "3", "{row}");
+
+    as_user(&t, "admin", &format!("func=account.resume&elid={id}")).await;
+    let body = t.plesk(&login, &packet).await.body;
+    assert!(
+        body.contains("<status>0</status>"),
+        "{:?}",
+        plesk_status(body)
+    );
+
+    // A change through the form, read back through the form view.
+    let changed = as_user(
+        &t,
+        "admin",
+        &format!("func=account.edit&sok=ok&elid={id}&phone=%2B49%2030%201234&city=Berlin"),
+    )
+    .await;
+    assert!(changed["doc"]["ok"].is_object(), "{changed}");
+    let view = as_user(&t, "admin", &format!("func=account.edit&elid={id}")).await;
+    assert_eq!(view["doc"]["city"]["$"], "Berlin", "{view}");
+    assert_eq!(view["doc"]["phone"]["$"], "+49 30 1234", "{view}");
+    assert_eq!(view["doc"]["name"]["$"], "New Client", "{view}");
+
+    let deleted = as_user(&t, "admin", &format!("func=account.delete&elid={id}")).await;
+    assert!(deleted["doc"]["ok"].is_object(), "{deleted}");
+    let gone = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+}
+
+/// A group action checks every id before it changes anything.
+#[tokio::test]
+async fn group_action_with_a_bad_id_changes_nothing() {
+    let t = TestApp::demo().await;
+    let v = as_user(&t, "admin", "func=account.suspend&elid=1,%20999").await;
+    assert!(error_type(&v).is_some(), "{v}");
+    let v = as_user(&t, "admin", "func=account.suspend&elid=1,%20abc").await;
+    assert_eq!(error_type(&v), Some("value"), "{v}");
+    let all = t.core.customers().list(&t.sys()).await.unwrap();
+    assert!(all.iter().all(|c| !c.deactivated), "nothing was suspended");
+
+    // `, ` separates ids; both are suspended.
+    let v = as_user(&t, "admin", "func=account.suspend&elid=1,%202").await;
+    assert!(v["doc"]["ok"].is_object(), "{v}");
+    let all = t.core.customers().list(&t.sys()).await.unwrap();
+    assert!(all.iter().all(|c| c.deactivated));
+}
+
+/// Clients may not create or delete accounts; resellers create under themselves.
+#[tokio::test]
+async fn roles_decide_what_account_calls_may_do() {
+    let t = TestApp::demo().await;
+    let v = as_user(
+        &t,
+        "customer1",
+        "func=account.edit&sok=ok&email=sneaky@example.com&name=Sneaky",
+    )
+    .await;
+    assert_eq!(error_type(&v), Some("access"), "{v}");
+    let v = as_user(&t, "customer1", "func=account.delete&elid=1").await;
+    assert_eq!(error_type(&v), Some("access"), "{v}");
+    assert_eq!(t.core.customers().list(&t.sys()).await.unwrap().len(), 2);
+
+    let v = as_user(
+        &t,
+        "reseller1",
+        "func=account.edit&sok=ok&username=resold1&email=resold@example.com&name=Resold",
+    )
+    .await;
+    let id: i64 = v["doc"]["id"]["$"]
+        .as_str()
+        .expect("created")
+        .parse()
+        .unwrap();
+    let c = t
+        .core
+        .customers()
+        .get(&t.sys(), &panelgate_core::CustomerRef::Id(id))
+        .await
+        .unwrap();
+    assert_eq!(c.admin_loginname, "reseller1");
+    assert_eq!(c.loginname, "resold1");
+}
+
+/// Lists page with `p_num`/`p_cnt` and always say `p_elems`; every path serves the API;
+/// unknown functions are `missed`.
+#[tokio::test]
+async fn paging_paths_and_unknown_functions() {
+    let t = TestApp::demo().await;
+    let v = as_user(&t, "admin", "func=account&p_cnt=1&p_num=2").await;
+    assert_eq!(ids(&v), ["2"], "{v}");
+    assert_eq!(v["doc"]["p_elems"]["$"], "2");
+    assert_eq!(v["doc"]["p_num"]["$"], "2");
+
+    for path in ["/ispmgr", "/manager", "/manager/billmgr", "/"] {
+        let r = get(
+            &t,
+            &format!("{path}?func=account&authinfo=admin:{PASSWORD}&out=json"),
+        )
+        .await;
+        assert_eq!(ids(&r.json()), ["1", "2"], "{path}: {}", r.body);
+    }
+
+    let v = as_user(&t, "admin", "func=no.such.function").await;
+    assert_eq!(error_type(&v), Some("missed"), "{v}");
+
+    // Errors are HTTP 200 in every format; text answers start with ERROR.
+    let r = get(&t, "/billmgr?func=account&authinfo=admin:wrong&out=text").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with("ERROR auth"), "{}", r.body);
+    let r = get(
+        &t,
+        &format!("/billmgr?func=account&authinfo=admin:{PASSWORD}&out=bogus"),
+    )
+    .await;
+    assert!(r.body.contains("<error type=\"value\""), "{}", r.body);
+}
