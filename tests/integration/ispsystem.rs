@@ -391,3 +391,53 @@ async fn paging_paths_and_unknown_functions() {
     .await;
     assert!(r.body.contains("<error type=\"value\""), "{}", r.body);
 }
+
+/// A client cannot suspend itself; an id named twice is acted on once; a new password or a
+/// deleted account ends the account's sessions.
+#[tokio::test]
+async fn suspension_duplicates_and_session_lifetime() {
+    let t = TestApp::demo().await;
+    let v = as_user(&t, "customer1", "func=account.suspend&elid=1").await;
+    assert_eq!(error_type(&v), Some("access"), "{v}");
+    let me = t
+        .core
+        .customers()
+        .get(&t.sys(), &panelgate_core::CustomerRef::Id(1))
+        .await
+        .unwrap();
+    assert!(!me.deactivated);
+
+    let login = |user: &'static str, password: &'static str| {
+        let t = &t;
+        async move {
+            let v = get(
+                t,
+                &format!("/billmgr?func=auth&username={user}&password={password}&out=json"),
+            )
+            .await
+            .json();
+            v["doc"]["auth"]["$id"]
+                .as_str()
+                .expect("a session")
+                .to_owned()
+        }
+    };
+    let s1 = login("customer1", PASSWORD).await;
+    as_user(
+        &t,
+        "admin",
+        "func=account.edit&sok=ok&elid=1&passwd=Another123!pw",
+    )
+    .await;
+    let after = get(&t, &format!("/billmgr?func=account&auth={s1}&out=json")).await;
+    assert_eq!(error_type(&after.json()), Some("auth"), "{}", after.body);
+
+    let s2 = login("customer2", PASSWORD).await;
+    let v = as_user(&t, "admin", "func=account.delete&elid=2,%202").await;
+    assert!(
+        v["doc"]["ok"].is_object(),
+        "a repeated id is deleted once: {v}"
+    );
+    let after = get(&t, &format!("/billmgr?func=account&auth={s2}&out=json")).await;
+    assert_eq!(error_type(&after.json()), Some("auth"), "{}", after.body);
+}

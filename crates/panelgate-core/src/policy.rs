@@ -191,6 +191,8 @@ pub enum Operation {
     CustomersList,
     CustomersAdd,
     CustomersDelete,
+    /// Suspend or resume a customer (a customer cannot do this to itself).
+    CustomersSuspend,
     CustomersUnlock,
     CustomersMove,
     AdminsRead,
@@ -515,6 +517,7 @@ mod tests {
             Operation::CustomersList,
             Operation::AdminsManage,
             Operation::LoginKeysIssue,
+            Operation::CustomersSuspend,
             Operation::SystemOnly,
         ] {
             assert!(authorize(&sys, op).is_ok());

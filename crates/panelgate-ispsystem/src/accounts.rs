@@ -19,6 +19,8 @@ use crate::from_core;
 const DEFAULT_PAGE: usize = 100;
 /// The largest page a client may ask for.
 const MAX_PAGE: usize = 10_000;
+/// The most ids one group action may name.
+const MAX_GROUP: usize = 1_000;
 
 /// The status column: the shown text with the raw BILLmanager value in `orig`.
 fn status(c: &Customer) -> Cell {
@@ -270,6 +272,16 @@ pub async fn group(core: &Core, principal: &Principal, op: GroupOp, elids: &[Str
     if elids.is_empty() {
         return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
     }
+    if elids.len() > MAX_GROUP {
+        return Body::Error(Error::value(
+            "elid",
+            "",
+            format!("At most {MAX_GROUP} objects can be changed at once"),
+        ));
+    }
+    // An id named twice is acted on once.
+    let mut seen = std::collections::HashSet::new();
+    let elids: Vec<&String> = elids.iter().filter(|e| seen.insert(e.as_str())).collect();
     let actor = principal.actor();
     let customers = core.customers();
     let mut refs = Vec::with_capacity(elids.len());
@@ -287,11 +299,9 @@ pub async fn group(core: &Core, principal: &Principal, op: GroupOp, elids: &[Str
         let done: Result<Customer, CoreError> = match op {
             GroupOp::Delete => customers.delete(&actor, &r).await,
             GroupOp::Suspend | GroupOp::Resume => {
-                let patch = CustomerPatch {
-                    deactivated: Some(op == GroupOp::Suspend),
-                    ..CustomerPatch::default()
-                };
-                customers.update(&actor, &r, patch).await
+                customers
+                    .set_suspended(&actor, &r, op == GroupOp::Suspend)
+                    .await
             }
         };
         if let Err(e) = done {

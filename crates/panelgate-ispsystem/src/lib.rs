@@ -212,7 +212,7 @@ impl IspSystem {
             Call::Auth { .. } | Call::AuthKey { .. } => Body::ok(),
             Call::SessionNewKey { username, key } => {
                 match auth
-                    .new_login_key(&principal.actor(), &username, &key)
+                    .new_login_key(&principal.actor(), &username, &key, peer)
                     .await
                 {
                     Ok(()) => Body::ok(),

@@ -426,6 +426,7 @@ impl Admins<'_> {
             .filter(crate::entity::credentials::Column::AdminId.eq(id))
             .exec(&txn)
             .await?;
+        crate::auth::end_sessions(&txn, Some(id), None).await?;
         crate::entity::admins::Entity::delete_by_id(id)
             .exec(&txn)
             .await?;

@@ -8,7 +8,10 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 use crate::entity::sessions;
 use crate::error::CoreResult;
@@ -149,18 +152,35 @@ fn digest(secret: &str) -> String {
     crate::archive::hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// The most sessions one account keeps open; the oldest go first.
+pub const MAX_SESSIONS_PER_ACCOUNT: u64 = 64;
+
+/// Delete every session and one-time key of an account (in the caller's transaction).
+pub(crate) async fn end_sessions<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    admin_id: Option<i64>,
+    customer_id: Option<i64>,
+) -> CoreResult<()> {
+    sessions::Entity::delete_many()
+        .filter(owned_by(admin_id, customer_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The rows of one account: a customer's, or an admin's own (not its customers').
+fn owned_by(admin_id: Option<i64>, customer_id: Option<i64>) -> sea_orm::Condition {
+    match customer_id {
+        Some(c) => sea_orm::Condition::all().add(sessions::Column::CustomerId.eq(c)),
+        None => sea_orm::Condition::all()
+            .add(sessions::Column::AdminId.eq(admin_id.unwrap_or(0)))
+            .add(sessions::Column::CustomerId.is_null()),
+    }
+}
+
 impl Auth<'_> {
-    /// Open a session for an authenticated caller; returns its id (24 hex characters). The
-    /// database keeps only a digest of it.
-    pub async fn open_session(&self, principal: &Principal) -> CoreResult<String> {
-        use rand::RngCore;
-        let mut bytes = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let id = crate::archive::hex(&bytes);
-        let actor = principal.actor();
-        let now = self.core.now();
-        // Expired sessions and keys go as new ones come, so the table stays as small as the
-        // number of live logins.
+    /// Remove expired sessions and keys (indexed on `kind`, `last_used`, `created_at`).
+    async fn prune(&self, now: i64) -> CoreResult<()> {
         sessions::Entity::delete_many()
             .filter(
                 sea_orm::Condition::any()
@@ -177,6 +197,40 @@ impl Auth<'_> {
             )
             .exec(self.core.db())
             .await?;
+        Ok(())
+    }
+
+    /// Open a session for an authenticated caller; returns its id (24 hex characters). The
+    /// database keeps only a digest of it.
+    pub async fn open_session(&self, principal: &Principal) -> CoreResult<String> {
+        use rand::RngCore;
+        let mut bytes = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let id = crate::archive::hex(&bytes);
+        let actor = principal.actor();
+        let now = self.core.now();
+        // Expired sessions and keys go as new ones come, so the table stays as small as the
+        // number of live logins; an account keeps at most MAX_SESSIONS_PER_ACCOUNT.
+        self.prune(now).await?;
+        let (admin_id, customer_id) = (actor.admin_id(), actor.customer_id());
+        let mine = sessions::Entity::find()
+            .filter(sessions::Column::Kind.eq(KIND_SESSION))
+            .filter(owned_by(admin_id, customer_id));
+        let open = mine.clone().count(self.core.db()).await?;
+        if open >= MAX_SESSIONS_PER_ACCOUNT {
+            let oldest: Vec<String> = mine
+                .order_by_asc(sessions::Column::LastUsed)
+                .limit(open + 1 - MAX_SESSIONS_PER_ACCOUNT)
+                .all(self.core.db())
+                .await?
+                .into_iter()
+                .map(|r| r.digest)
+                .collect();
+            sessions::Entity::delete_many()
+                .filter(sessions::Column::Digest.is_in(oldest))
+                .exec(self.core.db())
+                .await?;
+        }
         sessions::ActiveModel {
             digest: Set(digest(&id)),
             kind: Set(KIND_SESSION.into()),
@@ -250,7 +304,13 @@ impl Auth<'_> {
 
     /// Make a one-time login `key` for the account `login` (ISPsystem `session.newkey`): the
     /// server, the server owner, or a reseller for its own customers.
-    pub async fn new_login_key(&self, actor: &Actor, login: &str, key: &str) -> CoreResult<()> {
+    pub async fn new_login_key(
+        &self,
+        actor: &Actor,
+        login: &str,
+        key: &str,
+        peer: Option<IpAddr>,
+    ) -> CoreResult<()> {
         if key.chars().count() < KEY_MIN_CHARS {
             return Err(crate::CoreError::Invalid {
                 field: "key",
@@ -277,19 +337,29 @@ impl Auth<'_> {
             (None, Some(customer.id))
         };
         let now = self.core.now();
-        // A key may replace the same account's unused key, never another account's key or a
-        // session that happens to have that value.
+        self.prune(now).await?;
+        // A value already in use (another account's key, any session) is refused like an
+        // account the caller may not manage, and counts as a failed login of the caller: the
+        // answer must not be a free oracle for guessing live keys.
         let existing = sessions::Entity::find_by_id(digest(key))
             .one(self.core.db())
             .await?;
         if let Some(row) = existing {
             if row.kind != KIND_KEY || row.admin_id != admin_id || row.customer_id != customer_id {
-                return Err(crate::CoreError::Conflict("the key is in use".into()));
+                let limiter = &self.core.inner.failed_logins;
+                let who = actor.label();
+                if let Some(attempt) = limiter.begin(peer, &who) {
+                    limiter.failed(peer, &who, attempt);
+                }
+                return Err(crate::CoreError::Forbidden(crate::Denied::RoleNotAllowed));
             }
-            sessions::Entity::delete_by_id(row.digest)
-                .exec(self.core.db())
-                .await?;
         }
+        // One unused key per account: a new key replaces the previous one.
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::Kind.eq(KIND_KEY))
+            .filter(owned_by(admin_id, customer_id))
+            .exec(self.core.db())
+            .await?;
         sessions::ActiveModel {
             digest: Set(digest(key)),
             kind: Set(KIND_KEY.into()),

@@ -390,6 +390,8 @@ impl Customers<'_> {
         let mut am = row.clone().into_active_model();
         if let Some(h) = hash {
             am.password_hash = Set(h);
+            // A new password ends every session and one-time key of the old one.
+            crate::auth::end_sessions(&txn, None, Some(row.id)).await?;
         }
         if let Some(p) = &patch.profile {
             set_profile(&mut am, p);
@@ -487,6 +489,8 @@ impl Customers<'_> {
             .filter(credentials::Column::CustomerId.eq(id))
             .exec(&txn)
             .await?;
+        // Its sessions go too: a restore may bring the id back for someone else.
+        crate::auth::end_sessions(&txn, None, Some(id)).await?;
         // Archives written into the home (Froxlor jobs' destdir) go with it.
         let home = self.core.home_dir(&row.loginname)?;
         backup_archives::Entity::delete_many()
@@ -507,6 +511,21 @@ impl Customers<'_> {
             }
         }
         Ok(row_to_customer(row, login))
+    }
+
+    /// Suspend (`true`) or resume a customer: staff only; a suspended customer cannot log in.
+    pub async fn set_suspended(
+        &self,
+        actor: &Actor,
+        r: &CustomerRef,
+        suspended: bool,
+    ) -> CoreResult<Customer> {
+        self.core.authorize(actor, Operation::CustomersSuspend)?;
+        let patch = CustomerPatch {
+            deactivated: Some(suspended),
+            ..CustomerPatch::default()
+        };
+        self.update(actor, r, patch).await
     }
 
     /// Reset the failed-login counter.

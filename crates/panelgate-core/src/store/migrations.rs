@@ -71,7 +71,29 @@ impl MigrationTrait for Sessions {
         let schema = Schema::new(manager.get_database_backend());
         manager
             .create_table(schema.create_table_from_entity(sessions::Entity))
-            .await
+            .await?;
+        // Pruning by age, and an account's sessions (cap, logout on password change).
+        let indexes: [(&str, &[sessions::Column]); 4] = [
+            (
+                "idx_sessions_used",
+                &[sessions::Column::Kind, sessions::Column::LastUsed],
+            ),
+            (
+                "idx_sessions_created",
+                &[sessions::Column::Kind, sessions::Column::CreatedAt],
+            ),
+            ("idx_sessions_customer", &[sessions::Column::CustomerId]),
+            ("idx_sessions_admin", &[sessions::Column::AdminId]),
+        ];
+        for (name, cols) in indexes {
+            let mut index = Index::create();
+            index.name(name).table(sessions::Entity);
+            for col in cols {
+                index.col(*col);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
     }
 }
 
