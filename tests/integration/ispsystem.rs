@@ -441,3 +441,152 @@ async fn suspension_duplicates_and_session_lifetime() {
     let after = get(&t, &format!("/billmgr?func=account&auth={s2}&out=json")).await;
     assert_eq!(error_type(&after.json()), Some("auth"), "{}", after.body);
 }
+
+fn rows(v: &Value) -> Vec<Value> {
+    match &v["doc"]["elem"] {
+        Value::Array(rows) => rows.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+/// Issue 9: `billmgr.backup.create` → the task finishes → `billmgr.backup` lists it with its
+/// real size → `backups.download` gives the archive's bytes → a deleted customer comes back
+/// through `backups.restore`.
+#[tokio::test]
+async fn backup_create_list_download_and_restore() {
+    use panelgate_core::backup_worker::Worker;
+    use sha2::{Digest, Sha256};
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer2").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("index.html"), b"<h1>two</h1>").unwrap();
+
+    let form = as_user(&t, "admin", "func=billmgr.backup.create").await;
+    assert!(
+        form["doc"]["description"].is_object(),
+        "a form without sok: {form}"
+    );
+    assert!(t.core.backups().tasks(&t.sys()).await.unwrap().is_empty());
+    let made = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.create&sok=ok&description=nightly",
+    )
+    .await;
+    assert!(made["doc"]["ok"].is_object(), "{made}");
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+
+    let listed = as_user(&t, "admin", "func=billmgr.backup").await;
+    let found = rows(&listed);
+    assert_eq!(found.len(), 1, "{listed}");
+    let id = found[0]["id"]["$"].as_str().unwrap().to_owned();
+    let archive = t
+        .core
+        .backups()
+        .archive(&t.sys(), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found[0]["size"]["$orig"], archive.size.to_string());
+    assert_eq!(found[0]["description"]["$"], "nightly");
+    assert!(
+        found[0]["date"]["$"].as_str().unwrap().len() == 19,
+        "{}",
+        found[0]
+    );
+
+    let file = get(
+        &t,
+        &format!("/billmgr?func=backups.download&elid={id}&authinfo=admin:{PASSWORD}"),
+    )
+    .await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.bytes.len() as i64, archive.size);
+    let sha: String = Sha256::digest(&file.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sha, archive.sha256);
+
+    // Clients cannot see a server backup, nor download or restore it.
+    let theirs = as_user(&t, "customer1", "func=billmgr.backup").await;
+    assert!(rows(&theirs).is_empty(), "{theirs}");
+    let refused = get(
+        &t,
+        &format!("/billmgr?func=backups.download&elid={id}&authinfo=customer1:{PASSWORD}&out=json"),
+    )
+    .await;
+    assert_eq!(
+        error_type(&refused.json()),
+        Some("access"),
+        "{}",
+        refused.body
+    );
+
+    as_user(&t, "admin", "func=account.delete&elid=2").await;
+    assert!(!home.join("index.html").exists());
+    let bad = as_user(
+        &t,
+        "admin",
+        &format!("func=backups.restore&elid={id}&sok=ok&behavior=sideways"),
+    )
+    .await;
+    assert_eq!(error_type(&bad), Some("value"), "{bad}");
+    let view = as_user(&t, "admin", &format!("func=backups.restore&elid={id}")).await;
+    assert_eq!(view["doc"]["behavior"]["$"], "skip", "{view}");
+    let restored = as_user(
+        &t,
+        "admin",
+        &format!("func=backups.restore&elid={id}&sok=ok&behavior=overwrite"),
+    )
+    .await;
+    assert!(restored["doc"]["ok"].is_object(), "{restored}");
+    let back = t
+        .core
+        .customers()
+        .get(
+            &t.sys(),
+            &panelgate_core::CustomerRef::Login("customer2".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.profile.email, "customer2@example.com");
+    assert_eq!(
+        std::fs::read(t.core.home_dir("customer2").unwrap().join("index.html")).unwrap(),
+        b"<h1>two</h1>"
+    );
+
+    let gone = as_user(
+        &t,
+        "admin",
+        &format!("func=backups.delete&elid={id}&clean_storages=on"),
+    )
+    .await;
+    assert!(gone["doc"]["ok"].is_object(), "{gone}");
+    assert!(rows(&as_user(&t, "admin", "func=billmgr.backup").await).is_empty());
+}
+
+/// Archives are one set: a Plesk `backup-customer` archive is listed by `billmgr.backup` for
+/// the customer's reseller and for the customer itself.
+#[tokio::test]
+async fn archives_made_through_plesk_are_listed_here() {
+    use panelgate_core::backup_worker::Worker;
+    let t = TestApp::demo().await;
+    let login = panelgate_testkit::plesk_login("admin");
+    let r = t
+        .plesk(
+            &login,
+            "<packet><backup-manager><backup-customer><customer-id>2</customer-id><local/><description>via plesk</description></backup-customer></backup-manager></packet>",
+        )
+        .await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    for who in ["admin", "reseller1", "customer2"] {
+        let v = as_user(&t, who, "func=billmgr.backup").await;
+        let rows = rows(&v);
+        assert_eq!(rows.len(), 1, "{who}: {v}");
+        assert_eq!(rows[0]["description"]["$"], "via plesk");
+    }
+    let v = as_user(&t, "customer1", "func=billmgr.backup").await;
+    assert!(rows(&v).is_empty(), "another customer's archive: {v}");
+}

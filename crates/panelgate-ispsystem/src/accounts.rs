@@ -70,7 +70,7 @@ fn display_name(c: &Customer) -> String {
 }
 
 /// One page of `rows` as the client asked (`p_num`, `p_cnt`), or all of them.
-fn page(rows: Vec<Row>, p: &Params, columns: &[&str]) -> List {
+pub(crate) fn page(rows: Vec<Row>, p: &Params, columns: &[&str]) -> List {
     let metadata = Metadata {
         columns: columns.iter().map(|c| (*c).to_owned()).collect(),
         ..Metadata::default()

@@ -82,6 +82,23 @@ pub enum Call {
     AccountGroup { op: GroupOp, elids: Vec<String> },
     /// `func=user`: the login users (one per account here).
     UserList,
+    /// `func=billmgr.backup`: the archives the caller sees.
+    BackupList,
+    /// `func=billmgr.backup.create`: the form, or (`sok`) a new server backup task.
+    BackupCreate { submit: bool, description: String },
+    /// `func=backups.download&elid=ID`: the archive's bytes.
+    BackupDownload { elid: Option<String> },
+    /// `func=backups.delete&elid=IDS`: forget archives (`clean_storages=on`: and their files).
+    BackupDelete {
+        elids: Vec<String>,
+        clean_storages: bool,
+    },
+    /// `func=backups.restore&elid=ID`: the form, or (`sok`) restore with `behavior`.
+    BackupRestore {
+        elid: Option<String>,
+        submit: bool,
+        behavior: Option<String>,
+    },
     /// A function panelgate does not serve (answered `missed`).
     Unknown(String),
 }
@@ -98,6 +115,11 @@ impl Call {
         "account.suspend",
         "account.resume",
         "user",
+        "billmgr.backup",
+        "billmgr.backup.create",
+        "backups.download",
+        "backups.delete",
+        "backups.restore",
     ];
 
     /// The call of a request's parameters.
@@ -139,6 +161,23 @@ impl Call {
                 elids: elids(p.get("elid")),
             },
             "user" => Call::UserList,
+            "billmgr.backup" => Call::BackupList,
+            "billmgr.backup.create" => Call::BackupCreate {
+                submit: submitted(p),
+                description: get("description"),
+            },
+            "backups.download" => Call::BackupDownload { elid },
+            "backups.delete" => Call::BackupDelete {
+                elids: elids(p.get("elid")),
+                clean_storages: p
+                    .get("clean_storages")
+                    .is_some_and(|v| matches!(v, "on" | "yes" | "1" | "true")),
+            },
+            "backups.restore" => Call::BackupRestore {
+                elid,
+                submit: submitted(p),
+                behavior: p.get("behavior").map(str::to_owned),
+            },
             other => Call::Unknown(other.to_owned()),
         }
     }
@@ -175,6 +214,35 @@ mod tests {
             }
         );
         assert_eq!(call("func=account"), Call::AccountList);
+        assert_eq!(call("func=billmgr.backup&out=json"), Call::BackupList);
+        assert_eq!(
+            call("func=billmgr.backup.create&sok=ok&description=nightly"),
+            Call::BackupCreate {
+                submit: true,
+                description: "nightly".into()
+            }
+        );
+        assert_eq!(
+            call("func=backups.delete&elid=4,%205&clean_storages=on"),
+            Call::BackupDelete {
+                elids: vec!["4".into(), "5".into()],
+                clean_storages: true
+            }
+        );
+        assert_eq!(
+            call("func=backups.restore&elid=7&behavior=overwrite&clicked_button=ok"),
+            Call::BackupRestore {
+                elid: Some("7".into()),
+                submit: true,
+                behavior: Some("overwrite".into())
+            }
+        );
+        assert_eq!(
+            call("func=backups.download&elid=7"),
+            Call::BackupDownload {
+                elid: Some("7".into())
+            }
+        );
         assert_eq!(
             call("func=account.suspend&elid=3, 4"),
             Call::AccountGroup {

@@ -26,6 +26,7 @@
 //! is routed here only when `func` is in its query string.
 
 pub mod accounts;
+pub mod backups;
 pub mod call;
 pub mod doc;
 pub mod render;
@@ -36,6 +37,7 @@ use http::Uri;
 use panelgate_core::{Core, CoreError, Principal, Refusal};
 use panelgate_http::{BoxFuture, Context, Frontend, Params, Request, Response};
 
+use crate::backups::Reply;
 use crate::call::Call;
 use crate::doc::{Body, Doc, Error};
 use crate::render::Format;
@@ -131,7 +133,12 @@ impl IspSystem {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let (format, body) = match Format::parse(out) {
-            Some(format) => (format, self.answer(&req, &params, &bin, cx).await),
+            Some(format) => match self.answer(&req, &params, &bin, cx).await {
+                Reply::Doc(body) => (format, body),
+                Reply::File(files) => {
+                    return panelgate_http::download(&files.file_name, files.paths, files.size)
+                }
+            },
             // An unknown format is answered in XML (the default) with a `value` error.
             None => (
                 Format::Xml,
@@ -147,7 +154,7 @@ impl IspSystem {
     }
 
     /// Authenticate and run the call.
-    async fn answer(&self, req: &Request, p: &Params, bin: &str, cx: &Context) -> Body {
+    async fn answer(&self, req: &Request, p: &Params, bin: &str, cx: &Context) -> Reply {
         let peer: Option<IpAddr> = req.peer.map(|s| s.ip());
         let call = Call::decode(p);
         let auth = self.core.auth();
@@ -177,7 +184,7 @@ impl IspSystem {
         if let Some(login) = login {
             let principal = match refused(login) {
                 Ok(p) => p,
-                Err(e) => return Body::Error(e),
+                Err(e) => return Body::Error(e).into(),
             };
             cx.set_actor(principal.actor().label());
             return match auth.open_session(&principal).await {
@@ -186,7 +193,8 @@ impl IspSystem {
                     level: level(&principal),
                 },
                 Err(e) => Body::Error(from_core(&e, "")),
-            };
+            }
+            .into();
         }
         // Everything else needs a caller: a session (parameter or cookie), or authinfo.
         let cookie = format!("{}ses5", bin.trim_start_matches('/'));
@@ -205,10 +213,11 @@ impl IspSystem {
         };
         let principal = match principal {
             Ok(p) => p,
-            Err(e) => return Body::Error(e),
+            Err(e) => return Body::Error(e).into(),
         };
         cx.set_actor(principal.actor().label());
-        match call {
+        let core = &self.core;
+        let body = match call {
             Call::Auth { .. } | Call::AuthKey { .. } => Body::ok(),
             Call::SessionNewKey { username, key } => {
                 match auth
@@ -239,11 +248,38 @@ impl IspSystem {
                 accounts::group(&self.core, &principal, op, &elids).await
             }
             Call::UserList => accounts::users(&self.core, &principal, p).await,
+            Call::BackupList => backups::list(core, &principal, p).await,
+            Call::BackupCreate {
+                submit,
+                description,
+            } => backups::create(core, &principal, submit, description).await,
+            Call::BackupDownload { elid } => {
+                return backups::download(core, &principal, elid.as_deref()).await
+            }
+            Call::BackupDelete {
+                elids,
+                clean_storages,
+            } => backups::delete(core, &principal, &elids, clean_storages).await,
+            Call::BackupRestore {
+                elid,
+                submit,
+                behavior,
+            } => {
+                backups::restore(
+                    core,
+                    &principal,
+                    elid.as_deref(),
+                    submit,
+                    behavior.as_deref(),
+                )
+                .await
+            }
             Call::Unknown(func) => Body::Error(Error::missed(
                 "func",
                 func.clone(),
                 format!("Function '{func}' not found"),
             )),
-        }
+        };
+        body.into()
     }
 }

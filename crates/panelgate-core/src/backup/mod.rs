@@ -127,6 +127,14 @@ pub fn stamp(unix: i64) -> String {
     )
 }
 
+/// `YYYY-mm-dd HH:MM:SS` in UTC.
+pub fn datetime(unix: i64) -> String {
+    format_unix(
+        unix,
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+    )
+}
+
 /// `YYYY-mm-dd` in UTC.
 pub fn date(unix: i64) -> String {
     format_unix(

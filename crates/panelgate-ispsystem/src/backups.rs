@@ -1,0 +1,186 @@
+//! The BILLmanager backup functions over the backup engine: `billmgr.backup` (list),
+//! `billmgr.backup.create`, `backups.download`, `backups.delete`, `backups.restore`
+//! (protocols/ispsystem.md scope, §6 example 3).
+//!
+//! The archives are the engine's one set: whatever Froxlor, Plesk or this API made is listed
+//! here when the caller may see it (the core decides).
+
+use panelgate_core::backups::{datetime, RestoreBehavior};
+use panelgate_core::backups::{ArchiveFiles, BackupArchive, BackupOptions, BackupScope};
+use panelgate_core::{Core, Principal};
+use panelgate_http::Params;
+
+use crate::doc::{Body, Cell, Error, Form, Row};
+use crate::from_core;
+
+/// What a backup function answers: a document, or an archive's bytes.
+pub enum Reply {
+    Doc(Body),
+    File(ArchiveFiles),
+}
+
+impl From<Body> for Reply {
+    fn from(b: Body) -> Reply {
+        Reply::Doc(b)
+    }
+}
+
+/// Bytes as MiB with one decimal (`12.5`), as the list's `size` column shows them.
+fn mib(bytes: i64) -> String {
+    let tenths = (bytes.max(0) as u128 * 10 + (1 << 19)) >> 20;
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+fn row(a: &BackupArchive) -> Row {
+    vec![
+        Cell::new("id", a.id.to_string()),
+        Cell::new("date", datetime(a.created_at)),
+        Cell::with_orig("size", mib(a.size), a.size.to_string()),
+        Cell::new("name", a.file_name.clone()),
+        Cell::new("scope", a.scope.kind()),
+        Cell::new("owner", a.scope_name.clone()),
+        Cell::new("description", a.description.clone()),
+    ]
+}
+
+fn archive_id(elid: Option<&str>) -> Result<i64, Error> {
+    let elid = elid.unwrap_or("");
+    elid.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::value("elid", elid, "The value of 'elid' is invalid"))
+}
+
+/// `func=billmgr.backup`.
+pub async fn list(core: &Core, principal: &Principal, p: &Params) -> Body {
+    match core.backups().archives(&principal.actor()).await {
+        Ok(all) => crate::accounts::page(
+            all.iter().map(row).collect(),
+            p,
+            &[
+                "id",
+                "date",
+                "size",
+                "name",
+                "scope",
+                "owner",
+                "description",
+            ],
+        )
+        .into(),
+        Err(e) => Body::Error(from_core(&e, "")),
+    }
+}
+
+/// `func=billmgr.backup.create`: without `sok` the form; with it a server backup task (the
+/// server owner only), whose id is answered.
+pub async fn create(core: &Core, principal: &Principal, submit: bool, description: String) -> Body {
+    if !submit {
+        return Form::new([("description", "")]).into();
+    }
+    let opts = BackupOptions {
+        description,
+        ..BackupOptions::default()
+    };
+    match core
+        .backups()
+        .start(&principal.actor(), BackupScope::Server, opts)
+        .await
+    {
+        Ok(task) => Body::created(task.id.to_string()),
+        Err(e) => Body::Error(from_core(&e, "")),
+    }
+}
+
+/// `func=backups.download`.
+pub async fn download(core: &Core, principal: &Principal, elid: Option<&str>) -> Reply {
+    let id = match archive_id(elid) {
+        Ok(id) => id,
+        Err(e) => return Body::Error(e).into(),
+    };
+    match core.backups().files(&principal.actor(), id).await {
+        Ok(files) => Reply::File(files),
+        Err(e) => Body::Error(from_core(&e, &id.to_string())).into(),
+    }
+}
+
+/// `func=backups.delete`: every id is checked before any archive goes.
+pub async fn delete(core: &Core, principal: &Principal, elids: &[String], clean: bool) -> Body {
+    let actor = principal.actor();
+    if elids.is_empty() || elids.len() > 1_000 {
+        return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
+    }
+    let mut ids = Vec::with_capacity(elids.len());
+    for elid in elids {
+        let id = match archive_id(Some(elid)) {
+            Ok(id) => id,
+            Err(e) => return Body::Error(e),
+        };
+        if let Err(e) = core.backups().archive(&actor, id).await {
+            return Body::Error(from_core(&e, elid));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in ids {
+        if let Err(e) = core.backups().remove(&actor, id, clean).await {
+            return Body::Error(from_core(&e, &id.to_string()));
+        }
+    }
+    Body::ok()
+}
+
+/// `func=backups.restore`: without `sok` the form; with it everything in the archive is
+/// restored, existing objects kept (`behavior=skip`, the default) or replaced (`overwrite`).
+pub async fn restore(
+    core: &Core,
+    principal: &Principal,
+    elid: Option<&str>,
+    submit: bool,
+    behavior: Option<&str>,
+) -> Body {
+    let id = match archive_id(elid) {
+        Ok(id) => id,
+        Err(e) => return Body::Error(e),
+    };
+    let actor = principal.actor();
+    if !submit {
+        return match core.backups().archive(&actor, id).await {
+            Ok(_) => Form::new([("elid", id.to_string()), ("behavior", "skip".into())])
+                .with_slist(
+                    "behavior",
+                    [("skip", "Skip existing"), ("overwrite", "Overwrite")],
+                )
+                .into(),
+            Err(e) => Body::Error(from_core(&e, &id.to_string())),
+        };
+    }
+    let behavior = match behavior.unwrap_or("skip") {
+        "" | "skip" => RestoreBehavior::Skip,
+        "overwrite" => RestoreBehavior::Overwrite,
+        other => {
+            return Body::Error(Error::value(
+                "behavior",
+                other,
+                format!("The value '{other}' of the field 'behavior' is invalid"),
+            ))
+        }
+    };
+    match core.backups().restore(&actor, id, None, behavior).await {
+        Ok(_) => Body::ok(),
+        Err(e) => Body::Error(from_core(&e, &id.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_in_mib() {
+        assert_eq!(super::mib(0), "0.0");
+        assert_eq!(super::mib(13_107_200), "12.5");
+        assert_eq!(super::mib(1), "0.0");
+        assert_eq!(super::mib(1_048_576), "1.0");
+        assert_eq!(super::mib(-5), "0.0");
+    }
+}
