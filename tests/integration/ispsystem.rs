@@ -377,6 +377,15 @@ async fn paging_paths_and_unknown_functions() {
         assert_eq!(ids(&r.json()), ["1", "2"], "{path}: {}", r.body);
     }
 
+    // Inline filters: `filter=on` plus column values; without `filter=on` they are ignored.
+    let v = as_user(&t, "admin", "func=account&filter=on&login=customer2").await;
+    assert_eq!(ids(&v), ["2"], "{v}");
+    assert_eq!(v["doc"]["p_elems"]["$"], "1");
+    let v = as_user(&t, "admin", "func=account&login=customer2").await;
+    assert_eq!(ids(&v), ["1", "2"], "{v}");
+    let v = as_user(&t, "admin", "func=account&filter=on&login=nobody").await;
+    assert!(ids(&v).is_empty(), "{v}");
+
     let v = as_user(&t, "admin", "func=no.such.function").await;
     assert_eq!(error_type(&v), Some("missed"), "{v}");
 
@@ -589,4 +598,93 @@ async fn archives_made_through_plesk_are_listed_here() {
     }
     let v = as_user(&t, "customer1", "func=billmgr.backup").await;
     assert!(rows(&v).is_empty(), "another customer's archive: {v}");
+}
+
+/// Issue 9: arbitrary query strings and bodies, sent through the router to every path the API
+/// answers at, get an HTTP 200 ISPsystem document (or an archive), never a panic or a 5xx.
+#[tokio::test]
+async fn arbitrary_requests_get_an_ispsystem_answer() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let t = TestApp::demo().await;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (
+        "(func=(auth|account|account\\.edit|account\\.suspend|user|billmgr\\.backup|backups\\.restore|backups\\.delete|backups\\.download|session\\.delete|x)&)?[a-z_=&%0-9A-F.,+ -]{0,80}",
+        proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        0..3usize,
+    );
+    let mut sent = 0;
+    for _ in 0..300 {
+        let (query, body, kind) = strategy.new_tree(&mut runner).unwrap().current();
+        let query: String = query.replace(' ', "+");
+        let target = format!("/billmgr?{query}&authinfo=admin:{PASSWORD}");
+        let content_type = match kind {
+            0 => "application/x-www-form-urlencoded",
+            1 => "multipart/form-data; boundary=xyz",
+            _ => "text/plain",
+        };
+        let r = send_with(
+            &t.app,
+            "POST",
+            &target,
+            &[("content-type", content_type)],
+            body,
+        )
+        .await;
+        assert!(r.status == 200, "{target}: {} {}", r.status, r.body);
+        sent += 1;
+    }
+    assert_eq!(sent, 300);
+}
+
+/// Issue 9 §9: a Froxlor job's archive (written into the customer's home) is listed by
+/// `billmgr.backup` and by Plesk's `get-local-backup-list` for that customer, and downloads
+/// through both.
+#[tokio::test]
+async fn froxlor_job_archives_are_listed_by_billmanager_and_plesk() {
+    use panelgate_core::backup_worker::Worker;
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("a.txt"), b"job data").unwrap();
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"CustomerBackups.add","params":{"path":"/backups","loginname":"customer1","backup_web":1}}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    t.clock.advance(61);
+    let worker = Worker::new(t.core.clone());
+    assert_eq!(worker.schedule_due_jobs(60).await.unwrap(), 1);
+    assert_eq!(worker.run_until_idle().await.unwrap(), 1);
+    let archives = t.core.backups().archives(&t.sys()).await.unwrap();
+    assert_eq!(archives.len(), 1);
+    let archive = &archives[0];
+    assert_eq!(archive.storage, "home", "a job archive lives in the home");
+
+    let v = as_user(&t, "customer1", "func=billmgr.backup").await;
+    assert_eq!(ids(&v), [archive.id.to_string()], "{v}");
+    let file = get(
+        &t,
+        &format!(
+            "/billmgr?func=backups.download&elid={}&authinfo=customer1:{PASSWORD}",
+            archive.id
+        ),
+    )
+    .await;
+    assert_eq!(file.bytes.len() as i64, archive.size);
+
+    let login = panelgate_testkit::plesk_login("customer1");
+    let body = t
+        .plesk(
+            &login,
+            "<packet><backup-manager><get-local-backup-list><customer-login>customer1</customer-login></get-local-backup-list></backup-manager></packet>",
+        )
+        .await
+        .body;
+    assert!(
+        body.contains(&format!("<name>{}</name>", archive.file_name)),
+        "{body}"
+    );
 }

@@ -69,8 +69,32 @@ fn display_name(c: &Customer) -> String {
     }
 }
 
-/// One page of `rows` as the client asked (`p_num`, `p_cnt`), or all of them.
+/// Does `row` match the inline filter of `p` (`filter=on` plus column values, §4.5)? A column
+/// named with a non-empty value must hold that value (compared without case).
+fn matches_filter(row: &Row, p: &Params, columns: &[&str]) -> bool {
+    columns
+        .iter()
+        .all(|col| match p.get(col).filter(|v| !v.is_empty()) {
+            None => true,
+            Some(wanted) => row.iter().any(|cell| match cell {
+                Cell::Value { name, value, .. } => {
+                    name == col && value.eq_ignore_ascii_case(wanted)
+                }
+                Cell::Flag(_) => false,
+            }),
+        })
+}
+
+/// One page of `rows` as the client asked (`p_num`, `p_cnt`), or all of them; with
+/// `filter=on`, only the rows matching the inline filter.
 pub(crate) fn page(rows: Vec<Row>, p: &Params, columns: &[&str]) -> List {
+    let rows: Vec<Row> = if p.get("filter") == Some("on") {
+        rows.into_iter()
+            .filter(|r| matches_filter(r, p, columns))
+            .collect()
+    } else {
+        rows
+    };
     let metadata = Metadata {
         columns: columns.iter().map(|c| (*c).to_owned()).collect(),
         ..Metadata::default()

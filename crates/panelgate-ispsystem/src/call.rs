@@ -276,3 +276,20 @@ mod tests {
         assert!(elids(None).is_empty());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+
+    proptest::proptest! {
+        // Issue 9: arbitrary query strings decode to some call, without a panic.
+        #[test]
+        fn any_query_decodes(q in "\\PC{0,200}", f in "(auth|account|account\\.edit|account\\.delete|backups\\.restore|backups\\.delete|session\\.newkey|billmgr\\.backup\\.create|[a-z.]{0,12})") {
+            let query = format!("func={f}&{q}");
+            let call = Call::decode(&Params::from_query(Some(&query)));
+            if let Call::AccountGroup { elids, .. } | Call::BackupDelete { elids, .. } = call {
+                proptest::prop_assert!(elids.iter().all(|e| !e.is_empty()));
+            }
+        }
+    }
+}

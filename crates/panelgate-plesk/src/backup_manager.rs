@@ -304,7 +304,8 @@ async fn local_list(ctx: &Ctx<'_>, op: &Element) -> Element {
     let mut r = ok_result();
     for a in archives
         .iter()
-        .filter(|a| a.scope == scope && a.storage == "local")
+        // Local archives: the repository's and those Froxlor jobs wrote into the home.
+        .filter(|a| a.scope == scope && matches!(a.storage.as_str(), "local" | "home"))
     {
         let mut backup = Element::new("backup");
         let mut file = Element::new("file");
