@@ -105,3 +105,97 @@ async fn two_instances_run_each_task_exactly_once() {
     by_task.sort();
     assert_eq!(by_task, ids);
 }
+
+/// A started `panelgate serve` and the address it printed.
+fn serve(url: &str, data: &std::path::Path) -> (Kill, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_panelgate"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-demo",
+            "--database-url",
+            url,
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("PANELGATE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() && reader.read_line(&mut line).unwrap_or(0) > 0 {
+        addr = line
+            .split("listening on http://")
+            .nth(1)
+            .map(|a| a.trim().to_owned());
+        line.clear();
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    (Kill(child), addr.expect("the listen address"))
+}
+
+/// `GET target` over a real socket; the body.
+fn get(addr: &str, target: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+}
+
+/// Issue 9: a BILLmanager session opened on one process works on a second process sharing the
+/// database, and a logout on the second ends it on the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ispsystem_session_is_shared_by_instances() {
+    let base = ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    let Some(base) = base else {
+        eprintln!("skipped: needs PANELGATE_TEST_POSTGRES_URL or PANELGATE_TEST_MYSQL_URL (.ci/run sets them)");
+        return;
+    };
+    let url = panelgate_core::db::create_scratch_database(&base)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (core, system) = Core::open(&url, data.path()).await.unwrap();
+    core.load(&system, &panelgate_server::demo_data().unwrap())
+        .await
+        .unwrap();
+    let ((_a, a), (_b, b)) = (serve(&url, data.path()), serve(&url, data.path()));
+    let login = get(
+        &a,
+        "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
+    );
+    let v: serde_json::Value = serde_json::from_str(&login).unwrap();
+    let session = v["doc"]["auth"]["$id"].as_str().expect(&login).to_owned();
+    let listed = get(
+        &b,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(v["doc"]["elem"]["login"]["$"], "customer1", "{listed}");
+    let out = get(
+        &b,
+        &format!("/billmgr?func=session.delete&auth={session}&out=json"),
+    );
+    assert!(out.contains("\"ok\""), "{out}");
+    let after = get(
+        &a,
+        &format!("/billmgr?func=account&auth={session}&out=json"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(v["doc"]["error"]["$type"], "auth", "{after}");
+}
