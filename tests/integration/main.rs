@@ -12,6 +12,7 @@ mod golden {
 }
 mod isolation;
 mod ispsystem;
+mod ispsystem_golden;
 mod plesk;
 mod plesk_golden;
 mod robustness;

@@ -82,6 +82,13 @@ pub enum Call {
     AccountGroup { op: GroupOp, elids: Vec<String> },
     /// `func=user`: the login users (one per account here).
     UserList,
+    /// `func=user.edit`: a login user is its account (`name` is the login, `realname` the
+    /// contact name), so this is `account.edit` with the user form's field names.
+    UserEdit {
+        elid: Option<String>,
+        submit: bool,
+        fields: AccountFields,
+    },
     /// `func=billmgr.backup`: the archives the caller sees.
     BackupList,
     /// `func=billmgr.backup.create`: the form, or (`sok`) a new server backup task.
@@ -115,6 +122,7 @@ impl Call {
         "account.suspend",
         "account.resume",
         "user",
+        "user.edit",
         "billmgr.backup",
         "billmgr.backup.create",
         "backups.download",
@@ -161,6 +169,15 @@ impl Call {
                 elids: elids(p.get("elid")),
             },
             "user" => Call::UserList,
+            "user.edit" => Call::UserEdit {
+                elid,
+                submit: submitted(p),
+                fields: AccountFields {
+                    username: p.get("name").map(str::to_owned),
+                    name: p.get("realname").map(str::to_owned),
+                    ..AccountFields::from(p)
+                },
+            },
             "billmgr.backup" => Call::BackupList,
             "billmgr.backup.create" => Call::BackupCreate {
                 submit: submitted(p),

@@ -86,11 +86,10 @@ pub fn from_core(e: &CoreError, elid: &str) -> Error {
         CoreError::NotFound { .. } | CoreError::Forbidden(_) => {
             Error::access("elid", "Access denied")
         }
-        CoreError::AlreadyExists { key, .. } => Error::exists(
-            "user",
-            key.to_string(),
-            format!("The user {key} already exists"),
-        ),
+        // The text of protocols/ispsystem.md §6 example 8.
+        CoreError::AlreadyExists { key, .. } => {
+            Error::exists("user", key.to_string(), "User already exists")
+        }
         CoreError::Invalid { field, reason } => Error::value(*field, elid, reason.clone()),
         CoreError::QuotaExceeded(_) => Error::access("limit", "The limit is reached"),
         CoreError::Conflict(reason) => Error::value("elid", elid, reason.clone()),
@@ -248,6 +247,11 @@ impl IspSystem {
                 accounts::group(&self.core, &principal, op, &elids).await
             }
             Call::UserList => accounts::users(&self.core, &principal, p).await,
+            Call::UserEdit {
+                elid,
+                submit,
+                fields,
+            } => accounts::edit(&self.core, &principal, elid, submit, fields).await,
             Call::BackupList => backups::list(core, &principal, p).await,
             Call::BackupCreate {
                 submit,
