@@ -139,6 +139,8 @@ impl Auth<'_> {
 
 /// How long a session lives after its last use (ISPsystem: one hour).
 pub const SESSION_IDLE_SECS: i64 = 3600;
+/// How stale a session's `last_used` may get before a use writes it again.
+pub const SESSION_TOUCH_SECS: i64 = 30;
 /// How long an unused one-time login key lives (ISPsystem `OneTimeExpire`: one hour).
 pub const KEY_TTL_SECS: i64 = 3600;
 /// The shortest one-time login key accepted (ISPsystem: at least 16 characters).
@@ -263,7 +265,9 @@ impl Auth<'_> {
             return Ok(Err(Refusal::BadCredentials));
         }
         let login = self.principal_of(row.admin_id, row.customer_id).await?;
-        if login.is_ok() {
+        // The idle clock is moved at most once per SESSION_TOUCH_SECS: a busy session costs a
+        // read per request, not a write (it may end up to that much before the full hour).
+        if login.is_ok() && now - row.last_used >= SESSION_TOUCH_SECS {
             sessions::Entity::update_many()
                 .col_expr(sessions::Column::LastUsed, Expr::value(now))
                 .filter(sessions::Column::Digest.eq(row.digest))
