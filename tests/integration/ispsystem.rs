@@ -688,3 +688,81 @@ async fn froxlor_job_archives_are_listed_by_billmanager_and_plesk() {
         "{body}"
     );
 }
+
+/// `billmgr.backup.settings` and `billmgr.backup.setup` are the server owner's: they read and
+/// change the engine's server-wide settings and the server's storage; `dropsettings=on`
+/// resets; bad values change nothing.
+#[tokio::test]
+async fn backup_settings_and_setup() {
+    let t = TestApp::demo().await;
+    let fresh = t.core.backups().server_settings(&t.sys()).await.unwrap();
+    let v = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.settings&sok=ok&backup_count=3&compress=off",
+    )
+    .await;
+    assert!(v["doc"]["ok"].is_object(), "{v}");
+    let s = t.core.backups().server_settings(&t.sys()).await.unwrap();
+    assert_eq!((s.max_backup_files, s.do_not_compress), (3, true));
+    let form = as_user(&t, "admin", "func=billmgr.backup.settings").await;
+    assert_eq!(form["doc"]["backup_count"]["$"], "3", "{form}");
+    assert_eq!(form["doc"]["compress"]["$"], "off");
+
+    let bad = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.settings&sok=ok&backup_count=-1",
+    )
+    .await;
+    assert_eq!(error_type(&bad), Some("value"), "{bad}");
+    let s = t.core.backups().server_settings(&t.sys()).await.unwrap();
+    assert_eq!(s.max_backup_files, 3, "a bad value changes nothing");
+
+    let v = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.settings&sok=ok&dropsettings=on",
+    )
+    .await;
+    assert!(v["doc"]["ok"].is_object(), "{v}");
+    let s = t.core.backups().server_settings(&t.sys()).await.unwrap();
+    assert_eq!(s, fresh, "dropsettings gives back a new server's settings");
+
+    let v = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.setup&sok=ok&storage=ftp&ftp_host=backup.example.net&ftp_user=u&ftp_password=secret-pw",
+    )
+    .await;
+    assert!(v["doc"]["ok"].is_object(), "{v}");
+    let r = get(
+        &t,
+        &format!("/billmgr?func=billmgr.backup.setup&authinfo=admin:{PASSWORD}&out=json"),
+    )
+    .await;
+    let form = r.json();
+    assert_eq!(form["doc"]["storage"]["$"], "ftp", "{form}");
+    assert_eq!(form["doc"]["ftp_host"]["$"], "backup.example.net");
+    assert_eq!(form["doc"]["ftp_port"]["$"], "21");
+    assert!(!r.body.contains("secret-pw"), "the password is never shown");
+    let bad = as_user(
+        &t,
+        "admin",
+        "func=billmgr.backup.setup&sok=ok&storage=ftp&ftp_port=99999",
+    )
+    .await;
+    assert_eq!(error_type(&bad), Some("value"), "{bad}");
+
+    for who in ["reseller1", "customer1"] {
+        for q in [
+            "func=billmgr.backup.settings",
+            "func=billmgr.backup.settings&sok=ok&backup_count=1",
+            "func=billmgr.backup.setup",
+            "func=billmgr.backup.setup&sok=ok&storage=ftp&ftp_host=evil.example",
+        ] {
+            let v = as_user(&t, who, q).await;
+            assert_eq!(error_type(&v), Some("access"), "{who} {q}: {v}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! The archives are the engine's one set: whatever Froxlor, Plesk or this API made is listed
 //! here when the caller may see it (the core decides).
 
-use panelgate_core::backups::{datetime, RestoreBehavior};
+use panelgate_core::backups::{datetime, FtpSettings, RestoreBehavior, ServerSettings};
 use panelgate_core::backups::{ArchiveFiles, BackupArchive, BackupOptions, BackupScope};
 use panelgate_core::{Core, Principal};
 use panelgate_http::Params;
@@ -170,6 +170,175 @@ pub async fn restore(
     match core.backups().restore(&actor, id, None, behavior).await {
         Ok(_) => Body::ok(),
         Err(e) => Body::Error(from_core(&e, &id.to_string())),
+    }
+}
+
+fn flag(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// A non-negative whole number of a form field.
+fn count(field: &'static str, v: &str) -> Result<i64, Error> {
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=1_000_000).contains(n))
+        .ok_or_else(|| {
+            Error::value(
+                field,
+                v,
+                format!("The value '{v}' of the field '{field}' is invalid"),
+            )
+        })
+}
+
+fn settings_form(s: &ServerSettings) -> Body {
+    Form::new([
+        ("backup_count", s.max_backup_files.to_string()),
+        ("processes", s.max_backup_processes.to_string()),
+        ("compress", flag(!s.do_not_compress).to_owned()),
+        ("low_priority", flag(s.low_priority).to_owned()),
+    ])
+    .into()
+}
+
+/// `func=billmgr.backup.settings` (the server owner's): `backup_count` (archives kept per
+/// scope, 0 = all), `processes`, `compress`, `low_priority`; `dropsettings=on` resets them.
+pub async fn settings(core: &Core, principal: &Principal, call: crate::call::Call) -> Body {
+    let crate::call::Call::BackupSettings {
+        submit,
+        drop,
+        backup_count,
+        processes,
+        compress,
+        low_priority,
+    } = call
+    else {
+        return Body::Error(Error::new("internal", "server", "", "Internal error"));
+    };
+    let actor = principal.actor();
+    let mut current = match core.backups().server_settings(&actor).await {
+        Ok(s) => s,
+        Err(e) => return Body::Error(from_core(&e, "")),
+    };
+    if !submit {
+        return settings_form(&current);
+    }
+    if drop {
+        current = ServerSettings::default();
+    } else {
+        if let Some(v) = backup_count {
+            match count("backup_count", &v) {
+                Ok(n) => current.max_backup_files = n,
+                Err(e) => return Body::Error(e),
+            }
+        }
+        if let Some(v) = processes {
+            match count("processes", &v) {
+                Ok(n) => current.max_backup_processes = n,
+                Err(e) => return Body::Error(e),
+            }
+        }
+        if let Some(v) = compress {
+            current.do_not_compress = !crate::call::on(&v);
+        }
+        if let Some(v) = low_priority {
+            current.low_priority = crate::call::on(&v);
+        }
+    }
+    match core.backups().set_server_settings(&actor, &current).await {
+        Ok(()) => Body::ok(),
+        Err(e) => Body::Error(from_core(&e, "")),
+    }
+}
+
+/// `func=billmgr.backup.setup`: where server backups go. Local storage is always there; `ftp`
+/// stores the FTP target (kept, not used: see the README's Backups section). The password is
+/// never shown.
+pub async fn setup(core: &Core, principal: &Principal, call: crate::call::Call) -> Body {
+    let crate::call::Call::BackupSetup {
+        submit,
+        storage,
+        ftp,
+    } = call
+    else {
+        return Body::Error(Error::new("internal", "server", "", "Internal error"));
+    };
+    let actor = principal.actor();
+    let current = match core
+        .backups()
+        .storage_settings(&actor, BackupScope::Server)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return Body::Error(from_core(&e, "")),
+    };
+    if !submit {
+        let f = current.unwrap_or_default();
+        let storage = if f.host.is_empty() { "local" } else { "ftp" };
+        return Form::new([
+            ("enabled", "on".to_owned()),
+            ("storage", storage.to_owned()),
+            ("ftp_host", f.host),
+            (
+                "ftp_port",
+                if f.port == 0 {
+                    String::new()
+                } else {
+                    f.port.to_string()
+                },
+            ),
+            ("ftp_dir", f.directory),
+            ("ftp_user", f.login),
+        ])
+        .with_slist("storage", [("local", "Local"), ("ftp", "FTP")])
+        .into();
+    }
+    match storage.as_deref().unwrap_or("local") {
+        "local" => Body::ok(),
+        "ftp" => {
+            let [host, port, dir, user, password] = ftp;
+            let port = match port.filter(|p| !p.is_empty()) {
+                None => 21,
+                Some(p) => match p.parse::<i64>().ok().filter(|n| (1..=65_535).contains(n)) {
+                    Some(n) => n,
+                    None => {
+                        return Body::Error(Error::value(
+                            "ftp_port",
+                            p.clone(),
+                            format!("The value '{p}' of the field 'ftp_port' is invalid"),
+                        ))
+                    }
+                },
+            };
+            let old = current.unwrap_or_default();
+            let ftp = FtpSettings {
+                host: host.unwrap_or(old.host),
+                port,
+                directory: dir.unwrap_or(old.directory),
+                login: user.unwrap_or(old.login),
+                password: password.unwrap_or(old.password),
+                passive_mode: true,
+                use_ftps: false,
+            };
+            match core
+                .backups()
+                .set_storage_settings(&actor, BackupScope::Server, ftp)
+                .await
+            {
+                Ok(()) => Body::ok(),
+                Err(e) => Body::Error(from_core(&e, "")),
+            }
+        }
+        other => Body::Error(Error::value(
+            "storage",
+            other,
+            format!("The value '{other}' of the field 'storage' is invalid"),
+        )),
     }
 }
 

@@ -17,6 +17,11 @@ pub fn submitted(p: &Params) -> bool {
     p.get("sok").is_some_and(|v| !v.is_empty()) || p.get("clicked_button") == Some("ok")
 }
 
+/// Is a check box set (`on`, as forms send it, or `yes`/`1`/`true`)?
+pub fn on(v: &str) -> bool {
+    matches!(v, "on" | "yes" | "1" | "true")
+}
+
 /// The fields of a client account form (`account.edit`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountFields {
@@ -93,6 +98,22 @@ pub enum Call {
     BackupList,
     /// `func=billmgr.backup.create`: the form, or (`sok`) a new server backup task.
     BackupCreate { submit: bool, description: String },
+    /// `func=billmgr.backup.settings`: the server-wide settings; `sok` changes them,
+    /// `dropsettings=on` resets them.
+    BackupSettings {
+        submit: bool,
+        drop: bool,
+        backup_count: Option<String>,
+        processes: Option<String>,
+        compress: Option<String>,
+        low_priority: Option<String>,
+    },
+    /// `func=billmgr.backup.setup`: where server backups go (`storage=local|ftp`, FTP fields).
+    BackupSetup {
+        submit: bool,
+        storage: Option<String>,
+        ftp: [Option<String>; 5],
+    },
     /// `func=backups.download&elid=ID`: the archive's bytes.
     BackupDownload { elid: Option<String> },
     /// `func=backups.delete&elid=IDS`: forget archives (`clean_storages=on`: and their files).
@@ -125,6 +146,8 @@ impl Call {
         "user.edit",
         "billmgr.backup",
         "billmgr.backup.create",
+        "billmgr.backup.settings",
+        "billmgr.backup.setup",
         "backups.download",
         "backups.delete",
         "backups.restore",
@@ -183,12 +206,30 @@ impl Call {
                 submit: submitted(p),
                 description: get("description"),
             },
+            "billmgr.backup.settings" => Call::BackupSettings {
+                submit: submitted(p),
+                drop: p.get("dropsettings").is_some_and(on),
+                backup_count: p.get("backup_count").map(str::to_owned),
+                processes: p.get("processes").map(str::to_owned),
+                compress: p.get("compress").map(str::to_owned),
+                low_priority: p.get("low_priority").map(str::to_owned),
+            },
+            "billmgr.backup.setup" => Call::BackupSetup {
+                submit: submitted(p),
+                storage: p.get("storage").map(str::to_owned),
+                ftp: [
+                    "ftp_host",
+                    "ftp_port",
+                    "ftp_dir",
+                    "ftp_user",
+                    "ftp_password",
+                ]
+                .map(|k| p.get(k).map(str::to_owned)),
+            },
             "backups.download" => Call::BackupDownload { elid },
             "backups.delete" => Call::BackupDelete {
                 elids: elids(p.get("elid")),
-                clean_storages: p
-                    .get("clean_storages")
-                    .is_some_and(|v| matches!(v, "on" | "yes" | "1" | "true")),
+                clean_storages: p.get("clean_storages").is_some_and(on),
             },
             "backups.restore" => Call::BackupRestore {
                 elid,

@@ -257,6 +257,8 @@ impl IspSystem {
                 submit,
                 description,
             } => backups::create(core, &principal, submit, description).await,
+            call @ Call::BackupSettings { .. } => backups::settings(core, &principal, call).await,
+            call @ Call::BackupSetup { .. } => backups::setup(core, &principal, call).await,
             Call::BackupDownload { elid } => {
                 return backups::download(core, &principal, elid.as_deref()).await
             }
