@@ -766,3 +766,144 @@ async fn backup_settings_and_setup() {
         }
     }
 }
+
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    body
+}
+
+/// `backups.upload`: a multipart archive is checked and registered (and restorable); a URL,
+/// a malformed body, a body over the limit and a forged archive each answer an ISPsystem
+/// error in the requested format and add nothing.
+#[tokio::test]
+async fn backup_upload_and_bad_bodies() {
+    use panelgate_core::backup_worker::Worker;
+    let t = TestApp::demo().await;
+    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
+    let bytes = get(
+        &t,
+        &format!(
+            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
+            first.id
+        ),
+    )
+    .await
+    .bytes;
+    let mp = [("content-type", "multipart/form-data; boundary=XyZ")];
+    let post = |body: Vec<u8>| {
+        let t = &t;
+        async move {
+            send_with(&t.app, "POST", "/billmgr", &mp, body)
+                .await
+                .json()
+        }
+    };
+    let auth = format!("admin:{PASSWORD}");
+    let fields = [
+        ("func", "backups.upload"),
+        ("sok", "ok"),
+        ("out", "json"),
+        ("authinfo", auth.as_str()),
+        ("description", "uploaded"),
+    ];
+    let v = post(multipart(&fields, Some(("server.tar.gz", &bytes)))).await;
+    let id = v["doc"]["id"]["$"]
+        .as_str()
+        .expect("the new archive")
+        .to_owned();
+    let uploaded = t
+        .core
+        .backups()
+        .archive(&t.sys(), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(uploaded.sha256, first.sha256);
+    assert_eq!(uploaded.description, "uploaded");
+    let restored = as_user(
+        &t,
+        "admin",
+        &format!("func=backups.restore&elid={id}&sok=ok"),
+    )
+    .await;
+    assert!(restored["doc"]["ok"].is_object(), "{restored}");
+
+    let count = || async { t.core.backups().archives(&t.sys()).await.unwrap().len() };
+    let before = count().await;
+    let mut forged = bytes.to_vec();
+    let mid = forged.len() / 2;
+    forged[mid] ^= 0xff;
+    let v = post(multipart(&fields, Some(("forged.tar.gz", &forged)))).await;
+    assert!(
+        error_type(&v).is_some(),
+        "a damaged archive is refused: {v}"
+    );
+    let v = post(multipart(&fields, None)).await;
+    assert_eq!(error_type(&v), Some("empty"), "{v}");
+    let url = as_user(
+        &t,
+        "admin",
+        "func=backups.upload&sok=ok&url=http%3A%2F%2F127.0.0.1%2Fa.tar.gz",
+    )
+    .await;
+    assert_eq!(error_type(&url), Some("value"), "{url}");
+    assert_eq!(url["doc"]["error"]["$object"], "url");
+
+    // Malformed multipart: the query's `out` still picks the format.
+    let r = send_with(
+        &t.app,
+        "POST",
+        &format!("/billmgr?func=backups.upload&sok=ok&out=json&authinfo=admin:{PASSWORD}"),
+        &mp,
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nno end"
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(error_type(&r.json()), Some("value"), "{}", r.body);
+
+    // A declared 1 GB body is refused before a byte of it is read.
+    let r = send_with(
+        &t.app,
+        "POST",
+        &format!("/billmgr?func=backups.upload&sok=ok&out=sjson&authinfo=admin:{PASSWORD}"),
+        &[
+            ("content-type", "multipart/form-data; boundary=XyZ"),
+            ("content-length", "1073741824"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(error_type(&v), Some("value"), "{v}");
+    assert_eq!(v["doc"]["error"]["$object"], "body");
+    assert_eq!(count().await, before, "nothing was added");
+
+    // A client cannot upload a server archive.
+    let auth1 = format!("customer1:{PASSWORD}");
+    let theirs = [
+        ("func", "backups.upload"),
+        ("sok", "ok"),
+        ("out", "json"),
+        ("authinfo", auth1.as_str()),
+    ];
+    let v = post(multipart(&theirs, Some(("server.tar.gz", &bytes)))).await;
+    assert_eq!(error_type(&v), Some("access"), "{v}");
+    assert_eq!(count().await, before);
+}

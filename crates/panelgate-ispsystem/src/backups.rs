@@ -5,7 +5,9 @@
 //! The archives are the engine's one set: whatever Froxlor, Plesk or this API made is listed
 //! here when the caller may see it (the core decides).
 
-use panelgate_core::backups::{datetime, FtpSettings, RestoreBehavior, ServerSettings};
+use panelgate_core::backups::{
+    datetime, FtpSettings, ImportOptions, RestoreBehavior, ServerSettings,
+};
 use panelgate_core::backups::{ArchiveFiles, BackupArchive, BackupOptions, BackupScope};
 use panelgate_core::{Core, Principal};
 use panelgate_http::Params;
@@ -170,6 +172,47 @@ pub async fn restore(
     match core.backups().restore(&actor, id, None, behavior).await {
         Ok(_) => Body::ok(),
         Err(e) => Body::Error(from_core(&e, &id.to_string())),
+    }
+}
+
+/// `func=backups.upload`: without `sok` the form; with it the first file part of the multipart
+/// body is checked in full and registered as an archive (the core decides whose it may be).
+/// A `url` is refused: panelgate does not fetch archives from the network.
+pub async fn upload(
+    core: &Core,
+    principal: &Principal,
+    p: &Params,
+    submit: bool,
+    url: Option<&str>,
+    description: String,
+) -> Body {
+    if !submit {
+        return Form::new([("file", ""), ("url", ""), ("description", "")]).into();
+    }
+    let Some(part) = p.files().first() else {
+        return Body::Error(match url {
+            Some(u) => Error::value(
+                "url",
+                u,
+                "Downloading a backup from a URL is not enabled on this server",
+            ),
+            None => Error::new("empty", "file", "", "No file was uploaded"),
+        });
+    };
+    let file = match tokio::fs::File::open(&part.path).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(protocol = "ispsystem", error = %e, "opening an uploaded part");
+            return Body::Error(Error::new("internal", "server", "", "Internal error"));
+        }
+    };
+    let opts = ImportOptions {
+        description,
+        ..ImportOptions::default()
+    };
+    match core.backups().import(&principal.actor(), file, opts).await {
+        Ok(archive) => Body::created(archive.id.to_string()),
+        Err(e) => Body::Error(from_core(&e, &part.file_name)),
     }
 }
 

@@ -114,6 +114,13 @@ pub enum Call {
         storage: Option<String>,
         ftp: [Option<String>; 5],
     },
+    /// `func=backups.upload`: the form, or (`sok`) import the uploaded archive (multipart
+    /// file part), or the archive at `url`.
+    BackupUpload {
+        submit: bool,
+        url: Option<String>,
+        description: String,
+    },
     /// `func=backups.download&elid=ID`: the archive's bytes.
     BackupDownload { elid: Option<String> },
     /// `func=backups.delete&elid=IDS`: forget archives (`clean_storages=on`: and their files).
@@ -148,6 +155,7 @@ impl Call {
         "billmgr.backup.create",
         "billmgr.backup.settings",
         "billmgr.backup.setup",
+        "backups.upload",
         "backups.download",
         "backups.delete",
         "backups.restore",
@@ -225,6 +233,11 @@ impl Call {
                     "ftp_password",
                 ]
                 .map(|k| p.get(k).map(str::to_owned)),
+            },
+            "backups.upload" => Call::BackupUpload {
+                submit: submitted(p),
+                url: p.get("url").filter(|u| !u.is_empty()).map(str::to_owned),
+                description: get("description"),
             },
             "backups.download" => Call::BackupDownload { elid },
             "backups.delete" => Call::BackupDelete {

@@ -121,7 +121,30 @@ impl Frontend for IspSystem {
 
 impl IspSystem {
     async fn respond(&self, req: Request, cx: &Context) -> Response {
-        let params = Params::from_request(&req);
+        // The body as the listener read it (under the body limit): a refused body is answered
+        // as an ISPsystem error in the requested format, the query string still read.
+        let tmp = self.core.data_dir().join("tmp");
+        let read = match &req.body {
+            panelgate_http::Body::TooLarge => Err(Error::value(
+                "body",
+                "",
+                "The request is larger than this server accepts",
+            )),
+            panelgate_http::Body::TimedOut => Err(Error::value(
+                "body",
+                "",
+                "The request body was not received in time",
+            )),
+            panelgate_http::Body::Complete(b) => {
+                Params::from_request_with_files(&req, &tmp, b.len() as u64)
+                    .await
+                    .map_err(|e| Error::value("body", "", e.to_string()))
+            }
+        };
+        let (params, refused) = match read {
+            Ok(p) => (p, None),
+            Err(e) => (Params::from_request(&req), Some(e)),
+        };
         let out = params.get("out").unwrap_or("xml");
         let func = params.get("func").unwrap_or("").to_owned();
         cx.set_call(func.clone());
@@ -132,6 +155,7 @@ impl IspSystem {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let (format, body) = match Format::parse(out) {
+            Some(format) if refused.is_some() => (format, Body::Error(refused.unwrap_or_default())),
             Some(format) => match self.answer(&req, &params, &bin, cx).await {
                 Reply::Doc(body) => (format, body),
                 Reply::File(files) => {
@@ -259,6 +283,11 @@ impl IspSystem {
             } => backups::create(core, &principal, submit, description).await,
             call @ Call::BackupSettings { .. } => backups::settings(core, &principal, call).await,
             call @ Call::BackupSetup { .. } => backups::setup(core, &principal, call).await,
+            Call::BackupUpload {
+                submit,
+                url,
+                description,
+            } => backups::upload(core, &principal, p, submit, url.as_deref(), description).await,
             Call::BackupDownload { elid } => {
                 return backups::download(core, &principal, elid.as_deref()).await
             }
