@@ -6,7 +6,7 @@
 //! here when the caller may see it (the core decides).
 
 use panelgate_core::backups::{
-    datetime, FtpSettings, ImportOptions, RestoreBehavior, ServerSettings,
+    datetime, FtpSettings, ImportOptions, ItemRef, RestoreBehavior, ServerSettings,
 };
 use panelgate_core::backups::{ArchiveFiles, BackupArchive, BackupOptions, BackupScope};
 use panelgate_core::{Core, Principal};
@@ -213,6 +213,149 @@ pub async fn upload(
     match core.backups().import(&principal.actor(), file, opts).await {
         Ok(archive) => Body::created(archive.id.to_string()),
         Err(e) => Body::Error(from_core(&e, &part.file_name)),
+    }
+}
+
+/// The archives the caller sees, newest first.
+async fn newest_first(core: &Core, principal: &Principal) -> Result<Vec<BackupArchive>, Error> {
+    let mut all = core
+        .backups()
+        .archives(&principal.actor())
+        .await
+        .map_err(|e| from_core(&e, ""))?;
+    all.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
+    Ok(all)
+}
+
+/// `func=backupdata`: one row per kind of data (`customer`, `files`, `subscription`,
+/// `reseller`, `settings`) found in the archives the caller sees.
+pub async fn data_types(core: &Core, principal: &Principal, p: &Params) -> Body {
+    let all = match newest_first(core, principal).await {
+        Ok(a) => a,
+        Err(e) => return Body::Error(e),
+    };
+    let kinds: std::collections::BTreeSet<&str> = all
+        .iter()
+        .flat_map(|a| a.items.iter().map(|i| i.kind.as_str()))
+        .collect();
+    let rows = kinds
+        .into_iter()
+        .map(|k| vec![Cell::new("id", k), Cell::new("type", k)])
+        .collect();
+    crate::accounts::page(rows, p, &["id", "type"]).into()
+}
+
+/// `func=backupdata.names&elid=TYPE`: every item of that kind, once, with its owner.
+pub async fn data_names(
+    core: &Core,
+    principal: &Principal,
+    p: &Params,
+    kind: Option<&str>,
+) -> Body {
+    let Some(kind) = kind else {
+        return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
+    };
+    let all = match newest_first(core, principal).await {
+        Ok(a) => a,
+        Err(e) => return Body::Error(e),
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for item in all.iter().flat_map(|a| &a.items).filter(|i| i.kind == kind) {
+        seen.entry(item.name.clone())
+            .or_insert_with(|| item.owner.clone());
+    }
+    let rows = seen
+        .into_iter()
+        .map(|(name, owner)| {
+            vec![
+                Cell::new("id", name.clone()),
+                Cell::new("name", name),
+                Cell::new("owner", owner),
+            ]
+        })
+        .collect();
+    crate::accounts::page(rows, p, &["id", "name", "owner"])
+        .with_parent(kind, None)
+        .into()
+}
+
+/// `func=backupdata.restore&plid=TYPE&elid=NAME`: without `sok` the form (the archives holding
+/// the item as `version`, newest first); with it the item is restored from `version`.
+pub async fn data_restore(core: &Core, principal: &Principal, call: crate::call::Call) -> Body {
+    let crate::call::Call::DataRestore {
+        kind,
+        name,
+        submit,
+        version,
+        behavior,
+    } = call
+    else {
+        return Body::Error(Error::new("internal", "server", "", "Internal error"));
+    };
+    let (Some(kind), Some(name)) = (kind, name) else {
+        return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
+    };
+    let all = match newest_first(core, principal).await {
+        Ok(a) => a,
+        Err(e) => return Body::Error(e),
+    };
+    let holding: Vec<&BackupArchive> = all
+        .iter()
+        .filter(|a| a.items.iter().any(|i| i.kind == kind && i.name == name))
+        .collect();
+    let Some(newest) = holding.first() else {
+        // Like every object the caller cannot reach: the same answer whether it exists or not.
+        return Body::Error(Error::access("elid", "Access denied"));
+    };
+    if !submit {
+        return Form::new([
+            ("version", newest.id.to_string()),
+            ("behavior", "skip".to_owned()),
+        ])
+        .with_slist(
+            "version",
+            holding
+                .iter()
+                .map(|a| (a.id.to_string(), datetime(a.created_at))),
+        )
+        .with_slist(
+            "behavior",
+            [("skip", "Skip existing"), ("overwrite", "Overwrite")],
+        )
+        .into();
+    }
+    let archive = match version {
+        None => newest.id,
+        Some(v) => match holding.iter().find(|a| a.id.to_string() == v) {
+            Some(a) => a.id,
+            None => {
+                return Body::Error(Error::value(
+                    "version",
+                    v.clone(),
+                    format!("The value '{v}' of the field 'version' is invalid"),
+                ))
+            }
+        },
+    };
+    let behavior = match behavior.as_deref().unwrap_or("skip") {
+        "" | "skip" => RestoreBehavior::Skip,
+        "overwrite" => RestoreBehavior::Overwrite,
+        other => {
+            return Body::Error(Error::value(
+                "behavior",
+                other,
+                format!("The value '{other}' of the field 'behavior' is invalid"),
+            ))
+        }
+    };
+    let item = ItemRef { kind, name };
+    match core
+        .backups()
+        .restore(&principal.actor(), archive, Some(vec![item]), behavior)
+        .await
+    {
+        Ok(_) => Body::ok(),
+        Err(e) => Body::Error(from_core(&e, &archive.to_string())),
     }
 }
 

@@ -121,6 +121,19 @@ pub enum Call {
         url: Option<String>,
         description: String,
     },
+    /// `func=backupdata`: the kinds of data in the archives the caller sees.
+    DataTypes,
+    /// `func=backupdata.names&elid=TYPE`: the items of one kind (name, owner).
+    DataNames { kind: Option<String> },
+    /// `func=backupdata.restore&plid=TYPE&elid=NAME`: the form (versions), or (`sok`) restore
+    /// the item from `version` (an archive id; the newest holding it by default).
+    DataRestore {
+        kind: Option<String>,
+        name: Option<String>,
+        submit: bool,
+        version: Option<String>,
+        behavior: Option<String>,
+    },
     /// `func=backups.download&elid=ID`: the archive's bytes.
     BackupDownload { elid: Option<String> },
     /// `func=backups.delete&elid=IDS`: forget archives (`clean_storages=on`: and their files).
@@ -156,6 +169,9 @@ impl Call {
         "billmgr.backup.settings",
         "billmgr.backup.setup",
         "backups.upload",
+        "backupdata",
+        "backupdata.names",
+        "backupdata.restore",
         "backups.download",
         "backups.delete",
         "backups.restore",
@@ -238,6 +254,18 @@ impl Call {
                 submit: submitted(p),
                 url: p.get("url").filter(|u| !u.is_empty()).map(str::to_owned),
                 description: get("description"),
+            },
+            "backupdata" => Call::DataTypes,
+            "backupdata.names" => Call::DataNames { kind: elid },
+            "backupdata.restore" => Call::DataRestore {
+                kind: p.get("plid").filter(|v| !v.is_empty()).map(str::to_owned),
+                name: elid,
+                submit: submitted(p),
+                version: p
+                    .get("version")
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                behavior: p.get("behavior").map(str::to_owned),
             },
             "backups.download" => Call::BackupDownload { elid },
             "backups.delete" => Call::BackupDelete {

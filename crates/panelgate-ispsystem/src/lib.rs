@@ -288,6 +288,11 @@ impl IspSystem {
                 url,
                 description,
             } => backups::upload(core, &principal, p, submit, url.as_deref(), description).await,
+            Call::DataTypes => backups::data_types(core, &principal, p).await,
+            Call::DataNames { kind } => {
+                backups::data_names(core, &principal, p, kind.as_deref()).await
+            }
+            call @ Call::DataRestore { .. } => backups::data_restore(core, &principal, call).await,
             Call::BackupDownload { elid } => {
                 return backups::download(core, &principal, elid.as_deref()).await
             }
