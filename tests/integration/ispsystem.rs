@@ -982,3 +982,51 @@ async fn backupdata_restores_one_item() {
     let theirs = as_user(&t, "customer1", "func=backupdata.names&elid=customer").await;
     assert!(ids(&theirs).is_empty(), "{theirs}");
 }
+
+/// Found by this suite: a flipped byte in a tar header or in the end padding of an uploaded
+/// archive went unnoticed, because the reader stopped at the end-of-archive blocks and never
+/// reached gzip's CRC. Every one of ~120 single-byte changes across the archive is refused now.
+#[tokio::test]
+async fn every_flipped_byte_of_an_upload_is_refused() {
+    use panelgate_core::backup_worker::Worker;
+    let t = TestApp::demo().await;
+    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
+    let bytes = get(
+        &t,
+        &format!(
+            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
+            first.id
+        ),
+    )
+    .await
+    .bytes;
+    let n = bytes.len();
+    let mut accepted = Vec::new();
+    let mut tried = 0;
+    for i in (0..n).step_by((n / 120).max(1)).chain([n - 1]) {
+        let mut f = bytes.to_vec();
+        f[i] ^= 0xff;
+        tried += 1;
+        if t.core
+            .backups()
+            .import(&t.sys(), &f[..], Default::default())
+            .await
+            .is_ok()
+        {
+            accepted.push(i);
+        }
+    }
+    assert!(tried > 100);
+    assert!(
+        accepted.is_empty(),
+        "of {n} bytes, flips accepted at {accepted:?}"
+    );
+    // The untouched archive still imports.
+    t.core
+        .backups()
+        .import(&t.sys(), &bytes[..], Default::default())
+        .await
+        .unwrap();
+}

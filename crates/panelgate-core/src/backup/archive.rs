@@ -606,6 +606,9 @@ impl Read for PartsReader {
     }
 }
 
+/// The most bytes that may follow the end-of-archive blocks (tar pads to 10 KiB records).
+const MAX_TRAILER: u64 = 64 * 1024;
+
 /// Gzip or plain tar, decided by the magic bytes.
 fn decoder<R: Read + 'static>(mut r: R) -> io::Result<Box<dyn Read>> {
     let mut magic = [0u8; 2];
@@ -903,6 +906,16 @@ pub fn read_checked<R: Read + 'static>(
     if long_name.is_some() || pax.is_some() {
         return Err(ArchiveError::Corrupt(
             "an extension header with no entry after it (truncated?)".into(),
+        ));
+    }
+    // The tar reader stops at the end-of-archive blocks; the rest of the stream is read too, so
+    // that gzip's CRC and length are checked (a damaged tar header or padding is caught) and
+    // nothing is hidden after the archive. Only the usual record padding may follow.
+    let mut rest = archive.into_inner().take(MAX_TRAILER + 1);
+    let trailing = io::copy(&mut rest, &mut io::sink()).map_err(corrupt)?;
+    if trailing > MAX_TRAILER {
+        return Err(ArchiveError::Corrupt(
+            "data after the end of the archive".into(),
         ));
     }
     let manifest = manifest.ok_or_else(|| ArchiveError::Corrupt("no manifest.json".into()))?;
