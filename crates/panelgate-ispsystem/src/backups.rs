@@ -359,6 +359,144 @@ pub async fn data_restore(core: &Core, principal: &Principal, call: crate::call:
     }
 }
 
+/// The archive to read a customer's files from: `version` when given (it must hold them),
+/// else the newest that does.
+async fn files_archive(
+    core: &Core,
+    principal: &Principal,
+    login: &str,
+    version: Option<&str>,
+) -> Result<(i64, Vec<BackupArchive>), Error> {
+    let all = newest_first(core, principal).await?;
+    let holding: Vec<BackupArchive> = all
+        .into_iter()
+        .filter(|a| a.items.iter().any(|i| i.kind == "files" && i.name == login))
+        .collect();
+    let Some(newest) = holding.first() else {
+        return Err(Error::access("elid", "Access denied"));
+    };
+    let id = match version {
+        None => newest.id,
+        Some(v) => match holding.iter().find(|a| a.id.to_string() == v) {
+            Some(a) => a.id,
+            None => {
+                return Err(Error::value(
+                    "version",
+                    v,
+                    format!("The value '{v}' of the field 'version' is invalid"),
+                ))
+            }
+        },
+    };
+    Ok((id, holding))
+}
+
+fn restore_behavior(behavior: Option<&str>) -> Result<RestoreBehavior, Error> {
+    match behavior.unwrap_or("skip") {
+        "" | "skip" => Ok(RestoreBehavior::Skip),
+        "overwrite" => Ok(RestoreBehavior::Overwrite),
+        other => Err(Error::value(
+            "behavior",
+            other,
+            format!("The value '{other}' of the field 'behavior' is invalid"),
+        )),
+    }
+}
+
+/// `func=backupdata.files&elid=LOGIN`: `dname` (the path in the home) and size of every file.
+pub async fn data_files(
+    core: &Core,
+    principal: &Principal,
+    p: &Params,
+    login: Option<&str>,
+    version: Option<&str>,
+) -> Body {
+    let Some(login) = login else {
+        return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
+    };
+    let (id, _) = match files_archive(core, principal, login, version).await {
+        Ok(found) => found,
+        Err(e) => return Body::Error(e),
+    };
+    match core
+        .backups()
+        .home_files(&principal.actor(), id, login)
+        .await
+    {
+        Ok(files) => {
+            let rows = files
+                .into_iter()
+                .map(|(path, size)| {
+                    vec![
+                        Cell::new("id", path.clone()),
+                        Cell::new("dname", path),
+                        Cell::new("size", size.to_string()),
+                    ]
+                })
+                .collect();
+            crate::accounts::page(rows, p, &["id", "dname", "size"])
+                .with_parent(login, None)
+                .into()
+        }
+        Err(e) => Body::Error(from_core(&e, &id.to_string())),
+    }
+}
+
+/// `func=backupdata.files.restore&plid=LOGIN&elid=PATH, PATH`: without `sok` the form
+/// (`version`, `behavior`); with it those files are written back into the home.
+pub async fn data_files_restore(
+    core: &Core,
+    principal: &Principal,
+    call: crate::call::Call,
+) -> Body {
+    let crate::call::Call::DataFilesRestore {
+        login,
+        paths,
+        submit,
+        version,
+        behavior,
+    } = call
+    else {
+        return Body::Error(Error::new("internal", "server", "", "Internal error"));
+    };
+    let Some(login) = login else {
+        return Body::Error(Error::value("plid", "", "The value of 'plid' is invalid"));
+    };
+    if paths.is_empty() || paths.len() > 1_000 {
+        return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
+    }
+    let (id, holding) = match files_archive(core, principal, &login, version.as_deref()).await {
+        Ok(found) => found,
+        Err(e) => return Body::Error(e),
+    };
+    if !submit {
+        return Form::new([("version", id.to_string()), ("behavior", "skip".to_owned())])
+            .with_slist(
+                "version",
+                holding
+                    .iter()
+                    .map(|a| (a.id.to_string(), datetime(a.created_at))),
+            )
+            .with_slist(
+                "behavior",
+                [("skip", "Skip existing"), ("overwrite", "Overwrite")],
+            )
+            .into();
+    }
+    let behavior = match restore_behavior(behavior.as_deref()) {
+        Ok(b) => b,
+        Err(e) => return Body::Error(e),
+    };
+    match core
+        .backups()
+        .restore_paths(&principal.actor(), id, &login, &paths, behavior)
+        .await
+    {
+        Ok(_) => Body::ok(),
+        Err(e) => Body::Error(from_core(&e, &paths.join(", "))),
+    }
+}
+
 fn flag(b: bool) -> &'static str {
     if b {
         "on"

@@ -134,6 +134,21 @@ pub enum Call {
         version: Option<String>,
         behavior: Option<String>,
     },
+    /// `func=backupdata.files&elid=LOGIN`: the files of a customer's home in the newest
+    /// archive holding them (or `version`).
+    DataFiles {
+        login: Option<String>,
+        version: Option<String>,
+    },
+    /// `func=backupdata.files.restore&plid=LOGIN&elid=PATHS`: the form, or (`sok`) restore
+    /// those files from `version`.
+    DataFilesRestore {
+        login: Option<String>,
+        paths: Vec<String>,
+        submit: bool,
+        version: Option<String>,
+        behavior: Option<String>,
+    },
     /// `func=backups.download&elid=ID`: the archive's bytes.
     BackupDownload { elid: Option<String> },
     /// `func=backups.delete&elid=IDS`: forget archives (`clean_storages=on`: and their files).
@@ -172,6 +187,8 @@ impl Call {
         "backupdata",
         "backupdata.names",
         "backupdata.restore",
+        "backupdata.files",
+        "backupdata.files.restore",
         "backups.download",
         "backups.delete",
         "backups.restore",
@@ -260,6 +277,23 @@ impl Call {
             "backupdata.restore" => Call::DataRestore {
                 kind: p.get("plid").filter(|v| !v.is_empty()).map(str::to_owned),
                 name: elid,
+                submit: submitted(p),
+                version: p
+                    .get("version")
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                behavior: p.get("behavior").map(str::to_owned),
+            },
+            "backupdata.files" => Call::DataFiles {
+                login: elid,
+                version: p
+                    .get("version")
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+            },
+            "backupdata.files.restore" => Call::DataFilesRestore {
+                login: p.get("plid").filter(|v| !v.is_empty()).map(str::to_owned),
+                paths: elids(p.get("elid")),
                 submit: submitted(p),
                 version: p
                     .get("version")

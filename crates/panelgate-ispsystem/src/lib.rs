@@ -293,6 +293,12 @@ impl IspSystem {
                 backups::data_names(core, &principal, p, kind.as_deref()).await
             }
             call @ Call::DataRestore { .. } => backups::data_restore(core, &principal, call).await,
+            Call::DataFiles { login, version } => {
+                backups::data_files(core, &principal, p, login.as_deref(), version.as_deref()).await
+            }
+            call @ Call::DataFilesRestore { .. } => {
+                backups::data_files_restore(core, &principal, call).await
+            }
             Call::BackupDownload { elid } => {
                 return backups::download(core, &principal, elid.as_deref()).await
             }

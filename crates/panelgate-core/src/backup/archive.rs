@@ -656,14 +656,7 @@ pub type ExtractFn<'a> = dyn FnMut(&str, &Manifest, &mut dyn Read) -> io::Result
 #[derive(Debug)]
 pub struct Checked {
     pub manifest: Manifest,
-    /// Every file entry with its verified size and checksum.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the engine needs only the manifest; tests read the list"
-        )
-    )]
+    /// Every file entry with its verified size and checksum (listings, per-file restores).
     pub files: BTreeMap<String, FileSum>,
 }
 

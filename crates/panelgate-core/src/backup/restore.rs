@@ -370,6 +370,66 @@ impl Backups<'_> {
         items: Option<Vec<ItemRef>>,
         behavior: RestoreBehavior,
     ) -> CoreResult<RestoreReport> {
+        self.restore_selected(actor, archive_id, items, behavior, None)
+            .await
+    }
+
+    /// Restore some files of one customer's home (paths relative to the home, as
+    /// [`Backups::home_files`] lists them); every path must be in the archive.
+    pub async fn restore_paths(
+        &self,
+        actor: &Actor,
+        archive_id: i64,
+        login: &str,
+        paths: &[String],
+        behavior: RestoreBehavior,
+    ) -> CoreResult<RestoreReport> {
+        let only = paths.iter().map(|p| format!("homes/{login}/{p}")).collect();
+        let item = ItemRef {
+            kind: "files".into(),
+            name: login.to_owned(),
+        };
+        self.restore_selected(actor, archive_id, Some(vec![item]), behavior, Some(only))
+            .await
+    }
+
+    /// The files of one customer's home in an archive the actor sees: (path relative to the
+    /// home, size), read from the checked archive.
+    pub async fn home_files(
+        &self,
+        actor: &Actor,
+        archive_id: i64,
+        login: &str,
+    ) -> CoreResult<Vec<(String, u64)>> {
+        let files = self.files(actor, archive_id).await?;
+        let limits = archive::ReadLimits::from(self.core.limits());
+        let checked = self
+            .core
+            .cpu()
+            .run(move || {
+                archive::read_checked(archive::PartsReader::new(files.paths), limits, None)
+            })
+            .await?
+            .map_err(|e| invalid(e.to_string()))?;
+        let prefix = format!("homes/{login}/");
+        Ok(checked
+            .files
+            .iter()
+            .filter_map(|(name, sum)| {
+                name.strip_prefix(&prefix)
+                    .map(|rest| (rest.to_owned(), sum.size))
+            })
+            .collect())
+    }
+
+    async fn restore_selected(
+        &self,
+        actor: &Actor,
+        archive_id: i64,
+        items: Option<Vec<ItemRef>>,
+        behavior: RestoreBehavior,
+        only: Option<BTreeSet<String>>,
+    ) -> CoreResult<RestoreReport> {
         let files = self.files(actor, archive_id).await?;
         let recorded = self.archive(actor, archive_id).await?;
         // The parts must still be the bytes that were recorded (a job archive lives in a home
@@ -398,6 +458,13 @@ impl Backups<'_> {
             .run(move || archive::read_checked(archive::PartsReader::new(paths), limits, None))
             .await?
             .map_err(|e| invalid(e.to_string()))?;
+        if let Some(missing) = only
+            .iter()
+            .flatten()
+            .find(|p| !checked.files.contains_key(*p))
+        {
+            return Err(invalid(format!("the archive has no file {missing}")));
+        }
         let m = checked.manifest;
         self.check_manifest_access(actor, &m)?;
         let in_manifest = if m.scope.kind == "server" {
@@ -440,7 +507,16 @@ impl Backups<'_> {
             let (restored, skipped) = self
                 .core
                 .cpu()
-                .run(move || restore_files(paths, &homes, &file_logins, overwrite, limits))
+                .run(move || {
+                    restore_files(
+                        paths,
+                        &homes,
+                        &file_logins,
+                        only.as_ref(),
+                        overwrite,
+                        limits,
+                    )
+                })
                 .await??;
             report.files_restored = restored;
             report.files_skipped = skipped;
@@ -725,6 +801,7 @@ fn restore_files(
     paths: Vec<PathBuf>,
     homes: &Path,
     logins: &BTreeSet<String>,
+    only: Option<&BTreeSet<String>>,
     overwrite: bool,
     limits: archive::ReadLimits,
 ) -> CoreResult<(u64, u64)> {
@@ -738,6 +815,10 @@ fn restore_files(
             let home = homes.join(&login);
             let target = home.join(&rest);
             let exists = std::fs::symlink_metadata(&target).is_ok();
+            if only.is_some_and(|o| !o.contains(name)) {
+                std::io::copy(reader, &mut std::io::sink())?;
+                return Ok(());
+            }
             if !logins.contains(&login) || (exists && !overwrite) {
                 if logins.contains(&login) {
                     skipped += 1;
