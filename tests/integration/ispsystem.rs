@@ -1089,3 +1089,15 @@ async fn backupdata_files_lists_and_restores_single_files() {
     }
     assert_eq!(std::fs::read(home.join("a.txt")).unwrap(), b"changed");
 }
+
+/// The README's ISPsystem table names every function the decoder serves.
+#[test]
+fn readme_names_every_served_ispsystem_function() {
+    let section = crate::readme_section("ISPsystem compatibility");
+    let missing: Vec<&str> = panelgate_ispsystem::call::Call::FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|f| !section.contains(&format!("`{f}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+}
