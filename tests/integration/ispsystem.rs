@@ -1101,3 +1101,114 @@ fn readme_names_every_served_ispsystem_function() {
         .collect();
     assert!(missing.is_empty(), "not in the README: {missing:?}");
 }
+
+/// One HTTP answer on a loopback port, for each of `answers` connections in turn.
+async fn serve_once(answers: Vec<Vec<u8>>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for answer in answers {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(&answer).await;
+            let _ = s.shutdown().await;
+        }
+    });
+    addr
+}
+
+/// `backups.upload&url=`: fetched only from a host the operator allowed (`--upload-url-hosts`),
+/// over http://, without following redirects, and checked like any upload.
+#[tokio::test]
+async fn backup_upload_from_an_allowed_url() {
+    use panelgate_core::backup_worker::Worker;
+    let options = panelgate_server::AppOptions {
+        upload_url_hosts: vec!["127.0.0.1".into()],
+        ..Default::default()
+    };
+    let t = TestApp::demo_with(options, Default::default()).await;
+    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
+    let bytes = get(
+        &t,
+        &format!(
+            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
+            first.id
+        ),
+    )
+    .await
+    .bytes;
+    let mut ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    )
+    .into_bytes();
+    ok.extend_from_slice(&bytes);
+    let redirect =
+        b"HTTP/1.1 302 Found\r\nLocation: http://10.0.0.1/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_vec();
+    let addr = serve_once(vec![ok, redirect]).await;
+    let enc = |u: String| u.replace(':', "%3A").replace('/', "%2F");
+
+    let v = as_user(
+        &t,
+        "admin",
+        &format!(
+            "func=backups.upload&sok=ok&url={}",
+            enc(format!("http://{addr}/server.tar.gz"))
+        ),
+    )
+    .await;
+    let id = v["doc"]["id"]["$"]
+        .as_str()
+        .expect("the new archive")
+        .to_owned();
+    let got = t
+        .core
+        .backups()
+        .archive(&t.sys(), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(got.sha256, first.sha256);
+
+    let v = as_user(
+        &t,
+        "admin",
+        &format!(
+            "func=backups.upload&sok=ok&url={}",
+            enc(format!("http://{addr}/moved"))
+        ),
+    )
+    .await;
+    assert_eq!(
+        error_type(&v),
+        Some("value"),
+        "a redirect is not followed: {v}"
+    );
+    for url in [
+        "http://example.org/a.tar.gz".to_owned(),
+        format!("https://{addr}/a.tar.gz"),
+        "file:///etc/passwd".to_owned(),
+    ] {
+        let v = as_user(
+            &t,
+            "admin",
+            &format!("func=backups.upload&sok=ok&url={}", enc(url.clone())),
+        )
+        .await;
+        assert_eq!(error_type(&v), Some("value"), "{url}: {v}");
+        assert_eq!(v["doc"]["error"]["$object"], "url");
+    }
+    assert_eq!(t.core.backups().archives(&t.sys()).await.unwrap().len(), 2);
+}

@@ -175,9 +175,15 @@ pub async fn restore(
     }
 }
 
+/// Where `backups.upload` may take archives from, and how big they may be.
+pub struct UploadLimits<'a> {
+    pub url_hosts: &'a [String],
+    pub max_size: u64,
+}
+
 /// `func=backups.upload`: without `sok` the form; with it the first file part of the multipart
-/// body is checked in full and registered as an archive (the core decides whose it may be).
-/// A `url` is refused: panelgate does not fetch archives from the network.
+/// body, or else the archive at `url` (an allowed host, see [`crate::fetch`]), is checked in
+/// full and registered as an archive (the core decides whose it may be).
 pub async fn upload(
     core: &Core,
     principal: &Principal,
@@ -185,34 +191,39 @@ pub async fn upload(
     submit: bool,
     url: Option<&str>,
     description: String,
+    limits: UploadLimits<'_>,
 ) -> Body {
     if !submit {
         return Form::new([("file", ""), ("url", ""), ("description", "")]).into();
     }
-    let Some(part) = p.files().first() else {
-        return Body::Error(match url {
-            Some(u) => Error::value(
-                "url",
-                u,
-                "Downloading a backup from a URL is not enabled on this server",
-            ),
-            None => Error::new("empty", "file", "", "No file was uploaded"),
-        });
-    };
-    let file = match tokio::fs::File::open(&part.path).await {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!(protocol = "ispsystem", error = %e, "opening an uploaded part");
-            return Body::Error(Error::new("internal", "server", "", "Internal error"));
-        }
-    };
     let opts = ImportOptions {
         description,
+        max_size: limits.max_size,
         ..ImportOptions::default()
     };
-    match core.backups().import(&principal.actor(), file, opts).await {
+    let (reader, name): (crate::fetch::Reader, String) = match (p.files().first(), url) {
+        (Some(part), _) => match tokio::fs::File::open(&part.path).await {
+            Ok(f) => (Box::new(f), part.file_name.clone()),
+            Err(e) => {
+                tracing::error!(protocol = "ispsystem", error = %e, "opening an uploaded part");
+                return Body::Error(Error::new("internal", "server", "", "Internal error"));
+            }
+        },
+        (None, Some(u)) => match crate::fetch::open(u, limits.url_hosts).await {
+            Ok(r) => (r, u.to_owned()),
+            Err(e) => return Body::Error(e),
+        },
+        (None, None) => {
+            return Body::Error(Error::new("empty", "file", "", "No file was uploaded"))
+        }
+    };
+    match core
+        .backups()
+        .import(&principal.actor(), reader, opts)
+        .await
+    {
         Ok(archive) => Body::created(archive.id.to_string()),
-        Err(e) => Body::Error(from_core(&e, &part.file_name)),
+        Err(e) => Body::Error(from_core(&e, &name)),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod backups;
 pub mod call;
 pub mod doc;
+pub mod fetch;
 pub mod render;
 
 use std::net::IpAddr;
@@ -46,11 +47,26 @@ use crate::render::Format;
 #[derive(Clone, Debug)]
 pub struct IspSystem {
     core: Core,
+    /// Hosts `backups.upload&url=` may fetch from (empty: none).
+    url_hosts: Vec<String>,
+    /// The most bytes one upload (a file part or a fetched URL) may have.
+    upload_limit: u64,
 }
 
 impl IspSystem {
     pub fn new(core: Core) -> IspSystem {
-        IspSystem { core }
+        IspSystem {
+            core,
+            url_hosts: Vec::new(),
+            upload_limit: 4 * 1024 * 1024 * 1024,
+        }
+    }
+
+    /// The hosts `backups.upload&url=` may fetch from and the upload limit (builder).
+    pub fn with_uploads(mut self, url_hosts: Vec<String>, upload_limit: u64) -> IspSystem {
+        self.url_hosts = url_hosts;
+        self.upload_limit = upload_limit;
+        self
     }
 }
 
@@ -287,7 +303,22 @@ impl IspSystem {
                 submit,
                 url,
                 description,
-            } => backups::upload(core, &principal, p, submit, url.as_deref(), description).await,
+            } => {
+                let limits = backups::UploadLimits {
+                    url_hosts: &self.url_hosts,
+                    max_size: self.upload_limit,
+                };
+                backups::upload(
+                    core,
+                    &principal,
+                    p,
+                    submit,
+                    url.as_deref(),
+                    description,
+                    limits,
+                )
+                .await
+            }
             Call::DataTypes => backups::data_types(core, &principal, p).await,
             Call::DataNames { kind } => {
                 backups::data_names(core, &principal, p, kind.as_deref()).await

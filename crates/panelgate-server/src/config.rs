@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// [default: no token; then only loopback clients are answered]
     #[arg(long, env = "PANELGATE_CONTROL_TOKEN")]
     pub control_token: Option<String>,
+    /// Hosts that ISPsystem `backups.upload&url=` may fetch archives from (http:// only),
+    /// comma-separated [default: none; every URL is refused]
+    #[arg(long, env = "PANELGATE_UPLOAD_URL_HOSTS", value_delimiter = ',')]
+    pub upload_url_hosts: Option<Vec<String>>,
     /// Largest request body in bytes; larger bodies are not read [default: 8388608]
     #[arg(long, env = "PANELGATE_BODY_LIMIT")]
     pub body_limit: Option<usize>,
@@ -136,6 +140,7 @@ pub struct FileConfig {
     pub body_read_timeout: Option<u64>,
     pub header_read_timeout: Option<u64>,
     pub max_connections: Option<usize>,
+    pub upload_url_hosts: Option<Vec<String>>,
     pub froxlor: FroxlorFileConfig,
     pub plesk: PleskFileConfig,
     /// The core's limits (`[limits]`, the fields of [`Limits`]).
@@ -205,6 +210,8 @@ pub struct Config {
     pub body_read_timeout: Duration,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    /// Hosts `backups.upload&url=` may fetch from (empty: none).
+    pub upload_url_hosts: Vec<String>,
     pub limits: Limits,
 }
 
@@ -298,6 +305,15 @@ impl Config {
                 .clone()
                 .or(file.control_token)
                 .filter(|t| !t.is_empty()),
+            upload_url_hosts: args
+                .upload_url_hosts
+                .clone()
+                .or(file.upload_url_hosts)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             body_read_timeout: Duration::from_secs(
                 args.body_read_timeout
                     .or(file.body_read_timeout)
@@ -357,6 +373,7 @@ header_read_timeout = 8
 max_connections = 9
 upload_limit = 10
 control_token = "from-file"
+upload_url_hosts = ["Files.Example"]
 
 [limits]
 failed_logins_per_minute = 11
@@ -393,6 +410,7 @@ cpu_workers = 1
         assert_eq!(o.max_connections, 9);
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
+        assert_eq!(o.upload_url_hosts, ["files.example"]);
         assert_eq!(
             app.core().limits(),
             &Limits {
@@ -447,6 +465,8 @@ cpu_workers = 1
             "--cpu-workers",
             "2",
             "--plesk-strict",
+            "--upload-url-hosts",
+            "a.example, B.example",
         ]);
         let (app, _) = crate::build(&flags).await.unwrap();
         let o = app.options();
@@ -462,6 +482,7 @@ cpu_workers = 1
             (21, 22, 23, 24, 25, true)
         );
         assert_eq!(o.control_token.as_deref(), Some("from-flag"));
+        assert_eq!(o.upload_url_hosts, ["a.example", "b.example"]);
         assert_eq!(
             app.core().limits(),
             &Limits {

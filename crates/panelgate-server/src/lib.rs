@@ -56,6 +56,8 @@ pub struct AppOptions {
     pub upload_limit: u64,
     pub control_token: Option<String>,
     pub plesk_strict: bool,
+    /// Hosts ISPsystem `backups.upload&url=` may fetch from.
+    pub upload_url_hosts: Vec<String>,
 }
 
 impl Default for AppOptions {
@@ -68,6 +70,7 @@ impl Default for AppOptions {
             upload_limit: DEFAULT_UPLOAD_LIMIT,
             control_token: None,
             plesk_strict: false,
+            upload_url_hosts: Vec::new(),
         }
     }
 }
@@ -86,6 +89,7 @@ impl AppOptions {
             upload_limit: config.upload_limit,
             control_token: config.control_token.clone(),
             plesk_strict: config.plesk_strict,
+            upload_url_hosts: config.upload_url_hosts.clone(),
         }
     }
 
@@ -114,7 +118,10 @@ impl App {
             router: Router::new(vec![
                 Arc::new(Froxlor::new(core.clone(), options.froxlor_version)),
                 Arc::new(Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict)),
-                Arc::new(IspSystem::new(core.clone())),
+                Arc::new(
+                    IspSystem::new(core.clone())
+                        .with_uploads(options.upload_url_hosts.clone(), options.upload_limit),
+                ),
             ]),
             access: control::Access {
                 token: options.control_token.clone(),
