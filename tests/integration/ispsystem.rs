@@ -262,6 +262,14 @@ async fn account_edit_is_a_shared_customer() {
     assert!(suspended["doc"]["ok"].is_object(), "{suspended}");
     let body = t.plesk(&login, &packet).await.body;
     assert!(body.contains("<status>16</status>"), "{body}");
+    let froxlor = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await
+        .json();
+    assert_eq!(froxlor["data"]["deactivated"], 1, "{froxlor}");
     let listed = as_user(&t, "admin", "func=account").await;
     let row = listed["doc"]["elem"]
         .as_array()
@@ -312,6 +320,20 @@ async fn group_action_with_a_bad_id_changes_nothing() {
     assert!(error_type(&v).is_some(), "{v}");
     let v = as_user(&t, "admin", "func=account.suspend&elid=1,%20abc").await;
     assert_eq!(error_type(&v), Some("value"), "{v}");
+    // A missing `elid` is a `value` error on `elid` wherever one is needed.
+    for f in [
+        "account.suspend",
+        "account.delete",
+        "backups.download",
+        "backups.delete",
+        "backups.restore",
+        "backupdata.names",
+        "backupdata.files",
+    ] {
+        let v = as_user(&t, "admin", &format!("func={f}&sok=ok")).await;
+        assert_eq!(error_type(&v), Some("value"), "{f}: {v}");
+        assert_eq!(v["doc"]["error"]["$object"], "elid", "{f}: {v}");
+    }
     let all = t.core.customers().list(&t.sys()).await.unwrap();
     assert!(all.iter().all(|c| !c.deactivated), "nothing was suspended");
 
