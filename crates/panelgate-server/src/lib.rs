@@ -7,7 +7,7 @@
 //! 2. the body is collected under the body limit ([`panelgate_http::Request::collect`]), or an
 //!    archive upload is streamed to the control API;
 //! 3. [`App::handle`] makes the request's [`panelgate_http::Context`] (its id), asks the
-//!    [`panelgate_http::Router`] for the frontend (Froxlor, Plesk, ISPsystem) or serves the [`control`] API
+//!    [`panelgate_http::Router`] for the frontend (Froxlor, Plesk, ISPsystem, httpapi.com) or serves the [`control`] API
 //!    under `/_panelgate/`, echoes `X-Request-Id`, and writes the request's one log line.
 //!
 //! # Modules
@@ -29,6 +29,7 @@ use panelgate_core::seed::DataSet;
 use panelgate_core::{Core, CoreOptions, SystemCap};
 use panelgate_froxlor::{Froxlor, FroxlorVersion};
 use panelgate_http::{BodyLimits, Context, Request, Response, Router};
+use panelgate_httpapi::HttpApi;
 use panelgate_ispsystem::IspSystem;
 use panelgate_plesk::Plesk;
 use tokio::net::TcpListener;
@@ -122,6 +123,7 @@ impl App {
                     IspSystem::new(core.clone())
                         .with_uploads(options.upload_url_hosts.clone(), options.upload_limit),
                 ),
+                Arc::new(HttpApi::new(core.clone())),
             ]),
             access: control::Access {
                 token: options.control_token.clone(),
@@ -384,6 +386,9 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
     ));
     out.push_str(&format!(
         "  ISPsystem: curl -s '{base}/billmgr?authinfo=admin:changeme1Q**&func=account&out=json'\n"
+    ));
+    out.push_str(&format!(
+        "  httpapi:  curl -s '{base}/api/customers/search.json?auth-userid=2&api-key=demo-httpapi-key&no-of-records=10&page-no=1'\n"
     ));
     out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
     out

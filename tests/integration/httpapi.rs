@@ -1,0 +1,211 @@
+//! The httpapi.com (LogicBoxes) API through the real router: the first customer calls over the
+//! shared core (issue 10, in progress).
+
+use panelgate_testkit::{send_with, TestApp, TestResponse, ADMIN_KEY};
+use serde_json::Value;
+
+const AUTH: &str = "auth-userid=2&api-key=demo-httpapi-key";
+
+async fn call(t: &TestApp, method: &str, target: &str, body: &str) -> TestResponse {
+    send_with(
+        &t.app,
+        method,
+        target,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body.to_owned(),
+    )
+    .await
+}
+
+fn error(r: &TestResponse) -> String {
+    assert_eq!(r.status, 500, "{}", r.body);
+    let v: Value = r.json();
+    assert_eq!(v["status"], "ERROR", "{v}");
+    v["message"].as_str().unwrap_or_default().to_owned()
+}
+
+/// protocols/httpapi.md G1–G3: signup answers a bare id; the customer is a Froxlor customer of
+/// the calling reseller; details, details-by-id and search show it with string values.
+#[tokio::test]
+async fn signup_details_and_search() {
+    let t = TestApp::demo().await;
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/signup.json",
+        &format!("{AUTH}&username=email%40email.com&passwd=Secret%21234x&name=Customer+Name&company=Customer+Company&address-line-1=Customer+Address&city=City&state=State&country=US&zipcode=12345&phone-cc=1&phone=1234567890&lang-pref=en"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id: i64 = r.body.trim().parse().expect("a bare integer id");
+
+    let froxlor = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Customers.get","params":{{"id":{id}}}}}"#),
+        )
+        .await
+        .json();
+    assert_eq!(froxlor["data"]["loginname"], "email@email.com");
+    assert_eq!(
+        froxlor["data"]["adminid"], 2,
+        "owned by the calling reseller"
+    );
+
+    let d = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.json?{AUTH}&customer-id={id}"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(d["customerid"], id.to_string());
+    assert_eq!(d["username"], "email@email.com");
+    assert_eq!(d["telnocc"], "1");
+    assert_eq!(d["telno"], "1234567890");
+    assert_eq!(d["zip"], "12345");
+    assert_eq!(d["customerstatus"], "Active");
+    assert_eq!(d["resellerid"], "2");
+    let by_name = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details.json?{AUTH}&username=email%40email.com"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(by_name["customerid"], id.to_string());
+
+    let s = call(
+        &t,
+        "GET",
+        &format!("/api/customers/search.json?{AUTH}&no-of-records=10&page-no=1"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(s["recsindb"], "2", "customer2 and the new one: {s}");
+    assert_eq!(s["recsonpage"], "2");
+    assert_eq!(s["1"]["customer.username"], "customer2");
+    assert_eq!(s["2"]["customer.customerid"], id.to_string());
+
+    // The same in the XML form.
+    let x = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.xml?{AUTH}&customer-id={id}"),
+        "",
+    )
+    .await;
+    assert!(
+        x.body
+            .contains("<entry><string>username</string><string>email@email.com</string></entry>"),
+        "{}",
+        x.body
+    );
+
+    // v2 signup, and a duplicate.
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/v2/signup.json",
+        &format!("{AUTH}&username=v2%40example.com&passwd=Secret%21234x&name=Two"),
+    )
+    .await;
+    assert!(r.body.trim().parse::<i64>().is_ok(), "{}", r.body);
+    let dup = call(
+        &t,
+        "POST",
+        "/api/customers/v2/signup.json",
+        &format!("{AUTH}&username=v2%40example.com&passwd=Secret%21234x&name=Two"),
+    )
+    .await;
+    assert!(error(&dup).contains("already exists"));
+}
+
+/// Bad credentials, missing parameters, another reseller's customer and unknown calls answer
+/// HTTP 500 with the ERROR envelope, and change nothing.
+#[tokio::test]
+async fn errors_and_isolation() {
+    let t = TestApp::demo().await;
+    let before = t.core.customers().list(&t.sys()).await.unwrap().len();
+    let bad = call(
+        &t,
+        "GET",
+        "/api/resellers/details.json?auth-userid=2&api-key=wrong",
+        "",
+    )
+    .await;
+    assert!(error(&bad).contains("Authentication failed"));
+    let none = call(&t, "GET", "/api/resellers/details.json?auth-userid=2", "").await;
+    assert!(error(&none).contains("api-key"));
+    // customer1 belongs to the admin, not to reseller 2: not found, as if it did not exist.
+    let foreign = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.json?{AUTH}&customer-id=1"),
+        "",
+    )
+    .await;
+    let missing = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.json?{AUTH}&customer-id=999"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        error(&foreign).replace(" 1 ", " N "),
+        error(&missing).replace(" 999 ", " N ")
+    );
+    assert!(!foreign.body.contains("customer1"));
+    let s = call(
+        &t,
+        "GET",
+        &format!("/api/customers/search.json?{AUTH}&no-of-records=10&page-no=1&customer-id=1"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(s["recsindb"], "0", "{s}");
+    let r = call(
+        &t,
+        "GET",
+        &format!("/api/customers/search.json?{AUTH}&no-of-records=5&page-no=1"),
+        "",
+    )
+    .await;
+    assert!(error(&r).contains("no-of-records"));
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/signup.json",
+        &format!("{AUTH}&username=x%40example.com"),
+    )
+    .await;
+    assert!(error(&r).contains("Required parameter missing"));
+    let r = call(
+        &t,
+        "GET",
+        &format!("/api/domains/available.json?{AUTH}"),
+        "",
+    )
+    .await;
+    assert!(error(&r).contains("Unsupported"));
+    assert_eq!(
+        t.core.customers().list(&t.sys()).await.unwrap().len(),
+        before
+    );
+
+    let d = call(
+        &t,
+        "GET",
+        &format!("/api/resellers/details.json?{AUTH}"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(d["resellerid"], "2", "{d}");
+    assert_eq!(d["username"], "reseller1");
+}
