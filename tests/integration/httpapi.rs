@@ -209,3 +209,116 @@ async fn errors_and_isolation() {
     assert_eq!(d["resellerid"], "2", "{d}");
     assert_eq!(d["username"], "reseller1");
 }
+
+/// modify, change-password, suspend/unsuspend and delete answer `true` and act on the shared
+/// customer (seen through Plesk and Froxlor); a foreign customer is "not found" and unchanged.
+#[tokio::test]
+async fn modify_password_suspend_delete() {
+    let t = TestApp::demo().await;
+    // customer2 belongs to reseller 2.
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/modify.json",
+        &format!("{AUTH}&customer-id=2&name=Renamed&city=Paris&phone-cc=33&phone=123456"),
+    )
+    .await;
+    assert_eq!(r.body.trim(), "true", "{}", r.body);
+    let d = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.json?{AUTH}&customer-id=2"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(
+        (
+            d["name"].as_str(),
+            d["city"].as_str(),
+            d["telnocc"].as_str()
+        ),
+        (Some("Renamed"), Some("Paris"), Some("33")),
+        "{d}"
+    );
+
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/v2/change-password.json",
+        &format!("{AUTH}&customer-id=2&new-passwd=Newpass123%21x"),
+    )
+    .await;
+    assert_eq!(r.body.trim(), "true", "{}", r.body);
+    let login = t
+        .core
+        .auth()
+        .password("customer2", "Newpass123!x", None)
+        .await
+        .unwrap();
+    assert!(login.is_ok(), "the new password logs in");
+
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/suspend.json",
+        &format!("{AUTH}&customer-id=2&reason=unpaid"),
+    )
+    .await;
+    assert_eq!(r.body.trim(), "true", "{}", r.body);
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><get><filter><id>2</id></filter><dataset><gen_info/></dataset></get></customer></packet>",
+        )
+        .await
+        .body;
+    assert!(plesk.contains("<status>16</status>"), "{plesk}");
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/unsuspend.json",
+        &format!("{AUTH}&customer-id=2"),
+    )
+    .await;
+    assert_eq!(r.body.trim(), "true");
+
+    // customer1 is the admin's: every change is refused as "not found" and changes nothing.
+    let before = format!("{:?}", t.core.customers().list(&t.sys()).await.unwrap());
+    for (path, extra) in [
+        ("customers/modify", "&name=Pwned"),
+        ("customers/change-password", "&new-passwd=Pwned123%21x"),
+        ("customers/suspend", ""),
+        ("customers/delete", ""),
+    ] {
+        let r = call(
+            &t,
+            "POST",
+            &format!("/api/{path}.json"),
+            &format!("{AUTH}&customer-id=1{extra}"),
+        )
+        .await;
+        assert!(error(&r).contains("not found"), "{path}: {}", r.body);
+    }
+    assert_eq!(
+        before,
+        format!("{:?}", t.core.customers().list(&t.sys()).await.unwrap())
+    );
+
+    let r = call(
+        &t,
+        "POST",
+        "/api/customers/delete.json",
+        &format!("{AUTH}&customer-id=2"),
+    )
+    .await;
+    assert_eq!(r.body.trim(), "true", "{}", r.body);
+    let gone = call(
+        &t,
+        "GET",
+        &format!("/api/customers/details-by-id.json?{AUTH}&customer-id=2"),
+        "",
+    )
+    .await;
+    assert!(error(&gone).contains("not found"));
+}

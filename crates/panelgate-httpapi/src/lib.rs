@@ -12,7 +12,9 @@
 //!
 //! # Served so far (issue 10 is in progress)
 //! `resellers/details`, `customers/details`, `customers/details-by-id`, `customers/search`,
-//! `customers/signup` and `customers/v2/signup`. Other calls answer the ERROR envelope.
+//! `customers/signup`, `customers/v2/signup`, `customers/modify`, `customers/delete`,
+//! `customers/change-password` (and `v2/`), `customers/suspend` and `customers/unsuspend`.
+//! Other calls answer the ERROR envelope.
 
 use std::net::IpAddr;
 
@@ -348,6 +350,84 @@ impl HttpApi {
                     .map_err(|e| from_core(&e, &format!("Customer {username}")))?;
                 // A bare integer (§4.1).
                 Ok(Value::from(c.id))
+            }
+            "customers/modify" => {
+                let id = int_param(p, "customer-id")?;
+                let r = CustomerRef::Id(id);
+                let current = customers
+                    .get(&actor, &r)
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                let mut profile = current.profile.clone();
+                let set = |field: &mut String, key: &str| {
+                    if let Some(v) = p.get(key) {
+                        *field = v.to_owned();
+                    }
+                };
+                if p.get("name").is_some() {
+                    profile.firstname.clear();
+                }
+                set(&mut profile.name, "name");
+                set(&mut profile.company, "company");
+                set(&mut profile.street, "address-line-1");
+                set(&mut profile.city, "city");
+                set(&mut profile.state, "state");
+                set(&mut profile.country, "country");
+                set(&mut profile.zipcode, "zipcode");
+                set(&mut profile.def_language, "lang-pref");
+                if let Some(no) = p.get("phone") {
+                    profile.phone = match p.get("phone-cc") {
+                        Some(cc) if !cc.is_empty() => format!("+{cc} {no}"),
+                        _ => no.to_owned(),
+                    };
+                }
+                let patch = panelgate_core::CustomerPatch {
+                    profile: Some(profile),
+                    ..Default::default()
+                };
+                customers
+                    .update(&actor, &r, patch)
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                Ok(Value::Bool(true))
+            }
+            "customers/change-password" | "customers/v2/change-password" => {
+                let id = int_param(p, "customer-id")?;
+                let password = p
+                    .get("new-passwd")
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| Failure::new("Required parameter missing: new-passwd"))?;
+                let r = CustomerRef::Id(id);
+                // Visible first, so that a foreign id is "not found", not a refused change.
+                customers
+                    .get(&actor, &r)
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                let patch = panelgate_core::CustomerPatch {
+                    password: Some(password.to_owned()),
+                    ..Default::default()
+                };
+                customers
+                    .update(&actor, &r, patch)
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                Ok(Value::Bool(true))
+            }
+            "customers/suspend" | "customers/unsuspend" => {
+                let id = int_param(p, "customer-id")?;
+                customers
+                    .set_suspended(&actor, &CustomerRef::Id(id), call == "customers/suspend")
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                Ok(Value::Bool(true))
+            }
+            "customers/delete" => {
+                let id = int_param(p, "customer-id")?;
+                customers
+                    .delete(&actor, &CustomerRef::Id(id))
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
+                Ok(Value::Bool(true))
             }
             other => Err(Failure::new(format!(
                 "Unsupported API call: {other} (not served by panelgate yet)"
