@@ -1,5 +1,5 @@
 //! Issue 7 acceptance: the isolation matrix. For every call served today (Froxlor, Plesk,
-//! ISPsystem, the control API) × every role (admin, reseller, customer, another reseller's customer) × a foreign
+//! ISPsystem, httpapi.com, the control API) × every role (admin, reseller, customer, another reseller's customer) × a foreign
 //! object, the call is refused in the protocol's own error shape, nothing changes in the
 //! database, and nothing of the foreign object appears in the answer.
 //!
@@ -22,6 +22,9 @@ enum Protocol {
     Plesk,
     /// `/billmgr`: HTTP 200 with a `doc.error` (`out=json`) and no `ok`.
     IspSystem,
+    /// `/api/….json`: HTTP 500 with `{"status":"ERROR"}` (only roles with httpapi.com
+    /// credentials: resellers; customers have no API of their own there).
+    Httpapi,
     /// `/_panelgate/…` with a token configured: 403 for every panel credential.
     Control,
 }
@@ -77,6 +80,24 @@ const fn isp(call: &'static str, path: &'static str, expect: Expect) -> Row {
         method: "GET",
         path,
         body: "",
+        expect,
+    }
+}
+
+/// An httpapi.com call as `POST /api/….json`; the role's `auth-userid`/`api-key` is prepended
+/// to the body.
+const fn httpapi(
+    call: &'static str,
+    path: &'static str,
+    body: &'static str,
+    expect: Expect,
+) -> Row {
+    Row {
+        protocol: Protocol::Httpapi,
+        call,
+        method: "POST",
+        path,
+        body,
         expect,
     }
 }
@@ -159,6 +180,15 @@ const ROWS: &[Row] = &[
     isp("backups.delete", "/billmgr?func=backups.delete&elid={archiveid}&clean_storages=on&out=json", Expect::Refused),
     isp("backups.restore view", "/billmgr?func=backups.restore&elid={archiveid}&out=json", Expect::Refused),
     isp("backups.restore", "/billmgr?func=backups.restore&elid={archiveid}&sok=ok&behavior=overwrite&out=json", Expect::Refused),
+    httpapi("customers/details-by-id", "/api/customers/details-by-id.json", "customer-id={cid}", Expect::Refused),
+    httpapi("customers/details", "/api/customers/details.json", "username={clogin}", Expect::Refused),
+    httpapi("customers/search", "/api/customers/search.json", "no-of-records=10&page-no=1", Expect::Hidden),
+    httpapi("customers/search by id", "/api/customers/search.json", "no-of-records=10&page-no=1&customer-id={cid}", Expect::Hidden),
+    httpapi("customers/modify", "/api/customers/modify.json", "customer-id={cid}&name=Pwned", Expect::Refused),
+    httpapi("customers/change-password", "/api/customers/change-password.json", "customer-id={cid}&new-passwd=Pwned123%21x", Expect::Refused),
+    httpapi("customers/suspend", "/api/customers/suspend.json", "customer-id={cid}", Expect::Refused),
+    httpapi("customers/unsuspend", "/api/customers/unsuspend.json", "customer-id={cid}", Expect::Refused),
+    httpapi("customers/delete", "/api/customers/delete.json", "customer-id={cid}", Expect::Refused),
     control("tasks", "GET", "/_panelgate/tasks"),
     control("archives", "GET", "/_panelgate/archives"),
     control("backup", "POST", "/_panelgate/backups?scope=customer:{cid}"),
@@ -173,6 +203,8 @@ struct Role {
     name: &'static str,
     froxlor_key: &'static str,
     plesk_login: &'static str,
+    /// `auth-userid=…&api-key=…`, for roles that have httpapi.com credentials.
+    httpapi: Option<&'static str>,
     foreign: Foreign,
 }
 
@@ -340,6 +372,7 @@ async fn setup() -> (TestApp, Vec<Role>) {
             name: "admin",
             froxlor_key: "demo-froxlor-admin-key:demo-froxlor-admin-secret",
             plesk_login: "admin",
+            httpapi: None,
             // The server owner sees every customer; only the control API is foreign to it.
             foreign: foreign(3, 3, "reseller2"),
         },
@@ -347,18 +380,21 @@ async fn setup() -> (TestApp, Vec<Role>) {
             name: "reseller",
             froxlor_key: "demo-froxlor-reseller-key:demo-froxlor-reseller-secret",
             plesk_login: "reseller1",
+            httpapi: Some("auth-userid=2&api-key=demo-httpapi-key"),
             foreign: foreign(3, 3, "reseller2"),
         },
         Role {
             name: "customer",
             froxlor_key: "demo-froxlor-customer1-key:demo-froxlor-customer1-secret",
             plesk_login: "customer1",
+            httpapi: None,
             foreign: foreign(2, 2, "reseller1"),
         },
         Role {
             name: "other reseller's customer",
             froxlor_key: "customer3-key:customer3-secret",
             plesk_login: "customer3",
+            httpapi: None,
             foreign: foreign(2, 2, "reseller1"),
         },
     ];
@@ -395,6 +431,11 @@ async fn send(t: &TestApp, role: &Role, row: &Row) -> (u16, String) {
             let login = panelgate_testkit::plesk_login(role.plesk_login);
             panelgate_testkit::send_with(&t.app, row.method, &target, &login, body).await
         }
+        Protocol::Httpapi => {
+            let body = format!("{}&{body}", role.httpapi.unwrap_or_default());
+            let ct = [("content-type", "application/x-www-form-urlencoded")];
+            panelgate_testkit::send_with(&t.app, row.method, &target, &ct, body).await
+        }
         Protocol::IspSystem => {
             let target = format!("{target}&authinfo={}:changeme1Q**", role.plesk_login);
             panelgate_testkit::send_with(&t.app, row.method, &target, &[], body).await
@@ -427,6 +468,11 @@ fn refused(protocol: Protocol, status: u16, body: &str) -> bool {
                         && v["doc"]["ok"].is_null()
                 })
         }
+        Protocol::Httpapi => {
+            status == 500
+                && serde_json::from_str::<serde_json::Value>(body)
+                    .is_ok_and(|v| v["status"] == "ERROR")
+        }
         Protocol::Control => status == 403,
     }
 }
@@ -441,6 +487,9 @@ async fn isolation_matrix() {
             // The server owner sees every customer and reseller by design; for it only the
             // control API (the server's own role) is foreign.
             if role.name == "admin" && !matches!(row.protocol, Protocol::Control) {
+                continue;
+            }
+            if matches!(row.protocol, Protocol::Httpapi) && role.httpapi.is_none() {
                 continue;
             }
             let before = fingerprint(&t).await;
