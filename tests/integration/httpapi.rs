@@ -322,3 +322,45 @@ async fn modify_password_suspend_delete() {
     .await;
     assert!(error(&gone).contains("not found"));
 }
+
+/// generate-token checks the customer's password and answers a token string; authenticate-token
+/// answers the customer once, only to that customer's reseller.
+#[tokio::test]
+async fn tokens() {
+    let t = TestApp::demo().await;
+    let r = call(&t, "GET", &format!("/api/customers/generate-token.json?{AUTH}&username=customer2&passwd=changeme1Q**&ip=127.0.0.1"), "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token: String = serde_json::from_str(&r.body).expect("a JSON string");
+    assert_eq!(token.len(), 36, "{token}");
+    let c = call(
+        &t,
+        "GET",
+        &format!("/api/customers/authenticate-token.json?{AUTH}&token={token}"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(c["username"], "customer2", "{c}");
+    let again = call(
+        &t,
+        "GET",
+        &format!("/api/customers/authenticate-token.json?{AUTH}&token={token}"),
+        "",
+    )
+    .await;
+    assert!(error(&again).contains("token"), "a token works once");
+
+    let wrong = call(
+        &t,
+        "GET",
+        &format!(
+            "/api/customers/generate-token.json?{AUTH}&username=customer2&passwd=nope&ip=127.0.0.1"
+        ),
+        "",
+    )
+    .await;
+    assert!(error(&wrong).contains("password"));
+    // customer1 is not reseller 2's: no token for it, even with its right password.
+    let foreign = call(&t, "GET", &format!("/api/customers/generate-token.json?{AUTH}&username=customer1&passwd=changeme1Q**&ip=127.0.0.1"), "").await;
+    assert!(error(&foreign).contains("not found"), "{}", foreign.body);
+}

@@ -13,7 +13,8 @@
 //! # Served so far (issue 10 is in progress)
 //! `resellers/details`, `customers/details`, `customers/details-by-id`, `customers/search`,
 //! `customers/signup`, `customers/v2/signup`, `customers/modify`, `customers/delete`,
-//! `customers/change-password` (and `v2/`), `customers/suspend` and `customers/unsuspend`.
+//! `customers/change-password` (and `v2/`), `customers/suspend`, `customers/unsuspend`,
+//! `customers/generate-token` and `customers/authenticate-token`.
 //! Other calls answer the ERROR envelope.
 
 use std::net::IpAddr;
@@ -86,6 +87,20 @@ fn from_core(e: &CoreError, what: &str) -> Failure {
             Failure::new("An unexpected error occurred")
         }
     }
+}
+
+/// A token as LogicBoxes shows them: a random UUID (version 4 layout).
+fn new_token() -> String {
+    let b: [u8; 16] = std::array::from_fn(|_| rand::random::<u8>());
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 /// `+CC NUMBER` as stored ↔ `telnocc`, `telno`.
@@ -178,7 +193,7 @@ impl HttpApi {
         let answer = match self.caller(&params, peer).await {
             Ok(principal) => {
                 cx.set_actor(principal.actor().label());
-                self.run(call, &params, &principal).await
+                self.run(call, &params, &principal, peer).await
             }
             Err(f) => Err(f),
         };
@@ -205,7 +220,13 @@ impl HttpApi {
         }
     }
 
-    async fn run(&self, call: &str, p: &Params, principal: &Principal) -> Result<Value, Failure> {
+    async fn run(
+        &self,
+        call: &str,
+        p: &Params,
+        principal: &Principal,
+        peer: Option<IpAddr>,
+    ) -> Result<Value, Failure> {
         let actor = principal.actor();
         let customers = self.core.customers();
         match call {
@@ -428,6 +449,52 @@ impl HttpApi {
                     .await
                     .map_err(|e| from_core(&e, &format!("Customer {id}")))?;
                 Ok(Value::Bool(true))
+            }
+            "customers/generate-token" => {
+                // The customer's own login checked by the core, then a one-time token for it.
+                let need = |k: &str| {
+                    p.get(k)
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| Failure::new(format!("Required parameter missing: {k}")))
+                };
+                let (username, passwd) = (need("username")?, need("passwd")?);
+                customers
+                    .get(&actor, &CustomerRef::Login(username.to_owned()))
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {username}")))?;
+                match self.core.auth().password(username, passwd, peer).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(_)) => return Err(Failure::new("Invalid username or password")),
+                    Err(e) => return Err(from_core(&e, "Customer")),
+                }
+                let token = new_token();
+                self.core
+                    .auth()
+                    .new_login_key(&actor, username, &token, peer)
+                    .await
+                    .map_err(|e| from_core(&e, &format!("Customer {username}")))?;
+                Ok(Value::String(token))
+            }
+            "customers/authenticate-token" => {
+                let token = p
+                    .get("token")
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| Failure::new("Required parameter missing: token"))?;
+                let invalid = || Failure::new("Invalid or expired token");
+                let principal = match self.core.auth().key_login(None, token, peer).await {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(_)) => return Err(invalid()),
+                    Err(e) => return Err(from_core(&e, "Token")),
+                };
+                let Some(id) = principal.actor().customer_id() else {
+                    return Err(invalid());
+                };
+                // Only a customer of the calling reseller.
+                let c = customers
+                    .get(&actor, &CustomerRef::Id(id))
+                    .await
+                    .map_err(|_| invalid())?;
+                Ok(Value::Object(customer_map(&c)))
             }
             other => Err(Failure::new(format!(
                 "Unsupported API call: {other} (not served by panelgate yet)"
