@@ -789,6 +789,27 @@ async fn backup_settings_and_setup() {
     }
 }
 
+/// One server backup made through `billmgr.backup.create` and run to the end: its record and
+/// its bytes as `backups.download` gives them.
+async fn server_backup(t: &TestApp) -> (panelgate_core::backups::BackupArchive, bytes::Bytes) {
+    as_user(t, "admin", "func=billmgr.backup.create&sok=ok").await;
+    panelgate_core::backup_worker::Worker::new(t.core.clone())
+        .run_until_idle()
+        .await
+        .unwrap();
+    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
+    let bytes = get(
+        t,
+        &format!(
+            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
+            first.id
+        ),
+    )
+    .await
+    .bytes;
+    (first, bytes)
+}
+
 fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in fields {
@@ -813,20 +834,8 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
 /// error in the requested format and add nothing.
 #[tokio::test]
 async fn backup_upload_and_bad_bodies() {
-    use panelgate_core::backup_worker::Worker;
     let t = TestApp::demo().await;
-    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
-    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
-    let bytes = get(
-        &t,
-        &format!(
-            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
-            first.id
-        ),
-    )
-    .await
-    .bytes;
+    let (first, bytes) = server_backup(&t).await;
     let mp = [("content-type", "multipart/form-data; boundary=XyZ")];
     let post = |body: Vec<u8>| {
         let t = &t;
@@ -1010,20 +1019,8 @@ async fn backupdata_restores_one_item() {
 /// reached gzip's CRC. Every one of ~120 single-byte changes across the archive is refused now.
 #[tokio::test]
 async fn every_flipped_byte_of_an_upload_is_refused() {
-    use panelgate_core::backup_worker::Worker;
     let t = TestApp::demo().await;
-    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
-    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
-    let bytes = get(
-        &t,
-        &format!(
-            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
-            first.id
-        ),
-    )
-    .await
-    .bytes;
+    let (_, bytes) = server_backup(&t).await;
     let n = bytes.len();
     let mut accepted = Vec::new();
     let mut tried = 0;
@@ -1153,24 +1150,12 @@ async fn serve_once(answers: Vec<Vec<u8>>) -> std::net::SocketAddr {
 /// over http://, without following redirects, and checked like any upload.
 #[tokio::test]
 async fn backup_upload_from_an_allowed_url() {
-    use panelgate_core::backup_worker::Worker;
     let options = panelgate_server::AppOptions {
         upload_url_hosts: vec!["127.0.0.1".into()],
         ..Default::default()
     };
     let t = TestApp::demo_with(options, Default::default()).await;
-    as_user(&t, "admin", "func=billmgr.backup.create&sok=ok").await;
-    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
-    let first = t.core.backups().archives(&t.sys()).await.unwrap()[0].clone();
-    let bytes = get(
-        &t,
-        &format!(
-            "/billmgr?func=backups.download&elid={}&authinfo=admin:{PASSWORD}",
-            first.id
-        ),
-    )
-    .await
-    .bytes;
+    let (first, bytes) = server_backup(&t).await;
     let mut ok = format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         bytes.len()

@@ -493,7 +493,11 @@ impl HttpApi {
                 let c = customers
                     .get(&actor, &CustomerRef::Id(id))
                     .await
-                    .map_err(|_| invalid())?;
+                    .map_err(|e| match e {
+                        // Another reseller's customer: the token is no good to this caller.
+                        CoreError::NotFound { .. } | CoreError::Forbidden(_) => invalid(),
+                        e => from_core(&e, "Customer"),
+                    })?;
                 Ok(Value::Object(customer_map(&c)))
             }
             other => Err(Failure::new(format!(

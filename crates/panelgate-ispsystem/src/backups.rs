@@ -158,16 +158,9 @@ pub async fn restore(
             Err(e) => Body::Error(from_core(&e, &id.to_string())),
         };
     }
-    let behavior = match behavior.unwrap_or("skip") {
-        "" | "skip" => RestoreBehavior::Skip,
-        "overwrite" => RestoreBehavior::Overwrite,
-        other => {
-            return Body::Error(Error::value(
-                "behavior",
-                other,
-                format!("The value '{other}' of the field 'behavior' is invalid"),
-            ))
-        }
+    let behavior = match restore_behavior(behavior) {
+        Ok(b) => b,
+        Err(e) => return Body::Error(e),
     };
     match core.backups().restore(&actor, id, None, behavior).await {
         Ok(_) => Body::ok(),
@@ -306,58 +299,18 @@ pub async fn data_restore(core: &Core, principal: &Principal, call: crate::call:
     let (Some(kind), Some(name)) = (kind, name) else {
         return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
     };
-    let all = match newest_first(core, principal).await {
-        Ok(a) => a,
+    // A view shows the newest archive; `version` is checked when the restore is submitted.
+    let chosen = if submit { version.as_deref() } else { None };
+    let (archive, holding) = match item_archive(core, principal, &kind, &name, chosen).await {
+        Ok(found) => found,
         Err(e) => return Body::Error(e),
     };
-    let holding: Vec<&BackupArchive> = all
-        .iter()
-        .filter(|a| a.items.iter().any(|i| i.kind == kind && i.name == name))
-        .collect();
-    let Some(newest) = holding.first() else {
-        // Like every object the caller cannot reach: the same answer whether it exists or not.
-        return Body::Error(Error::access("elid", "Access denied"));
-    };
     if !submit {
-        return Form::new([
-            ("version", newest.id.to_string()),
-            ("behavior", "skip".to_owned()),
-        ])
-        .with_slist(
-            "version",
-            holding
-                .iter()
-                .map(|a| (a.id.to_string(), datetime(a.created_at))),
-        )
-        .with_slist(
-            "behavior",
-            [("skip", "Skip existing"), ("overwrite", "Overwrite")],
-        )
-        .into();
+        return version_form(archive, &holding);
     }
-    let archive = match version {
-        None => newest.id,
-        Some(v) => match holding.iter().find(|a| a.id.to_string() == v) {
-            Some(a) => a.id,
-            None => {
-                return Body::Error(Error::value(
-                    "version",
-                    v.clone(),
-                    format!("The value '{v}' of the field 'version' is invalid"),
-                ))
-            }
-        },
-    };
-    let behavior = match behavior.as_deref().unwrap_or("skip") {
-        "" | "skip" => RestoreBehavior::Skip,
-        "overwrite" => RestoreBehavior::Overwrite,
-        other => {
-            return Body::Error(Error::value(
-                "behavior",
-                other,
-                format!("The value '{other}' of the field 'behavior' is invalid"),
-            ))
-        }
+    let behavior = match restore_behavior(behavior.as_deref()) {
+        Ok(b) => b,
+        Err(e) => return Body::Error(e),
     };
     let item = ItemRef { kind, name };
     match core
@@ -370,20 +323,22 @@ pub async fn data_restore(core: &Core, principal: &Principal, call: crate::call:
     }
 }
 
-/// The archive to read a customer's files from: `version` when given (it must hold them),
-/// else the newest that does.
-async fn files_archive(
+/// The archive to take the data item `kind`/`name` from: `version` when given (it must hold
+/// the item), else the newest that does; with every archive holding it, newest first.
+async fn item_archive(
     core: &Core,
     principal: &Principal,
-    login: &str,
+    kind: &str,
+    name: &str,
     version: Option<&str>,
 ) -> Result<(i64, Vec<BackupArchive>), Error> {
     let all = newest_first(core, principal).await?;
     let holding: Vec<BackupArchive> = all
         .into_iter()
-        .filter(|a| a.items.iter().any(|i| i.kind == "files" && i.name == login))
+        .filter(|a| a.items.iter().any(|i| i.kind == kind && i.name == name))
         .collect();
     let Some(newest) = holding.first() else {
+        // Like every object the caller cannot reach: the same answer whether it exists or not.
         return Err(Error::access("elid", "Access denied"));
     };
     let id = match version {
@@ -400,6 +355,26 @@ async fn files_archive(
         },
     };
     Ok((id, holding))
+}
+
+/// The form of an item restore: `version` (the archives holding the item, newest first) set to
+/// `chosen`, and `behavior`.
+fn version_form(chosen: i64, holding: &[BackupArchive]) -> Body {
+    Form::new([
+        ("version", chosen.to_string()),
+        ("behavior", "skip".to_owned()),
+    ])
+    .with_slist(
+        "version",
+        holding
+            .iter()
+            .map(|a| (a.id.to_string(), datetime(a.created_at))),
+    )
+    .with_slist(
+        "behavior",
+        [("skip", "Skip existing"), ("overwrite", "Overwrite")],
+    )
+    .into()
 }
 
 fn restore_behavior(behavior: Option<&str>) -> Result<RestoreBehavior, Error> {
@@ -425,7 +400,7 @@ pub async fn data_files(
     let Some(login) = login else {
         return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
     };
-    let (id, _) = match files_archive(core, principal, login, version).await {
+    let (id, _) = match item_archive(core, principal, "files", login, version).await {
         Ok(found) => found,
         Err(e) => return Body::Error(e),
     };
@@ -476,23 +451,13 @@ pub async fn data_files_restore(
     if paths.is_empty() || paths.len() > 1_000 {
         return Body::Error(Error::value("elid", "", "The value of 'elid' is invalid"));
     }
-    let (id, holding) = match files_archive(core, principal, &login, version.as_deref()).await {
-        Ok(found) => found,
-        Err(e) => return Body::Error(e),
-    };
+    let (id, holding) =
+        match item_archive(core, principal, "files", &login, version.as_deref()).await {
+            Ok(found) => found,
+            Err(e) => return Body::Error(e),
+        };
     if !submit {
-        return Form::new([("version", id.to_string()), ("behavior", "skip".to_owned())])
-            .with_slist(
-                "version",
-                holding
-                    .iter()
-                    .map(|a| (a.id.to_string(), datetime(a.created_at))),
-            )
-            .with_slist(
-                "behavior",
-                [("skip", "Skip existing"), ("overwrite", "Overwrite")],
-            )
-            .into();
+        return version_form(id, &holding);
     }
     let behavior = match restore_behavior(behavior.as_deref()) {
         Ok(b) => b,

@@ -17,14 +17,15 @@ impl Drop for Kill {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_run_each_task_exactly_once() {
+/// A scratch PostgreSQL or MariaDB database with the demo data, a data directory, and a core on
+/// them; `None` (with the reason printed) when neither server is configured.
+async fn shared_demo() -> Option<(String, tempfile::TempDir, Core, panelgate_core::SystemCap)> {
     let base = ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
     let Some(base) = base else {
         eprintln!("skipped: needs PANELGATE_TEST_POSTGRES_URL or PANELGATE_TEST_MYSQL_URL (.ci/run sets them)");
-        return;
+        return None;
     };
     let url = panelgate_core::db::create_scratch_database(&base)
         .await
@@ -34,6 +35,14 @@ async fn two_instances_run_each_task_exactly_once() {
     core.load(&system, &panelgate_server::demo_data().unwrap())
         .await
         .unwrap();
+    Some((url, data, core, system))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_run_each_task_exactly_once() {
+    let Some((url, data, core, system)) = shared_demo().await else {
+        return;
+    };
     for c in ["customer1", "customer2"] {
         let home = data.path().join("homes").join(c);
         std::fs::create_dir_all(&home).unwrap();
@@ -159,21 +168,9 @@ fn get(addr: &str, target: &str) -> String {
 /// database, and a logout on the second ends it on the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ispsystem_session_is_shared_by_instances() {
-    let base = ["PANELGATE_TEST_POSTGRES_URL", "PANELGATE_TEST_MYSQL_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
-    let Some(base) = base else {
-        eprintln!("skipped: needs PANELGATE_TEST_POSTGRES_URL or PANELGATE_TEST_MYSQL_URL (.ci/run sets them)");
+    let Some((url, data, _core, _system)) = shared_demo().await else {
         return;
     };
-    let url = panelgate_core::db::create_scratch_database(&base)
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let (core, system) = Core::open(&url, data.path()).await.unwrap();
-    core.load(&system, &panelgate_server::demo_data().unwrap())
-        .await
-        .unwrap();
     let ((_a, a), (_b, b)) = (serve(&url, data.path()), serve(&url, data.path()));
     let login = get(
         &a,
