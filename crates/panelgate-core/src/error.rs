@@ -10,6 +10,8 @@ pub enum EntityKind {
     BackupJob,
     Credential,
     Subscription,
+    /// A product order (httpapi.com backup order).
+    Order,
 }
 
 /// How the caller named the record.

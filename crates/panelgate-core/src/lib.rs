@@ -18,6 +18,7 @@
 //!   bounded CPU pool.
 //! * [`accounts`]: [`admins`], [`customers`], [`credentials`], [`subscriptions`], [`auth`],
 //!   passwords and quotas.
+//! * [`orders`]: product orders (backup orders), plans, actions, invoices and funds.
 //! * [`backup`]: the facade ([`backups`]), planned jobs ([`backup_jobs`]), the
 //!   [`backup_worker`], the archive format, manifests, import and restore.
 //! * [`store`]: the connection ([`db`]), migrations, entities, id sequences and [`settings`].
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod error;
 pub mod limits;
 pub mod model;
+pub mod orders;
 pub mod policy;
 pub mod seed;
 pub mod store;
@@ -235,6 +237,10 @@ impl Core {
 
     pub fn backups(&self) -> backups::Backups<'_> {
         backups::Backups { core: self }
+    }
+    /// Product orders (backup orders), plans, invoices and funds.
+    pub fn orders(&self) -> orders::Orders<'_> {
+        orders::Orders { core: self }
     }
     pub fn subscriptions(&self) -> subscriptions::Subscriptions<'_> {
         subscriptions::Subscriptions { core: self }

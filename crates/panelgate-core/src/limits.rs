@@ -39,6 +39,9 @@ pub struct Limits {
     pub max_archive_header: u64,
     /// Hashes and archive jobs that run at once (0: the number of cores).
     pub cpu_workers: usize,
+    /// Bytes in one GB of a backup order's storage (the archives of a customer with backup
+    /// orders may take `storage-size-gb` × this). Default 10^9, as the orders are sold.
+    pub order_storage_unit_bytes: u64,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             max_archive_entries: 1_000_000,
             max_archive_header: 16 * 1024 * 1024,
             cpu_workers: 0,
+            order_storage_unit_bytes: 1_000_000_000,
         }
     }
 }

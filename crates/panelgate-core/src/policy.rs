@@ -204,6 +204,8 @@ pub enum Operation {
     SubscriptionsManage,
     /// Issue one-time login keys (ISPsystem `session.newkey`) for accounts the caller manages.
     LoginKeysIssue,
+    /// See and change product orders (backup orders), plans and funds.
+    OrdersManage,
     /// Server-only operations: key validity, account switches, server-scope restores.
     SystemOnly,
 }

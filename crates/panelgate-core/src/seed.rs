@@ -23,6 +23,18 @@ pub struct DataSet {
     pub admins: Vec<NewAdmin>,
     pub customers: Vec<SeedCustomer>,
     pub credentials: Vec<NewCredential>,
+    /// Plans a reseller sells (httpapi.com `products/plan-details`).
+    pub plans: Vec<crate::orders::Plan>,
+    /// Customers' funds (what `PayInvoice` pays from).
+    pub funds: Vec<SeedFunds>,
+}
+
+/// A customer's starting funds: `amount` is a decimal string (`100.00`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFunds {
+    pub customer: i64,
+    pub amount: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -55,7 +67,8 @@ impl Default for SeedCustomer {
     }
 }
 
-/// Load a data set (settings, sequences, admins, customers, credentials, in that order).
+/// Load a data set (settings, sequences, admins, customers, credentials, plans, funds, in that
+/// order).
 pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
     let actor = system.actor();
     for (name, value) in &data.settings {
@@ -99,6 +112,18 @@ pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet)
     }
     for cred in &data.credentials {
         core.credentials().create(&actor, cred.clone()).await?;
+    }
+    for plan in &data.plans {
+        core.orders().add_plan(plan).await?;
+    }
+    for f in &data.funds {
+        let amount = crate::orders::parse_money(&f.amount).ok_or_else(|| CoreError::Invalid {
+            field: "funds.amount",
+            reason: format!("{:?} is not an amount", f.amount),
+        })?;
+        core.orders()
+            .add_funds(&actor, &crate::model::CustomerRef::Id(f.customer), amount)
+            .await?;
     }
     Ok(())
 }

@@ -89,6 +89,7 @@ pub fn from_core(err: CoreError, jobs: JobNoun) -> Failure {
                 },
                 EntityKind::Credential => "API key",
                 EntityKind::Subscription => "Domain",
+                EntityKind::Order => "Order",
             };
             match key {
                 Key::Id(id) => {

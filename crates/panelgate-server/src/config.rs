@@ -121,6 +121,9 @@ pub struct ServeArgs {
     /// Password hashes and archive jobs run at once [default: 0 = the number of cores]
     #[arg(long, env = "PANELGATE_CPU_WORKERS")]
     pub cpu_workers: Option<usize>,
+    /// Bytes in one GB of a backup order's storage [default: 1000000000]
+    #[arg(long, env = "PANELGATE_ORDER_STORAGE_UNIT_BYTES")]
+    pub order_storage_unit_bytes: Option<u64>,
 }
 
 /// The TOML file (every key optional).
@@ -274,7 +277,8 @@ impl Config {
             max_unpacked_size,
             max_archive_entries,
             max_archive_header,
-            cpu_workers
+            cpu_workers,
+            order_storage_unit_bytes
         );
         Ok(Config {
             listen: args
@@ -387,6 +391,7 @@ max_unpacked_size = 16
 max_archive_entries = 17
 max_archive_header = 18
 cpu_workers = 1
+order_storage_unit_bytes = 36
 "#,
         )
         .unwrap();
@@ -425,6 +430,7 @@ cpu_workers = 1
                 max_archive_entries: 17,
                 max_archive_header: 18,
                 cpu_workers: 1,
+                order_storage_unit_bytes: 36,
             }
         );
         drop(app);
@@ -464,6 +470,8 @@ cpu_workers = 1
             "33",
             "--cpu-workers",
             "2",
+            "--order-storage-unit-bytes",
+            "37",
             "--plesk-strict",
             "--upload-url-hosts",
             "a.example, B.example",
@@ -497,6 +505,7 @@ cpu_workers = 1
                 max_archive_entries: 32,
                 max_archive_header: 33,
                 cpu_workers: 2,
+                order_storage_unit_bytes: 37,
             }
         );
     }

@@ -137,6 +137,25 @@ impl Auth<'_> {
     }
 }
 
+impl Auth<'_> {
+    /// An admin's or reseller's password, the account named by its id (httpapi.com's legacy
+    /// `auth-userid` + `auth-password`). Customers cannot log in this way.
+    pub async fn admin_password(
+        &self,
+        admin_id: i64,
+        password: &str,
+        peer: Option<IpAddr>,
+    ) -> CoreResult<Login> {
+        let login = match crate::admins::find_row(self.core.db(), admin_id).await {
+            Ok(row) => row.loginname,
+            // An unknown id costs what a wrong password costs, and counts as a failure.
+            Err(crate::CoreError::NotFound { .. }) => format!("#{admin_id}"),
+            Err(e) => return Err(e),
+        };
+        self.password(&login, password, peer).await
+    }
+}
+
 /// How long a session lives after its last use (ISPsystem: one hour).
 pub const SESSION_IDLE_SECS: i64 = 3600;
 /// How stale a session's `last_used` may get before a use writes it again.

@@ -489,6 +489,7 @@ impl Customers<'_> {
             .filter(credentials::Column::CustomerId.eq(id))
             .exec(&txn)
             .await?;
+        crate::orders::forget_customer(&txn, id).await?;
         // Its sessions go too: a restore may bring the id back for someone else.
         crate::auth::end_sessions(&txn, None, Some(id)).await?;
         // Archives written into the home (Froxlor jobs' destdir) go with it.

@@ -610,6 +610,8 @@ impl Worker {
                     "the customer was deleted while the backup was written".into(),
                 ));
             }
+            self.check_order_storage(&txn, customer, written.size)
+                .await?;
         }
         backup_archives::ActiveModel {
             id: Set(archive_id),
@@ -646,6 +648,52 @@ impl Worker {
         }
         txn.commit().await.map_err(core_err)?;
         Ok(archive_id)
+    }
+
+    /// A customer with backup orders keeps its archives within their storage: the new archive
+    /// is refused when the customer's archives would take more than its active orders give.
+    async fn check_order_storage(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        customer: i64,
+        new_size: u64,
+    ) -> Result<(), TaskEnd> {
+        use crate::orders::Allowance;
+        let allowance = crate::orders::storage_allowance(txn, customer, self.core.now())
+            .await
+            .map_err(TaskEnd::Core)?;
+        let Allowance::Limited { gb, idle } = allowance else {
+            return Ok(());
+        };
+        let unit = self.core.limits().order_storage_unit_bytes.max(1);
+        let limit = (gb.max(0) as u64).saturating_mul(unit);
+        let used: u64 = backup_archives::Entity::find()
+            .filter(backup_archives::Column::CustomerId.eq(customer))
+            .all(txn)
+            .await
+            .map_err(|e| TaskEnd::Core(e.into()))?
+            .iter()
+            .map(|a| a.size.max(0) as u64)
+            .sum();
+        let total = used.saturating_add(new_size);
+        if total <= limit {
+            return Ok(());
+        }
+        let why = if gb == 0 {
+            let reasons: Vec<String> = idle
+                .iter()
+                .map(|(id, why)| format!("backup order {id} {why}"))
+                .collect();
+            format!(
+                "no active backup order gives this customer storage ({})",
+                reasons.join(", ")
+            )
+        } else {
+            format!(
+                "the customer's backup orders give {gb} GB ({limit} bytes); its archives would take {total} bytes ({used} stored + {new_size} new)"
+            )
+        };
+        Err(TaskEnd::Failed(format!("backup storage exceeded: {why}")))
     }
 
     /// The archive row is committed but its parts could not be given their final names: remove

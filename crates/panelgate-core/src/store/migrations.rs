@@ -5,8 +5,8 @@ use sea_orm::{DbErr, Schema};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, sequences,
-    sessions, settings, storage_settings, subscriptions,
+    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, funds, invoices,
+    order_actions, orders, plans, sequences, sessions, settings, storage_settings, subscriptions,
 };
 
 pub struct Migrator;
@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(BackupEngine),
             Box::new(JobTargetDir),
             Box::new(Sessions),
+            Box::new(Orders),
         ]
     }
 }
@@ -92,6 +93,76 @@ impl MigrationTrait for Sessions {
                 index.col(*col);
             }
             manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `plans`, `orders`, `order_actions`, `invoices`, `funds`: product orders (httpapi.com backup
+/// orders) and their billing.
+struct Orders;
+
+impl MigrationName for Orders {
+    fn name(&self) -> &str {
+        "m0005_orders"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Orders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let schema = Schema::new(manager.get_database_backend());
+        manager
+            .create_table(schema.create_table_from_entity(plans::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(orders::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(order_actions::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(invoices::Entity))
+            .await?;
+        manager
+            .create_table(schema.create_table_from_entity(funds::Entity))
+            .await?;
+        let indexes = [
+            Index::create()
+                .name("idx_orders_customer")
+                .table(orders::Entity)
+                .col(orders::Column::CustomerId)
+                .to_owned(),
+            Index::create()
+                .name("idx_orders_admin")
+                .table(orders::Entity)
+                .col(orders::Column::AdminId)
+                .to_owned(),
+            Index::create()
+                .name("idx_orders_due")
+                .table(orders::Entity)
+                .col(orders::Column::Status)
+                .col(orders::Column::ExpiresAt)
+                .to_owned(),
+            Index::create()
+                .name("idx_order_actions_order")
+                .table(order_actions::Entity)
+                .col(order_actions::Column::OrderId)
+                .col(order_actions::Column::Status)
+                .to_owned(),
+            Index::create()
+                .name("idx_order_actions_customer")
+                .table(order_actions::Entity)
+                .col(order_actions::Column::CustomerId)
+                .to_owned(),
+            Index::create()
+                .name("idx_invoices_customer")
+                .table(invoices::Entity)
+                .col(invoices::Column::CustomerId)
+                .to_owned(),
+        ];
+        for index in indexes {
+            manager.create_index(index).await?;
         }
         Ok(())
     }

@@ -19,7 +19,12 @@ pub const BACKUP_JOBS: &str = "backup_jobs";
 pub const BACKUP_TASKS: &str = "backup_tasks";
 pub const BACKUP_ARCHIVES: &str = "backup_archives";
 
-pub const ALL: [&str; 7] = [
+pub const ORDERS: &str = "orders";
+/// httpapi.com action ids (`eaqid`).
+pub const ORDER_ACTIONS: &str = "order_actions";
+pub const INVOICES: &str = "invoices";
+
+pub const ALL: [&str; 10] = [
     CUSTOMERS,
     ADMINS,
     CREDENTIALS,
@@ -27,6 +32,9 @@ pub const ALL: [&str; 7] = [
     BACKUP_JOBS,
     BACKUP_TASKS,
     BACKUP_ARCHIVES,
+    ORDERS,
+    ORDER_ACTIONS,
+    INVOICES,
 ];
 
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
