@@ -8,6 +8,7 @@
 
 use panelgate_core::backup_worker::Worker;
 use panelgate_core::backups::{BackupOptions, BackupScope};
+use panelgate_core::orders::{InvoiceOption, NewBackupOrder};
 use panelgate_core::seed::DataSet;
 use panelgate_core::{CustomerRef, NewBackupJob};
 use panelgate_testkit::TestApp;
@@ -189,6 +190,27 @@ const ROWS: &[Row] = &[
     httpapi("customers/suspend", "/api/customers/suspend.json", "customer-id={cid}", Expect::Refused),
     httpapi("customers/unsuspend", "/api/customers/unsuspend.json", "customer-id={cid}", Expect::Refused),
     httpapi("customers/delete", "/api/customers/delete.json", "customer-id={cid}", Expect::Refused),
+    httpapi("customers/v2/change-password", "/api/customers/v2/change-password.json", "customer-id={cid}&new-passwd=Pwned123%21x", Expect::Refused),
+    httpapi("customers/signup with a foreign login", "/api/customers/signup.json", "username={clogin}&passwd=Pwned123x&name=n&company=c&address-line-1=a&city=c&state=s&country=US&zipcode=1&phone-cc=1&phone=2&lang-pref=en", Expect::Refused),
+    httpapi("customers/generate-token", "/api/customers/generate-token.json", "username={clogin}&passwd=changeme1Q**", Expect::Refused),
+    httpapi("customers/authenticate-token", "/api/customers/authenticate-token.json", "token={token}", Expect::Refused),
+    httpapi("resellers/details", "/api/resellers/details.json", "", Expect::Hidden),
+    httpapi("products/plan-details", "/api/products/plan-details.json", "", Expect::Hidden),
+    httpapi("backup/us/add", "/api/backup/us/add.json", "customer-id={cid}&hosting-order-id={subid}&storage-size-gb=5&months=1&plan-id=1001&invoice-option=NoInvoice", Expect::Refused),
+    httpapi("backup/us/add on a foreign hosting order", "/api/backup/us/add.json", "customer-id=2&hosting-order-id={subid}&storage-size-gb=5&months=1&plan-id=1001&invoice-option=NoInvoice", Expect::Refused),
+    httpapi("backup/us/add-storage", "/api/backup/us/add-storage.json", "backup-order-id={orderid}&storage-size-gb=100&invoice-option=NoInvoice", Expect::Refused),
+    httpapi("backup/us/renew", "/api/backup/us/renew.json", "backup-order-id={orderid}&months=1&invoice-option=NoInvoice", Expect::Refused),
+    httpapi("backup/us/auto-login-details", "/api/backup/us/auto-login-details.json", "backup-order-id={orderid}", Expect::Refused),
+    httpapi("backup/us/details", "/api/backup/us/details.json", "backup-order-id={orderid}", Expect::Refused),
+    httpapi("backup/asia/details", "/api/backup/asia/details.json", "backup-order-id={orderid}", Expect::Refused),
+    httpapi("backup/us/delete", "/api/backup/us/delete.json", "backup-order-id={orderid}", Expect::Refused),
+    httpapi("backup/us/search", "/api/backup/us/search.json", "no-of-records=10&page-no=1", Expect::Hidden),
+    httpapi("backup/us/search by order", "/api/backup/us/search.json", "no-of-records=10&page-no=1&order-id={orderid}", Expect::Hidden),
+    httpapi("backup/us/search by customer", "/api/backup/us/search.json", "no-of-records=10&page-no=1&customer-id={cid}", Expect::Hidden),
+    httpapi("orders/suspend", "/api/orders/suspend.json", "order-id={orderid}&reason=x", Expect::Refused),
+    httpapi("orders/unsuspend", "/api/orders/unsuspend.json", "order-id={orderid}", Expect::Refused),
+    httpapi("actions/search-current", "/api/actions/search-current.json", "no-of-records=10&page-no=1", Expect::Hidden),
+    httpapi("actions/search-current by eaqid", "/api/actions/search-current.json", "no-of-records=10&page-no=1&eaq-id={eaqid}", Expect::Hidden),
     control("tasks", "GET", "/_panelgate/tasks"),
     control("archives", "GET", "/_panelgate/archives"),
     control("backup", "POST", "/_panelgate/backups?scope=customer:{cid}"),
@@ -222,6 +244,11 @@ struct Foreign {
     archivename: String,
     subid: i64,
     domain: String,
+    /// An active backup order of the foreign customer, and the eaqid of a pending action.
+    orderid: i64,
+    eaqid: i64,
+    /// A one-time login token of the foreign customer.
+    token: String,
 }
 
 impl Foreign {
@@ -237,6 +264,9 @@ impl Foreign {
             .replace("{archivename}", &self.archivename)
             .replace("{subid}", &self.subid.to_string())
             .replace("{domain}", &self.domain)
+            .replace("{orderid}", &self.orderid.to_string())
+            .replace("{eaqid}", &self.eaqid.to_string())
+            .replace("{token}", &self.token)
     }
 }
 
@@ -342,12 +372,44 @@ async fn setup() -> (TestApp, Vec<Role>) {
             .start(&sys, BackupScope::Customer(cid), BackupOptions::default())
             .await
             .unwrap();
-        objects.push((cid, login, email, company, job.id, task.id, sub.id, domain));
+        let order = |invoice| NewBackupOrder {
+            product: "acronisbackupus".into(),
+            customer: cid,
+            hosting_order_id: sub.id,
+            plan_id: 1001,
+            storage_gb: 5,
+            months: 12,
+            auto_renew: false,
+            invoice,
+            discount_millis: 0,
+        };
+        let active = t
+            .core
+            .orders()
+            .add_backup(&sys, order(InvoiceOption::NoInvoice))
+            .await
+            .unwrap();
+        let pending = t
+            .core
+            .orders()
+            .add_backup(&sys, order(InvoiceOption::OnlyAdd))
+            .await
+            .unwrap();
+        let token = format!("token-of-{login}-0123456789");
+        t.core
+            .auth()
+            .new_login_key(&sys, login, &token, None)
+            .await
+            .unwrap();
+        let extra = (active.order.id, pending.action.id, token);
+        objects.push((
+            cid, login, email, company, job.id, task.id, sub.id, domain, extra,
+        ));
     }
     Worker::new(t.core.clone()).run_until_idle().await.unwrap();
     let archives = t.core.backups().archives(&sys).await.unwrap();
     let foreign = |cid: i64, rid: i64, rlogin: &str| {
-        let (_, login, email, company, jobid, taskid, subid, domain) =
+        let (_, login, email, company, jobid, taskid, subid, domain, (orderid, eaqid, token)) =
             objects.iter().find(|o| o.0 == cid).cloned().unwrap();
         let archive = archives
             .iter()
@@ -365,6 +427,9 @@ async fn setup() -> (TestApp, Vec<Role>) {
             archivename: archive.file_name.clone(),
             subid,
             domain,
+            orderid,
+            eaqid,
+            token,
         }
     };
     let roles = vec![
@@ -406,7 +471,7 @@ async fn fingerprint(t: &TestApp) -> String {
     let sys = t.sys();
     let c = &t.core;
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         c.customers().list(&sys).await.unwrap(),
         c.admins().list(&sys).await.unwrap(),
         c.credentials()
@@ -418,6 +483,8 @@ async fn fingerprint(t: &TestApp) -> String {
         c.backups().archives(&sys).await.unwrap(),
         c.subscriptions().list(&sys).await.unwrap(),
         c.backups().server_settings(&sys).await.unwrap(),
+        c.orders().search(&sys, &Default::default()).await.unwrap(),
+        c.orders().current_actions(&sys).await.unwrap(),
     )
 }
 
