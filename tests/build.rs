@@ -1,5 +1,5 @@
 //! One test per golden case: writes `$OUT_DIR/golden_cases.rs` with a `#[tokio::test]` for every
-//! case file in fixtures/{froxlor,plesk,ispsystem}/cases, so that each case is its own
+//! case file in fixtures/{froxlor,plesk,ispsystem,httpapi}/cases, so that each case is its own
 //! trial (named after its file, run in parallel, reported on its own).
 
 use std::fmt::Write as _;
@@ -44,6 +44,11 @@ fn main() {
             "ispsystem_case",
             "ispsystem/cases",
             "crate::ispsystem_golden::run_case",
+        ),
+        (
+            "httpapi_case",
+            "httpapi/cases",
+            "crate::httpapi_golden::run_case",
         ),
     ] {
         let names = cases(&root.join(dir));

@@ -96,6 +96,9 @@ pub enum Call {
     CustomerDelete {
         id: i64,
     },
+    CustomerForgotPassword {
+        username: String,
+    },
     CustomerGenerateToken {
         username: String,
         password: String,
@@ -286,6 +289,7 @@ impl Call {
                 | Call::CustomerDetails { .. }
                 | Call::CustomerDetailsById { .. }
                 | Call::CustomerSearch { .. }
+                | Call::CustomerForgotPassword { .. }
                 | Call::CustomerGenerateToken { .. }
                 | Call::CustomerAuthenticateToken { .. }
                 | Call::BackupAutoLogin { .. }
@@ -421,6 +425,9 @@ impl Call {
             },
             "customers/delete" => Call::CustomerDelete {
                 id: p.int("customer-id")?,
+            },
+            "customers/forgot-password" => Call::CustomerForgotPassword {
+                username: p.req("username")?,
             },
             "customers/generate-token" => Call::CustomerGenerateToken {
                 username: p.req("username")?,

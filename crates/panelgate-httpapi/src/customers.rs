@@ -41,8 +41,9 @@ fn join_phone(cc: Option<&str>, no: &str) -> String {
     }
 }
 
-/// A customer as `details` answers it (§4.2): every value a string, optional keys absent when
-/// unset, `state` `Not Applicable` when there is none.
+/// A customer as `details` answers it (§4.2, in the key order of the recorded G2 answer): every
+/// value a string but `isDominicanTaxConfiguredByParent` (a boolean) and `salespersonshash` (an
+/// object), `state` `Not Applicable` when there is none.
 pub(crate) fn customer_map(c: &Customer) -> Map<String, Value> {
     let p = &c.profile;
     let (telnocc, telno) = split_phone(&p.phone);
@@ -52,60 +53,83 @@ pub(crate) fn customer_map(c: &Customer) -> Map<String, Value> {
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
-    let mut m = Map::new();
-    let mut put = |k: &str, v: String| {
-        m.insert(k.to_owned(), Value::String(v));
+    let state = if p.state.is_empty() {
+        "Not Applicable".to_owned()
+    } else {
+        p.state.clone()
     };
-    put("customerid", c.id.to_string());
-    put("username", c.loginname.clone());
-    put("resellerid", c.admin_id.to_string());
-    put("parentid", c.admin_id.to_string());
-    put("name", name);
-    put("company", p.company.clone());
-    put("useremail", p.email.clone());
-    put("telnocc", telnocc);
-    put("telno", telno);
-    put("address1", p.street.clone());
-    put("city", p.city.clone());
-    put(
-        "state",
-        if p.state.is_empty() {
-            "Not Applicable".into()
-        } else {
-            p.state.clone()
-        },
-    );
-    put("country", p.country.clone());
-    put("zip", p.zipcode.clone());
-    put("pin", format!("{:04}", c.id.rem_euclid(10_000)));
-    put("creationdt", c.created_at.to_string());
-    put(
-        "customerstatus",
-        if c.deactivated { "Suspended" } else { "Active" }.into(),
-    );
-    put("langpref", p.def_language.clone());
-    put("salescontactid", "0".into());
-    put("totalreceipts", "0.0".into());
-    put("ispasswdexpired", "false".into());
-    put("twofactorauth_enabled", "false".into());
-    m
+    let owner = c.admin_id.to_string();
+    let no = || Value::String("false".into());
+    let fields: [(&str, Value); 28] = [
+        ("city", s(&p.city)),
+        ("langpref", s(&p.def_language)),
+        ("twofactorsmsauth_enabled", no()),
+        ("totalreceipts", s("0.0")),
+        ("company", s(&p.company)),
+        ("username", s(&c.loginname)),
+        ("pin", s(format!("{:04}", c.id.rem_euclid(10_000)))),
+        ("country", s(&p.country)),
+        ("ispasswdexpired", no()),
+        ("useremail", s(&p.email)),
+        ("telno", s(telno)),
+        ("customerid", s(c.id)),
+        ("twofactorgoogleauth_enabled", no()),
+        ("creationdt", s(c.created_at)),
+        ("zip", s(&p.zipcode)),
+        ("address1", s(&p.street)),
+        ("parentid", s(&owner)),
+        ("salescontactid", s("0")),
+        ("name", s(name)),
+        ("isDominicanTaxConfiguredByParent", Value::Bool(false)),
+        ("resellerid", s(&owner)),
+        ("salespersonshash", Value::Object(Map::new())),
+        ("telnocc", s(telnocc)),
+        ("other_state", s(&p.state)),
+        (
+            "customerstatus",
+            s(if c.deactivated { "Suspended" } else { "Active" }),
+        ),
+        ("stateid", s("0")),
+        ("twofactorauth_enabled", no()),
+        ("state", s(state)),
+    ];
+    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// The keys of a search record (§4.3), each prefixed `customer.`.
-const SEARCH_KEYS: [&str; 12] = [
-    "customerid",
-    "username",
-    "resellerid",
-    "name",
-    "company",
-    "city",
-    "state",
-    "country",
-    "customerstatus",
-    "totalreceipts",
-    "telnocc",
-    "telno",
-];
+fn s(v: impl ToString) -> Value {
+    Value::String(v.to_string())
+}
+
+/// A search record (§4.3), in the key order of the recorded G3 answer; `customer.state` only
+/// when the customer has one.
+fn search_row(c: &Customer) -> Map<String, Value> {
+    let full = customer_map(c);
+    let mut row = Map::new();
+    for key in [
+        "telno",
+        "username",
+        "name",
+        "totalreceipts",
+        "resellerid",
+        "country",
+        "telnocc",
+        "city",
+        "websitecount",
+        "customerstatus",
+        "company",
+        "customerid",
+        "state",
+    ] {
+        let value = match key {
+            "totalreceipts" => s("0.000"),
+            "websitecount" => s("0"),
+            "state" if c.profile.state.is_empty() => continue,
+            k => full.get(k).cloned().unwrap_or_else(|| s("")),
+        };
+        row.insert(format!("customer.{key}"), value);
+    }
+    row
+}
 
 /// `recsonpage`, `recsindb` and the page's records under `"1"`, `"2"`… (§2.2).
 pub(crate) fn search_page(total: usize, rows: Vec<Map<String, Value>>) -> Value {
@@ -234,20 +258,7 @@ pub(crate) async fn run(
                 })
                 .collect();
             let (total, shown) = page_of(matching, page);
-            let rows = shown
-                .iter()
-                .map(|c| {
-                    customer_map(c)
-                        .into_iter()
-                        .filter(|(k, _)| SEARCH_KEYS.contains(&k.as_str()))
-                        .map(|(k, v)| (format!("customer.{k}"), v))
-                        .chain([(
-                            "customer.websitecount".to_owned(),
-                            Value::String("0".into()),
-                        )])
-                        .collect()
-                })
-                .collect();
+            let rows = shown.iter().map(search_row).collect();
             Ok(search_page(total, rows))
         }
         Call::CustomerSignup {
@@ -328,6 +339,14 @@ pub(crate) async fn run(
                 .delete(&actor, &CustomerRef::Id(id))
                 .await
                 .map_err(|e| from_core(&e, Subject::CustomerId(id)))?;
+            Ok(Value::Bool(true))
+        }
+        Call::CustomerForgotPassword { username } => {
+            // The customer must be the caller's; panelgate sends no mail.
+            customers
+                .get(&actor, &CustomerRef::Login(username.clone()))
+                .await
+                .map_err(|e| from_core(&e, Subject::Username(&username)))?;
             Ok(Value::Bool(true))
         }
         Call::CustomerGenerateToken { username, password } => {

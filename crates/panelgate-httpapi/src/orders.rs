@@ -20,15 +20,16 @@ fn s(v: impl ToString) -> Value {
 /// The action map (§5.1): order, action and, unless the action raised no invoice, the invoice
 /// fields (§3.1: omitted for `NoInvoice`).
 fn action_map(o: &Outcome) -> Map<String, Value> {
+    // The key order of the recorded G5 answer.
     let mut m = Map::new();
     m.insert("entityid".into(), s(o.order.id));
     m.insert("description".into(), s(&o.order.description));
-    m.insert("actiontype".into(), s(&o.action.action_type));
-    m.insert("actiontypedesc".into(), s(&o.action.description));
-    m.insert("eaqid".into(), s(o.action.id));
     m.insert("actionstatus".into(), s(&o.action.status));
     m.insert("actionstatusdesc".into(), s(&o.action.status_description));
+    m.insert("actiontypedesc".into(), s(&o.action.description));
     m.insert("status".into(), s("Success"));
+    m.insert("eaqid".into(), s(o.action.id));
+    m.insert("actiontype".into(), s(&o.action.action_type));
     if let Some(invoice) = &o.invoice {
         m.insert("invoiceid".into(), s(invoice.id));
         m.insert("sellingcurrencysymbol".into(), s(&invoice.currency));
