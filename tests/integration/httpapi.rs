@@ -935,7 +935,7 @@ async fn signup_and_suspend_are_seen_by_every_panel() {
         let rows = b["doc"]["elem"].as_array().unwrap().clone();
         let row = rows
             .iter()
-            .find(|r| r["id"]["$"] == id.to_string())
+            .find(|r| r["id"]["$"].as_str() == Some(id.to_string().as_str()))
             .unwrap_or_else(|| panic!("{b}"));
         assert_eq!(row["login"]["$"], "shared@example.com");
         assert_eq!(row["name"]["$"], "Shared Person");

@@ -68,6 +68,7 @@ pub enum Call {
     CustomerSearch {
         page: Page,
         customer_ids: Vec<i64>,
+        reseller_ids: Vec<i64>,
         username: Option<String>,
         name: Option<String>,
         company: Option<String>,
@@ -369,6 +370,7 @@ impl Call {
             "customers/search" => Call::CustomerSearch {
                 page: p.page()?,
                 customer_ids: p.ints("customer-id")?,
+                reseller_ids: p.ints("reseller-id")?,
                 username: p.opt("username"),
                 name: p.opt("name"),
                 company: p.opt("company"),

@@ -229,6 +229,7 @@ pub(crate) async fn run(
         Call::CustomerSearch {
             page,
             customer_ids,
+            reseller_ids,
             username,
             name,
             company,
@@ -249,6 +250,7 @@ pub(crate) async fn run(
                     let full = format!("{} {}", c.profile.firstname, c.profile.name);
                     username.as_ref().is_none_or(|u| c.loginname == *u)
                         && (customer_ids.is_empty() || customer_ids.contains(&c.id))
+                        && (reseller_ids.is_empty() || reseller_ids.contains(&c.admin_id))
                         && contains(&full, &name)
                         && contains(&c.profile.company, &company)
                         && contains(&c.profile.city, &city)

@@ -3,47 +3,17 @@
 //! unauthenticated path, a wrong password, and an `account` list of 25 rows (by session and
 //! by `authinfo`).
 
-use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use panelgate_core::{NewCustomer, Profile};
 use panelgate_server::App;
 
 mod support;
 
-async fn get(app: &App, target: &str) -> (Duration, String) {
-    let req = http::Request::get(target)
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let started = Instant::now();
-    let resp = app.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        started.elapsed(),
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+async fn get(app: &App, target: &str) -> (std::time::Duration, String) {
+    support::call(app, "GET", target, "text/plain", "").await
 }
 
 async fn measure(app: &App, name: &str, target: &str, n: usize, expect: &str) {
-    let mut times = Vec::with_capacity(n);
-    let started = Instant::now();
-    let mut last = String::new();
-    for _ in 0..n {
-        let (t, body) = get(app, target).await;
-        times.push(t);
-        last = body;
-    }
-    let total = started.elapsed();
-    assert!(last.contains(expect), "{name}: {last}");
-    times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    println!(
-        "{name:<44} {n:>5} req  {:>8.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms",
-        n as f64 / total.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
-    );
+    support::measure(app, name, "GET", target, "text/plain", "", n, expect).await;
 }
 
 fn main() {

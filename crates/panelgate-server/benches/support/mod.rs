@@ -50,3 +50,63 @@ pub async fn demo() -> Demo {
         _dir: dir,
     }
 }
+
+/// One request through the router: its time and its body.
+#[allow(dead_code)]
+pub async fn call(
+    app: &panelgate_server::App,
+    method: &str,
+    target: &str,
+    content_type: &str,
+    body: &str,
+) -> (std::time::Duration, String) {
+    use http_body_util::BodyExt;
+    let req = http::Request::builder()
+        .method(method)
+        .uri(target)
+        .header("content-type", content_type)
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let resp = app.handle_http(req, "127.0.0.1:9".parse().unwrap()).await;
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// `n` sequential requests: prints requests per second and the p50/p99 latency; the last answer
+/// must contain `expect`.
+#[allow(dead_code, clippy::too_many_arguments)]
+pub async fn measure(
+    app: &panelgate_server::App,
+    name: &str,
+    method: &str,
+    target: &str,
+    content_type: &str,
+    body: &str,
+    n: usize,
+    expect: &str,
+) {
+    let mut times = Vec::with_capacity(n);
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    for _ in 0..n {
+        let (t, answer) = call(app, method, target, content_type, body).await;
+        times.push(t);
+        last = answer;
+    }
+    let total = started.elapsed();
+    assert!(last.contains(expect), "{name}: {last}");
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    println!(
+        "{name:<44} {n:>5} req  {:>8.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms",
+        n as f64 / total.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+    );
+}
