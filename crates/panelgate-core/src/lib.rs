@@ -60,6 +60,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
 pub use limits::Limits;
 pub use model::*;
+pub use password::HashProfile;
 pub use policy::{Actor, ActorKind, Operation, Principal, SystemCap, Who};
 pub use settings::SettingsSnapshot;
 
@@ -71,6 +72,7 @@ pub struct Core {
 
 struct Inner {
     db: DatabaseConnection,
+    reader: DatabaseConnection,
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
     verify: password::VerifyCache,
@@ -84,6 +86,8 @@ struct Inner {
 pub struct CoreOptions {
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// How new passwords and secrets are hashed (`fast` is for CI and load tests only).
+    pub password_hashing: HashProfile,
 }
 
 impl Default for CoreOptions {
@@ -91,6 +95,7 @@ impl Default for CoreOptions {
         CoreOptions {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
+            password_hashing: HashProfile::Standard,
         }
     }
 }
@@ -117,7 +122,7 @@ impl Core {
         data_dir: &Path,
         options: CoreOptions,
     ) -> CoreResult<(Core, SystemCap)> {
-        let db = db::connect(database_url).await?;
+        let db::Connections { writer: db, reader } = db::connect(database_url).await?;
         for name in sequences::ALL {
             // Two instances starting together may both try to create a row; the loser's
             // insert fails and the row exists, which is all that is needed.
@@ -134,9 +139,10 @@ impl Core {
         let core = Core {
             inner: Arc::new(Inner {
                 db,
+                reader,
                 data_dir: data_dir.to_path_buf(),
                 clock: options.clock,
-                verify: password::VerifyCache::new(cpu.clone())?,
+                verify: password::VerifyCache::new(cpu.clone(), options.password_hashing)?,
                 limits: options.limits,
                 cpu,
                 failed_logins,
@@ -149,13 +155,23 @@ impl Core {
     /// is then complete on disk and may be copied).
     pub async fn close(self) -> CoreResult<()> {
         match Arc::try_unwrap(self.inner) {
-            Ok(inner) => Ok(inner.db.close().await?),
+            Ok(inner) => {
+                if inner.db.get_database_backend() == DbBackend::Sqlite {
+                    inner.reader.close().await?;
+                }
+                Ok(inner.db.close().await?)
+            }
             Err(_) => Ok(()),
         }
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// The read pool: for reads outside write transactions (see [`db::connect`]).
+    pub(crate) fn reader(&self) -> &DatabaseConnection {
+        &self.inner.reader
     }
 
     /// The data directory (home folders and local backup storage).
@@ -176,6 +192,11 @@ impl Core {
     /// costs), for benchmarks and metrics.
     pub fn hashes_run(&self) -> u64 {
         self.inner.cpu.hashes()
+    }
+
+    /// The password hashing profile in force.
+    pub fn password_hashing(&self) -> HashProfile {
+        self.inner.verify.profile()
     }
 
     /// The limits in force.

@@ -63,11 +63,17 @@ impl Default for Limits {
     }
 }
 
-/// Runs CPU-heavy closures off the async workers, at most `permits` at a time.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Runs CPU-heavy closures off the async workers, at most `permits` at a time. Password hashes
+/// run on `permits` dedicated threads: argon2 allocates 19 MiB per hash, and memory a thread's
+/// allocator arena got back stays with that arena, so a hash on any of the hundreds of blocking
+/// threads would leave tens of MiB behind on each.
 #[derive(Clone, Debug)]
 pub(crate) struct CpuPool {
     permits: Arc<Semaphore>,
     hashes: Arc<AtomicU64>,
+    hash_jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl CpuPool {
@@ -77,9 +83,34 @@ impl CpuPool {
         } else {
             workers
         };
+        let (hash_jobs, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = Arc::new(std::sync::Mutex::new(jobs));
+        for i in 0..n {
+            let jobs = jobs.clone();
+            // The threads end when the last clone of the pool (its sender) is gone.
+            let spawned = std::thread::Builder::new()
+                .name(format!("panelgate-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match jobs.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking job drops its answer channel: the caller gets an error.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a hashing thread");
+            }
+        }
         CpuPool {
             permits: Arc::new(Semaphore::new(n)),
             hashes: Arc::new(AtomicU64::new(0)),
+            hash_jobs,
         }
     }
 
@@ -106,7 +137,19 @@ impl CpuPool {
         R: Send + 'static,
     {
         self.hashes.fetch_add(1, Ordering::Relaxed);
-        self.run(f).await
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.hash_jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| CoreError::Internal("the hashing threads are gone".into()))?;
+        rx.await
+            .map_err(|_| CoreError::Internal("a hashing job failed".into()))
     }
 
     pub(crate) fn hashes(&self) -> u64 {

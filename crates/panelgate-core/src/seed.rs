@@ -27,6 +27,10 @@ pub struct DataSet {
     pub plans: Vec<crate::orders::Plan>,
     /// Customers' funds (what `PayInvoice` pays from).
     pub funds: Vec<SeedFunds>,
+    /// Precomputed argon2id hashes of this data set's passwords and secrets, by password or
+    /// secret: loading takes these instead of hashing (the demo data ships them, so starting
+    /// hashes nothing).
+    pub hashes: BTreeMap<String, String>,
 }
 
 /// A customer's starting funds: `amount` is a decimal string (`100.00`).
@@ -70,6 +74,13 @@ impl Default for SeedCustomer {
 /// Load a data set (settings, sequences, admins, customers, credentials, plans, funds, in that
 /// order).
 pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
+    let hashes = std::sync::Arc::new(data.hashes.clone());
+    crate::password::PRECOMPUTED
+        .scope(hashes, load_all(core, system, data))
+        .await
+}
+
+async fn load_all(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
     let actor = system.actor();
     for (name, value) in &data.settings {
         settings::write(core.db(), name, value).await?;

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// comma-separated [default: none; every URL is refused]
     #[arg(long, env = "PANELGATE_UPLOAD_URL_HOSTS", value_delimiter = ',')]
     pub upload_url_hosts: Option<Vec<String>>,
+    /// How new passwords and secrets are hashed: `standard` (argon2id, 19 MiB, 2 passes) or
+    /// `fast` (256 KiB, 1 pass; for CI and load tests, NOT for production) [default: standard]
+    #[arg(long, env = "PANELGATE_PASSWORD_HASHING")]
+    pub password_hashing: Option<panelgate_core::HashProfile>,
     /// Largest request body in bytes; larger bodies are not read [default: 8388608]
     #[arg(long, env = "PANELGATE_BODY_LIMIT")]
     pub body_limit: Option<usize>,
@@ -144,6 +148,7 @@ pub struct FileConfig {
     pub header_read_timeout: Option<u64>,
     pub max_connections: Option<usize>,
     pub upload_url_hosts: Option<Vec<String>>,
+    pub password_hashing: Option<panelgate_core::HashProfile>,
     pub froxlor: FroxlorFileConfig,
     pub plesk: PleskFileConfig,
     /// The core's limits (`[limits]`, the fields of [`Limits`]).
@@ -215,6 +220,7 @@ pub struct Config {
     pub max_connections: usize,
     /// Hosts `backups.upload&url=` may fetch from (empty: none).
     pub upload_url_hosts: Vec<String>,
+    pub password_hashing: panelgate_core::HashProfile,
     pub limits: Limits,
 }
 
@@ -309,6 +315,10 @@ impl Config {
                 .clone()
                 .or(file.control_token)
                 .filter(|t| !t.is_empty()),
+            password_hashing: args
+                .password_hashing
+                .or(file.password_hashing)
+                .unwrap_or_default(),
             upload_url_hosts: args
                 .upload_url_hosts
                 .clone()
@@ -378,6 +388,7 @@ max_connections = 9
 upload_limit = 10
 control_token = "from-file"
 upload_url_hosts = ["Files.Example"]
+password_hashing = "fast"
 
 [limits]
 failed_logins_per_minute = 11
@@ -416,6 +427,10 @@ order_storage_unit_bytes = 36
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
         assert_eq!(o.upload_url_hosts, ["files.example"]);
+        assert_eq!(
+            app.core().password_hashing(),
+            panelgate_core::HashProfile::Fast
+        );
         assert_eq!(
             app.core().limits(),
             &Limits {
@@ -472,6 +487,8 @@ order_storage_unit_bytes = 36
             "2",
             "--order-storage-unit-bytes",
             "37",
+            "--password-hashing",
+            "standard",
             "--plesk-strict",
             "--upload-url-hosts",
             "a.example, B.example",
@@ -491,6 +508,10 @@ order_storage_unit_bytes = 36
         );
         assert_eq!(o.control_token.as_deref(), Some("from-flag"));
         assert_eq!(o.upload_url_hosts, ["a.example", "b.example"]);
+        assert_eq!(
+            app.core().password_hashing(),
+            panelgate_core::HashProfile::Standard
+        );
         assert_eq!(
             app.core().limits(),
             &Limits {
@@ -518,6 +539,10 @@ order_storage_unit_bytes = 36
         assert_eq!(config.max_connections, 1024);
         assert_eq!(config.upload_limit, 4 * 1024 * 1024 * 1024);
         assert_eq!(config.control_token, None);
+        assert_eq!(
+            config.password_hashing,
+            panelgate_core::HashProfile::Standard
+        );
         assert_eq!(config.limits, Limits::default());
         assert_eq!(Limits::default().failed_logins_per_minute, 30);
         assert_eq!(Limits::default().tasks_queued_per_scope, 10);

@@ -237,6 +237,7 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     let options = CoreOptions {
         limits: config.limits.clone(),
+        password_hashing: config.password_hashing,
         ..CoreOptions::default()
     };
     let (core, system) = Core::open_with(&config.database_url, &config.data_dir, options)
@@ -371,6 +372,9 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
         "Froxlor API answers as Froxlor {}\n",
         config.froxlor_version.release()
     ));
+    if config.password_hashing == panelgate_core::HashProfile::Fast {
+        out.push_str("WARNING: password hashing profile `fast` (256 KiB, 1 pass) is for CI and load tests, NOT for production\n");
+    }
     if loaded_demo && config.seed.is_none() {
         out.push_str("\ndemo credentials (fixtures/demo.toml):\n");
         out.push_str("  admin      admin / changeme1Q**      Froxlor key demo-froxlor-admin-key:demo-froxlor-admin-secret\n");
@@ -413,5 +417,8 @@ mod tests {
         );
         assert!(!seeded.contains("demo credentials"), "{seeded}");
         assert!(!banner(&config, addr, "sqlite", false).contains("fresh"));
+        assert!(!demo.contains("WARNING"));
+        config.password_hashing = panelgate_core::HashProfile::Fast;
+        assert!(banner(&config, addr, "sqlite", true).contains("`fast`"));
     }
 }

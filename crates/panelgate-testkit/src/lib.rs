@@ -78,6 +78,7 @@ async fn templates() -> &'static Templates {
                     CoreOptions {
                         clock: Arc::new(clock),
                         limits: Limits::default(),
+                        ..CoreOptions::default()
                     },
                 )
                 .await
@@ -200,6 +201,7 @@ impl TestApp {
             CoreOptions {
                 clock: Arc::new(clock.clone()),
                 limits,
+                ..CoreOptions::default()
             },
         )
         .await

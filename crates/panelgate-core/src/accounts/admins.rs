@@ -176,7 +176,7 @@ impl Admins<'_> {
     /// Read an admin. The server owner (`change_serversettings`) reads everyone, other admins
     /// only themselves; customers nobody.
     pub async fn get(&self, actor: &Actor, r: &AdminRef) -> CoreResult<Admin> {
-        let db = self.core.db();
+        let db = self.core.reader();
         let is_self = match actor.admin_id() {
             Some(id) => {
                 let own = find_row(db, id).await?;
@@ -209,7 +209,7 @@ impl Admins<'_> {
         self.core.authorize(actor, Operation::AdminsRead)?;
         let rows = admins::Entity::find()
             .order_by_asc(admins::Column::Id)
-            .all(self.core.db())
+            .all(self.core.reader())
             .await?;
         Ok(rows.into_iter().map(row_to_admin).collect())
     }
@@ -218,7 +218,7 @@ impl Admins<'_> {
     /// callers that may create customers.
     pub async fn email_in_use(&self, actor: &Actor, email: &str) -> CoreResult<bool> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
-        let rows = admins::Entity::find().all(self.core.db()).await?;
+        let rows = admins::Entity::find().all(self.core.reader()).await?;
         Ok(rows.iter().any(|a| a.email.eq_ignore_ascii_case(email)))
     }
 
@@ -329,7 +329,7 @@ impl Admins<'_> {
     pub(crate) async fn login_exists(&self, login: &str) -> CoreResult<bool> {
         Ok(admins::Entity::find()
             .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
-            .one(self.core.db())
+            .one(self.core.reader())
             .await?
             .is_some())
     }
@@ -342,7 +342,7 @@ impl Admins<'_> {
     ) -> CoreResult<Option<Admin>> {
         let row = admins::Entity::find()
             .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
-            .one(self.core.db())
+            .one(self.core.reader())
             .await?;
         let ok = self
             .core

@@ -115,7 +115,7 @@ impl Credentials<'_> {
         public_key: &str,
         secret: &str,
     ) -> CoreResult<Option<VerifiedKey>> {
-        let db = self.core.db();
+        let db = self.core.reader();
         let mut q = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))
             .order_by_asc(credentials::Column::Id);

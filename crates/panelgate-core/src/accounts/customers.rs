@@ -98,7 +98,7 @@ impl Customers<'_> {
     /// Resolve `r` to a customer the actor may see. A customer asking for someone else gets
     /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
     pub async fn get(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
-        let db = self.core.db();
+        let db = self.core.reader();
         let row = self.visible_row(db, actor, r).await?;
         let login = admin_login(db, row.admin_id).await?;
         Ok(row_to_customer(row, login))
@@ -119,7 +119,7 @@ impl Customers<'_> {
     /// Every customer the actor may list, by id.
     pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
         self.core.authorize(actor, Operation::CustomersList)?;
-        let db = self.core.db();
+        let db = self.core.reader();
         let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
         if let Some(owner) = policy::customer_owner_filter(actor) {
             q = q.filter(customers::Column::AdminId.eq(owner));
@@ -147,7 +147,7 @@ impl Customers<'_> {
     ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
         let list = self.list(actor).await?;
         let owners: HashMap<i64, crate::model::Admin> = admins::Entity::find()
-            .all(self.core.db())
+            .all(self.core.reader())
             .await?
             .into_iter()
             .filter(|a| list.iter().any(|c| c.admin_id == a.id))
@@ -175,7 +175,7 @@ impl Customers<'_> {
     pub async fn check_can_add(&self, actor: &Actor) -> CoreResult<()> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         if let Some(id) = actor.admin_id() {
-            let owner = crate::admins::find_row(self.core.db(), id).await?;
+            let owner = crate::admins::find_row(self.core.reader(), id).await?;
             if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers
             {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
@@ -194,7 +194,7 @@ impl Customers<'_> {
         let Some(id) = actor.admin_id() else {
             return Ok(());
         };
-        let db = self.core.db();
+        let db = self.core.reader();
         let owner = crate::admins::find_row(db, id).await?;
         let mail_quota = settings::read_all(db)
             .await?
@@ -210,7 +210,7 @@ impl Customers<'_> {
     /// create accounts.
     pub async fn login_taken(&self, actor: &Actor, login: &str) -> CoreResult<bool> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
-        let db = self.core.db();
+        let db = self.core.reader();
         let key = login.to_lowercase();
         let customer = customers::Entity::find()
             .filter(customers::Column::LoginKey.eq(key.clone()))
@@ -568,7 +568,7 @@ impl Customers<'_> {
         login: &str,
         password: &str,
     ) -> CoreResult<Option<Customer>> {
-        let db = self.core.db();
+        let db = self.core.reader();
         let row = find_row(db, &CustomerRef::Login(login.to_owned())).await?;
         let ok = self
             .core

@@ -17,10 +17,72 @@ use crate::error::{CoreError, CoreResult};
 
 const CACHE_CAPACITY: usize = 16_384;
 
+/// How new passwords and secrets are hashed. Verification reads the parameters from each stored
+/// hash, so hashes of both profiles verify whatever the profile in force.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashProfile {
+    /// argon2id with the argon2 crate's defaults (19 MiB, 2 passes): for production.
+    #[default]
+    Standard,
+    /// argon2id with 256 KiB and one pass: for CI and load tests, never for production.
+    Fast,
+}
+
+impl HashProfile {
+    fn argon2(self) -> Argon2<'static> {
+        match self {
+            HashProfile::Standard => Argon2::default(),
+            HashProfile::Fast => Argon2::new(
+                argon2::Algorithm::Argon2id,
+                argon2::Version::V0x13,
+                argon2::Params::new(256, 1, 1, None).expect("valid argon2 parameters"),
+            ),
+        }
+    }
+
+    /// A hash of a random secret nobody knows, made with this profile's parameters: what a
+    /// missing account is checked against, so that it costs what a real one does.
+    fn dummy_hash(self) -> &'static str {
+        match self {
+            HashProfile::Standard => "$argon2id$v=19$m=19456,t=2,p=1$pOttTvO7mrSttWYatL6/nw$aij4IR5Ci7dBIFuX70kPX+UtH1x9RXATcdcRYyOKcJM",
+            HashProfile::Fast => "$argon2id$v=19$m=256,t=1,p=1$Sa/W+BarMLbXPn2t8xLw0w$WMtIoR4nujY5f42wFj2A2gSWC3O3X/69gqyAjUmJqjA",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashProfile::Standard => "standard",
+            HashProfile::Fast => "fast",
+        }
+    }
+}
+
+impl std::str::FromStr for HashProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "standard" => Ok(HashProfile::Standard),
+            "fast" => Ok(HashProfile::Fast),
+            other => Err(format!(
+                "{other:?} is not a hashing profile (standard or fast)"
+            )),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Precomputed hashes of a data set's secrets, by secret, while the data set loads: the demo
+    /// data ships them so that starting hashes nothing. Only the seed loader sets this.
+    pub(crate) static PRECOMPUTED: std::sync::Arc<std::collections::BTreeMap<String, String>>;
+}
+
 /// Hash a password or secret for storage.
-pub fn hash_secret(secret: &str) -> CoreResult<String> {
+pub fn hash_secret(secret: &str, profile: HashProfile) -> CoreResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    profile
+        .argon2()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
@@ -43,7 +105,7 @@ pub struct VerifyCache {
     pool: crate::limits::CpuPool,
     slow_checks: std::sync::atomic::AtomicU64,
     entries: Mutex<HashMap<[u8; 32], String>>,
-    dummy_hash: String,
+    profile: HashProfile,
 }
 
 impl std::fmt::Debug for VerifyCache {
@@ -53,7 +115,7 @@ impl std::fmt::Debug for VerifyCache {
 }
 
 impl VerifyCache {
-    pub(crate) fn new(pool: crate::limits::CpuPool) -> CoreResult<Self> {
+    pub(crate) fn new(pool: crate::limits::CpuPool, profile: HashProfile) -> CoreResult<Self> {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Ok(VerifyCache {
@@ -61,7 +123,7 @@ impl VerifyCache {
             pool,
             slow_checks: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
-            dummy_hash: hash_secret("panelgate-dummy-secret")?,
+            profile,
         })
     }
 
@@ -90,9 +152,9 @@ impl VerifyCache {
         stored: Option<&str>,
     ) -> bool {
         let Some(stored) = stored else {
-            let dummy = self.dummy_hash.clone();
+            let dummy = self.profile.dummy_hash();
             let secret = secret.to_owned();
-            let _ = self.pool.hash(move || verify_slow(&secret, &dummy)).await;
+            let _ = self.pool.hash(move || verify_slow(&secret, dummy)).await;
             return false;
         };
         let tag = self.tag(purpose, identity, secret);
@@ -119,9 +181,25 @@ impl VerifyCache {
         ok
     }
 
-    /// Hash a new password or secret on the bounded pool.
+    /// Hash a new password or secret on the bounded pool (or take the data set's precomputed
+    /// hash of it while a data set loads).
     pub(crate) async fn hash_new(&self, secret: String) -> CoreResult<String> {
-        self.pool.hash(move || hash_secret(&secret)).await?
+        let known = PRECOMPUTED
+            .try_with(|m| m.get(&secret).cloned())
+            .ok()
+            .flatten()
+            .filter(|h| PasswordHash::new(h).is_ok());
+        if let Some(hash) = known {
+            return Ok(hash);
+        }
+        let profile = self.profile;
+        self.pool
+            .hash(move || hash_secret(&secret, profile))
+            .await?
+    }
+
+    pub fn profile(&self) -> HashProfile {
+        self.profile
     }
 }
 
@@ -145,14 +223,15 @@ mod tests {
     // credential is verified again, and a wrong secret never hits the cache.
     #[tokio::test]
     async fn cache_serves_repeats_and_forgets_changed_credentials() {
-        let cache = VerifyCache::new(crate::limits::CpuPool::new(2)).unwrap();
-        let old = hash_secret("s3cret").unwrap();
+        let cache =
+            VerifyCache::new(crate::limits::CpuPool::new(2), HashProfile::Standard).unwrap();
+        let old = hash_secret("s3cret", HashProfile::Standard).unwrap();
         assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);
         assert!(cache.verify("k", "id", "s3cret", Some(&old)).await);
         assert_eq!(cache.slow_checks(), 1);
         assert!(!cache.verify("k", "id", "wrong", Some(&old)).await);
         assert_eq!(cache.slow_checks(), 2);
-        let new = hash_secret("n3w").unwrap();
+        let new = hash_secret("n3w", HashProfile::Fast).unwrap();
         assert!(
             !cache.verify("k", "id", "s3cret", Some(&new)).await,
             "old secret after a change"
@@ -162,5 +241,45 @@ mod tests {
         assert!(cache.verify("k", "id", "n3w", Some(&new)).await);
         assert_eq!(cache.slow_checks(), 4);
         assert!(!cache.verify("k", "other-id", "n3w", None).await);
+    }
+
+    /// New hashes follow the profile; a data set's precomputed hash is taken only while it loads.
+    #[tokio::test]
+    async fn profiles_and_precomputed_hashes() {
+        let fast = VerifyCache::new(crate::limits::CpuPool::new(1), HashProfile::Fast).unwrap();
+        let made = fast.hash_new("pw".into()).await.unwrap();
+        assert!(made.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{made}");
+        assert!(fast.verify("k", "id", "pw", Some(&made)).await);
+        let known = HashProfile::Standard.dummy_hash().to_owned();
+        let map = std::sync::Arc::new(std::collections::BTreeMap::from([
+            ("pw".to_owned(), known.clone()),
+            ("bad".to_owned(), "not a hash".to_owned()),
+        ]));
+        let (taken, ignored) = PRECOMPUTED
+            .scope(map, async {
+                (
+                    fast.hash_new("pw".into()).await.unwrap(),
+                    fast.hash_new("bad".into()).await.unwrap(),
+                )
+            })
+            .await;
+        assert_eq!(taken, known);
+        assert!(ignored.starts_with("$argon2id$v=19$m=256"), "{ignored}");
+        assert_ne!(
+            fast.hash_new("pw".into()).await.unwrap(),
+            known,
+            "outside the scope"
+        );
+    }
+
+    /// Both dummy hashes parse, with their profile's parameters.
+    #[test]
+    fn dummy_hashes_match_their_profiles() {
+        for profile in [HashProfile::Standard, HashProfile::Fast] {
+            let dummy = PasswordHash::new(profile.dummy_hash()).unwrap();
+            let made = hash_secret("x", profile).unwrap();
+            let made = PasswordHash::new(&made).unwrap();
+            assert_eq!(dummy.params, made.params, "{profile:?}");
+        }
     }
 }

@@ -8,11 +8,51 @@ use sea_orm_migration::MigratorTrait;
 use crate::error::{CoreError, CoreResult};
 use crate::migration::Migrator;
 
+/// The writer and the reader pool of a database.
+pub(crate) struct Connections {
+    /// Every write, and reads inside write transactions.
+    pub writer: DatabaseConnection,
+    /// Reads outside transactions. SQLite: a pool of read-only connections beside the one
+    /// writer (WAL lets them read while it writes; each read sees every committed write).
+    /// PostgreSQL and MariaDB: the writer's pool.
+    pub reader: DatabaseConnection,
+}
+
+/// Read connections of a SQLite database: two per core, at least four.
+fn sqlite_readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    (cores * 2).max(4)
+}
+
 /// Connect to `url` (`sqlite://…`, `postgres://…`, `mysql://…`) and bring the schema up to date.
 ///
-/// SQLite runs in WAL mode with foreign keys on, through one connection: writes are serialised
-/// by the pool instead of failing with `database is locked`.
-pub(crate) async fn connect(url: &str) -> CoreResult<DatabaseConnection> {
+/// SQLite runs in WAL mode with foreign keys on. Writes go through one connection, so they are
+/// serialised by the pool instead of failing with `database is locked`; reads go through a pool
+/// of read-only connections and run in parallel.
+pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
+    let writer = connect_writer(url).await?;
+    let reader = if writer.get_database_backend() == DbBackend::Sqlite {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .max_connections(sqlite_readers())
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.read_only(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("query_only", "ON")
+            });
+        Database::connect(opts)
+            .await
+            .map_err(|e| CoreError::Unavailable(format!("cannot open the read pool: {e}")))?
+    } else {
+        writer.clone()
+    };
+    Ok(Connections { writer, reader })
+}
+
+async fn connect_writer(url: &str) -> CoreResult<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))

@@ -291,7 +291,7 @@ mod tests {
     async fn job_target_dir_is_added_to_older_databases() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
-        let db = crate::db::connect(&url).await.unwrap();
+        let db = crate::db::connect(&url).await.unwrap().writer;
         db.execute_unprepared("ALTER TABLE backup_jobs DROP COLUMN target_dir")
             .await
             .unwrap();
@@ -305,7 +305,7 @@ mod tests {
             .await
             .unwrap());
         db.close().await.unwrap();
-        let db = crate::db::connect(&url).await.unwrap();
+        let db = crate::db::connect(&url).await.unwrap().writer;
         assert!(SchemaManager::new(&db)
             .has_column("backup_jobs", "target_dir")
             .await

@@ -52,7 +52,7 @@ pub struct Settings<'a> {
 
 impl Settings<'_> {
     pub async fn snapshot(&self) -> CoreResult<SettingsSnapshot> {
-        read_all(self.core.db()).await
+        read_all(self.core.reader()).await
     }
 
     /// Set one setting (server-wide: the server itself only).

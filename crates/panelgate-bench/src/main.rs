@@ -1,0 +1,693 @@
+//! `cargo run --release -p panelgate-bench`: panelgate's benchmark suite.
+//!
+//! It builds and starts a release `panelgate` server on a fresh data directory (the demo data,
+//! optionally with generated customers, on SQLite or the `--database-url` given), measures how
+//! long the server takes to answer its first health check and how much memory it holds, then
+//! loads every measured call with `--connections` keep-alive HTTP/1.1 connections for
+//! `--duration` seconds and prints one table: requests per second, p50/p99/p99.9 latency, errors,
+//! and the ratio to the server's own 404 route measured in the same run.
+//!
+//! `--rate R` adds a fixed-rate run of mixed reads: requests are scheduled at R per second and
+//! each latency is measured from its scheduled start, so a stalled server shows in the
+//! percentiles instead of slowing the load down (no coordinated omission).
+//!
+//! Figures are printed, never asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+
+#[derive(Parser, Debug)]
+#[command(name = "panelgate-bench", about = "panelgate's benchmark suite")]
+struct Args {
+    /// Seconds each call is loaded for.
+    #[arg(long, default_value_t = 5)]
+    duration: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Also run mixed reads at this fixed rate (requests per second) for `--duration` seconds.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Connections of the fixed-rate run.
+    #[arg(long, default_value_t = 64)]
+    rate_connections: usize,
+    /// Customers generated on top of the demo data (owned by the admin), e.g. 100000.
+    #[arg(long, default_value_t = 0)]
+    customers: u64,
+    /// Run the server on this database (postgres://… or mysql://…) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The panelgate binary (default: build `target/release/panelgate`).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// More arguments for `panelgate serve` (repeatable), e.g. `--server-arg=--password-hashing=fast`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Only the calls whose name contains this text (the 404 route always runs).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+/// One measured call. `{n}` in the path or body is replaced by a number unique to the run.
+#[derive(Clone)]
+struct Call {
+    name: String,
+    method: &'static str,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    /// The status a correct answer has.
+    status: u16,
+    /// Text a correct answer never contains.
+    error_marker: &'static str,
+}
+
+const FROXLOR_KEY: &str = "demo-froxlor-admin-key:demo-froxlor-admin-secret";
+const HTTPAPI: &str = "auth-userid=2&api-key=demo-httpapi-key";
+
+fn froxlor(name: &str, body: &str) -> Call {
+    let auth = base64::engine::general_purpose::STANDARD.encode(FROXLOR_KEY);
+    Call {
+        name: format!("froxlor {name}"),
+        method: "POST",
+        path: "/api.php".into(),
+        headers: vec![
+            ("authorization", format!("Basic {auth}")),
+            ("content-type", "application/json".into()),
+        ],
+        body: body.into(),
+        status: 200,
+        error_marker: "\"message\"",
+    }
+}
+
+fn plesk(name: &str, packet: &str) -> Call {
+    Call {
+        name: format!("plesk {name}"),
+        method: "POST",
+        path: "/enterprise/control/agent.php".into(),
+        headers: vec![
+            ("key", "demo-plesk-secret-key".into()),
+            ("content-type", "text/xml".into()),
+        ],
+        body: format!("<packet>{packet}</packet>"),
+        status: 200,
+        error_marker: "<status>error</status>",
+    }
+}
+
+fn isp(name: &str, query: &str) -> Call {
+    Call {
+        name: format!("ispsystem {name}"),
+        method: "GET",
+        path: format!("/billmgr?{query}"),
+        headers: vec![],
+        body: String::new(),
+        status: 200,
+        error_marker: "<error",
+    }
+}
+
+fn httpapi(name: &str, method: &'static str, path: &str, params: &str) -> Call {
+    let (path, body) = if method == "GET" {
+        (format!("{path}?{HTTPAPI}&{params}"), String::new())
+    } else {
+        (path.to_owned(), format!("{HTTPAPI}&{params}"))
+    };
+    Call {
+        name: format!("httpapi {name}"),
+        method,
+        path,
+        headers: vec![("content-type", "application/x-www-form-urlencoded".into())],
+        body,
+        status: 200,
+        error_marker: "\"ERROR\"",
+    }
+}
+
+fn not_found() -> Call {
+    Call {
+        name: "404 route (the floor)".into(),
+        method: "GET",
+        path: "/no-such-route".into(),
+        headers: vec![],
+        body: String::new(),
+        status: 404,
+        error_marker: "\u{0}",
+    }
+}
+
+fn calls() -> Vec<Call> {
+    vec![
+        froxlor("Customers.get", r#"{"command":"Customers.get","params":{"id":2}}"#),
+        froxlor(
+            "Customers.listing (25)",
+            r#"{"command":"Customers.listing","params":{"sql_limit":25}}"#,
+        ),
+        froxlor(
+            "Customers.listing search email",
+            r#"{"command":"Customers.listing","params":{"sql_limit":25,"sql_search":{"c.email":"customer2"}}}"#,
+        ),
+        froxlor(
+            "CustomerBackups.listing",
+            r#"{"command":"CustomerBackups.listing","params":{"customerid":2}}"#,
+        ),
+        plesk(
+            "customer/get",
+            "<customer><get><filter><id>2</id></filter><dataset><gen_info/></dataset></get></customer>",
+        ),
+        plesk(
+            "multi-operation packet (3 gets)",
+            "<customer><get><filter><id>1</id></filter><dataset><gen_info/></dataset></get></customer><customer><get><filter><id>2</id></filter><dataset><gen_info/></dataset></get></customer><customer><get><filter><login>customer1</login></filter><dataset><gen_info/><stat/></dataset></get></customer>",
+        ),
+        isp(
+            "account list (xml)",
+            "func=account&authinfo=admin:changeme1Q**&out=xml&p_cnt=25",
+        ),
+        isp(
+            "account list (json)",
+            "func=account&authinfo=admin:changeme1Q**&out=json&p_cnt=25",
+        ),
+        isp(
+            "func=auth",
+            "func=auth&username=admin&password=changeme1Q**&out=xml",
+        ),
+        httpapi(
+            "customers/details-by-id",
+            "GET",
+            "/api/customers/details-by-id.json",
+            "customer-id=2",
+        ),
+        httpapi(
+            "customers/search (10)",
+            "GET",
+            "/api/customers/search.json",
+            "no-of-records=10&page-no=1",
+        ),
+        httpapi(
+            "backup/us/add",
+            "POST",
+            "/api/backup/us/add.json",
+            "storage-size-gb=5&customer-id=2&hosting-order-id=2&months=12&plan-id=1001&invoice-option=NoInvoice",
+        ),
+        // Writes last, so that the reads above run on the data set as loaded.
+        froxlor(
+            "Customers.add",
+            r#"{"command":"Customers.add","params":{"email":"fb{n}@example.com","firstname":"Bench","name":"F{n}","loginname":"fb{n}","new_customer_password":"changeme1Q**"}}"#,
+        ),
+        plesk(
+            "customer/add",
+            "<customer><add><gen_info><pname>Bench P{n}</pname><login>pb{n}</login><passwd>changeme1Q**</passwd><email>pb{n}@example.com</email></gen_info></add></customer>",
+        ),
+    ]
+}
+
+/// Mixed reads of the fixed-rate run.
+fn mixed_reads() -> Vec<Call> {
+    calls()
+        .into_iter()
+        .filter(|c| {
+            [
+                "froxlor Customers.get",
+                "plesk customer/get",
+                "ispsystem account list (xml)",
+                "httpapi customers/details-by-id",
+            ]
+            .contains(&c.name.as_str())
+        })
+        .collect()
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    startup: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `target/release/panelgate`, built by cargo if needed.
+fn server_binary(args: &Args) -> PathBuf {
+    if let Some(path) = &args.server {
+        return path.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!(
+        "building the release server (cargo build --release -p panelgate-server --bin panelgate)…"
+    );
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "panelgate-server",
+            "--bin",
+            "panelgate",
+        ])
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building panelgate failed");
+    let exe = std::env::current_exe().expect("own path");
+    exe.parent().expect("target dir").join("panelgate")
+}
+
+fn proc_status(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The demo data set and `count` generated customers (owned by the admin), as a seed file.
+fn seed_file(dir: &Path, count: u64) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("generated.toml");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    out.write_all(include_str!("../../../fixtures/demo.toml").as_bytes())
+        .unwrap();
+    for i in 0..count {
+        writeln!(
+            out,
+            "[[customers]]\nloginname = \"gen{i}\"\npassword = \"changeme1Q**\"\nadmin = 1\nname = \"Generated {i}\"\nemail = \"gen{i}@example.net\"\ncreate_std_subdomain = false\n"
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
+    let mut cmd = Command::new(binary);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("PANELGATE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(url) = &args.database_url {
+        cmd.args(["--database-url", url]);
+    }
+    if args.customers > 0 {
+        cmd.arg("--seed").arg(seed_file(data, args.customers));
+    }
+    cmd.args(&args.server_args);
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("start panelgate");
+    let stdout = child.stdout.take().unwrap();
+    let addr = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return None;
+            }
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.trim().to_owned();
+                // Keep draining the banner so the server never blocks on a full pipe.
+                std::thread::spawn(move || {
+                    let mut sink = String::new();
+                    while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+                        sink.clear();
+                    }
+                });
+                return Some(addr);
+            }
+        }
+    })
+    .await
+    .unwrap()
+    .expect("the server printed no listen address");
+    // The first healthy answer.
+    loop {
+        if let Ok(mut conn) = Conn::open(&addr).await {
+            if conn
+                .send(&not_found_health(), 0)
+                .await
+                .is_ok_and(|(status, _)| status == 200)
+            {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the server never became healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Server {
+        child,
+        addr,
+        startup: started.elapsed(),
+    }
+}
+
+fn not_found_health() -> Call {
+    Call {
+        name: "health".into(),
+        method: "GET",
+        path: "/_panelgate/health".into(),
+        headers: vec![],
+        body: String::new(),
+        status: 200,
+        error_marker: "\u{0}",
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Result<Conn, String> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn {
+            sender,
+            host: addr.to_owned(),
+        })
+    }
+
+    /// Send `call` (with `{n}` = `n`): the status and the body.
+    async fn send(&mut self, call: &Call, n: u64) -> Result<(u16, Bytes), String> {
+        let n = n.to_string();
+        let mut req = http::Request::builder()
+            .method(call.method)
+            .uri(call.path.replace("{n}", &n))
+            .header("host", &self.host);
+        for (k, v) in &call.headers {
+            req = req.header(*k, v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(call.body.replace("{n}", &n))))
+            .map_err(|e| e.to_string())?;
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, body))
+    }
+}
+
+fn correct(call: &Call, answer: &Result<(u16, Bytes), String>) -> bool {
+    match answer {
+        Ok((status, body)) => {
+            *status == call.status && !String::from_utf8_lossy(body).contains(call.error_marker)
+        }
+        Err(_) => false,
+    }
+}
+
+struct Figures {
+    requests: u64,
+    errors: u64,
+    first_error: Option<String>,
+    elapsed: Duration,
+    /// Sorted latencies in microseconds.
+    latencies: Vec<u32>,
+}
+
+impl Figures {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies.len() as f64 * p) as usize).min(self.latencies.len() - 1);
+        f64::from(self.latencies[i]) / 1000.0
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// Closed loop: `connections` connections send `call` back to back for `duration`.
+async fn closed_loop(
+    addr: &str,
+    calls: &[Call],
+    connections: usize,
+    duration: Duration,
+) -> Figures {
+    let calls = Arc::new(calls.to_vec());
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..connections {
+        let (addr, calls) = (addr.to_owned(), calls.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let (mut errors, mut first_error) = (0u64, None);
+            let Ok(mut conn) = Conn::open(&addr).await else {
+                return (lat, 1, Some("connect failed".to_owned()));
+            };
+            let mut i = k;
+            while Instant::now() < deadline {
+                let call = &calls[i % calls.len()];
+                i += 1;
+                let t = Instant::now();
+                let answer = conn
+                    .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
+                    .await;
+                lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                if !correct(call, &answer) {
+                    errors += 1;
+                    if first_error.is_none() {
+                        first_error = Some(match &answer {
+                            Ok((s, b)) => format!(
+                                "{} → {s}: {}",
+                                call.name,
+                                String::from_utf8_lossy(&b[..b.len().min(300)])
+                            ),
+                            Err(e) => format!("{} → {e}", call.name),
+                        });
+                    }
+                    if answer.is_err() {
+                        match Conn::open(&addr).await {
+                            Ok(c) => conn = c,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            (lat, errors, first_error)
+        }));
+    }
+    collect(tasks, started).await
+}
+
+/// Open loop at `rate` requests per second: request `i` is due at `start + i / rate`; its latency
+/// counts from then.
+async fn fixed_rate(
+    addr: &str,
+    calls: &[Call],
+    connections: usize,
+    rate: u64,
+    duration: Duration,
+) -> Figures {
+    let calls = Arc::new(calls.to_vec());
+    let total = rate * duration.as_secs();
+    let start = Instant::now() + Duration::from_millis(100);
+    let mut tasks = Vec::new();
+    for k in 0..connections as u64 {
+        let (addr, calls) = (addr.to_owned(), calls.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let (mut errors, mut first_error) = (0u64, None);
+            let Ok(mut conn) = Conn::open(&addr).await else {
+                return (lat, 1, Some("connect failed".to_owned()));
+            };
+            let mut i = k;
+            while i < total {
+                let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                let call = &calls[(i as usize) % calls.len()];
+                let answer = conn
+                    .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
+                    .await;
+                lat.push(due.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                if !correct(call, &answer) {
+                    errors += 1;
+                    first_error.get_or_insert_with(|| call.name.clone());
+                    if answer.is_err() {
+                        match Conn::open(&addr).await {
+                            Ok(c) => conn = c,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                i += connections as u64;
+            }
+            (lat, errors, first_error)
+        }));
+    }
+    let mut f = collect(tasks, start).await;
+    f.elapsed = start.elapsed();
+    f
+}
+
+type TaskResult = (Vec<u32>, u64, Option<String>);
+
+async fn collect(tasks: Vec<tokio::task::JoinHandle<TaskResult>>, started: Instant) -> Figures {
+    let mut latencies = Vec::new();
+    let (mut errors, mut first_error) = (0, None);
+    for t in tasks {
+        let (lat, e, fe) = t.await.unwrap();
+        latencies.extend(lat);
+        errors += e;
+        if first_error.is_none() {
+            first_error = fe;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    Figures {
+        requests: latencies.len() as u64,
+        errors,
+        first_error,
+        elapsed,
+        latencies,
+    }
+}
+
+fn row(name: &str, f: &Figures, floor: f64) {
+    println!(
+        "| {name:<40} | {:>9.0} | {:>8.3} | {:>8.3} | {:>8.3} | {:>6} | {:>5.1}% |",
+        f.rate(),
+        f.pct(0.50),
+        f.pct(0.99),
+        f.pct(0.999),
+        f.errors,
+        100.0 * f.rate() / floor
+    );
+    if let Some(e) = &f.first_error {
+        println!("|   first error: {e}");
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let binary = server_binary(&args);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(args, binary));
+}
+
+async fn run(args: Args, binary: PathBuf) {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(&args, &binary, data.path()).await;
+    let pid = server.child.id();
+    let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
+    let peak = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("panelgate-bench: {} on {cores} cores, {} connections, {} s per call, database {}, data set: demo + {} customers",
+        binary.display(), args.connections, args.duration,
+        args.database_url.as_deref().map_or("SQLite (file)".to_owned(), |u| u.split('@').next_back().unwrap_or(u).to_owned()),
+        args.customers);
+    if !args.server_args.is_empty() {
+        println!("server arguments: {}", args.server_args.join(" "));
+    }
+    println!(
+        "start-up to the first healthy answer: {:.0} ms; RSS after start {:.1} MiB (peak {:.1} MiB)",
+        server.startup.as_secs_f64() * 1e3,
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    println!();
+    println!(
+        "| {:<40} | {:>9} | {:>8} | {:>8} | {:>8} | {:>6} | {:>6} |",
+        "call", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "/ 404"
+    );
+    println!(
+        "| {:-<40} | {:->9} | {:->8} | {:->8} | {:->8} | {:->6} | {:->6} |",
+        "", "", "", "", "", "", ""
+    );
+    let duration = Duration::from_secs(args.duration);
+    let warm = Duration::from_millis(300);
+    let floor_call = [not_found()];
+    closed_loop(&server.addr, &floor_call, args.connections, warm).await;
+    let floor = closed_loop(&server.addr, &floor_call, args.connections, duration).await;
+    let floor_rate = floor.rate();
+    row(&floor_call[0].name, &floor, floor_rate);
+    for call in calls() {
+        if args
+            .only
+            .as_ref()
+            .is_some_and(|o| !call.name.contains(o.as_str()))
+        {
+            continue;
+        }
+        let one = [call];
+        closed_loop(&server.addr, &one, args.connections, warm).await;
+        let f = closed_loop(&server.addr, &one, args.connections, duration).await;
+        row(&one[0].name, &f, floor_rate);
+    }
+    if let Some(rate) = args.rate {
+        let f = fixed_rate(
+            &server.addr,
+            &mixed_reads(),
+            args.rate_connections,
+            rate,
+            duration,
+        )
+        .await;
+        println!();
+        println!(
+            "fixed rate {rate} req/s of mixed reads (Customers.get, customer/get, account xml, details-by-id) over {} connections for {} s: {:.0} req/s done, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, {} errors{}",
+            args.rate_connections,
+            args.duration,
+            f.rate(),
+            f.pct(0.5),
+            f.pct(0.99),
+            f.pct(0.999),
+            f.errors,
+            f.first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+        );
+    }
+    let rss_end = proc_status(pid, "VmRSS:").unwrap_or(0);
+    println!();
+    println!(
+        "server RSS after the run: {:.1} MiB",
+        rss_end as f64 / 1024.0
+    );
+}
