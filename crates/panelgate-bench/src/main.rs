@@ -53,6 +53,10 @@ struct Args {
     /// More arguments for `panelgate serve` (repeatable), e.g. `--server-arg=--password-hashing=fast`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// Load a server that is already running at this address (HOST:PORT) instead of starting
+    /// one (it must hold the demo data).
+    #[arg(long)]
+    addr: Option<String>,
     /// Only the calls whose name contains this text (the 404 route always runs).
     #[arg(long)]
     only: Option<String>,
@@ -605,7 +609,10 @@ fn row(name: &str, f: &Figures, floor: f64) {
 
 fn main() {
     let args = Args::parse();
-    let binary = server_binary(&args);
+    let binary = match &args.addr {
+        Some(_) => PathBuf::new(),
+        None => server_binary(&args),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -614,6 +621,9 @@ fn main() {
 }
 
 async fn run(args: Args, binary: PathBuf) {
+    if let Some(addr) = &args.addr {
+        return load(&args, addr).await;
+    }
     let data = tempfile::tempdir().unwrap();
     let server = start(&args, &binary, data.path()).await;
     let pid = server.child.id();
@@ -634,6 +644,17 @@ async fn run(args: Args, binary: PathBuf) {
         peak as f64 / 1024.0
     );
     println!();
+    load(&args, &server.addr).await;
+    let rss_end = proc_status(pid, "VmRSS:").unwrap_or(0);
+    println!();
+    println!(
+        "server RSS after the run: {:.1} MiB",
+        rss_end as f64 / 1024.0
+    );
+}
+
+/// The table (and the fixed-rate run) against the server at `addr`.
+async fn load(args: &Args, addr: &str) {
     println!(
         "| {:<40} | {:>9} | {:>8} | {:>8} | {:>8} | {:>6} | {:>6} |",
         "call", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "/ 404"
@@ -645,33 +666,13 @@ async fn run(args: Args, binary: PathBuf) {
     let duration = Duration::from_secs(args.duration);
     let warm = Duration::from_millis(300);
     let floor_call = [not_found()];
-    closed_loop(&server.addr, &floor_call, args.connections, warm).await;
-    let floor = closed_loop(&server.addr, &floor_call, args.connections, duration).await;
+    closed_loop(addr, &floor_call, args.connections, warm).await;
+    let floor = closed_loop(addr, &floor_call, args.connections, duration).await;
     let floor_rate = floor.rate();
     row(&floor_call[0].name, &floor, floor_rate);
-    for call in calls() {
-        if args
-            .only
-            .as_ref()
-            .is_some_and(|o| !call.name.contains(o.as_str()))
-        {
-            continue;
-        }
-        let one = [call];
-        closed_loop(&server.addr, &one, args.connections, warm).await;
-        let f = closed_loop(&server.addr, &one, args.connections, duration).await;
-        row(&one[0].name, &f, floor_rate);
-    }
+    // The fixed-rate run comes before the per-call runs, whose writes grow the data set.
     if let Some(rate) = args.rate {
-        let f = fixed_rate(
-            &server.addr,
-            &mixed_reads(),
-            args.rate_connections,
-            rate,
-            duration,
-        )
-        .await;
-        println!();
+        let f = fixed_rate(addr, &mixed_reads(), args.rate_connections, rate, duration).await;
         println!(
             "fixed rate {rate} req/s of mixed reads (Customers.get, customer/get, account xml, details-by-id) over {} connections for {} s: {:.0} req/s done, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, {} errors{}",
             args.rate_connections,
@@ -681,13 +682,21 @@ async fn run(args: Args, binary: PathBuf) {
             f.pct(0.99),
             f.pct(0.999),
             f.errors,
-            f.first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+            f.first_error.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default()
         );
+        println!();
     }
-    let rss_end = proc_status(pid, "VmRSS:").unwrap_or(0);
-    println!();
-    println!(
-        "server RSS after the run: {:.1} MiB",
-        rss_end as f64 / 1024.0
-    );
+    for call in calls() {
+        if args
+            .only
+            .as_ref()
+            .is_some_and(|o| !call.name.contains(o.as_str()))
+        {
+            continue;
+        }
+        let one = [call];
+        closed_loop(addr, &one, args.connections, warm).await;
+        let f = closed_loop(addr, &one, args.connections, duration).await;
+        row(&one[0].name, &f, floor_rate);
+    }
 }

@@ -105,6 +105,9 @@ pub struct VerifyCache {
     pool: crate::limits::CpuPool,
     slow_checks: std::sync::atomic::AtomicU64,
     entries: Mutex<HashMap<[u8; 32], String>>,
+    /// Verifications under way, by tag: a second request with the same credentials waits for
+    /// the first instead of hashing too (64 clients starting at once cost one hash, not 64).
+    inflight: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
     profile: HashProfile,
 }
 
@@ -123,6 +126,7 @@ impl VerifyCache {
             pool,
             slow_checks: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             profile,
         })
     }
@@ -158,11 +162,33 @@ impl VerifyCache {
             return false;
         };
         let tag = self.tag(purpose, identity, secret);
-        if let Some(known) = self.entries.lock().expect("cache lock").get(&tag) {
-            if known.as_bytes().ct_eq(stored.as_bytes()).into() {
-                return true;
-            }
+        if self.cached(&tag, stored) {
+            return true;
         }
+        let gate = Gate {
+            cache: self,
+            tag,
+            lock: self
+                .inflight
+                .lock()
+                .expect("inflight lock")
+                .entry(tag)
+                .or_default()
+                .clone(),
+        };
+        let _held = gate.lock.lock().await;
+        self.cached(&tag, stored) || self.verify_uncached(tag, secret, stored).await
+    }
+
+    fn cached(&self, tag: &[u8; 32], stored: &str) -> bool {
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .get(tag)
+            .is_some_and(|known| known.as_bytes().ct_eq(stored.as_bytes()).into())
+    }
+
+    async fn verify_uncached(&self, tag: [u8; 32], secret: &str, stored: &str) -> bool {
         self.slow_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (owned_secret, owned_stored) = (secret.to_owned(), stored.to_owned());
@@ -200,6 +226,24 @@ impl VerifyCache {
 
     pub fn profile(&self) -> HashProfile {
         self.profile
+    }
+}
+
+/// A waiter on a verification under way; the last one out removes its entry (also when the
+/// request is dropped while it waits).
+struct Gate<'a> {
+    cache: &'a VerifyCache,
+    tag: [u8; 32],
+    lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        let mut inflight = self.cache.inflight.lock().expect("inflight lock");
+        // The map's own reference and ours: nobody else waits on this gate.
+        if std::sync::Arc::strong_count(&self.lock) <= 2 {
+            inflight.remove(&self.tag);
+        }
     }
 }
 
@@ -270,6 +314,28 @@ mod tests {
             known,
             "outside the scope"
         );
+    }
+
+    /// Many requests with one unknown-to-the-cache credential at once cost one hash; the
+    /// waiters' entries are gone afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_hash_once() {
+        let cache = std::sync::Arc::new(
+            VerifyCache::new(crate::limits::CpuPool::new(2), HashProfile::Standard).unwrap(),
+        );
+        let stored = std::sync::Arc::new(hash_secret("s3cret", HashProfile::Standard).unwrap());
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, stored) = (cache.clone(), stored.clone());
+            tasks.push(tokio::spawn(async move {
+                cache.verify("k", "id", "s3cret", Some(&stored)).await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        assert_eq!(cache.slow_checks(), 1);
+        assert!(cache.inflight.lock().unwrap().is_empty());
     }
 
     /// Both dummy hashes parse, with their profile's parameters.

@@ -18,10 +18,11 @@ pub(crate) struct Connections {
     pub reader: DatabaseConnection,
 }
 
-/// Read connections of a SQLite database: two per core, at least four.
+/// Read connections of a SQLite database: one per core, at least two (each is a thread; more of
+/// them only add task switches).
 fn sqlite_readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-    (cores * 2).max(4)
+    cores.max(2)
 }
 
 /// Connect to `url` (`sqlite://…`, `postgres://…`, `mysql://…`) and bring the schema up to date.
@@ -38,6 +39,8 @@ pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
             .connect_timeout(Duration::from_secs(10))
             .max_connections(sqlite_readers())
             .min_connections(1)
+            // A ping per checkout is a round trip to the connection's thread for nothing.
+            .test_before_acquire(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.read_only(true)
                     .busy_timeout(Duration::from_secs(10))
@@ -57,6 +60,9 @@ async fn connect_writer(url: &str) -> CoreResult<DatabaseConnection> {
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10));
+    // A ping per checkout is one more round trip per query; a broken connection fails its
+    // query instead, and the pool replaces it.
+    opts.test_before_acquire(false);
     if url.starts_with("sqlite:") {
         opts.max_connections(1).min_connections(1);
     } else {
