@@ -124,11 +124,13 @@ impl Credentials<'_> {
         } else {
             q.filter(credentials::Column::PublicKey.eq(public_key))
         };
+        // Each key with its owning admin (if an admin owns it), in one query.
         let rows: Vec<_> = q
+            .find_also_related(crate::entity::admins::Entity)
             .all(db)
             .await?
             .into_iter()
-            .filter(|r| password::ct_eq(&r.public_key, public_key))
+            .filter(|(r, _)| password::ct_eq(&r.public_key, public_key))
             .collect();
         if rows.is_empty() {
             self.core
@@ -137,7 +139,7 @@ impl Credentials<'_> {
                 .await;
             return Ok(None);
         }
-        for row in rows {
+        for (row, owning_admin) in rows {
             let identity = format!("{}:{}", row.id, public_key);
             if !self
                 .core
@@ -148,23 +150,21 @@ impl Credentials<'_> {
                 continue;
             }
             let owner = match (row.customer_id, row.admin_id) {
-                (Some(c), _) if c > 0 => match customers::Entity::find_by_id(c).one(db).await? {
-                    Some(cust) => {
-                        let admin = crate::entity::admins::Entity::find_by_id(cust.admin_id)
-                            .one(db)
-                            .await?
-                            .map(|a| a.loginname)
-                            .unwrap_or_default();
+                (Some(c), _) if c > 0 => match customers::Entity::find_by_id(c)
+                    .find_also_related(crate::entity::admins::Entity)
+                    .one(db)
+                    .await?
+                {
+                    Some((cust, admin)) => {
+                        let admin = admin.map(|a| a.loginname).unwrap_or_default();
                         Owner::Customer(Box::new(crate::customers::row_to_customer(cust, admin)))
                     }
                     None => Owner::Missing,
                 },
-                (_, Some(a)) if a > 0 => {
-                    match crate::entity::admins::Entity::find_by_id(a).one(db).await? {
-                        Some(admin) => Owner::Admin(Box::new(admins::row_to_admin(admin))),
-                        None => Owner::Missing,
-                    }
-                }
+                (_, Some(a)) if a > 0 => match owning_admin {
+                    Some(admin) => Owner::Admin(Box::new(admins::row_to_admin(admin))),
+                    None => Owner::Missing,
+                },
                 _ => Owner::Missing,
             };
             return Ok(Some(VerifiedKey {

@@ -98,10 +98,22 @@ impl Customers<'_> {
     /// Resolve `r` to a customer the actor may see. A customer asking for someone else gets
     /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
     pub async fn get(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
-        let db = self.core.reader();
-        let row = self.visible_row(db, actor, r).await?;
-        let login = admin_login(db, row.admin_id).await?;
-        Ok(row_to_customer(row, login))
+        // The customer and its owner's login in one query.
+        let q = match r {
+            CustomerRef::Id(id) => customers::Entity::find_by_id(*id),
+            CustomerRef::Login(login) => customers::Entity::find()
+                .filter(customers::Column::LoginKey.eq(login.to_lowercase())),
+        };
+        match q
+            .find_also_related(admins::Entity)
+            .one(self.core.reader())
+            .await?
+        {
+            Some((row, owner)) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(
+                row_to_customer(row, owner.map(|a| a.loginname).unwrap_or_default()),
+            ),
+            _ => Err(policy::hidden_customer(actor, not_found(r))),
+        }
     }
 
     async fn visible_row<C: ConnectionTrait>(
