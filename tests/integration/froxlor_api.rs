@@ -486,3 +486,52 @@ fn readme_names_every_served_froxlor_call() {
         );
     }
 }
+
+/// Issue 11: a listing without a search or an order is paged by the database; it answers what
+/// the in-memory path answers (the same page with a no-op order), for every role.
+#[tokio::test]
+async fn plain_listing_pages_in_the_database_like_the_full_path() {
+    use panelgate_core::{NewCustomer, Profile};
+    let t = TestApp::demo().await;
+    for (i, owner) in (0..12).map(|i| (i, if i % 3 == 0 { 2 } else { 1 })) {
+        t.core
+            .customers()
+            .create_owned(
+                &t.sys(),
+                Some(owner),
+                NewCustomer {
+                    loginname: Some(format!("page{i}").as_str().try_into().unwrap()),
+                    password: Some("changeme1Q**".into()),
+                    profile: Profile {
+                        name: format!("Page {i}"),
+                        email: format!("page{i}@example.com"),
+                        ..Profile::default()
+                    },
+                    ..NewCustomer::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for key in [ADMIN_KEY, RESELLER_KEY, CUSTOMER1_KEY] {
+        for (limit, offset) in [(5, 0), (5, 3), (25, 0), (3, 20), (1, -4)] {
+            let fast = t
+                .froxlor(key, &format!(r#"{{"command":"Customers.listing","params":{{"sql_limit":{limit},"sql_offset":{offset}}}}}"#))
+                .await;
+            let full = t
+                .froxlor(key, &format!(r#"{{"command":"Customers.listing","params":{{"sql_limit":{limit},"sql_offset":{offset},"sql_orderby":{{"c.customerid":"ASC"}}}}}}"#))
+                .await;
+            assert_eq!(fast.status, full.status, "{key} {limit} {offset}");
+            assert_eq!(fast.body, full.body, "{key} limit {limit} offset {offset}");
+        }
+    }
+    let page = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_limit":5,"sql_offset":3}}"#,
+        )
+        .await
+        .json();
+    assert_eq!(page["data"]["count"], 5);
+    assert_eq!(page["data"]["list"][0]["customerid"], 4);
+}

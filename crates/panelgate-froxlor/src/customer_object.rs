@@ -113,23 +113,40 @@ pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -
 /// A listing row: the customer with its owner (for `a.*` fields).
 pub struct CustomerRow {
     pub customer: Customer,
-    /// The `c.*` and `a.*` columns, rendered once for filtering and sorting.
-    columns: Map<String, Value>,
-    owner_columns: Option<Map<String, Value>>,
+    owner: Option<std::sync::Arc<Admin>>,
+    /// The `c.*` and `a.*` columns, rendered on first use (a listing without a search or an
+    /// order renders none of them) and then kept for filtering and sorting.
+    columns: std::cell::OnceCell<Map<String, Value>>,
+    owner_columns: std::cell::OnceCell<Option<Map<String, Value>>>,
 }
 
 impl CustomerRow {
-    pub fn new(customer: Customer, owner: Option<&Admin>) -> CustomerRow {
-        let columns = match render(&customer, View::Admin, FroxlorVersion::V2_3, false) {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        let owner_columns = owner.map(|a| crate::admins::render(a, FroxlorVersion::V2_3));
+    pub fn new(customer: Customer, owner: Option<std::sync::Arc<Admin>>) -> CustomerRow {
         CustomerRow {
             customer,
-            columns,
-            owner_columns,
+            owner,
+            columns: std::cell::OnceCell::new(),
+            owner_columns: std::cell::OnceCell::new(),
         }
+    }
+
+    fn columns(&self) -> &Map<String, Value> {
+        self.columns.get_or_init(|| {
+            match render(&self.customer, View::Admin, FroxlorVersion::V2_3, false) {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            }
+        })
+    }
+
+    fn owner_columns(&self) -> Option<&Map<String, Value>> {
+        self.owner_columns
+            .get_or_init(|| {
+                self.owner
+                    .as_deref()
+                    .map(|a| crate::admins::render(a, FroxlorVersion::V2_3))
+            })
+            .as_ref()
     }
 }
 
@@ -208,11 +225,11 @@ pub(crate) const SCHEMA: Schema = Schema {
 impl Row for CustomerRow {
     fn column(&self, (table, col): ColumnRef) -> SqlValue {
         if table == "a" {
-            return SqlValue::from_json(self.owner_columns.as_ref().and_then(|m| m.get(col)));
+            return SqlValue::from_json(self.owner_columns().and_then(|m| m.get(col)));
         }
         match col {
             "password" | "data_2fa" => SqlValue::Str(String::new()),
-            _ => SqlValue::from_json(self.columns.get(col)),
+            _ => SqlValue::from_json(self.columns().get(col)),
         }
     }
 }

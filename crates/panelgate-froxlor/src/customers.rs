@@ -108,6 +108,9 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
 
 async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
     let actor = ctx.principal.actor();
+    // One shared copy of each owner, however many customers it has.
+    let mut owners: std::collections::HashMap<i64, std::sync::Arc<panelgate_core::Admin>> =
+        std::collections::HashMap::new();
     Ok(ctx
         .core
         .customers()
@@ -115,7 +118,15 @@ async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
         .await
         .map_err(core_err)?
         .into_iter()
-        .map(|(customer, owner)| CustomerRow::new(customer, owner.as_ref()))
+        .map(|(customer, owner)| {
+            let owner = owner.map(|a| {
+                owners
+                    .entry(a.id)
+                    .or_insert_with(|| std::sync::Arc::new(a))
+                    .clone()
+            });
+            CustomerRow::new(customer, owner)
+        })
         .collect())
 }
 
@@ -123,16 +134,30 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
         .map_err(core_err)?;
-    let rows = visible_rows(ctx).await?;
     let query = listing::Query {
         params: p,
         search: true,
         order_and_limit: true,
         natsorting: ctx.settings.flag("panel.natsorting"),
     };
-    let rows = listing::apply(&SCHEMA, &query, rows, |r, _| {
-        SqlValue::Str(r.customer.admin_loginname.clone())
-    })?;
+    let rows = match listing::plain_page(&query) {
+        // No search and no order: the database pages.
+        Some((offset, limit)) => ctx
+            .core
+            .customers()
+            .list_page_with_owners(&ctx.principal.actor(), offset, limit)
+            .await
+            .map_err(core_err)?
+            .into_iter()
+            .map(|(customer, owner)| CustomerRow::new(customer, owner.map(std::sync::Arc::new)))
+            .collect(),
+        None => {
+            let rows = visible_rows(ctx).await?;
+            listing::apply(&SCHEMA, &query, rows, |r, _| {
+                SqlValue::Str(r.customer.admin_loginname.clone())
+            })?
+        }
+    };
     let usages = show_usages(p);
     let list: Vec<Value> = rows
         .iter()

@@ -533,6 +533,33 @@ pub struct Query<'a> {
 }
 
 /// Apply the query to `rows` (already restricted to what the caller may see, in id order).
+/// When a listing neither searches nor orders, the page it asks for (`sql_offset`, `sql_limit`)
+/// in id order: the rows can then be paged by the database instead of loaded whole. `None` when
+/// [`apply`] has to see every row.
+pub fn plain_page(query: &Query<'_>) -> Option<(u64, u64)> {
+    if !query.order_and_limit
+        || (query.search && query.params.raw("sql_search").is_some())
+        || query.params.raw("sql_orderby").is_some()
+    {
+        return None;
+    }
+    let (limit, offset) = (
+        limit_param(query, "sql_limit"),
+        limit_param(query, "sql_offset"),
+    );
+    (limit > 0).then(|| (offset.max(0) as u64, limit as u64))
+}
+
+fn limit_param(query: &Query<'_>, name: &str) -> i64 {
+    query
+        .params
+        .raw(name)
+        .and_then(PValue::as_trimmed)
+        .filter(|s| php_is_numeric(s))
+        .map(|s| php_intval(&s))
+        .unwrap_or(0)
+}
+
 pub fn apply<R: Row>(
     schema: &Schema,
     query: &Query<'_>,
@@ -618,16 +645,10 @@ pub fn apply<R: Row>(
         });
     }
     if query.order_and_limit {
-        let num = |name: &str| {
-            query
-                .params
-                .raw(name)
-                .and_then(PValue::as_trimmed)
-                .filter(|s| php_is_numeric(s))
-                .map(|s| php_intval(&s))
-                .unwrap_or(0)
-        };
-        let (limit, offset) = (num("sql_limit"), num("sql_offset"));
+        let (limit, offset) = (
+            limit_param(query, "sql_limit"),
+            limit_param(query, "sql_offset"),
+        );
         if limit > 0 {
             rows = rows
                 .into_iter()

@@ -174,6 +174,38 @@ impl Customers<'_> {
             .collect())
     }
 
+    /// One page of [`Customers::list_with_owners`] (by id), paged in the database: `limit` rows
+    /// from `offset`.
+    pub async fn list_page_with_owners(
+        &self,
+        actor: &Actor,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
+        use sea_orm::QuerySelect;
+        self.core.authorize(actor, Operation::CustomersList)?;
+        let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
+        if let Some(owner) = policy::customer_owner_filter(actor) {
+            q = q.filter(customers::Column::AdminId.eq(owner));
+        }
+        let rows = q
+            .offset(offset)
+            .limit(limit)
+            .find_also_related(admins::Entity)
+            .all(self.core.reader())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(row, owner)| {
+                let login = owner
+                    .as_ref()
+                    .map(|a| a.loginname.clone())
+                    .unwrap_or_default();
+                (row_to_customer(row, login), owner.map(row_to_admin))
+            })
+            .collect())
+    }
+
     /// The customers the actor may see: all of an admin's (see [`Customers::list`]), or a
     /// customer itself.
     pub async fn visible(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
