@@ -671,3 +671,51 @@ fn readme_names_every_served_plesk_call() {
         );
     }
 }
+
+/// Issue 11: filters of ids and logins are answered by lookups, with the matching rules of the
+/// full scan: exact decimal ids, case-sensitive logins, hidden customers match nothing.
+#[tokio::test]
+async fn id_and_login_filters_match_exactly() {
+    let t = TestApp::demo().await;
+    let get = |filter: &str| {
+        format!("<packet><customer><get><filter>{filter}</filter><dataset><gen_info/></dataset></get></customer></packet>")
+    };
+    let one = plesk(
+        &t,
+        ADMIN,
+        get("<id>2</id><login>customer1</login><id>02</id><login>Customer1</login><id>999</id>"),
+    )
+    .await;
+    let results: Vec<&str> = one.body.split("<result>").skip(1).collect();
+    assert_eq!(results.len(), 5, "{}", one.body);
+    assert!(
+        results[0].contains("<login>customer2</login>"),
+        "{}",
+        results[0]
+    );
+    assert!(
+        results[1].contains("<login>customer1</login>"),
+        "{}",
+        results[1]
+    );
+    for miss in &results[2..] {
+        assert!(
+            miss.contains("<status>error</status>") && miss.contains("<errcode>1013</errcode>"),
+            "{miss}"
+        );
+    }
+    // A customer sees only itself.
+    let own = plesk(
+        &t,
+        &panelgate_testkit::plesk_login("customer1"),
+        get("<id>1</id><id>2</id>"),
+    )
+    .await;
+    let results: Vec<&str> = own.body.split("<result>").skip(1).collect();
+    assert!(
+        results[0].contains("<login>customer1</login>"),
+        "{}",
+        own.body
+    );
+    assert!(!own.body.contains("customer2"), "{}", own.body);
+}
