@@ -1219,3 +1219,52 @@ async fn backup_upload_from_an_allowed_url() {
     }
     assert_eq!(t.core.backups().archives(&t.sys()).await.unwrap().len(), 2);
 }
+
+/// Issue 11: an admin's `account` page is paged by the database: the same rows, `p_elems` and
+/// page numbers as the full list cut in memory (`filter=on` with no filter takes that path).
+#[tokio::test]
+async fn account_pages_from_the_database_match_the_full_list() {
+    use panelgate_core::{NewCustomer, Profile};
+    let t = TestApp::demo().await;
+    for i in 0..9 {
+        t.core
+            .customers()
+            .create_owned(
+                &t.sys(),
+                Some(if i % 2 == 0 { 1 } else { 2 }),
+                NewCustomer {
+                    loginname: Some(format!("isp{i}").as_str().try_into().unwrap()),
+                    password: Some("changeme1Q**".into()),
+                    profile: Profile {
+                        name: format!("Isp {i}"),
+                        email: format!("isp{i}@example.com"),
+                        ..Profile::default()
+                    },
+                    ..NewCustomer::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for who in ["admin", "reseller1"] {
+        for paging in [
+            "p_num=1&p_cnt=4",
+            "p_num=3&p_cnt=4",
+            "p_cnt=100",
+            "p_num=9&p_cnt=2",
+            "p_num=2",
+        ] {
+            let fast = as_user(&t, who, &format!("func=account&{paging}")).await;
+            let full = as_user(&t, who, &format!("func=account&{paging}&filter=on")).await;
+            for key in ["p_num", "p_cnt", "p_elems", "elem"] {
+                assert_eq!(
+                    fast["doc"][key], full["doc"][key],
+                    "{who} {paging} {key}: {fast}"
+                );
+            }
+        }
+    }
+    let v = as_user(&t, "admin", "func=account&p_num=2&p_cnt=4").await;
+    assert_eq!(v["doc"]["p_elems"]["$"], "11", "{v}");
+    assert_eq!(rows(&v).len(), 4);
+}

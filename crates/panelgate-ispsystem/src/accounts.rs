@@ -95,17 +95,10 @@ pub(crate) fn page(rows: Vec<Row>, p: &Params, columns: &[&str]) -> List {
     } else {
         rows
     };
-    let metadata = Metadata {
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        ..Metadata::default()
-    };
-    let num = p.get("p_num").and_then(|v| v.parse::<usize>().ok());
-    let cnt = p.get("p_cnt").and_then(|v| v.parse::<usize>().ok());
-    if num.is_none() && cnt.is_none() {
+    let metadata = list_metadata(columns);
+    let Some((num, cnt)) = requested_page(p) else {
         return List::new(rows).with_metadata(metadata);
-    }
-    let cnt = cnt.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let num = num.unwrap_or(1).max(1);
+    };
     let total = rows.len();
     let shown = rows
         .into_iter()
@@ -115,6 +108,28 @@ pub(crate) fn page(rows: Vec<Row>, p: &Params, columns: &[&str]) -> List {
     List::paged(shown, num, cnt, total).with_metadata(metadata)
 }
 
+fn list_metadata(columns: &[&str]) -> Metadata {
+    Metadata {
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        ..Metadata::default()
+    }
+}
+
+/// A page already cut (by the database): `shown` rows of `total`.
+fn page_of(shown: Vec<Row>, num: usize, cnt: usize, total: usize, columns: &[&str]) -> List {
+    List::paged(shown, num, cnt, total).with_metadata(list_metadata(columns))
+}
+
+const ACCOUNT_COLUMNS: [&str; 7] = [
+    "id",
+    "name",
+    "email",
+    "login",
+    "country",
+    "status",
+    "registration_date",
+];
+
 async fn visible(core: &Core, principal: &Principal) -> Result<Vec<Customer>, Error> {
     core.customers()
         .visible(&principal.actor())
@@ -122,23 +137,41 @@ async fn visible(core: &Core, principal: &Principal) -> Result<Vec<Customer>, Er
         .map_err(|e| from_core(&e, ""))
 }
 
+/// The page a client asks for (`p_num`, `p_cnt`), if it asks for one.
+fn requested_page(p: &Params) -> Option<(usize, usize)> {
+    let num = p.get("p_num").and_then(|v| v.parse::<usize>().ok());
+    let cnt = p.get("p_cnt").and_then(|v| v.parse::<usize>().ok());
+    if num.is_none() && cnt.is_none() {
+        return None;
+    }
+    let cnt = cnt.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let num = num.unwrap_or(1).max(1);
+    Some((num, cnt))
+}
+
 /// `func=account`.
 pub async fn list(core: &Core, principal: &Principal, p: &Params) -> Body {
+    // An admin's page is paged by the database (a customer sees only itself anyway).
+    let page_asked = requested_page(p).filter(|_| p.get("filter") != Some("on"));
+    if let (Some((num, cnt)), None) = (page_asked, principal.actor().customer_id()) {
+        let offset = (num - 1).saturating_mul(cnt);
+        let actor = principal.actor();
+        let customers = core.customers();
+        let total = match customers.count(&actor).await {
+            Ok(n) => n as usize,
+            Err(e) => return Body::Error(from_core(&e, "")),
+        };
+        let shown = match customers
+            .list_page_with_owners(&actor, offset as u64, cnt as u64)
+            .await
+        {
+            Ok(rows) => rows.iter().map(|(c, _)| account_row(c)).collect(),
+            Err(e) => return Body::Error(from_core(&e, "")),
+        };
+        return page_of(shown, num, cnt, total, &ACCOUNT_COLUMNS).into();
+    }
     match visible(core, principal).await {
-        Ok(all) => page(
-            all.iter().map(account_row).collect(),
-            p,
-            &[
-                "id",
-                "name",
-                "email",
-                "login",
-                "country",
-                "status",
-                "registration_date",
-            ],
-        )
-        .into(),
+        Ok(all) => page(all.iter().map(account_row).collect(), p, &ACCOUNT_COLUMNS).into(),
         Err(e) => Body::Error(e),
     }
 }

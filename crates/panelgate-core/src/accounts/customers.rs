@@ -174,6 +174,17 @@ impl Customers<'_> {
             .collect())
     }
 
+    /// How many customers [`Customers::list`] would answer, counted by the database.
+    pub async fn count(&self, actor: &Actor) -> CoreResult<u64> {
+        use sea_orm::PaginatorTrait;
+        self.core.authorize(actor, Operation::CustomersList)?;
+        let mut q = customers::Entity::find();
+        if let Some(owner) = policy::customer_owner_filter(actor) {
+            q = q.filter(customers::Column::AdminId.eq(owner));
+        }
+        Ok(q.count(self.core.reader()).await?)
+    }
+
     /// One page of [`Customers::list_with_owners`] (by id), paged in the database: `limit` rows
     /// from `offset`.
     pub async fn list_page_with_owners(
@@ -188,6 +199,8 @@ impl Customers<'_> {
         if let Some(owner) = policy::customer_owner_filter(actor) {
             q = q.filter(customers::Column::AdminId.eq(owner));
         }
+        // SQLite and the others take signed 64-bit numbers.
+        let (offset, limit) = (offset.min(i64::MAX as u64), limit.min(i64::MAX as u64));
         let rows = q
             .offset(offset)
             .limit(limit)
