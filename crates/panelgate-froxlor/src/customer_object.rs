@@ -130,6 +130,29 @@ impl CustomerRow {
         }
     }
 
+    /// The columns searches and orders use most, read straight from the customer: the value
+    /// the rendered object holds, without rendering it (tested against the rendering).
+    fn direct(&self, col: &str) -> Option<SqlValue> {
+        let c = &self.customer;
+        let p = &c.profile;
+        let text = |s: &String| Some(SqlValue::Str(s.clone()));
+        match col {
+            "customerid" => Some(SqlValue::Int(c.id)),
+            "adminid" => Some(SqlValue::Int(c.admin_id)),
+            "loginname" => text(&c.loginname),
+            "name" => text(&p.name),
+            "firstname" => text(&p.firstname),
+            "company" => text(&p.company),
+            "email" => text(&p.email),
+            "city" => text(&p.city),
+            "zipcode" => text(&p.zipcode),
+            "street" => text(&p.street),
+            "phone" => text(&p.phone),
+            "customernumber" => text(&p.customernumber),
+            _ => None,
+        }
+    }
+
     fn columns(&self) -> &Map<String, Value> {
         self.columns.get_or_init(|| {
             match render(&self.customer, View::Admin, FroxlorVersion::V2_3, false) {
@@ -229,7 +252,67 @@ impl Row for CustomerRow {
         }
         match col {
             "password" | "data_2fa" => SqlValue::Str(String::new()),
-            _ => SqlValue::from_json(self.columns().get(col)),
+            _ => self
+                .direct(col)
+                .unwrap_or_else(|| SqlValue::from_json(self.columns().get(col))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every column read directly equals the rendered object's value.
+    #[test]
+    fn direct_columns_equal_the_rendering() {
+        let mut c = Customer {
+            id: 42,
+            loginname: "web42".into(),
+            admin_id: 7,
+            admin_loginname: "reseller".into(),
+            profile: Default::default(),
+            limits: Default::default(),
+            used: Default::default(),
+            documentroot: "/var/customers/webs/web42/".into(),
+            standardsubdomain: 0,
+            guid: 10_042,
+            features: Default::default(),
+            deactivated: false,
+            lastlogin_succ: 0,
+            lastlogin_fail: 0,
+            loginfail_count: 0,
+            theme: "Froxlor".into(),
+            custom_notes: String::new(),
+            custom_notes_show: false,
+            allowed_phpconfigs: String::new(),
+            allowed_mysqlserver: String::new(),
+            uuid: String::new(),
+            external_id: String::new(),
+            description: String::new(),
+            created_at: 0,
+        };
+        c.profile.name = "Näme".into();
+        c.profile.firstname = "First".into();
+        c.profile.company = "Co & Co".into();
+        c.profile.email = "a@b.example".into();
+        c.profile.city = "Town".into();
+        c.profile.zipcode = "01234".into();
+        c.profile.street = "Street 1".into();
+        c.profile.phone = "+49 30 1".into();
+        c.profile.customernumber = "K-1".into();
+        let row = CustomerRow::new(c, None);
+        let mut checked = 0;
+        for col in CUSTOMER_COLUMNS {
+            if let Some(direct) = row.direct(col) {
+                checked += 1;
+                assert_eq!(
+                    direct,
+                    SqlValue::from_json(row.columns().get(*col)),
+                    "{col}"
+                );
+            }
+        }
+        assert_eq!(checked, 12, "every direct column is a customer column");
     }
 }
