@@ -196,3 +196,95 @@ async fn an_ispsystem_session_is_shared_by_instances() {
     let v: serde_json::Value = serde_json::from_str(&after).unwrap();
     assert_eq!(v["doc"]["error"]["$type"], "auth", "{after}");
 }
+
+/// `POST target` with an urlencoded body over a real socket; the body of the answer.
+fn post(addr: &str, target: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+}
+
+/// Issue 11: two instances on one database see each other's writes at once: a signup, a
+/// change, a suspension and a password change made on one are what the other answers next
+/// (no cache of either instance may serve an older state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_see_each_others_writes_at_once() {
+    let Some((url, data, _core, _system)) = shared_demo().await else {
+        return;
+    };
+    let ((_a, a), (_b, b)) = (serve(&url, data.path()), serve(&url, data.path()));
+    const AUTH: &str = "auth-userid=2&api-key=demo-httpapi-key";
+    let details = |addr: &str, id: &str| -> serde_json::Value {
+        let body = get(
+            addr,
+            &format!("/api/customers/details-by-id.json?{AUTH}&customer-id={id}"),
+        );
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    let id = post(
+        &a,
+        "/api/customers/signup.json",
+        &format!("{AUTH}&username=shared%40example.com&passwd=Secret1234x&name=Shared&company=C&address-line-1=A&city=C&state=S&country=DE&zipcode=1&phone-cc=49&phone=1&lang-pref=en"),
+    );
+    let id = id.trim().to_owned();
+    assert!(id.parse::<i64>().is_ok(), "{id}");
+    // Both read it (each instance's key check warmed its own cache first).
+    assert_eq!(details(&b, &id)["name"], "Shared");
+    assert_eq!(details(&a, &id)["name"], "Shared");
+    // A change on B is what A answers next, and the other way round.
+    assert_eq!(
+        post(
+            &b,
+            "/api/customers/modify.json",
+            &format!("{AUTH}&customer-id={id}&name=Renamed")
+        )
+        .trim(),
+        "true"
+    );
+    assert_eq!(details(&a, &id)["name"], "Renamed");
+    assert_eq!(
+        post(
+            &a,
+            "/api/customers/suspend.json",
+            &format!("{AUTH}&customer-id={id}")
+        )
+        .trim(),
+        "true"
+    );
+    assert_eq!(details(&b, &id)["customerstatus"], "Suspended");
+    // A password changed on A: B accepts the new one and refuses the old one at once, though
+    // B verified the old one a moment before.
+    let login = |addr: &str, password: &str| {
+        get(
+            addr,
+            &format!("/billmgr?func=account&authinfo=customer2:{password}&out=json"),
+        )
+    };
+    assert!(login(&b, "changeme1Q**").contains("\"elem\""));
+    assert_eq!(
+        post(
+            &a,
+            "/api/customers/change-password.json",
+            &format!("{AUTH}&customer-id=2&new-passwd=Fresh1234x")
+        )
+        .trim(),
+        "true"
+    );
+    assert!(
+        login(&b, "Fresh1234x").contains("\"elem\""),
+        "new password on the other instance"
+    );
+    assert!(
+        !login(&b, "changeme1Q**").contains("\"elem\""),
+        "old password on the other instance"
+    );
+}
