@@ -344,7 +344,7 @@ async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
     loop {
         if let Ok(mut conn) = Conn::open(&addr).await {
             if conn
-                .send(&not_found_health(), 0)
+                .send(&health(), 0)
                 .await
                 .is_ok_and(|(status, _)| status == 200)
             {
@@ -364,7 +364,7 @@ async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
     }
 }
 
-fn not_found_health() -> Call {
+fn health() -> Call {
     Call {
         name: "health".into(),
         method: "GET",

@@ -96,7 +96,8 @@ pub(crate) fn customer_map(c: &Customer) -> Map<String, Value> {
     fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-fn s(v: impl ToString) -> Value {
+/// A value as httpapi.com writes nearly every one: a JSON string.
+pub(crate) fn s(v: impl ToString) -> Value {
     Value::String(v.to_string())
 }
 

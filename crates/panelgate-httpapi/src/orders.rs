@@ -10,12 +10,8 @@ use panelgate_core::{Core, CustomerRef, Principal};
 use serde_json::{json, Map, Value};
 
 use crate::call::{Billing, Call, Region};
-use crate::customers::{new_token, page_of, search_page};
+use crate::customers::{new_token, page_of, s, search_page};
 use crate::{from_core, Failure, Subject};
-
-fn s(v: impl ToString) -> Value {
-    Value::String(v.to_string())
-}
 
 /// The action map (§5.1): order, action and, unless the action raised no invoice, the invoice
 /// fields (§3.1: omitted for `NoInvoice`).

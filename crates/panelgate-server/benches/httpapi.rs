@@ -3,8 +3,6 @@
 //! `customers/details-by-id`, `customers/search` of 10 rows, `resellers/details`, a wrong
 //! api-key, and `backup/us/add` (NoInvoice).
 
-use panelgate_core::{NewCustomer, Profile};
-
 mod support;
 
 const AUTH: &str = "auth-userid=2&api-key=demo-httpapi-key";
@@ -15,23 +13,7 @@ fn main() {
         let demo = support::demo().await;
         let sys = demo.system.actor();
         // reseller1 may have 10 customers: customer2 and nine more.
-        for i in 3..=11 {
-            let new = NewCustomer {
-                loginname: Some(format!("bench{i}").as_str().try_into().unwrap()),
-                password: Some("changeme1Q**".into()),
-                profile: Profile {
-                    name: format!("Bench {i}"),
-                    email: format!("bench{i}@example.com"),
-                    ..Profile::default()
-                },
-                ..NewCustomer::default()
-            };
-            demo.core
-                .customers()
-                .create_owned(&sys, Some(2), new)
-                .await
-                .unwrap();
-        }
+        demo.add_customers(2, 3..=11).await;
         let hosting = demo
             .core
             .subscriptions()

@@ -3,7 +3,6 @@
 //! unauthenticated path, a wrong password, and an `account` list of 25 rows (by session and
 //! by `authinfo`).
 
-use panelgate_core::{NewCustomer, Profile};
 use panelgate_server::App;
 
 mod support;
@@ -19,24 +18,7 @@ async fn measure(app: &App, name: &str, target: &str, n: usize, expect: &str) {
 fn main() {
     support::run(async {
         let demo = support::demo().await;
-        let sys = demo.system.actor();
-        for i in 3..=25 {
-            let new = NewCustomer {
-                loginname: Some(format!("bench{i}").as_str().try_into().unwrap()),
-                password: Some("changeme1Q**".into()),
-                profile: Profile {
-                    name: format!("Bench {i}"),
-                    email: format!("bench{i}@example.com"),
-                    ..Profile::default()
-                },
-                ..NewCustomer::default()
-            };
-            demo.core
-                .customers()
-                .create_owned(&sys, Some(1), new)
-                .await
-                .unwrap();
-        }
+        demo.add_customers(1, 3..=25).await;
         let app = demo.app();
         let (_, login) = get(
             &app,

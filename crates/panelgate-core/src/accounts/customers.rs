@@ -42,19 +42,30 @@ fn map_unique(err: sea_orm::DbErr, login: &str) -> CoreError {
     }
 }
 
+/// The query for the customer `r` names (by id, or by login case-insensitively).
+fn select_ref(r: &CustomerRef) -> sea_orm::Select<customers::Entity> {
+    match r {
+        CustomerRef::Id(id) => customers::Entity::find_by_id(*id),
+        CustomerRef::Login(login) => {
+            customers::Entity::find().filter(customers::Column::LoginKey.eq(login.to_lowercase()))
+        }
+    }
+}
+
+/// The customers `actor` may list, by id (before the role check, which callers make).
+fn select_listable(actor: &Actor) -> sea_orm::Select<customers::Entity> {
+    let q = customers::Entity::find().order_by_asc(customers::Column::Id);
+    match policy::customer_owner_filter(actor) {
+        Some(owner) => q.filter(customers::Column::AdminId.eq(owner)),
+        None => q,
+    }
+}
+
 async fn find_row<C: ConnectionTrait>(
     db: &C,
     r: &CustomerRef,
 ) -> CoreResult<Option<customers::Model>> {
-    Ok(match r {
-        CustomerRef::Id(id) => customers::Entity::find_by_id(*id).one(db).await?,
-        CustomerRef::Login(login) => {
-            customers::Entity::find()
-                .filter(customers::Column::LoginKey.eq(login.to_lowercase()))
-                .one(db)
-                .await?
-        }
-    })
+    Ok(select_ref(r).one(db).await?)
 }
 
 async fn admin_login<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<String> {
@@ -99,12 +110,7 @@ impl Customers<'_> {
     /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
     pub async fn get(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
         // The customer and its owner's login in one query.
-        let q = match r {
-            CustomerRef::Id(id) => customers::Entity::find_by_id(*id),
-            CustomerRef::Login(login) => customers::Entity::find()
-                .filter(customers::Column::LoginKey.eq(login.to_lowercase())),
-        };
-        match q
+        match select_ref(r)
             .find_also_related(admins::Entity)
             .one(self.core.reader())
             .await?
@@ -132,11 +138,7 @@ impl Customers<'_> {
     pub async fn list(&self, actor: &Actor) -> CoreResult<Vec<Customer>> {
         self.core.authorize(actor, Operation::CustomersList)?;
         let db = self.core.reader();
-        let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
-        if let Some(owner) = policy::customer_owner_filter(actor) {
-            q = q.filter(customers::Column::AdminId.eq(owner));
-        }
-        let rows = q.all(db).await?;
+        let rows = select_listable(actor).all(db).await?;
         let admin_logins: HashMap<i64, String> = admins::Entity::find()
             .all(db)
             .await?
@@ -178,11 +180,7 @@ impl Customers<'_> {
     pub async fn count(&self, actor: &Actor) -> CoreResult<u64> {
         use sea_orm::PaginatorTrait;
         self.core.authorize(actor, Operation::CustomersList)?;
-        let mut q = customers::Entity::find();
-        if let Some(owner) = policy::customer_owner_filter(actor) {
-            q = q.filter(customers::Column::AdminId.eq(owner));
-        }
-        Ok(q.count(self.core.reader()).await?)
+        Ok(select_listable(actor).count(self.core.reader()).await?)
     }
 
     /// One page of [`Customers::list_with_owners`] (by id), paged in the database: `limit` rows
@@ -195,10 +193,7 @@ impl Customers<'_> {
     ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
         use sea_orm::QuerySelect;
         self.core.authorize(actor, Operation::CustomersList)?;
-        let mut q = customers::Entity::find().order_by_asc(customers::Column::Id);
-        if let Some(owner) = policy::customer_owner_filter(actor) {
-            q = q.filter(customers::Column::AdminId.eq(owner));
-        }
+        let q = select_listable(actor);
         // SQLite and the others take signed 64-bit numbers.
         let (offset, limit) = (offset.min(i64::MAX as u64), limit.min(i64::MAX as u64));
         let rows = q

@@ -362,10 +362,7 @@ impl Orders<'_> {
     pub async fn funds(&self, actor: &Actor, customer: &CustomerRef) -> CoreResult<i64> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let c = self.core.customers().get(actor, customer).await?;
-        Ok(funds::Entity::find_by_id(c.id)
-            .one(self.core.db())
-            .await?
-            .map_or(0, |f| f.balance_millis))
+        funds_of(self.core.db(), c.id).await
     }
 
     /// Add to (or, negative, take from) a customer's funds; the balance never goes below zero.
@@ -378,11 +375,8 @@ impl Orders<'_> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let c = self.core.customers().get(actor, customer).await?;
         let txn = self.core.db().begin().await?;
-        let now = funds::Entity::find_by_id(c.id)
-            .one(&txn)
+        let next = funds_of(&txn, c.id)
             .await?
-            .map_or(0, |f| f.balance_millis);
-        let next = now
             .checked_add(millis)
             .filter(|v| (0..=MAX_MILLIS).contains(v))
             .ok_or_else(|| invalid("amount", "the balance would leave its range"))?;
@@ -743,13 +737,13 @@ impl Orders<'_> {
             let Some(plan) = plans::Entity::find_by_id(row.plan_id).one(&txn).await? else {
                 continue;
             };
+            let amount = price(&plan, row.storage_gb, row.months, 0)?;
             let mut expires = row.expires_at;
             // Bounded: a term is at least a month, and the clock at most a few centuries away.
             for _ in 0..10_000 {
                 if expires > now {
                     break;
                 }
-                let amount = price(&plan, row.storage_gb, row.months, 0)?;
                 let what = format!(
                     "Automatic renewal of {} for {} month{}",
                     row.description,

@@ -24,6 +24,30 @@ pub fn run<F: Future>(body: F) -> F::Output {
 }
 
 impl Demo {
+    /// Customers `bench{i}` (password `changeme1Q**`) for every `i` of `numbers`, owned by the
+    /// admin `owner`.
+    #[allow(dead_code)]
+    pub async fn add_customers(&self, owner: i64, numbers: std::ops::RangeInclusive<u32>) {
+        let sys = self.system.actor();
+        for i in numbers {
+            let new = panelgate_core::NewCustomer {
+                loginname: Some(format!("bench{i}").as_str().try_into().unwrap()),
+                password: Some("changeme1Q**".into()),
+                profile: panelgate_core::Profile {
+                    name: format!("Bench {i}"),
+                    email: format!("bench{i}@example.com"),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            self.core
+                .customers()
+                .create_owned(&sys, Some(owner), new)
+                .await
+                .unwrap();
+        }
+    }
+
     /// The router over this core, with the default options.
     pub fn app(&self) -> panelgate_server::App {
         panelgate_server::App::new(
