@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use panelgate_plesk::xml::{self, Element};
+use panelgate_plesk::xml;
 use panelgate_testkit::TestApp;
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,67 +35,14 @@ struct Case {
     why: String,
 }
 
-fn compare_xml(want: &Element, got: &Element, case: &Case, path: &str) -> Result<(), String> {
-    let here = format!("{path}/{}", want.name);
-    if want.name != got.name {
-        return Err(format!("{here}: got <{}>", got.name));
+/// The case's XML rules: attributes compared by name.
+fn xml_rules(case: &Case) -> crate::golden_xml::Rules<'_> {
+    crate::golden_xml::Rules {
+        ignore: &case.ignore,
+        extra: &case.extra,
+        missing: &case.missing,
+        attrs: crate::golden_xml::Attrs::ByName,
     }
-    for (k, v) in &want.attrs {
-        let ours = got.attrs.iter().find(|(gk, _)| gk == k).map(|(_, gv)| gv);
-        match ours {
-            Some(o) if o == v || case.ignore.contains(k) => {}
-            _ if case.missing.contains(k) => {}
-            other => return Err(format!("{here}@{k}: {other:?}, expected {v:?}")),
-        }
-    }
-    if let Some((k, _)) = got
-        .attrs
-        .iter()
-        .find(|(k, _)| !want.attrs.iter().any(|(w, _)| w == k) && !case.extra.contains(k))
-    {
-        return Err(format!("{here}: unexpected attribute {k}"));
-    }
-    if case.ignore.contains(&want.name) {
-        return Ok(());
-    }
-    if want.children.is_empty() && got.children.is_empty() {
-        return if want.text.trim() == got.text.trim() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{here}: text {:?}, expected {:?}",
-                got.text.trim(),
-                want.text.trim()
-            ))
-        };
-    }
-    let mut ours = got.children.iter().peekable();
-    for w in &want.children {
-        loop {
-            match ours.peek() {
-                Some(g) if g.name == w.name => {
-                    compare_xml(w, g, case, &here)?;
-                    ours.next();
-                    break;
-                }
-                Some(g) if case.extra.contains(&g.name) => {
-                    ours.next();
-                }
-                _ if case.missing.contains(&w.name) => break,
-                Some(g) => {
-                    return Err(format!(
-                        "{here}: got <{}> where <{}> was expected",
-                        g.name, w.name
-                    ))
-                }
-                None => return Err(format!("{here}: <{}> is missing", w.name)),
-            }
-        }
-    }
-    if let Some(left) = ours.find(|g| !case.extra.contains(&g.name)) {
-        return Err(format!("{here}: unexpected <{}>", left.name));
-    }
-    Ok(())
 }
 
 fn compare_json(want: &Value, got: &Value, case: &Case, path: &str) -> Result<(), String> {
@@ -175,7 +122,7 @@ pub async fn run_case(name: &str) {
             let want = xml::parse(case.response.trim().as_bytes()).unwrap();
             let got = xml::parse(r.body.as_bytes())
                 .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {}", r.body));
-            compare_xml(&want, &got, &case, "")
+            crate::golden_xml::compare(&want, &got, &xml_rules(&case), "")
         }
         "json" => {
             let want: Value = serde_json::from_str(case.response.trim()).unwrap();

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use panelgate_plesk::xml::{self, Element};
+use panelgate_plesk::xml;
 use panelgate_testkit::panelgate_froxlor::FroxlorVersion;
 use panelgate_testkit::TestApp;
 use serde::Deserialize;
@@ -32,60 +32,6 @@ struct Case {
     missing: Vec<String>,
     #[serde(default)]
     why: String,
-}
-
-fn compare(want: &Element, got: &Element, case: &Case, path: &str) -> Result<(), String> {
-    let here = format!("{path}/{}", want.name);
-    if want.name != got.name {
-        return Err(format!("{here}: got <{}>", got.name));
-    }
-    if want.attrs != got.attrs {
-        return Err(format!(
-            "{here}: attributes {:?}, expected {:?}",
-            got.attrs, want.attrs
-        ));
-    }
-    if case.ignore.contains(&want.name) {
-        return Ok(());
-    }
-    if want.children.is_empty() && got.children.is_empty() {
-        return if want.text.trim() == got.text.trim() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{here}: text {:?}, expected {:?}",
-                got.text.trim(),
-                want.text.trim()
-            ))
-        };
-    }
-    let mut ours = got.children.iter().peekable();
-    for w in &want.children {
-        loop {
-            match ours.peek() {
-                Some(g) if g.name == w.name => {
-                    compare(w, g, case, &here)?;
-                    ours.next();
-                    break;
-                }
-                Some(g) if case.extra.contains(&g.name) => {
-                    ours.next();
-                }
-                _ if case.missing.contains(&w.name) => break,
-                Some(g) => {
-                    return Err(format!(
-                        "{here}: got <{}> where <{}> was expected",
-                        g.name, w.name
-                    ))
-                }
-                None => return Err(format!("{here}: <{}> is missing", w.name)),
-            }
-        }
-    }
-    if let Some(left) = ours.find(|g| !case.extra.contains(&g.name)) {
-        return Err(format!("{here}: unexpected <{}>", left.name));
-    }
-    Ok(())
 }
 
 async fn send(app: &panelgate_server::App, auth: Option<&str>, body: &str) -> String {
@@ -160,7 +106,17 @@ pub async fn run_case(name: &str) {
     let want = xml::parse(case.response.as_bytes()).unwrap();
     let got = xml::parse(answer.as_bytes())
         .unwrap_or_else(|e| panic!("{name}: answer is not XML ({e:?}): {answer}"));
-    if let Err(why) = compare(&want, &got, &case, "") {
+    if let Err(why) = crate::golden_xml::compare(
+        &want,
+        &got,
+        &crate::golden_xml::Rules {
+            ignore: &case.ignore,
+            extra: &case.extra,
+            missing: &case.missing,
+            attrs: crate::golden_xml::Attrs::Exact,
+        },
+        "",
+    ) {
         panic!("{name}: {why}\n{answer}  (source: {})", case.source);
     }
 }
