@@ -20,6 +20,8 @@ mod ispsystem;
 mod ispsystem_golden;
 mod plesk;
 mod plesk_golden;
+/// The read cache (issue 11).
+mod read_cache;
 mod robustness;
 mod security;
 

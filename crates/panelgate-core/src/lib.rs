@@ -48,7 +48,7 @@ pub use store::{connection as db, settings};
 // Short paths inside the core.
 pub(crate) use accounts::{customer_rows, password, quotas as counters};
 pub(crate) use backup::{manifest as backup_manifest, types as backup_types};
-pub(crate) use store::{entity, migrations as migration, sequences};
+pub(crate) use store::{cache, entity, migrations as migration, sequences};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,12 +73,27 @@ pub struct Core {
 struct Inner {
     db: DatabaseConnection,
     reader: DatabaseConnection,
+    /// Moves on with every write; empties the read cache (see [`store::cache`]).
+    generation: Arc<cache::Generation>,
+    cache: Caches,
+    /// Held while the core runs: a SQLite file's lock against a second process.
+    _lock: Option<std::fs::File>,
     data_dir: PathBuf,
     clock: Arc<dyn Clock>,
     verify: password::VerifyCache,
     limits: Limits,
     cpu: limits::CpuPool,
     failed_logins: auth::FailedLogins,
+}
+
+/// What the read cache keeps (see [`store::cache`]).
+#[derive(Default)]
+pub(crate) struct Caches {
+    /// Credentials of one kind by public key (or by lookup tag), each with its owner.
+    pub keys: cache::Map<(CredentialKind, String), credentials::KeyRows>,
+    /// A customer and its owner's login, by id or login; `None`: no such customer.
+    pub customers: cache::Map<CustomerRef, Option<Arc<(entity::customers::Model, String)>>>,
+    pub settings: cache::Map<(), Arc<SettingsSnapshot>>,
 }
 
 /// How to open a core: the clock and the limits (defaults: the system clock, [`Limits::default`]).
@@ -122,7 +137,12 @@ impl Core {
         data_dir: &Path,
         options: CoreOptions,
     ) -> CoreResult<(Core, SystemCap)> {
-        let db::Connections { writer: db, reader } = db::connect(database_url).await?;
+        let db::Connections {
+            writer: db,
+            reader,
+            sole_writer,
+            lock,
+        } = db::connect(database_url).await?;
         for name in sequences::ALL {
             // Two instances starting together may both try to create a row; the loser's
             // insert fails and the row exists, which is all that is needed.
@@ -138,6 +158,9 @@ impl Core {
         );
         let core = Core {
             inner: Arc::new(Inner {
+                generation: Arc::new(cache::Generation::new(sole_writer)),
+                cache: Caches::default(),
+                _lock: lock,
                 db,
                 reader,
                 data_dir: data_dir.to_path_buf(),
@@ -165,8 +188,15 @@ impl Core {
         }
     }
 
-    pub(crate) fn db(&self) -> &DatabaseConnection {
-        &self.inner.db
+    /// The writer. Every write goes through it (or a transaction begun on it): holding it
+    /// keeps the read cache out of use, dropping it empties the cache.
+    pub(crate) fn db(&self) -> cache::Writer<'_> {
+        cache::Writer::new(&self.inner.db, &self.inner.generation)
+    }
+
+    /// The read cache's maps and the generation they are checked against.
+    pub(crate) fn cache(&self) -> (&Caches, &cache::Generation) {
+        (&self.inner.cache, &self.inner.generation)
     }
 
     /// The read pool: for reads outside write transactions (see [`db::connect`]).
@@ -232,7 +262,7 @@ impl Core {
 
     /// True when no admin exists yet (a fresh database, ready for the demo data).
     pub async fn is_empty(&self) -> CoreResult<bool> {
-        Ok(entity::admins::Entity::find().count(self.db()).await? == 0)
+        Ok(entity::admins::Entity::find().count(&self.db()).await? == 0)
     }
 
     pub fn customers(&self) -> customers::Customers<'_> {

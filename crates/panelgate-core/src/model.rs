@@ -422,7 +422,7 @@ pub struct CustomerPatch {
 }
 
 /// How a caller names a customer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CustomerRef {
     Id(i64),
     Login(String),
@@ -462,7 +462,7 @@ pub struct NewBackupJob {
 pub use crate::policy::{Actor, Principal};
 
 /// The kind of a credential row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CredentialKind {
     Froxlor,

@@ -83,10 +83,10 @@ pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet)
 async fn load_all(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
     let actor = system.actor();
     for (name, value) in &data.settings {
-        settings::write(core.db(), name, value).await?;
+        settings::write(&core.db(), name, value).await?;
     }
     for (name, next) in &data.sequences {
-        sequences::ensure_at_least(core.db(), name, *next).await?;
+        sequences::ensure_at_least(&core.db(), name, *next).await?;
     }
     for admin in &data.admins {
         core.admins().create(&actor, admin.clone()).await?;

@@ -1,6 +1,8 @@
 //! Froxlor's settings as the Froxlor API reads them: the stored values, else Froxlor's defaults
 //! (which belong to this frontend, not to the core), else the core's.
 
+use std::sync::Arc;
+
 use panelgate_core::SettingsSnapshot;
 
 /// Defaults of the Froxlor settings only this frontend reads. Where panelgate differs from a
@@ -30,10 +32,10 @@ const DEFAULTS: &[(&str, &str)] = &[
 
 /// The settings of one request.
 #[derive(Clone, Debug)]
-pub struct Settings(SettingsSnapshot);
+pub struct Settings(Arc<SettingsSnapshot>);
 
 impl Settings {
-    pub fn new(snapshot: SettingsSnapshot) -> Settings {
+    pub fn new(snapshot: Arc<SettingsSnapshot>) -> Settings {
         Settings(snapshot)
     }
 

@@ -238,7 +238,7 @@ impl Admins<'_> {
         let secret = new.password.clone();
         let hash = self.core.verifier().hash_new(secret).await?;
         let now = self.core.now();
-        let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
+        let txn = self.core.db().begin().await?;
         let id = match new.id {
             Some(id) => {
                 sequences::ensure_at_least(&txn, sequences::ADMINS, id + 1).await?;
@@ -314,7 +314,7 @@ impl Admins<'_> {
         switches: AdminSwitches,
     ) -> CoreResult<Admin> {
         self.core.authorize(actor, Operation::SystemOnly)?;
-        let row = find_row(self.core.db(), id).await?;
+        let row = find_row(&self.core.db(), id).await?;
         let mut am = row.into_active_model();
         if let Some(v) = switches.deactivated {
             am.deactivated = Set(v);
@@ -322,7 +322,7 @@ impl Admins<'_> {
         if let Some(v) = switches.api_allowed {
             am.api_allowed = Set(v);
         }
-        Ok(row_to_admin(am.update(self.core.db()).await?))
+        Ok(row_to_admin(am.update(&self.core.db()).await?))
     }
 
     /// Is `login` an admin's or reseller's (case-insensitively)?
@@ -385,7 +385,7 @@ impl Admins<'_> {
             Some(p) => Some(self.core.verifier().hash_new(p).await?),
             None => None,
         };
-        let row = find_row(self.core.db(), id).await?;
+        let row = find_row(&self.core.db(), id).await?;
         let mut am = row.into_active_model();
         if let Some(v) = patch.name {
             am.name = Set(v);
@@ -399,14 +399,14 @@ impl Admins<'_> {
         if let Some(v) = patch.deactivated {
             am.deactivated = Set(v);
         }
-        Ok(row_to_admin(am.update(self.core.db()).await?))
+        Ok(row_to_admin(am.update(&self.core.db()).await?))
     }
 
     /// Delete a reseller. The server owner cannot be deleted, nor a reseller that still owns
     /// customers (move or delete them first).
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Admin> {
         self.core.authorize(actor, Operation::AdminsManage)?;
-        let txn = sea_orm::TransactionTrait::begin(self.core.db()).await?;
+        let txn = self.core.db().begin().await?;
         let row = find_row(&txn, id).await?;
         if row.customers_see_all {
             return Err(CoreError::Conflict(

@@ -146,7 +146,7 @@ impl Auth<'_> {
         password: &str,
         peer: Option<IpAddr>,
     ) -> CoreResult<Login> {
-        let login = match crate::admins::find_row(self.core.db(), admin_id).await {
+        let login = match crate::admins::find_row(&self.core.db(), admin_id).await {
             Ok(row) => row.loginname,
             // An unknown id costs what a wrong password costs, and counts as a failure.
             Err(crate::CoreError::NotFound { .. }) => format!("#{admin_id}"),
@@ -216,7 +216,7 @@ impl Auth<'_> {
                             .and(sessions::Column::CreatedAt.lte(now - KEY_TTL_SECS)),
                     ),
             )
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(())
     }
@@ -237,19 +237,19 @@ impl Auth<'_> {
         let mine = sessions::Entity::find()
             .filter(sessions::Column::Kind.eq(KIND_SESSION))
             .filter(owned_by(admin_id, customer_id));
-        let open = mine.clone().count(self.core.db()).await?;
+        let open = mine.clone().count(&self.core.db()).await?;
         if open >= MAX_SESSIONS_PER_ACCOUNT {
             let oldest: Vec<String> = mine
                 .order_by_asc(sessions::Column::LastUsed)
                 .limit(open + 1 - MAX_SESSIONS_PER_ACCOUNT)
-                .all(self.core.db())
+                .all(&self.core.db())
                 .await?
                 .into_iter()
                 .map(|r| r.digest)
                 .collect();
             sessions::Entity::delete_many()
                 .filter(sessions::Column::Digest.is_in(oldest))
-                .exec(self.core.db())
+                .exec(&self.core.db())
                 .await?;
         }
         sessions::ActiveModel {
@@ -260,7 +260,7 @@ impl Auth<'_> {
             created_at: Set(now),
             last_used: Set(now),
         }
-        .insert(self.core.db())
+        .insert(&self.core.db())
         .await?;
         Ok(id)
     }
@@ -272,14 +272,14 @@ impl Auth<'_> {
         let now = self.core.now();
         let Some(row) = sessions::Entity::find_by_id(digest(id))
             .filter(sessions::Column::Kind.eq(KIND_SESSION))
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
         else {
             return Ok(Err(Refusal::BadCredentials));
         };
         if now - row.last_used >= SESSION_IDLE_SECS {
             sessions::Entity::delete_by_id(row.digest)
-                .exec(self.core.db())
+                .exec(&self.core.db())
                 .await?;
             return Ok(Err(Refusal::BadCredentials));
         }
@@ -290,7 +290,7 @@ impl Auth<'_> {
             sessions::Entity::update_many()
                 .col_expr(sessions::Column::LastUsed, Expr::value(now))
                 .filter(sessions::Column::Digest.eq(row.digest))
-                .exec(self.core.db())
+                .exec(&self.core.db())
                 .await?;
         }
         Ok(login)
@@ -301,7 +301,7 @@ impl Auth<'_> {
     pub async fn close_session(&self, actor: &Actor, id: &str) -> CoreResult<bool> {
         let Some(row) = sessions::Entity::find_by_id(digest(id))
             .filter(sessions::Column::Kind.eq(KIND_SESSION))
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
         else {
             return Ok(false);
@@ -320,7 +320,7 @@ impl Auth<'_> {
             return Ok(false);
         }
         let res = sessions::Entity::delete_by_id(row.digest)
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(res.rows_affected > 0)
     }
@@ -365,7 +365,7 @@ impl Auth<'_> {
         // account the caller may not manage, and counts as a failed login of the caller: the
         // answer must not be a free oracle for guessing live keys.
         let existing = sessions::Entity::find_by_id(digest(key))
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?;
         if let Some(row) = existing {
             if row.kind != KIND_KEY || row.admin_id != admin_id || row.customer_id != customer_id {
@@ -381,7 +381,7 @@ impl Auth<'_> {
         sessions::Entity::delete_many()
             .filter(sessions::Column::Kind.eq(KIND_KEY))
             .filter(owned_by(admin_id, customer_id))
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         sessions::ActiveModel {
             digest: Set(digest(key)),
@@ -391,7 +391,7 @@ impl Auth<'_> {
             created_at: Set(now),
             last_used: Set(now),
         }
-        .insert(self.core.db())
+        .insert(&self.core.db())
         .await?;
         Ok(())
     }
@@ -410,7 +410,7 @@ impl Auth<'_> {
         };
         let row = sessions::Entity::find_by_id(digest(key))
             .filter(sessions::Column::Kind.eq(KIND_KEY))
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?;
         let Some(row) = row else {
             limiter.failed(peer, login.unwrap_or(""), attempt);
@@ -418,7 +418,7 @@ impl Auth<'_> {
         };
         // Used up (deleted) before anything else, so that it cannot be used twice.
         let deleted = sessions::Entity::delete_by_id(row.digest.clone())
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         let fresh = self.core.now() - row.created_at < KEY_TTL_SECS;
         let login_ok = match login {
@@ -426,11 +426,11 @@ impl Auth<'_> {
             Some(l) => {
                 let owner = match (row.admin_id, row.customer_id) {
                     (_, Some(c)) => crate::entity::customers::Entity::find_by_id(c)
-                        .one(self.core.db())
+                        .one(&self.core.db())
                         .await?
                         .map(|c| c.login_key),
                     (Some(a), None) => crate::entity::admins::Entity::find_by_id(a)
-                        .one(self.core.db())
+                        .one(&self.core.db())
                         .await?
                         .map(|a| a.login_key),
                     (None, None) => None,
@@ -453,7 +453,7 @@ impl Auth<'_> {
         admin_id: Option<i64>,
         customer_id: Option<i64>,
     ) -> CoreResult<Login> {
-        let db = self.core.db();
+        let db = &self.core.db();
         if let Some(c) = customer_id {
             let Some(row) = crate::entity::customers::Entity::find_by_id(c)
                 .one(db)

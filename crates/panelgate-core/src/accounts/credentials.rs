@@ -3,13 +3,16 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use crate::entity::{credentials, customers};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{Actor, CredentialKind, NewCredential, Owner, VerifiedKey};
 use crate::{admins, password, policy, sequences, Core};
+
+/// Credentials of one kind and public key (or lookup tag), each with its owner, as the read
+/// cache keeps them.
+pub(crate) type KeyRows = std::sync::Arc<Vec<(credentials::Model, Owner)>>;
 
 pub struct Credentials<'a> {
     pub(crate) core: &'a Core,
@@ -115,21 +118,20 @@ impl Credentials<'_> {
         public_key: &str,
         secret: &str,
     ) -> CoreResult<Option<VerifiedKey>> {
-        let db = self.core.reader();
-        let mut q = credentials::Entity::find()
-            .filter(credentials::Column::Kind.eq(kind.as_str()))
-            .order_by_asc(credentials::Column::Id);
-        q = if public_key.is_empty() {
-            q.filter(credentials::Column::Lookup.eq(password::lookup_tag(secret)))
+        let lookup = if public_key.is_empty() {
+            password::lookup_tag(secret)
         } else {
-            q.filter(credentials::Column::PublicKey.eq(public_key))
+            public_key.to_owned()
         };
-        // Each key with its owning admin (if an admin owns it), in one query.
-        let rows: Vec<_> = q
-            .find_also_related(crate::entity::admins::Entity)
-            .all(db)
-            .await?
-            .into_iter()
+        let (caches, generation) = self.core.cache();
+        let rows = caches
+            .keys
+            .get_or_load(generation, (kind, lookup.clone()), || {
+                self.load_key_rows(kind, public_key.is_empty(), lookup)
+            })
+            .await?;
+        let rows: Vec<_> = rows
+            .iter()
             .filter(|(r, _)| password::ct_eq(&r.public_key, public_key))
             .collect();
         if rows.is_empty() {
@@ -139,7 +141,7 @@ impl Credentials<'_> {
                 .await;
             return Ok(None);
         }
-        for (row, owning_admin) in rows {
+        for (row, owner) in rows {
             let identity = format!("{}:{}", row.id, public_key);
             if !self
                 .core
@@ -149,6 +151,40 @@ impl Credentials<'_> {
             {
                 continue;
             }
+            return Ok(Some(VerifiedKey {
+                id: row.id,
+                allowed_from: row.allowed_from.clone(),
+                valid_until: row.valid_until,
+                owner: owner.clone(),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The credentials of `kind` with this public key (or, `by_tag`, this secret's lookup tag),
+    /// each with its owner: the key with its owning admin in one query, a customer owner with
+    /// its admin's login in another.
+    async fn load_key_rows(
+        &self,
+        kind: CredentialKind,
+        by_tag: bool,
+        lookup: String,
+    ) -> CoreResult<KeyRows> {
+        let db = self.core.reader();
+        let q = credentials::Entity::find()
+            .filter(credentials::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(credentials::Column::Id);
+        let q = if by_tag {
+            q.filter(credentials::Column::Lookup.eq(lookup))
+        } else {
+            q.filter(credentials::Column::PublicKey.eq(lookup))
+        };
+        let mut rows = Vec::new();
+        for (row, owning_admin) in q
+            .find_also_related(crate::entity::admins::Entity)
+            .all(db)
+            .await?
+        {
             let owner = match (row.customer_id, row.admin_id) {
                 (Some(c), _) if c > 0 => match customers::Entity::find_by_id(c)
                     .find_also_related(crate::entity::admins::Entity)
@@ -167,14 +203,9 @@ impl Credentials<'_> {
                 },
                 _ => Owner::Missing,
             };
-            return Ok(Some(VerifiedKey {
-                id: row.id,
-                allowed_from: row.allowed_from,
-                valid_until: row.valid_until,
-                owner,
-            }));
+            rows.push((row, owner));
         }
-        Ok(None)
+        Ok(std::sync::Arc::new(rows))
     }
 
     /// Credentials of one kind, for the control API and Plesk `secret_key.get_info`.
@@ -186,7 +217,7 @@ impl Credentials<'_> {
         let rows = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))
             .order_by_asc(credentials::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         Ok(rows
             .into_iter()
@@ -211,7 +242,7 @@ impl Credentials<'_> {
             .filter(credentials::Column::Lookup.eq(tag))
             .filter(credentials::Column::PublicKey.eq(""))
             .order_by_asc(credentials::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         for row in rows {
             if !policy::sees_credential(actor, row.admin_id, row.customer_id) {
@@ -241,7 +272,7 @@ impl Credentials<'_> {
         let row = self.row(id).await?;
         let mut am: credentials::ActiveModel = row.into();
         am.valid_until = Set(valid_until);
-        am.update(self.core.db()).await?;
+        am.update(&self.core.db()).await?;
         Ok(())
     }
 }
@@ -249,7 +280,7 @@ impl Credentials<'_> {
 impl Credentials<'_> {
     async fn row(&self, id: i64) -> CoreResult<credentials::Model> {
         credentials::Entity::find_by_id(id)
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
             .ok_or_else(|| CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id)))
     }
@@ -259,7 +290,7 @@ impl Credentials<'_> {
         let row = self.row(id).await?;
         policy::may_delete_credential(actor, row.admin_id, row.customer_id)?;
         credentials::Entity::delete_by_id(id)
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(())
     }

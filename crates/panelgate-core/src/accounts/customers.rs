@@ -2,11 +2,12 @@
 //! step in the same transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryOrder, Set, SqlErr,
 };
 
 use crate::counters::{allocation_ok, recount, shift_counters};
@@ -109,15 +110,29 @@ impl Customers<'_> {
     /// Resolve `r` to a customer the actor may see. A customer asking for someone else gets
     /// `Forbidden(OtherCustomer)`; an admin asking for a customer it cannot see gets `NotFound`.
     pub async fn get(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
-        // The customer and its owner's login in one query.
-        match select_ref(r)
-            .find_also_related(admins::Entity)
-            .one(self.core.reader())
-            .await?
-        {
-            Some((row, owner)) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(
-                row_to_customer(row, owner.map(|a| a.loginname).unwrap_or_default()),
-            ),
+        let key = match r {
+            CustomerRef::Id(id) => CustomerRef::Id(*id),
+            CustomerRef::Login(login) => CustomerRef::Login(login.to_lowercase()),
+        };
+        let (caches, generation) = self.core.cache();
+        let found = caches
+            .customers
+            .get_or_load(generation, key, || async {
+                // The customer and its owner's login in one query.
+                let found = select_ref(r)
+                    .find_also_related(admins::Entity)
+                    .one(self.core.reader())
+                    .await?;
+                CoreResult::Ok(found.map(|(row, owner)| {
+                    Arc::new((row, owner.map(|a| a.loginname).unwrap_or_default()))
+                }))
+            })
+            .await?;
+        match found {
+            Some(found) if policy::sees_customer(actor, found.0.id, found.0.admin_id) => {
+                let (row, owner) = Arc::unwrap_or_clone(found);
+                Ok(row_to_customer(row, owner))
+            }
             _ => Err(policy::hidden_customer(actor, not_found(r))),
         }
     }

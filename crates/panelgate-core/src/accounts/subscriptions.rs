@@ -1,9 +1,6 @@
 //! Subscriptions (Plesk webspaces; Froxlor's standard subdomain is one too).
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 use crate::entity::{customers, subscriptions};
 use crate::error::{CoreError, CoreResult, EntityKind, Key};
@@ -42,7 +39,7 @@ impl Subscriptions<'_> {
         let rows = subscriptions::Entity::find()
             .order_by_asc(subscriptions::Column::Id)
             .find_also_related(customers::Entity)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         Ok(rows
             .into_iter()

@@ -2,7 +2,6 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use crate::entity::{backup_jobs, customers};
@@ -86,7 +85,7 @@ impl BackupJobs<'_> {
 
     /// The jobs of every customer the actor sees (or of `only` among them), by id.
     pub async fn list(&self, actor: &Actor, only: Option<i64>) -> CoreResult<Vec<BackupJob>> {
-        let db = self.core.db();
+        let db = &self.core.db();
         let mut q = backup_jobs::Entity::find().order_by_asc(backup_jobs::Column::Id);
         if let Some(c) = only {
             q = q.filter(backup_jobs::Column::CustomerId.eq(c));
@@ -110,7 +109,7 @@ impl BackupJobs<'_> {
             .find(|j| j.id == id)
             .ok_or_else(|| CoreError::not_found(EntityKind::BackupJob, Key::Id(id)))?;
         backup_jobs::Entity::delete_by_id(id)
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(job)
     }

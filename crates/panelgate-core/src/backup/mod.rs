@@ -18,9 +18,7 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entity::{
     backup_archives, backup_jobs, backup_tasks, customers, storage_settings, subscriptions,
@@ -176,7 +174,7 @@ pub(crate) struct ScopeInfo {
 impl Backups<'_> {
     /// Check that the actor may back up (or restore into) `scope`, and name it.
     async fn resolve_scope(&self, actor: &Actor, scope: BackupScope) -> CoreResult<ScopeInfo> {
-        let db = self.core.db();
+        let db = &self.core.db();
         match scope {
             BackupScope::Server => {
                 crate::policy::may_use_server_scope(actor)?;
@@ -331,9 +329,9 @@ impl Backups<'_> {
     pub async fn tasks(&self, actor: &Actor) -> CoreResult<Vec<BackupTask>> {
         let rows = backup_tasks::Entity::find()
             .order_by_asc(backup_tasks::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
-        let owners = Owners::load(self.core.db(), None).await?;
+        let owners = Owners::load(&self.core.db(), None).await?;
         Ok(rows
             .into_iter()
             .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
@@ -343,10 +341,10 @@ impl Backups<'_> {
 
     pub async fn task(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
         let row = backup_tasks::Entity::find_by_id(id)
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?;
         let owners = match &row {
-            Some(r) => Owners::load(self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            Some(r) => Owners::load(&self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
             None => Owners(Default::default()),
         };
         match row {
@@ -358,7 +356,7 @@ impl Backups<'_> {
     /// Stop a queued or working task. A working one stops at its next check (within a second).
     pub async fn stop(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
         let task = self.task(actor, id).await?;
-        let db = self.core.db();
+        let db = &self.core.db();
         use backup_tasks::Column as T;
         match task.state {
             TaskState::Queued => {
@@ -390,9 +388,9 @@ impl Backups<'_> {
     pub async fn archives(&self, actor: &Actor) -> CoreResult<Vec<BackupArchive>> {
         let rows = backup_archives::Entity::find()
             .order_by_asc(backup_archives::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
-        let owners = Owners::load(self.core.db(), None).await?;
+        let owners = Owners::load(&self.core.db(), None).await?;
         Ok(rows
             .into_iter()
             .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
@@ -402,10 +400,10 @@ impl Backups<'_> {
 
     async fn archive_row(&self, actor: &Actor, id: i64) -> CoreResult<backup_archives::Model> {
         let row = backup_archives::Entity::find_by_id(id)
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?;
         let owners = match &row {
-            Some(r) => Owners::load(self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            Some(r) => Owners::load(&self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
             None => Owners(Default::default()),
         };
         match row {
@@ -469,7 +467,7 @@ impl Backups<'_> {
         remove_files: bool,
     ) -> CoreResult<BackupArchive> {
         let row = backup_archives::Entity::find_by_id(id)
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
             .ok_or_else(|| CoreError::not_found(EntityKind::BackupJob, Key::Id(id)))?;
         let archive = to_archive(row.clone());
@@ -492,7 +490,7 @@ impl Backups<'_> {
             }
         }
         backup_archives::Entity::delete_by_id(id)
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(archive)
     }
@@ -505,7 +503,7 @@ impl Backups<'_> {
     }
 
     pub(crate) async fn server_settings_unchecked(&self) -> CoreResult<ServerSettings> {
-        let s = settings::read_all(self.core.db()).await?;
+        let s = settings::read_all(&self.core.db()).await?;
         Ok(ServerSettings {
             max_backup_files: s.int("backup.max_backup_files"),
             max_backup_processes: s.int("backup.max_backup_processes").max(1),
@@ -519,7 +517,7 @@ impl Backups<'_> {
     pub async fn set_server_settings(&self, actor: &Actor, new: &ServerSettings) -> CoreResult<()> {
         self.core
             .authorize(actor, crate::Operation::ServerSettings)?;
-        let db = self.core.db();
+        let db = &self.core.db();
         let b = |v: bool| if v { "1" } else { "0" };
         settings::write(
             db,
@@ -552,7 +550,7 @@ impl Backups<'_> {
     ) -> CoreResult<Option<FtpSettings>> {
         self.resolve_scope(actor, scope).await?;
         Ok(storage_settings::Entity::find_by_id(scope.key())
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
             .map(|r| FtpSettings {
                 host: r.host,
@@ -580,7 +578,7 @@ impl Backups<'_> {
         ] {
             crate::model::check_text(field, value, crate::model::MAX_FIELD_CHARS)?;
         }
-        let db = self.core.db();
+        let db = &self.core.db();
         let key = scope.key();
         let row = storage_settings::ActiveModel {
             scope_key: Set(key.clone()),

@@ -4,9 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -214,7 +212,7 @@ impl Backups<'_> {
                 let existing = match claimed {
                     Some((id, _)) => {
                         customers::Entity::find_by_id(id)
-                            .one(self.core.db())
+                            .one(&self.core.db())
                             .await?
                     }
                     None => None,
@@ -491,7 +489,7 @@ impl Backups<'_> {
         {
             let row = customers::Entity::find()
                 .filter(customers::Column::LoginKey.eq(login.to_lowercase()))
-                .one(self.core.db())
+                .one(&self.core.db())
                 .await?;
             match row {
                 Some(c) if policy::sees_customer(actor, c.id, c.admin_id) => {

@@ -28,7 +28,6 @@ use std::time::{Duration, SystemTime};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 use crate::archive::{self, ArchiveError, Control, Manifest};
@@ -89,7 +88,7 @@ impl Worker {
     /// Claim one queued task: a conditional update, so of several workers exactly one wins.
     pub async fn claim(&self) -> CoreResult<Option<Claim>> {
         use backup_tasks::Column as T;
-        let db = self.core.db();
+        let db = &self.core.db();
         let candidates = backup_tasks::Entity::find()
             .filter(T::State.eq(TaskState::Queued.as_str()))
             .order_by_asc(T::Id)
@@ -137,7 +136,7 @@ impl Worker {
     /// Tasks whose lease ran out: queued again once, then failed.
     pub async fn recover_expired(&self) -> CoreResult<u64> {
         use backup_tasks::Column as T;
-        let db = self.core.db();
+        let db = &self.core.db();
         let now = self.core.now();
         let requeued = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Queued.as_str()))
@@ -167,7 +166,7 @@ impl Worker {
     /// see [`Worker::remove_orphan_tmp_files`].
     pub async fn recover_after_restart(&self) -> CoreResult<u64> {
         use backup_tasks::Column as T;
-        let db = self.core.db();
+        let db = &self.core.db();
         let res = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Failed.as_str()))
             .col_expr(
@@ -225,7 +224,7 @@ impl Worker {
 
     /// Every archive row: its directory and part names.
     async fn registered_archives(&self) -> CoreResult<Vec<(PathBuf, Vec<String>)>> {
-        let rows = backup_archives::Entity::find().all(self.core.db()).await?;
+        let rows = backup_archives::Entity::find().all(&self.core.db()).await?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -251,7 +250,7 @@ impl Worker {
     /// Turn Froxlor jobs planned at least `delay` seconds ago into tasks (Froxlor's cron runs
     /// them the same way). A unique index on the job id keeps two instances from doing it twice.
     pub async fn schedule_due_jobs(&self, delay: i64) -> CoreResult<usize> {
-        let db = self.core.db();
+        let db = &self.core.db();
         let due = backup_jobs::Entity::find()
             .filter(backup_jobs::Column::CreatedAt.lte(self.core.now() - delay))
             .order_by_asc(backup_jobs::Column::Id)
@@ -347,7 +346,7 @@ impl Worker {
             .filter(T::Id.eq(id))
             .filter(T::ClaimedBy.eq(self.id.clone()))
             .filter(T::State.eq(TaskState::Working.as_str()))
-            .exec(self.core.db())
+            .exec(&self.core.db())
             .await?;
         Ok(())
     }
@@ -392,7 +391,7 @@ impl Worker {
                 format!("{}:{}", task.scope, task.scope_id)
             };
             let ftp = storage_settings::Entity::find_by_id(key)
-                .one(self.core.db())
+                .one(&self.core.db())
                 .await
                 .map_err(|e| TaskEnd::Core(e.into()))?;
             return Err(TaskEnd::Failed(match ftp {
@@ -450,7 +449,7 @@ impl Worker {
             Some(_) => {
                 let login = logins.first().cloned().unwrap_or_default();
                 let exists = customers::Entity::find_by_id(task.customer_id.unwrap_or(0))
-                    .one(self.core.db())
+                    .one(&self.core.db())
                     .await
                     .map_err(|e| TaskEnd::Core(e.into()))?
                     .is_some();
@@ -654,7 +653,7 @@ impl Worker {
     /// is refused when the customer's archives would take more than its active orders give.
     async fn check_order_storage(
         &self,
-        txn: &sea_orm::DatabaseTransaction,
+        txn: &crate::cache::Txn,
         customer: i64,
         new_size: u64,
     ) -> Result<(), TaskEnd> {
@@ -763,7 +762,7 @@ impl Worker {
             .filter(backup_archives::Column::TaskId.is_not_null())
             .order_by_desc(backup_archives::Column::CreatedAt)
             .order_by_desc(backup_archives::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         let made_local = rows.iter().any(|r| r.id == made && r.storage == "local");
         let (mut kept, mut kept_local) = (1usize, usize::from(made_local));
@@ -807,10 +806,10 @@ impl Worker {
                     .col_expr(T::Progress, Expr::value(progress))
                     .filter(T::Id.eq(task_id))
                     .filter(T::ClaimedBy.eq(me.clone()))
-                    .exec(core.db())
+                    .exec(&core.db())
                     .await;
                 if let Ok(Some(row)) = backup_tasks::Entity::find_by_id(task_id)
-                    .one(core.db())
+                    .one(&core.db())
                     .await
                 {
                     if row.stop_requested || row.claimed_by != me {

@@ -22,7 +22,6 @@ mod time_math;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -328,7 +327,7 @@ impl Orders<'_> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let rows = plans::Entity::find()
             .order_by_asc(plans::Column::Id)
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         Ok(rows
             .into_iter()
@@ -353,7 +352,7 @@ impl Orders<'_> {
             price_millis: Set(plan.price_millis),
             currency: Set(plan.currency.clone()),
         }
-        .insert(self.core.db())
+        .insert(&self.core.db())
         .await?;
         Ok(())
     }
@@ -362,7 +361,7 @@ impl Orders<'_> {
     pub async fn funds(&self, actor: &Actor, customer: &CustomerRef) -> CoreResult<i64> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let c = self.core.customers().get(actor, customer).await?;
-        funds_of(self.core.db(), c.id).await
+        funds_of(&self.core.db(), c.id).await
     }
 
     /// Add to (or, negative, take from) a customer's funds; the balance never goes below zero.
@@ -644,7 +643,7 @@ impl Orders<'_> {
     pub async fn get(&self, actor: &Actor, id: i64) -> CoreResult<Order> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         self.settle().await?;
-        let row = visible_row(self.core.db(), actor, id).await?;
+        let row = visible_row(&self.core.db(), actor, id).await?;
         Ok(to_order(row, self.core.now()))
     }
 
@@ -666,7 +665,7 @@ impl Orders<'_> {
             q = q.filter(orders::Column::CustomerId.is_in(filter.customer_ids.clone()));
         }
         let now = self.core.now();
-        Ok(q.all(self.core.db())
+        Ok(q.all(&self.core.db())
             .await?
             .into_iter()
             .filter(|r| sees_customer(actor, r.customer_id, r.admin_id))
@@ -686,7 +685,7 @@ impl Orders<'_> {
         if let Some(owner) = crate::policy::customer_owner_filter(actor) {
             q = q.filter(order_actions::Column::AdminId.eq(owner));
         }
-        Ok(q.all(self.core.db())
+        Ok(q.all(&self.core.db())
             .await?
             .into_iter()
             .filter(|a| sees_customer(actor, a.customer_id, a.admin_id))
@@ -702,7 +701,7 @@ impl Orders<'_> {
         discount_millis: i64,
     ) -> CoreResult<Outcome> {
         let row = orders::Entity::find_by_id(id)
-            .one(self.core.db())
+            .one(&self.core.db())
             .await?
             .ok_or_else(|| CoreError::not_found(EntityKind::Order, Key::Id(id)))?;
         Ok(Outcome {
@@ -722,7 +721,7 @@ impl Orders<'_> {
             .filter(orders::Column::AutoRenew.eq(true))
             .filter(orders::Column::Suspended.eq(false))
             .filter(orders::Column::ExpiresAt.lte(now))
-            .all(self.core.db())
+            .all(&self.core.db())
             .await?;
         for order in due {
             let txn = self.core.db().begin().await?;

@@ -16,6 +16,11 @@ pub(crate) struct Connections {
     /// writer (WAL lets them read while it writes; each read sees every committed write).
     /// PostgreSQL and MariaDB: the writer's pool.
     pub reader: DatabaseConnection,
+    /// SQLite: this process is the database's only writer (a file locked for it, or a database
+    /// in memory), so the core may cache reads. PostgreSQL and MariaDB: `false`.
+    pub sole_writer: bool,
+    /// The lock on a SQLite file, held as long as the core runs.
+    pub lock: Option<std::fs::File>,
 }
 
 /// Read connections of a SQLite database: one per core, at least two (each is a thread; more of
@@ -31,7 +36,13 @@ fn sqlite_readers() -> u32 {
 /// serialised by the pool instead of failing with `database is locked`; reads go through a pool
 /// of read-only connections and run in parallel.
 pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
+    let lock = if url.starts_with("sqlite:") {
+        lock_sqlite(url)?
+    } else {
+        None
+    };
     let writer = connect_writer(url).await?;
+    let sole_writer = writer.get_database_backend() == DbBackend::Sqlite;
     let reader = if writer.get_database_backend() == DbBackend::Sqlite {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
@@ -52,7 +63,46 @@ pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
     } else {
         writer.clone()
     };
-    Ok(Connections { writer, reader })
+    Ok(Connections {
+        writer,
+        reader,
+        sole_writer,
+        lock,
+    })
+}
+
+/// Lock the SQLite file `url` names for this process (`FILE.lock` beside it). A second
+/// panelgate on the same file is refused: several instances share PostgreSQL or MariaDB, and
+/// this process's read cache relies on being the file's only writer.
+fn lock_sqlite(url: &str) -> CoreResult<Option<std::fs::File>> {
+    use std::str::FromStr;
+    let opts = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| CoreError::Unavailable(format!("bad SQLite URL: {e}")))?;
+    let file = opts.get_filename();
+    if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+        return Ok(None);
+    }
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| CoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CoreError::Unavailable(format!(
+            "{} is in use by another panelgate process; several instances share one \
+             PostgreSQL or MariaDB database, not a SQLite file",
+            file.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(CoreError::Unavailable(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
+    }
 }
 
 async fn connect_writer(url: &str) -> CoreResult<DatabaseConnection> {

@@ -3,6 +3,7 @@
 //! reads; each frontend brings the defaults of its own settings (see `SettingsSnapshot::get_or`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -51,14 +52,20 @@ pub struct Settings<'a> {
 }
 
 impl Settings<'_> {
-    pub async fn snapshot(&self) -> CoreResult<SettingsSnapshot> {
-        read_all(self.core.reader()).await
+    pub async fn snapshot(&self) -> CoreResult<Arc<SettingsSnapshot>> {
+        let (caches, generation) = self.core.cache();
+        caches
+            .settings
+            .get_or_load(generation, (), || async {
+                read_all(self.core.reader()).await.map(Arc::new)
+            })
+            .await
     }
 
     /// Set one setting (server-wide: the server itself only).
     pub async fn set(&self, actor: &crate::Actor, name: &str, value: &str) -> CoreResult<()> {
         self.core.authorize(actor, crate::Operation::SystemOnly)?;
-        write(self.core.db(), name, value).await
+        write(&self.core.db(), name, value).await
     }
 }
 

@@ -1,0 +1,326 @@
+//! The read cache: what hot calls read on every request (a credential and its owner, a customer
+//! by id or login, the settings), kept in memory while nothing was written.
+//!
+//! # Why it stays correct
+//! Every write goes through [`Writer`] (what `Core::db()` hands out) or a [`Txn`] begun on it.
+//! While one is alive the cache is not consulted; when it is dropped (after its statement ran
+//! or its transaction committed) the *generation* moves on, which empties every map on its next
+//! use. A reader notes the generation before it queries and stores its result only if the
+//! generation has not moved since, so a value read before a write committed is never kept.
+//!
+//! Only this process's writes move the generation, so the cache is switched on only where this
+//! process is the database's one writer: a SQLite file, which [`crate::db`] locks for one
+//! process. On PostgreSQL and MariaDB, where several instances share one database, every read
+//! goes to the database and a write on one instance is seen by the next read on another.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait,
+};
+
+/// Entries a map keeps before it starts over (a bound against a tenant who asks for many
+/// different keys; the hot set refills in a few requests).
+const MAX_ENTRIES: usize = 4096;
+
+/// The generation counter and the writers in flight.
+#[derive(Debug, Default)]
+pub(crate) struct Generation {
+    enabled: bool,
+    current: AtomicU64,
+    writers: AtomicUsize,
+}
+
+impl Generation {
+    pub(crate) fn new(enabled: bool) -> Generation {
+        Generation {
+            enabled,
+            ..Generation::default()
+        }
+    }
+
+    /// The generation a read starts at, or `None` when the cache may not be used now (switched
+    /// off, or a write in flight).
+    fn stamp(&self) -> Option<u64> {
+        if !self.enabled {
+            return None;
+        }
+        let generation = self.current.load(Ordering::SeqCst);
+        (self.writers.load(Ordering::SeqCst) == 0).then_some(generation)
+    }
+
+    fn begin_write(&self) {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end_write(&self) {
+        // The generation moves before the writer count drops, so no reader sees "no writer"
+        // together with the old generation once this write is done.
+        self.current.fetch_add(1, Ordering::SeqCst);
+        self.writers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One cached map: values of one kind by key, all read at `generation`.
+pub(crate) struct Map<K, V> {
+    inner: Mutex<MapInner<K, V>>,
+}
+
+struct MapInner<K, V> {
+    generation: u64,
+    entries: HashMap<K, V>,
+}
+
+impl<K, V> Default for Map<K, V> {
+    fn default() -> Self {
+        Map {
+            inner: Mutex::new(MapInner {
+                generation: 0,
+                entries: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Map<K, V> {
+    /// The cached value for `key`, or what `load` reads (cached when no write moved the
+    /// generation in between).
+    pub(crate) async fn get_or_load<E, F, Fut>(
+        &self,
+        generation: &Generation,
+        key: K,
+        load: F,
+    ) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let Some(stamp) = generation.stamp() else {
+            return load().await;
+        };
+        if let Some(v) = self.lookup(stamp, &key) {
+            return Ok(v);
+        }
+        let value = load().await?;
+        if generation.stamp() == Some(stamp) {
+            let mut inner = self.inner.lock().expect("cache lock");
+            if inner.generation == stamp {
+                if inner.entries.len() >= MAX_ENTRIES {
+                    inner.entries.clear();
+                }
+                inner.entries.insert(key, value.clone());
+            }
+        }
+        Ok(value)
+    }
+
+    fn lookup(&self, stamp: u64, key: &K) -> Option<V> {
+        let mut inner = self.inner.lock().expect("cache lock");
+        if inner.generation != stamp {
+            inner.entries.clear();
+            inner.generation = stamp;
+            return None;
+        }
+        inner.entries.get(key).cloned()
+    }
+}
+
+/// The writer connection, held for one statement or one scope; dropping it ends the write.
+pub(crate) struct Writer<'a> {
+    db: &'a DatabaseConnection,
+    generation: &'a Arc<Generation>,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(db: &'a DatabaseConnection, generation: &'a Arc<Generation>) -> Self {
+        generation.begin_write();
+        Writer { db, generation }
+    }
+
+    /// A transaction that counts as a write until it is committed, rolled back or dropped.
+    pub(crate) async fn begin(&self) -> Result<Txn, DbErr> {
+        let guard = WriteGuard::new(self.generation.clone());
+        Ok(Txn {
+            inner: self.db.begin().await?,
+            _guard: guard,
+        })
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.generation.end_write();
+    }
+}
+
+impl Deref for Writer<'_> {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &DatabaseConnection {
+        self.db
+    }
+}
+
+struct WriteGuard(Arc<Generation>);
+
+impl WriteGuard {
+    fn new(generation: Arc<Generation>) -> Self {
+        generation.begin_write();
+        WriteGuard(generation)
+    }
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        self.0.end_write();
+    }
+}
+
+/// A write transaction: sea-orm's, plus the write it counts as.
+pub(crate) struct Txn {
+    inner: DatabaseTransaction,
+    _guard: WriteGuard,
+}
+
+impl Txn {
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        self.inner.commit().await
+    }
+}
+
+impl Deref for Txn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Writer<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.db.execute(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.db.execute_unprepared(sql).await
+    }
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.db.query_one(stmt).await
+    }
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.db.query_all(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        self.db.support_returning()
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.inner.execute(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.inner.execute_unprepared(sql).await
+    }
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.inner.query_one(stmt).await
+    }
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.inner.query_all(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn load(n: &AtomicU64) -> Result<u64, ()> {
+        Ok(n.fetch_add(1, Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_write_empties_the_cache_and_a_write_in_flight_bypasses_it() {
+        let generation = Arc::new(Generation::new(true));
+        let map: Map<&str, u64> = Map::default();
+        let reads = AtomicU64::new(0);
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(0)
+        );
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(0)
+        );
+        generation.begin_write();
+        // While a write is in flight every read goes to the loader and nothing is kept.
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(1)
+        );
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(2)
+        );
+        generation.end_write();
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(3)
+        );
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(3)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_value_read_across_a_write_is_not_kept() {
+        let generation = Arc::new(Generation::new(true));
+        let map: Map<&str, u64> = Map::default();
+        let g = generation.clone();
+        let v = map
+            .get_or_load(&generation, "k", || async move {
+                // A write starts and ends while this read runs.
+                g.begin_write();
+                g.end_write();
+                Ok::<u64, ()>(7)
+            })
+            .await;
+        assert_eq!(v, Ok(7));
+        let reads = AtomicU64::new(8);
+        assert_eq!(
+            map.get_or_load(&generation, "k", || load(&reads)).await,
+            Ok(8)
+        );
+    }
+
+    #[tokio::test]
+    async fn switched_off_it_always_reads_and_it_stays_bounded() {
+        let off = Generation::new(false);
+        let map: Map<u64, u64> = Map::default();
+        let reads = AtomicU64::new(0);
+        map.get_or_load(&off, 1, || load(&reads)).await.unwrap();
+        map.get_or_load(&off, 1, || load(&reads)).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+
+        let on = Generation::new(true);
+        for k in 0..(MAX_ENTRIES as u64 * 3) {
+            map.get_or_load(&on, k, || async { Ok::<u64, ()>(k) })
+                .await
+                .unwrap();
+        }
+        assert!(map.inner.lock().unwrap().entries.len() <= MAX_ENTRIES);
+    }
+}

@@ -1,0 +1,107 @@
+//! Issue 11: the read cache (credentials with their owners, customers, settings) never answers
+//! with what a write replaced, whichever panel wrote; and a SQLite file, whose reads are cached,
+//! has one panelgate process only.
+
+use panelgate_core::Core;
+use panelgate_testkit::{backend, TestApp, ADMIN_KEY, CUSTOMER1_KEY};
+
+const GET: &str = r#"{"command":"Customers.get","params":{"loginname":"customer1"}}"#;
+
+async fn email(t: &TestApp) -> String {
+    let get = r#"{"command":"Customers.get","params":{"loginname":"customer2"}}"#;
+    let r = t.froxlor(ADMIN_KEY, get).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["data"]["email"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_write_through_one_panel_is_read_at_once_through_another() {
+    let t = TestApp::demo().await;
+    let before = email(&t).await;
+    assert_eq!(
+        email(&t).await,
+        before,
+        "a repeated read (from the cache) answers the same"
+    );
+
+    let set = r#"<packet><customer><set><filter><login>customer2</login></filter><values><gen_info><email>changed@example.org</email></gen_info></values></set></customer></packet>"#;
+    let r = t.plesk(&panelgate_testkit::plesk_login("admin"), set).await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    assert_eq!(email(&t).await, "changed@example.org");
+
+    // The same through httpapi.com (reseller1's key; customer2 is reseller1's).
+    let r = t
+        .request(
+            "GET",
+            "/api/customers/details-by-id.json?auth-userid=2&api-key=demo-httpapi-key&customer-id=2",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("changed@example.org"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_deactivated_customer_is_refused_on_its_next_request() {
+    let t = TestApp::demo().await;
+    let own = GET;
+    for _ in 0..3 {
+        let r = t.froxlor(CUSTOMER1_KEY, own).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let off =
+        r#"{"command":"Customers.update","params":{"loginname":"customer1","deactivated":1}}"#;
+    assert_eq!(t.froxlor(ADMIN_KEY, off).await.status, 200);
+    let r = t.froxlor(CUSTOMER1_KEY, own).await;
+    assert_eq!(
+        r.status, 403,
+        "a cached credential outlived its owner's deactivation: {}",
+        r.body
+    );
+
+    let on = r#"{"command":"Customers.update","params":{"loginname":"customer1","deactivated":0}}"#;
+    assert_eq!(t.froxlor(ADMIN_KEY, on).await.status, 200);
+    assert_eq!(t.froxlor(CUSTOMER1_KEY, own).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_changed_setting_applies_to_the_next_request() {
+    let t = TestApp::demo().await;
+    assert_eq!(t.froxlor(ADMIN_KEY, GET).await.status, 200);
+    t.core
+        .settings()
+        .set(&t.sys(), "api.enabled", "0")
+        .await
+        .unwrap();
+    let r = t.froxlor(ADMIN_KEY, GET).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("API is not enabled"), "{}", r.body);
+    t.core
+        .settings()
+        .set(&t.sys(), "api.enabled", "1")
+        .await
+        .unwrap();
+    assert_eq!(t.froxlor(ADMIN_KEY, GET).await.status, 200);
+}
+
+/// A second process on one SQLite file would write behind the first one's cache: it is refused
+/// with a message that names the file and the way to run several instances.
+#[tokio::test]
+async fn a_sqlite_file_has_one_panelgate() {
+    if backend() != "sqlite" {
+        println!(
+            "skipped: the SQLite file lock is a SQLite matter (backend {})",
+            backend()
+        );
+        return;
+    }
+    let t = TestApp::demo().await;
+    let other = tempfile::tempdir().unwrap();
+    let err = Core::open(&t.db.url, other.path())
+        .await
+        .expect_err("a second core on the same SQLite file");
+    let text = err.to_string();
+    assert!(text.contains("in use by another panelgate"), "{text}");
+    assert!(text.contains("PostgreSQL or MariaDB"), "{text}");
+}
