@@ -105,3 +105,51 @@ async fn a_sqlite_file_has_one_panelgate() {
     assert!(text.contains("in use by another panelgate"), "{text}");
     assert!(text.contains("PostgreSQL or MariaDB"), "{text}");
 }
+
+#[tokio::test]
+async fn a_changed_password_is_enforced_on_the_next_login() {
+    let t = TestApp::demo().await;
+    let get = "<packet><customer><get><filter><login>customer1</login></filter><dataset><gen_info/></dataset></get></customer></packet>";
+    let old = panelgate_testkit::plesk_login("customer1");
+    for _ in 0..3 {
+        let r = t.plesk(&old, get).await;
+        assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    }
+    let change = r#"{"command":"Customers.update","params":{"loginname":"customer1","new_customer_password":"An0ther-Secret"}}"#;
+    assert_eq!(t.froxlor(ADMIN_KEY, change).await.status, 200);
+    let r = t.plesk(&old, get).await;
+    assert!(
+        !r.body.contains("<status>ok</status>"),
+        "the old password still opens the account: {}",
+        r.body
+    );
+    let new = [
+        ("HTTP_AUTH_LOGIN", "customer1"),
+        ("HTTP_AUTH_PASSWD", "An0ther-Secret"),
+    ];
+    let r = t.plesk(&new, get).await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_new_customer_is_in_the_next_page_and_count() {
+    let t = TestApp::demo().await;
+    let page = r#"{"command":"Customers.listing","params":{"sql_limit":25}}"#;
+    let isp = "/billmgr?func=account&authinfo=admin:changeme1Q**&out=json&p_cnt=25";
+    let before = t.froxlor(ADMIN_KEY, page).await.json()["data"]["count"].clone();
+    let isp_before = t.request("GET", isp, None, "").await.body;
+    assert_eq!(
+        t.froxlor(ADMIN_KEY, page).await.json()["data"]["count"],
+        before
+    );
+
+    let add = r#"{"command":"Customers.add","params":{"email":"cached@example.com","name":"Cache","firstname":"C","new_loginname":"cachetest","new_customer_password":"Secret123x"}}"#;
+    let r = t.froxlor(ADMIN_KEY, add).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let after = t.froxlor(ADMIN_KEY, page).await.json()["data"]["count"].clone();
+    assert_eq!(after.as_u64(), before.as_u64().map(|n| n + 1));
+    let isp_after = t.request("GET", isp, None, "").await.body;
+    assert!(!isp_before.contains("cachetest"), "{isp_before}");
+    assert!(isp_after.contains("cachetest"), "{isp_after}");
+}

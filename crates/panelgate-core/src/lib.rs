@@ -94,6 +94,13 @@ pub(crate) struct Caches {
     /// A customer and its owner's login, by id or login; `None`: no such customer.
     pub customers: cache::Map<CustomerRef, Option<Arc<(entity::customers::Model, String)>>>,
     pub settings: cache::Map<(), Arc<SettingsSnapshot>>,
+    /// How many customers an owner filter lets through (see `policy::customer_owner_filter`).
+    pub customer_counts: cache::Map<Option<i64>, u64>,
+    /// Pages of customers with their owners, by owner filter, offset and limit.
+    #[allow(clippy::type_complexity)]
+    pub customer_pages: cache::Map<(Option<i64>, u64, u64), Arc<Vec<(Customer, Option<Admin>)>>>,
+    /// The account a panel login names, by lower-cased login.
+    pub logins: cache::Map<String, Arc<auth::Account>>,
 }
 
 /// How to open a core: the clock and the limits (defaults: the system clock, [`Limits::default`]).

@@ -333,32 +333,6 @@ impl Admins<'_> {
             .await?
             .is_some())
     }
-
-    /// Check an admin's panel password.
-    pub(crate) async fn verify_password(
-        &self,
-        login: &str,
-        password: &str,
-    ) -> CoreResult<Option<Admin>> {
-        let row = admins::Entity::find()
-            .filter(admins::Column::LoginKey.eq(login.to_lowercase()))
-            .one(self.core.reader())
-            .await?;
-        let ok = self
-            .core
-            .verifier()
-            .verify(
-                "admin-password",
-                login,
-                password,
-                row.as_ref().map(|r| r.password_hash.as_str()),
-            )
-            .await;
-        Ok(match row {
-            Some(row) if ok && row.loginname == login => Some(row_to_admin(row)),
-            _ => None,
-        })
-    }
 }
 
 /// A change to an admin or reseller: `None` keeps the current value.

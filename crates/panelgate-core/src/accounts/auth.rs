@@ -100,21 +100,34 @@ impl Auth<'_> {
         let Some(attempt) = limiter.begin(peer, login) else {
             return Ok(Err(Refusal::Throttled));
         };
-        let principal = if self.core.admins().login_exists(login).await? {
-            self.core
-                .admins()
-                .verify_password(login, password)
-                .await?
-                .map(|a| {
-                    admitted(a.api_allowed, a.deactivated, true, LoginMethod::Password)
-                        .map(|()| Principal::admin(a))
+        let account = self.account(login).await?;
+        let verifier = self.core.verifier();
+        let principal = match &*account {
+            Account::Admin(row) => {
+                let ok = verifier
+                    .verify("admin-password", login, password, Some(&row.password_hash))
+                    .await;
+                (ok && row.loginname == login).then(|| {
+                    admitted(
+                        row.api_allowed,
+                        row.deactivated,
+                        true,
+                        LoginMethod::Password,
+                    )
+                    .map(|()| Principal::admin(crate::admins::row_to_admin((**row).clone())))
                 })
-        } else {
-            self.core
-                .customers()
-                .verify_password(login, password)
-                .await?
-                .map(|c| {
+            }
+            Account::Customer(row, owner) => {
+                let ok = verifier
+                    .verify(
+                        "customer-password",
+                        login,
+                        password,
+                        Some(&row.password_hash),
+                    )
+                    .await;
+                (ok && row.loginname == login).then(|| {
+                    let c = crate::customers::row_to_customer((**row).clone(), owner.clone());
                     admitted(
                         c.features.api_allowed,
                         c.deactivated,
@@ -123,6 +136,14 @@ impl Auth<'_> {
                     )
                     .map(|()| Principal::customer(c))
                 })
+            }
+            Account::Unknown => {
+                // What a wrong password costs, so a missing login does not answer faster.
+                verifier
+                    .verify("customer-password", login, password, None)
+                    .await;
+                None
+            }
         };
         match principal {
             Some(outcome) => {
@@ -137,7 +158,48 @@ impl Auth<'_> {
     }
 }
 
+/// The account a panel login names (logins are unique across admins and customers, compared
+/// case-insensitively), as the read cache keeps it.
+pub(crate) enum Account {
+    Admin(Box<crate::entity::admins::Model>),
+    /// A customer and its owner's login.
+    Customer(Box<crate::entity::customers::Model>, String),
+    Unknown,
+}
+
 impl Auth<'_> {
+    /// The account `login` names: an admin's or reseller's, else a customer's.
+    async fn account(&self, login: &str) -> CoreResult<std::sync::Arc<Account>> {
+        use crate::entity::{admins, customers};
+        let key = login.to_lowercase();
+        let (caches, generation) = self.core.cache();
+        caches
+            .logins
+            .get_or_load(generation, key.clone(), || async {
+                let db = self.core.reader();
+                if let Some(admin) = admins::Entity::find()
+                    .filter(admins::Column::LoginKey.eq(key.as_str()))
+                    .one(db)
+                    .await?
+                {
+                    return Ok(std::sync::Arc::new(Account::Admin(Box::new(admin))));
+                }
+                let found = customers::Entity::find()
+                    .filter(customers::Column::LoginKey.eq(key.as_str()))
+                    .find_also_related(admins::Entity)
+                    .one(db)
+                    .await?;
+                Ok(std::sync::Arc::new(match found {
+                    Some((row, owner)) => {
+                        let owner = owner.map(|a| a.loginname).unwrap_or_default();
+                        Account::Customer(Box::new(row), owner)
+                    }
+                    None => Account::Unknown,
+                }))
+            })
+            .await
+    }
+
     /// An admin's or reseller's password, the account named by its id (httpapi.com's legacy
     /// `auth-userid` + `auth-password`). Customers cannot log in this way.
     pub async fn admin_password(
@@ -146,7 +208,7 @@ impl Auth<'_> {
         password: &str,
         peer: Option<IpAddr>,
     ) -> CoreResult<Login> {
-        let login = match crate::admins::find_row(&self.core.db(), admin_id).await {
+        let login = match crate::admins::find_row(self.core.reader(), admin_id).await {
             Ok(row) => row.loginname,
             // An unknown id costs what a wrong password costs, and counts as a failure.
             Err(crate::CoreError::NotFound { .. }) => format!("#{admin_id}"),

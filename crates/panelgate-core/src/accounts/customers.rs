@@ -195,7 +195,15 @@ impl Customers<'_> {
     pub async fn count(&self, actor: &Actor) -> CoreResult<u64> {
         use sea_orm::PaginatorTrait;
         self.core.authorize(actor, Operation::CustomersList)?;
-        Ok(select_listable(actor).count(self.core.reader()).await?)
+        // What the query reads depends on the owner filter alone.
+        let owner = policy::customer_owner_filter(actor);
+        let (caches, generation) = self.core.cache();
+        caches
+            .customer_counts
+            .get_or_load(generation, owner, || async {
+                Ok(select_listable(actor).count(self.core.reader()).await?)
+            })
+            .await
     }
 
     /// One page of [`Customers::list_with_owners`] (by id), paged in the database: `limit` rows
@@ -208,25 +216,33 @@ impl Customers<'_> {
     ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
         use sea_orm::QuerySelect;
         self.core.authorize(actor, Operation::CustomersList)?;
-        let q = select_listable(actor);
         // SQLite and the others take signed 64-bit numbers.
         let (offset, limit) = (offset.min(i64::MAX as u64), limit.min(i64::MAX as u64));
-        let rows = q
-            .offset(offset)
-            .limit(limit)
-            .find_also_related(admins::Entity)
-            .all(self.core.reader())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(row, owner)| {
-                let login = owner
-                    .as_ref()
-                    .map(|a| a.loginname.clone())
-                    .unwrap_or_default();
-                (row_to_customer(row, login), owner.map(row_to_admin))
+        let owner = policy::customer_owner_filter(actor);
+        let (caches, generation) = self.core.cache();
+        let page = caches
+            .customer_pages
+            .get_or_load(generation, (owner, offset, limit), || async {
+                let rows = select_listable(actor)
+                    .offset(offset)
+                    .limit(limit)
+                    .find_also_related(admins::Entity)
+                    .all(self.core.reader())
+                    .await?;
+                CoreResult::Ok(Arc::new(
+                    rows.into_iter()
+                        .map(|(row, owner)| {
+                            let login = owner
+                                .as_ref()
+                                .map(|a| a.loginname.clone())
+                                .unwrap_or_default();
+                            (row_to_customer(row, login), owner.map(row_to_admin))
+                        })
+                        .collect::<Vec<_>>(),
+                ))
             })
-            .collect())
+            .await?;
+        Ok(Arc::unwrap_or_clone(page))
     }
 
     /// The customers the actor may see: all of an admin's (see [`Customers::list`]), or a
@@ -627,33 +643,6 @@ impl Customers<'_> {
         let (row, login) = move_row(&txn, row, target_admin).await?;
         txn.commit().await?;
         Ok(row_to_customer(row, login))
-    }
-
-    /// Check a customer's panel password (Plesk/ISPsystem clients send one with every request).
-    pub(crate) async fn verify_password(
-        &self,
-        login: &str,
-        password: &str,
-    ) -> CoreResult<Option<Customer>> {
-        let db = self.core.reader();
-        let row = find_row(db, &CustomerRef::Login(login.to_owned())).await?;
-        let ok = self
-            .core
-            .verifier()
-            .verify(
-                "customer-password",
-                login,
-                password,
-                row.as_ref().map(|r| r.password_hash.as_str()),
-            )
-            .await;
-        match row {
-            Some(row) if ok && row.loginname == login => {
-                let admin = admin_login(db, row.admin_id).await?;
-                Ok(Some(row_to_customer(row, admin)))
-            }
-            _ => Ok(None),
-        }
     }
 }
 
