@@ -503,7 +503,7 @@ impl Backups<'_> {
     }
 
     pub(crate) async fn server_settings_unchecked(&self) -> CoreResult<ServerSettings> {
-        let s = settings::read_all(&self.core.db()).await?;
+        let s = settings::read_all(self.core.reader()).await?;
         Ok(ServerSettings {
             max_backup_files: s.int("backup.max_backup_files"),
             max_backup_processes: s.int("backup.max_backup_processes").max(1),

@@ -88,13 +88,18 @@ impl Worker {
     /// Claim one queued task: a conditional update, so of several workers exactly one wins.
     pub async fn claim(&self) -> CoreResult<Option<Claim>> {
         use backup_tasks::Column as T;
-        let db = &self.core.db();
+        // Looking is a read: an idle poll does not count as a write (which would empty the read
+        // cache several times a second).
         let candidates = backup_tasks::Entity::find()
             .filter(T::State.eq(TaskState::Queued.as_str()))
             .order_by_asc(T::Id)
             .limit(16)
-            .all(db)
+            .all(self.core.reader())
             .await?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let db = &self.core.db();
         let now = self.core.now();
         for c in candidates {
             let res = backup_tasks::Entity::update_many()
@@ -136,8 +141,16 @@ impl Worker {
     /// Tasks whose lease ran out: queued again once, then failed.
     pub async fn recover_expired(&self) -> CoreResult<u64> {
         use backup_tasks::Column as T;
-        let db = &self.core.db();
         let now = self.core.now();
+        let expired = backup_tasks::Entity::find()
+            .filter(T::State.eq(TaskState::Working.as_str()))
+            .filter(T::LeaseUntil.lt(now))
+            .one(self.core.reader())
+            .await?;
+        if expired.is_none() {
+            return Ok(0);
+        }
+        let db = &self.core.db();
         let requeued = backup_tasks::Entity::update_many()
             .col_expr(T::State, Expr::value(TaskState::Queued.as_str()))
             .col_expr(T::ClaimedBy, Expr::value(""))
@@ -250,7 +263,8 @@ impl Worker {
     /// Turn Froxlor jobs planned at least `delay` seconds ago into tasks (Froxlor's cron runs
     /// them the same way). A unique index on the job id keeps two instances from doing it twice.
     pub async fn schedule_due_jobs(&self, delay: i64) -> CoreResult<usize> {
-        let db = &self.core.db();
+        // Reads; `insert_job_task` writes.
+        let db = self.core.reader();
         let due = backup_jobs::Entity::find()
             .filter(backup_jobs::Column::CreatedAt.lte(self.core.now() - delay))
             .order_by_asc(backup_jobs::Column::Id)
