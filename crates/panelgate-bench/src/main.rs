@@ -280,22 +280,58 @@ fn proc_status(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// The demo data set and `count` generated customers (owned by the admin), as a seed file.
-fn seed_file(dir: &Path, count: u64) -> PathBuf {
+/// `count` generated customers (owned by the admin, with the demo password's stored hash), as a
+/// JSON-lines data set.
+fn generated_customers(dir: &Path, count: u64) -> PathBuf {
     use std::io::Write;
-    let path = dir.join("generated.toml");
+    let demo = include_str!("../../../fixtures/demo.toml");
+    let hash = demo
+        .lines()
+        .find_map(|l| l.strip_prefix("\"changeme1Q**\" = "))
+        .expect("the demo data's hash of its password")
+        .trim_matches('"');
+    let path = dir.join("generated.jsonl");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    out.write_all(include_str!("../../../fixtures/demo.toml").as_bytes())
-        .unwrap();
     for i in 0..count {
         writeln!(
             out,
-            "[[customers]]\nloginname = \"gen{i}\"\npassword = \"changeme1Q**\"\nadmin = 1\nname = \"Generated {i}\"\nemail = \"gen{i}@example.net\"\ncreate_std_subdomain = false\n"
+            r#"{{"customer":{{"loginname":"gen{i}","password_hash":"{hash}","admin":1,"name":"Generated {i}","firstname":"G","email":"gen{i}@example.net","create_std_subdomain":false}}}}"#
         )
         .unwrap();
     }
     out.flush().unwrap();
     path
+}
+
+/// Run `panelgate import FILE` on `data` (before the server starts); returns how long it took
+/// and the peak RSS seen (KiB).
+fn import(args: &Args, binary: &Path, data: &Path, file: &Path) -> (Duration, u64) {
+    let mut cmd = std::process::Command::new(binary);
+    cmd.arg("import")
+        .arg(file)
+        .arg("--data-dir")
+        .arg(data)
+        .env("PANELGATE_LOG", "warn")
+        .stdout(Stdio::null());
+    if let Some(url) = &args.database_url {
+        cmd.args(["--database-url", url]);
+    }
+    cmd.args(&args.server_args);
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("start panelgate import");
+    let mut peak = 0;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for panelgate import") {
+            assert!(
+                status.success(),
+                "panelgate import {} failed",
+                file.display()
+            );
+            return (started.elapsed(), peak);
+        }
+        peak = peak.max(proc_status(child.id(), "VmHWM:").unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
@@ -309,7 +345,8 @@ async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
         cmd.args(["--database-url", url]);
     }
     if args.customers > 0 {
-        cmd.arg("--seed").arg(seed_file(data, args.customers));
+        // The data was imported before the server started.
+        cmd.arg("--no-demo");
     }
     cmd.args(&args.server_args);
     let started = Instant::now();
@@ -625,6 +662,15 @@ async fn run(args: Args, binary: PathBuf) {
         return load(&args, addr).await;
     }
     let data = tempfile::tempdir().unwrap();
+    let mut imported = None;
+    if args.customers > 0 {
+        // The demo data, then the generated customers, each through `panelgate import`.
+        let demo = data.path().join("demo.toml");
+        std::fs::write(&demo, include_str!("../../../fixtures/demo.toml")).unwrap();
+        import(&args, &binary, data.path(), &demo);
+        let file = generated_customers(data.path(), args.customers);
+        imported = Some(import(&args, &binary, data.path(), &file));
+    }
     let server = start(&args, &binary, data.path()).await;
     let pid = server.child.id();
     let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
@@ -636,6 +682,15 @@ async fn run(args: Args, binary: PathBuf) {
         args.customers);
     if !args.server_args.is_empty() {
         println!("server arguments: {}", args.server_args.join(" "));
+    }
+    if let Some((took, peak)) = imported {
+        println!(
+            "panelgate import of {} generated customers: {:.1} s ({:.0} customers/s), peak RSS {:.1} MiB",
+            args.customers,
+            took.as_secs_f64(),
+            args.customers as f64 / took.as_secs_f64(),
+            peak as f64 / 1024.0
+        );
     }
     println!(
         "start-up to the first healthy answer: {:.0} ms; RSS after start {:.1} MiB (peak {:.1} MiB)",

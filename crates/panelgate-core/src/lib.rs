@@ -310,6 +310,17 @@ impl Core {
         seed::load(self, system, data).await
     }
 
+    /// Load a JSON-lines data set (see [`seed::Record`]) in file order, customers in batches;
+    /// `progress` hears how many bytes were read so far.
+    pub async fn load_lines<R: std::io::BufRead>(
+        &self,
+        system: &SystemCap,
+        input: R,
+        progress: impl FnMut(u64),
+    ) -> CoreResult<seed::LoadReport> {
+        seed::load_lines(self, system, input, progress).await
+    }
+
     /// `<data-dir>/homes/<login>`: a customer's files. The login is checked (a
     /// [`types::Login`] is one safe path component), so the folder is always directly inside
     /// `homes/`.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::admins::NewAdmin;
+use crate::customers::Imported;
 use crate::error::{CoreError, CoreResult};
 use crate::model::{Features, NewCredential, NewCustomer, Profile, Resources};
 use crate::types::Login;
@@ -54,6 +55,9 @@ pub struct SeedCustomer {
     pub limits: Resources,
     pub features: Features,
     pub create_std_subdomain: bool,
+    /// A stored argon2 hash (PHC string) of the password, kept as is: an imported customer
+    /// with one needs no `password` and costs no hashing.
+    pub password_hash: Option<String>,
 }
 
 impl Default for SeedCustomer {
@@ -67,8 +71,169 @@ impl Default for SeedCustomer {
             limits: Resources::default(),
             features: Features::default(),
             create_std_subdomain: true,
+            password_hash: None,
         }
     }
+}
+
+/// Customers written per transaction when a data set is loaded.
+pub const BATCH: usize = 1000;
+
+fn imported(c: &SeedCustomer) -> CoreResult<Imported> {
+    let mut profile = c.profile.clone();
+    if profile.def_language.is_empty() {
+        profile.def_language = "en".into();
+    }
+    Ok(Imported {
+        id: c.id,
+        login: Login::try_from(c.loginname.as_str())?,
+        owner: c.admin,
+        password_hash: c.password_hash.clone(),
+        new: NewCustomer {
+            loginname: Some(Login::try_from(c.loginname.as_str())?),
+            password: (!c.password.is_empty() || c.password_hash.is_none())
+                .then(|| c.password.clone()),
+            profile,
+            limits: c.limits,
+            features: c.features,
+            create_std_subdomain: c.create_std_subdomain,
+            ..NewCustomer::default()
+        },
+    })
+}
+
+/// One line of a JSON-lines data set: `{"customer": {…}}`, `{"admin": {…}}`, … (the fields of
+/// the TOML tables of the same names).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Record {
+    Setting { name: String, value: String },
+    Sequence { name: String, next: i64 },
+    Admin(Box<NewAdmin>),
+    Customer(Box<SeedCustomer>),
+    Credential(Box<NewCredential>),
+    Plan(Box<crate::orders::Plan>),
+    Funds(SeedFunds),
+}
+
+/// What a load wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub records: u64,
+    pub customers: u64,
+}
+
+/// Load a JSON-lines data set from `input`, in file order, customers in batches of [`BATCH`].
+/// `progress` is told how many bytes were read so far. A bad line stops the load with its
+/// number; every record before it is written. A batch that cannot be written (a taken login,
+/// an unknown owner) is written not at all.
+pub(crate) async fn load_lines<R: std::io::BufRead>(
+    core: &Core,
+    system: &crate::SystemCap,
+    mut input: R,
+    mut progress: impl FnMut(u64),
+) -> CoreResult<LoadReport> {
+    let actor = system.actor();
+    let mut report = LoadReport::default();
+    let mut pending: Vec<Imported> = Vec::with_capacity(BATCH);
+    let (mut line, mut number, mut read) = (String::new(), 0u64, 0u64);
+    let bad = |number: u64, why: String| CoreError::Invalid {
+        field: "data set",
+        reason: format!("line {number}: {why}"),
+    };
+    loop {
+        line.clear();
+        let n = input
+            .read_line(&mut line)
+            .map_err(|e| bad(number + 1, e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        read += n as u64;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                // Every record before the bad line is written.
+                flush(core, &actor, &mut pending, number).await?;
+                return Err(bad(number, e.to_string()));
+            }
+        };
+        report.records += 1;
+        if let Record::Customer(c) = record {
+            let c = match imported(&c) {
+                Ok(c) => c,
+                Err(e) => {
+                    flush(core, &actor, &mut pending, number).await?;
+                    return Err(bad(number, e.to_string()));
+                }
+            };
+            pending.push(c);
+            if pending.len() == BATCH {
+                report.customers += flush(core, &actor, &mut pending, number).await?;
+                progress(read);
+            }
+            continue;
+        }
+        // Anything else applies after the customers before it.
+        report.customers += flush(core, &actor, &mut pending, number).await?;
+        apply(core, &actor, record)
+            .await
+            .map_err(|e| bad(number, e.to_string()))?;
+        progress(read);
+    }
+    report.customers += flush(core, &actor, &mut pending, number).await?;
+    progress(read);
+    Ok(report)
+}
+
+async fn flush(
+    core: &Core,
+    actor: &crate::Actor,
+    pending: &mut Vec<Imported>,
+    number: u64,
+) -> CoreResult<u64> {
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let batch = std::mem::take(pending);
+    let n = batch.len() as u64;
+    core.customers()
+        .import_batch(actor, batch)
+        .await
+        .map_err(|e| CoreError::Invalid {
+            field: "data set",
+            reason: format!("the customers up to line {number}: {e}"),
+        })?;
+    Ok(n)
+}
+
+async fn apply(core: &Core, actor: &crate::Actor, record: Record) -> CoreResult<()> {
+    match record {
+        Record::Setting { name, value } => settings::write(&core.db(), &name, &value).await,
+        Record::Sequence { name, next } => {
+            sequences::ensure_at_least(&core.db(), &name, next).await
+        }
+        Record::Admin(a) => core.admins().create(actor, *a).await.map(|_| ()),
+        Record::Customer(_) => Ok(()),
+        Record::Credential(c) => core.credentials().create(actor, *c).await.map(|_| ()),
+        Record::Plan(p) => core.orders().add_plan(&p).await,
+        Record::Funds(f) => add_funds(core, actor, &f).await,
+    }
+}
+
+async fn add_funds(core: &Core, actor: &crate::Actor, f: &SeedFunds) -> CoreResult<()> {
+    let amount = crate::orders::parse_money(&f.amount).ok_or_else(|| CoreError::Invalid {
+        field: "funds.amount",
+        reason: format!("{:?} is not an amount", f.amount),
+    })?;
+    core.orders()
+        .add_funds(actor, &crate::model::CustomerRef::Id(f.customer), amount)
+        .await
+        .map(|_| ())
 }
 
 /// Load a data set (settings, sequences, admins, customers, credentials, plans, funds, in that
@@ -91,35 +256,9 @@ async fn load_all(core: &Core, system: &crate::SystemCap, data: &DataSet) -> Cor
     for admin in &data.admins {
         core.admins().create(&actor, admin.clone()).await?;
     }
-    for c in &data.customers {
-        let mut profile = c.profile.clone();
-        if profile.def_language.is_empty() {
-            profile.def_language = "en".into();
-        }
-        let created = core
-            .customers()
-            .create_owned(
-                &actor,
-                Some(c.admin),
-                NewCustomer {
-                    loginname: Some(Login::try_from(c.loginname.as_str())?),
-                    password: Some(c.password.clone()),
-                    profile,
-                    limits: c.limits,
-                    features: c.features,
-                    create_std_subdomain: c.create_std_subdomain,
-                    ..NewCustomer::default()
-                },
-            )
-            .await?;
-        if let Some(id) = c.id {
-            if id != created.id {
-                return Err(CoreError::Invalid {
-                    field: "customers.id",
-                    reason: format!("{} got id {} instead of {id}", c.loginname, created.id),
-                });
-            }
-        }
+    for chunk in data.customers.chunks(BATCH) {
+        let batch = chunk.iter().map(imported).collect::<CoreResult<Vec<_>>>()?;
+        core.customers().import_batch(&actor, batch).await?;
     }
     for cred in &data.credentials {
         core.credentials().create(&actor, cred.clone()).await?;
@@ -128,13 +267,7 @@ async fn load_all(core: &Core, system: &crate::SystemCap, data: &DataSet) -> Cor
         core.orders().add_plan(plan).await?;
     }
     for f in &data.funds {
-        let amount = crate::orders::parse_money(&f.amount).ok_or_else(|| CoreError::Invalid {
-            field: "funds.amount",
-            reason: format!("{:?} is not an amount", f.amount),
-        })?;
-        core.orders()
-            .add_funds(&actor, &crate::model::CustomerRef::Id(f.customer), amount)
-            .await?;
+        add_funds(core, &actor, f).await?;
     }
     Ok(())
 }

@@ -27,6 +27,17 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Load a data set (TOML like fixtures/demo.toml, or JSON lines) into the database, in
+    /// batches, then exit. The server must not be running on the same SQLite file.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The data set: TOML, or JSON lines (`{"customer": {…}}` per line)
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -46,8 +57,8 @@ pub struct ServeArgs {
     /// Do not load the demo data set into a fresh database
     #[arg(long, env = "PANELGATE_NO_DEMO")]
     pub no_demo: bool,
-    /// Load this data set (TOML, the format of fixtures/demo.toml) into a fresh database
-    /// instead of the demo data
+    /// Load this data set (TOML, the format of fixtures/demo.toml, or JSON lines) into a fresh
+    /// database instead of the demo data
     #[arg(long, env = "PANELGATE_SEED")]
     pub seed: Option<PathBuf>,
     /// Froxlor release to answer as: 2.0 (2.0.24) or 2.3 (2.3.10) [default: 2.0]

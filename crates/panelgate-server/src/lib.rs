@@ -232,6 +232,85 @@ fn finish(cx: &Context, protocol: &str, started: Instant, mut resp: Response) ->
 
 /// Open the database with the configured limits, load the demo data into a fresh one, and build
 /// the app with every setting of `config`. Returns the app and whether the demo data was loaded.
+/// Load the data set at `path` into `core`: JSON lines when its first non-blank byte is `{`,
+/// TOML otherwise. `progress` hears how many bytes were read so far.
+pub async fn load_file(
+    core: &Core,
+    system: &SystemCap,
+    path: &std::path::Path,
+    progress: impl FnMut(u64),
+) -> Result<panelgate_core::seed::LoadReport, String> {
+    use std::io::BufRead;
+    let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| named(&e))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    let json_lines = input
+        .fill_buf()
+        .map_err(|e| named(&e))?
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        == Some(&b'{');
+    if json_lines {
+        return core
+            .load_lines(system, input, progress)
+            .await
+            .map_err(|e| named(&e));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut input, &mut text).map_err(|e| named(&e))?;
+    let data: DataSet = toml::from_str(&text).map_err(|e| named(&e))?;
+    core.load(system, &data).await.map_err(|e| named(&e))?;
+    let mut progress = progress;
+    progress(text.len() as u64);
+    Ok(panelgate_core::seed::LoadReport {
+        records: (data.settings.len()
+            + data.sequences.len()
+            + data.admins.len()
+            + data.customers.len()
+            + data.credentials.len()
+            + data.plans.len()
+            + data.funds.len()) as u64,
+        customers: data.customers.len() as u64,
+    })
+}
+
+/// `panelgate import FILE`: open the database `config` names and load the data set at `file`
+/// into it (a progress bar on a terminal), then close it.
+pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, String> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let options = CoreOptions {
+        limits: config.limits.clone(),
+        password_hashing: config.password_hashing,
+        ..CoreOptions::default()
+    };
+    let (core, system) = Core::open_with(&config.database_url, &config.data_dir, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let report = load_file(&core, &system, file, |read| bar.set_position(read)).await;
+    bar.finish_and_clear();
+    let report = report?;
+    core.close().await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "imported {} records ({} customers) from {} into {} in {:.1} s\n",
+        report.records,
+        report.customers,
+        file.display(),
+        panelgate_core::db::describe_url(&config.database_url),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
@@ -245,17 +324,17 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
         .map_err(|e| e.to_string())?;
     let mut loaded_demo = false;
     if (config.demo || config.seed.is_some()) && core.is_empty().await.map_err(|e| e.to_string())? {
-        let data = match &config.seed {
+        match &config.seed {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                load_file(&core, &system, path, |_| {}).await?;
             }
-            None => demo_data().map_err(|e| format!("demo data: {e}"))?,
-        };
-        core.load(&system, &data)
-            .await
-            .map_err(|e| format!("loading demo data: {e}"))?;
+            None => {
+                let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
+                core.load(&system, &data)
+                    .await
+                    .map_err(|e| format!("loading demo data: {e}"))?;
+            }
+        }
         loaded_demo = true;
     }
     Ok((

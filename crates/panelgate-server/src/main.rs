@@ -6,9 +6,10 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let (args, import) = match cli.command {
+        Some(Command::Serve(args)) => (args, None),
+        Some(Command::Import(a)) => (a.serve, Some(a.file)),
+        None => (cli.serve, None),
     };
     let config = match Config::resolve(&args) {
         Ok(c) => c,
@@ -37,6 +38,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(file) = import {
+        return runtime.block_on(async move {
+            match panelgate_server::import(&config, &file).await {
+                Ok(summary) => {
+                    print!("{summary}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("panelgate: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        });
+    }
     runtime.block_on(async move {
         let (app, loaded_demo) = match panelgate_server::build(&config).await {
             Ok(x) => x,

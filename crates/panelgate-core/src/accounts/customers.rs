@@ -78,13 +78,16 @@ async fn admin_login<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<St
 }
 
 async fn std_subdomain_name<C: ConnectionTrait>(db: &C, login: &str) -> CoreResult<String> {
-    let s = settings::read_all(db).await?;
+    Ok(std_subdomain_of(&settings::read_all(db).await?, login))
+}
+
+fn std_subdomain_of(s: &settings::SettingsSnapshot, login: &str) -> String {
     let base = if s.get("system.stdsubdomain").is_empty() {
-        s.get("system.hostname").to_owned()
+        s.get("system.hostname")
     } else {
-        s.get("system.stdsubdomain").to_owned()
+        s.get("system.stdsubdomain")
     };
-    Ok(format!("{}.{}", login.to_lowercase(), base))
+    format!("{}.{}", login.to_lowercase(), base)
 }
 
 async fn create_std_subdomain<C: ConnectionTrait>(
@@ -104,6 +107,93 @@ async fn create_std_subdomain<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(id)
+}
+
+/// Rows per multi-row customer insert (about 60 columns each: under SQLite's limit of bound
+/// values per statement).
+const IMPORT_ROWS_PER_INSERT: usize = 200;
+
+/// A customer of a data set or an import (see [`Customers::import_batch`]).
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// When given, the id the customer must get (checked).
+    pub id: Option<i64>,
+    pub login: crate::types::Login,
+    pub owner: i64,
+    pub new: NewCustomer,
+    /// A stored argon2 hash (PHC string) to keep instead of hashing `new.password`.
+    pub password_hash: Option<String>,
+}
+
+/// What a new customer row is made of.
+struct NewRow<'a> {
+    id: i64,
+    guid: i64,
+    loginname: &'a str,
+    hash: String,
+    owner_id: i64,
+    new: &'a NewCustomer,
+    settings: &'a settings::SettingsSnapshot,
+    now: i64,
+}
+
+/// A new customer's row, as every way of creating one fills it.
+fn new_row(r: NewRow<'_>) -> customers::ActiveModel {
+    let NewRow {
+        id,
+        guid,
+        loginname,
+        hash,
+        owner_id,
+        new,
+        settings: s,
+        now,
+    } = r;
+    let login_key = loginname.to_lowercase();
+    let mut am = customers::ActiveModel {
+        id: Set(id),
+        loginname: Set(loginname.to_owned()),
+        login_key: Set(login_key),
+        password_hash: Set(hash),
+        admin_id: Set(owner_id),
+        documentroot: Set(format!(
+            "{}{}/",
+            s.get("system.documentroot_prefix"),
+            loginname
+        )),
+        standardsubdomain: Set(0),
+        guid: Set(guid),
+        deactivated: Set(new.deactivated),
+        lastlogin_succ: Set(0),
+        lastlogin_fail: Set(0),
+        loginfail_count: Set(0),
+        theme: Set(new
+            .theme
+            .clone()
+            .unwrap_or_else(|| s.get("panel.default_theme").to_owned())),
+        custom_notes: Set(new.custom_notes.clone()),
+        custom_notes_show: Set(new.custom_notes_show),
+        allowed_phpconfigs: Set(new.allowed_phpconfigs.clone()),
+        allowed_mysqlserver: Set(new.allowed_mysqlserver.clone()),
+        uuid: Set(uuid_for(id, guid)),
+        external_id: Set(new.external_id.clone()),
+        description: Set(new.description.clone()),
+        created_at: Set(now),
+        diskspace_used: Set(0),
+        mysqls_used: Set(0),
+        emails_used: Set(0),
+        email_accounts_used: Set(0),
+        email_forwarders_used: Set(0),
+        email_quota_used: Set(0),
+        ftps_used: Set(0),
+        subdomains_used: Set(0),
+        traffic_used: Set(0),
+        ..Default::default()
+    };
+    set_profile(&mut am, &new.profile);
+    set_limits(&mut am, &new.limits);
+    set_features(&mut am, &new.features);
+    am
 }
 
 impl Customers<'_> {
@@ -373,49 +463,16 @@ impl Customers<'_> {
         }
         let guid = s.int("system.lastguid") + 1;
         settings::write(&txn, "system.lastguid", &guid.to_string()).await?;
-        let mut am = customers::ActiveModel {
-            id: Set(id),
-            loginname: Set(loginname.clone()),
-            login_key: Set(login_key),
-            password_hash: Set(hash),
-            admin_id: Set(owner_id),
-            documentroot: Set(format!(
-                "{}{}/",
-                s.get("system.documentroot_prefix"),
-                loginname
-            )),
-            standardsubdomain: Set(0),
-            guid: Set(guid),
-            deactivated: Set(new.deactivated),
-            lastlogin_succ: Set(0),
-            lastlogin_fail: Set(0),
-            loginfail_count: Set(0),
-            theme: Set(new
-                .theme
-                .clone()
-                .unwrap_or_else(|| s.get("panel.default_theme").to_owned())),
-            custom_notes: Set(new.custom_notes.clone()),
-            custom_notes_show: Set(new.custom_notes_show),
-            allowed_phpconfigs: Set(new.allowed_phpconfigs.clone()),
-            allowed_mysqlserver: Set(new.allowed_mysqlserver.clone()),
-            uuid: Set(uuid_for(id, guid)),
-            external_id: Set(new.external_id.clone()),
-            description: Set(new.description.clone()),
-            created_at: Set(now),
-            diskspace_used: Set(0),
-            mysqls_used: Set(0),
-            emails_used: Set(0),
-            email_accounts_used: Set(0),
-            email_forwarders_used: Set(0),
-            email_quota_used: Set(0),
-            ftps_used: Set(0),
-            subdomains_used: Set(0),
-            traffic_used: Set(0),
-            ..Default::default()
-        };
-        set_profile(&mut am, &new.profile);
-        set_limits(&mut am, &new.limits);
-        set_features(&mut am, &new.features);
+        let am = new_row(NewRow {
+            id,
+            guid,
+            loginname: &loginname,
+            hash,
+            owner_id,
+            new: &new,
+            settings: &s,
+            now,
+        });
         let row = am
             .insert(&txn)
             .await
@@ -431,6 +488,143 @@ impl Customers<'_> {
         shift_counters(&txn, owner_id, &new.limits, 1, 1).await?;
         txn.commit().await.map_err(|e| map_unique(e, &loginname))?;
         Ok(row_to_customer(row, owner_row.loginname))
+    }
+
+    /// Create many customers in one transaction, as the server (data sets and `panelgate
+    /// import`): ids, guids and standard subdomains are handed out as one by one, owners'
+    /// counters move once per owner, and the rows go in with a few multi-row inserts. All or
+    /// nothing: a taken login, an unknown owner or an owner's full customer quota fails the
+    /// batch before anything is written.
+    pub async fn import_batch(&self, actor: &Actor, batch: Vec<Imported>) -> CoreResult<usize> {
+        use std::collections::{BTreeMap, HashSet};
+        self.core.authorize(actor, Operation::SystemOnly)?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut keys = HashSet::new();
+        let mut hashes = Vec::with_capacity(batch.len());
+        for item in &batch {
+            item.new.validate()?;
+            let login = item.login.as_str();
+            if !keys.insert(login.to_lowercase()) {
+                return Err(CoreError::AlreadyExists {
+                    entity: EntityKind::Customer,
+                    key: Key::Login(login.to_owned()),
+                });
+            }
+            hashes.push(match &item.password_hash {
+                Some(h) => {
+                    crate::password::check_stored_hash(h)?;
+                    h.clone()
+                }
+                None => {
+                    let password = item.new.password.clone().unwrap_or_else(generate_password);
+                    self.core.verifier().hash_new(password).await?
+                }
+            });
+        }
+        let now = self.core.now();
+        let n = batch.len() as i64;
+        let txn = self.core.db().begin().await?;
+        let first = sequences::reserve(&txn, sequences::CUSTOMERS, n).await?;
+        let s = settings::read_all(&txn).await?;
+        // Logins already taken, by an admin or a customer (a few hundred keys per query).
+        let keys: Vec<String> = keys.into_iter().collect();
+        for chunk in keys.chunks(500) {
+            let admin = admins::Entity::find()
+                .filter(admins::Column::LoginKey.is_in(chunk.iter().cloned()))
+                .one(&txn)
+                .await?
+                .map(|a| a.loginname);
+            let customer = customers::Entity::find()
+                .filter(customers::Column::LoginKey.is_in(chunk.iter().cloned()))
+                .one(&txn)
+                .await?
+                .map(|c| c.loginname);
+            if let Some(login) = admin.or(customer) {
+                return Err(CoreError::AlreadyExists {
+                    entity: EntityKind::Customer,
+                    key: Key::Login(login),
+                });
+            }
+        }
+        // Owners: each must exist and have room for its new customers.
+        let mut per_owner: BTreeMap<i64, (i64, Resources)> = BTreeMap::new();
+        for item in &batch {
+            let (count, used) = per_owner.entry(item.owner).or_default();
+            *count += 1;
+            for r in crate::model::Resource::ALL {
+                used.set(r, used.get(r) + item.new.limits.counted(r));
+            }
+        }
+        for (&owner, &(count, _)) in &per_owner {
+            let row = crate::admins::find_row(&txn, owner).await?;
+            if row.customers != crate::model::UNLIMITED
+                && row.customers_used + count > row.customers
+            {
+                return Err(CoreError::QuotaExceeded(Quota::Customers));
+            }
+        }
+        let guid0 = s.int("system.lastguid");
+        settings::write(&txn, "system.lastguid", &(guid0 + n).to_string()).await?;
+        let std_count = batch.iter().filter(|i| i.new.create_std_subdomain).count() as i64;
+        let mut next_sub = if std_count > 0 {
+            sequences::reserve(&txn, sequences::SUBSCRIPTIONS, std_count).await?
+        } else {
+            0
+        };
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut subs = Vec::new();
+        for (i, (item, hash)) in batch.iter().zip(hashes).enumerate() {
+            let id = first + i as i64;
+            if let Some(wanted) = item.id {
+                if wanted != id {
+                    return Err(CoreError::Invalid {
+                        field: "customers.id",
+                        reason: format!("{} would get id {id} instead of {wanted}", item.login),
+                    });
+                }
+            }
+            let mut am = new_row(NewRow {
+                id,
+                guid: guid0 + 1 + i as i64,
+                loginname: item.login.as_str(),
+                hash,
+                owner_id: item.owner,
+                new: &item.new,
+                settings: &s,
+                now,
+            });
+            if item.new.create_std_subdomain {
+                am.standardsubdomain = Set(next_sub);
+                subs.push(subscriptions::ActiveModel {
+                    id: Set(next_sub),
+                    customer_id: Set(id),
+                    admin_id: Set(item.owner),
+                    domain: Set(std_subdomain_of(&s, item.login.as_str())),
+                    is_std_subdomain: Set(true),
+                    created_at: Set(now),
+                });
+                next_sub += 1;
+            }
+            rows.push(am);
+        }
+        // A statement holds at most a few thousand bound values on every backend.
+        for chunk in rows.chunks(IMPORT_ROWS_PER_INSERT) {
+            customers::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in subs.chunks(IMPORT_ROWS_PER_INSERT * 4) {
+            subscriptions::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for (owner, (count, used)) in per_owner {
+            shift_counters(&txn, owner, &used, 1, count).await?;
+        }
+        txn.commit().await?;
+        Ok(batch.len())
     }
 
     /// Change a customer. A customer changing itself may only set its language, theme and

@@ -79,6 +79,17 @@ tokio::task_local! {
 }
 
 /// Hash a password or secret for storage.
+/// Refuse a stored hash that is not an argon2 PHC string (imported data sets).
+pub(crate) fn check_stored_hash(hash: &str) -> CoreResult<()> {
+    match PasswordHash::new(hash) {
+        Ok(h) if h.algorithm.as_str().starts_with("argon2") => Ok(()),
+        _ => Err(crate::error::CoreError::Invalid {
+            field: "password_hash",
+            reason: "not an argon2 hash in PHC form ($argon2id$v=19$…)".into(),
+        }),
+    }
+}
+
 pub fn hash_secret(secret: &str, profile: HashProfile) -> CoreResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     profile

@@ -62,6 +62,22 @@ pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResul
     Ok(row.next_value - 1)
 }
 
+/// Hand out `n` ids at once; returns the first (the others follow it).
+pub(crate) async fn reserve<C: ConnectionTrait>(db: &C, name: &str, n: i64) -> CoreResult<i64> {
+    let first = next_id(db, name).await?;
+    if n > 1 {
+        sequences::Entity::update_many()
+            .col_expr(
+                sequences::Column::NextValue,
+                Expr::col(sequences::Column::NextValue).add(n - 1),
+            )
+            .filter(sequences::Column::Name.eq(name))
+            .exec(db)
+            .await?;
+    }
+    Ok(first)
+}
+
 /// Make sure the next id handed out is at least `next`.
 pub(crate) async fn ensure_at_least<C: ConnectionTrait>(
     db: &C,
