@@ -175,7 +175,10 @@ pub async fn run(ctx: &Ctx<'_>, op: AdminsOp, p: &Params) -> Outcome {
                     .iter()
                     .map(|r| Value::Object(render(&r.admin, ctx.version)))
                     .collect();
-                Ok(json!({ "count": list.len(), "list": list }))
+                Ok(crate::json::object([
+                    ("count", json!(list.len())),
+                    ("list", Value::Array(list)),
+                ]))
             } else {
                 Ok(json!(rows.len()))
             }

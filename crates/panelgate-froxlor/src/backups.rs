@@ -84,7 +84,10 @@ pub async fn run(ctx: &Ctx<'_>, flavor: Flavor, op: JobsOp, p: &Params) -> Outco
         (_, JobsOp::Listing) => {
             let jobs = visible_jobs(ctx, flavor, p, true).await?;
             let list: Vec<Value> = jobs.iter().map(|j| render_row(j, flavor)).collect();
-            Ok(json!({ "count": list.len(), "list": list }))
+            Ok(crate::json::object([
+                ("count", json!(list.len())),
+                ("list", Value::Array(list)),
+            ]))
         }
         (_, JobsOp::ListingCount) => Ok(json!(visible_jobs(ctx, flavor, p, false).await?.len())),
         (_, JobsOp::Delete) => delete(ctx, flavor, p).await,

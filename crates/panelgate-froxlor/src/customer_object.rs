@@ -41,7 +41,8 @@ pub(crate) fn insert_resources(m: &mut Map<String, Value>, l: &Resources, u: &Re
 
 /// The customer object, keys in the column order of a fresh install of the chosen version.
 pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -> Value {
-    let mut m = Map::new();
+    // About a hundred keys: sized once, not grown.
+    let mut m = Map::with_capacity(128);
     let l = &c.limits;
     let u = &c.used;
     let pr = &c.profile;

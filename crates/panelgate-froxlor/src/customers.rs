@@ -163,7 +163,10 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         .iter()
         .map(|r| render(&r.customer, View::Admin, ctx.version, usages))
         .collect();
-    Ok(json!({ "count": list.len(), "list": list }))
+    Ok(crate::json::object([
+        ("count", json!(list.len())),
+        ("list", Value::Array(list)),
+    ]))
 }
 
 async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {

@@ -8,9 +8,18 @@
 use serde_json::Value;
 
 pub fn encode(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
     write_value(&mut out, value, 0);
     out
+}
+
+/// `{ key: value, … }` of owned values, moved in (`json!` would copy each value through serde).
+pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    let mut m = serde_json::Map::with_capacity(N);
+    for (k, v) in pairs {
+        m.insert(k.to_owned(), v);
+    }
+    Value::Object(m)
 }
 
 fn indent(out: &mut String, level: usize) {
@@ -66,9 +75,9 @@ fn write_value(out: &mut String, value: &Value, level: usize) {
 
 fn write_number(out: &mut String, n: &serde_json::Number) {
     if let Some(i) = n.as_i64() {
-        out.push_str(&i.to_string());
+        out.push_str(itoa::Buffer::new().format(i));
     } else if let Some(u) = n.as_u64() {
-        out.push_str(&u.to_string());
+        out.push_str(itoa::Buffer::new().format(u));
     } else if let Some(f) = n.as_f64() {
         out.push_str(&php_float(f));
     }
@@ -101,6 +110,14 @@ fn php_float(f: f64) -> String {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings need no escape: printable ASCII without `"` and `\\`.
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -113,7 +130,11 @@ fn write_string(out: &mut String, s: &str) {
             c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.push_str("\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(char::from(HEX[usize::from((*unit >> shift) & 0xf)]));
+                    }
                 }
             }
             c => out.push(c),

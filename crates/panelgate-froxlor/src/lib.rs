@@ -171,7 +171,11 @@ impl Froxlor {
         };
         cx.set_call(command.call.name());
         match dispatch(&ctx, &command).await {
-            Ok(data) => (200, Some(json::encode(&json!({ "data": data }))), headers),
+            Ok(data) => (
+                200,
+                Some(json::encode(&json::object([("data", data)]))),
+                headers,
+            ),
             Err(f) => render(f, headers),
         }
     }
