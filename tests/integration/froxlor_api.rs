@@ -7,7 +7,7 @@ use serde_json::Value;
 fn logins(v: &Value) -> Vec<String> {
     v["data"]["list"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{v}"))
         .iter()
         .map(|c| c["loginname"].as_str().unwrap().to_owned())
         .collect()

@@ -23,6 +23,8 @@ mod plesk_golden;
 /// The read cache (issue 11).
 mod read_cache;
 mod robustness;
+/// Listings over many customers (issue 11).
+mod scale;
 mod security;
 
 /// The README section headed `## {title}` (up to the next `## `).

@@ -84,6 +84,8 @@ struct Inner {
     limits: Limits,
     cpu: limits::CpuPool,
     failed_logins: auth::FailedLogins,
+    /// Whole-table scans running at once (see `Customers::scan_with_owners`).
+    scans: tokio::sync::Semaphore,
 }
 
 /// What the read cache keeps (see [`store::cache`]).
@@ -158,6 +160,7 @@ impl Core {
             }
         }
         let cpu = limits::CpuPool::new(options.limits.cpu_workers);
+        let scans = options.limits.cpu_workers.max(1);
         let failed_logins = auth::FailedLogins::new(
             options.limits.failed_logins_per_minute,
             options.limits.failed_logins_per_address_per_minute,
@@ -176,6 +179,7 @@ impl Core {
                 limits: options.limits,
                 cpu,
                 failed_logins,
+                scans: tokio::sync::Semaphore::new(scans),
             }),
         };
         Ok((core, SystemCap::new()))
@@ -239,6 +243,15 @@ impl Core {
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// A turn to scan a whole table (as many at once as there are CPU workers).
+    pub(crate) async fn scan_permit(&self) -> CoreResult<tokio::sync::SemaphorePermit<'_>> {
+        self.inner
+            .scans
+            .acquire()
+            .await
+            .map_err(|_| CoreError::Unavailable("shutting down".into()))
     }
 
     pub(crate) fn cpu(&self) -> &limits::CpuPool {

@@ -1,5 +1,6 @@
 //! `Customers.*` (protocols/froxlor.md §4).
 
+use panelgate_core::customers::{Contains, TextColumn};
 use panelgate_core::{
     CoreError, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Principal,
     Profile, Resources, Who,
@@ -106,30 +107,6 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
     }
 }
 
-async fn visible_rows(ctx: &Ctx<'_>) -> Result<Vec<CustomerRow>, Failure> {
-    let actor = ctx.principal.actor();
-    // One shared copy of each owner, however many customers it has.
-    let mut owners: std::collections::HashMap<i64, std::sync::Arc<panelgate_core::Admin>> =
-        std::collections::HashMap::new();
-    Ok(ctx
-        .core
-        .customers()
-        .list_with_owners(&actor)
-        .await
-        .map_err(core_err)?
-        .into_iter()
-        .map(|(customer, owner)| {
-            let owner = owner.map(|a| {
-                owners
-                    .entry(a.id)
-                    .or_insert_with(|| std::sync::Arc::new(a))
-                    .clone()
-            });
-            CustomerRow::new(customer, owner)
-        })
-        .collect())
-}
-
 async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
@@ -152,10 +129,13 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
             .map(|(customer, owner)| CustomerRow::new(customer, owner.map(std::sync::Arc::new)))
             .collect(),
         None => {
-            let rows = visible_rows(ctx).await?;
-            listing::apply(&SCHEMA, &query, rows, |r, _| {
-                SqlValue::Str(r.customer.admin_loginname.clone())
-            })?
+            // Searched a chunk at a time, keeping the matches only; then ordered and cut.
+            let matches = scan_matching(ctx, p, true).await?;
+            let order = listing::Query {
+                search: false,
+                ..query
+            };
+            listing::apply(&SCHEMA, &order, matches, owner_login)?
         }
     };
     let usages = show_usages(p);
@@ -173,15 +153,69 @@ async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
         .map_err(core_err)?;
-    let rows = visible_rows(ctx).await?;
-    let query = listing::Query {
+    let matches = scan_matching(ctx, p, ctx.version == FroxlorVersion::V2_3).await?;
+    Ok(json!(matches.len()))
+}
+
+fn owner_login(r: &CustomerRow, _: &str) -> SqlValue {
+    SqlValue::Str(r.customer.admin_loginname.clone())
+}
+
+/// The customers the caller may list that `sql_search` selects (when `search`), read a chunk at
+/// a time: only matches are kept, so a search of a large table holds its matches, not the table.
+async fn scan_matching(
+    ctx: &Ctx<'_>,
+    p: &Params,
+    search: bool,
+) -> Result<Vec<CustomerRow>, Failure> {
+    let filter = listing::Query {
         params: p,
-        search: ctx.version == FroxlorVersion::V2_3,
+        search,
         order_and_limit: false,
         natsorting: false,
     };
-    let rows = listing::apply(&SCHEMA, &query, rows, |_, _| SqlValue::Null)?;
-    Ok(json!(rows.len()))
+    // Plain `%text%` searches of customer columns narrow the scan in the database.
+    let contains: Vec<Contains> = listing::plain_contains(&SCHEMA, &filter)
+        .into_iter()
+        .filter_map(|((table, col), needle)| {
+            let column = match (table, col) {
+                ("c", "loginname") => TextColumn::Loginname,
+                ("c", "name") => TextColumn::Name,
+                ("c", "firstname") => TextColumn::Firstname,
+                ("c", "company") => TextColumn::Company,
+                ("c", "email") => TextColumn::Email,
+                ("c", "customernumber") => TextColumn::Customernumber,
+                _ => return None,
+            };
+            Some(Contains { column, needle })
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let mut failed = None;
+    ctx.core
+        .customers()
+        .scan_with_owners(&ctx.principal.actor(), &contains, |chunk| {
+            let rows: Vec<CustomerRow> = chunk
+                .into_iter()
+                .map(|(customer, owner)| CustomerRow::new(customer, owner.map(std::sync::Arc::new)))
+                .collect();
+            match listing::apply(&SCHEMA, &filter, rows, owner_login) {
+                Ok(mut m) => {
+                    kept.append(&mut m);
+                    true
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })
+        .await
+        .map_err(core_err)?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(kept),
+    }
 }
 
 /// Megabytes / gigabytes from the API to KiB in the database.

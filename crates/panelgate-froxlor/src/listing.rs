@@ -284,6 +284,24 @@ impl LikePattern {
         LikePattern { toks, min_chars }
     }
 
+    /// The text of a `%text%` pattern whose text is plain (ASCII letters, digits, `@`, `.`,
+    /// `-`: nothing a database's `LIKE` or case folding reads differently).
+    fn plain_infix(&self) -> Option<String> {
+        let [LikeTok::Many, inner @ .., LikeTok::Many] = self.toks.as_slice() else {
+            return None;
+        };
+        let text: String = inner
+            .iter()
+            .map(|t| match t {
+                LikeTok::Char(c) if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-') => {
+                    Some(*c)
+                }
+                _ => None,
+            })
+            .collect::<Option<String>>()?;
+        (!text.is_empty()).then_some(text)
+    }
+
     /// Does `text` match (without a work budget)?
     #[cfg(test)]
     fn matches(&self, text: &str) -> bool {
@@ -560,6 +578,29 @@ fn limit_param(query: &Query<'_>, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// The `sql_search` filters a database can narrow by before [`apply`] checks every row
+/// exactly: `LIKE '%text%'` on a column, where the text is plain (letters, digits, `@`, `.`,
+/// `-`). Filters are ANDed, so each of them narrows; anything else is left to [`apply`], which
+/// also reports every error.
+pub fn plain_contains(schema: &Schema, query: &Query<'_>) -> Vec<(ColumnRef, String)> {
+    let (filters, _) = match (query.search, query.params.raw("sql_search")) {
+        (true, Some(search)) => parse_search(search),
+        _ => return Vec::new(),
+    };
+    filters
+        .iter()
+        .filter_map(|f| {
+            let Ok(Resolved::Column(col)) = resolve(schema, &f.parts, "WHERE") else {
+                return None;
+            };
+            let Cond::Like(pattern) = &f.cond else {
+                return None;
+            };
+            pattern.plain_infix().map(|text| (col, text))
+        })
+        .collect()
+}
+
 pub fn apply<R: Row>(
     schema: &Schema,
     query: &Query<'_>,
@@ -662,6 +703,28 @@ pub fn apply<R: Row>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_plain_infix_searches_narrow_in_the_database() {
+        for (pattern, plain) in [
+            ("%seven.example%", Some("seven.example")),
+            ("%A-b@C%", Some("a-b@c")),
+            ("%x_y%", None),
+            ("%x%y%", None),
+            ("x%", None),
+            ("%x", None),
+            ("%%", None),
+            ("%caf\u{e9}%", None),
+            ("%a'b%", None),
+        ] {
+            assert_eq!(
+                LikePattern::new(pattern).plain_infix().as_deref(),
+                plain,
+                "{pattern}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

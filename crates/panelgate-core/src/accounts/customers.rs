@@ -109,6 +109,48 @@ async fn create_std_subdomain<C: ConnectionTrait>(
     Ok(id)
 }
 
+/// A text column of customers that a scan can narrow by (see [`Contains`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextColumn {
+    Loginname,
+    Name,
+    Firstname,
+    Company,
+    Email,
+    Customernumber,
+}
+
+impl TextColumn {
+    fn column(self) -> customers::Column {
+        match self {
+            TextColumn::Loginname => customers::Column::Loginname,
+            TextColumn::Name => customers::Column::Name,
+            TextColumn::Firstname => customers::Column::Firstname,
+            TextColumn::Company => customers::Column::Company,
+            TextColumn::Email => customers::Column::Email,
+            TextColumn::Customernumber => customers::Column::Customernumber,
+        }
+    }
+}
+
+/// Customers whose `column` contains `needle`, compared case-insensitively. A needle is ASCII
+/// letters, digits, `@`, `.` and `-` only, so it means the same on every database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contains {
+    pub column: TextColumn,
+    pub needle: String,
+}
+
+impl Contains {
+    /// May this byte be part of a needle?
+    pub fn allowed(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'-')
+    }
+}
+
+/// Customers per chunk of [`Customers::scan_with_owners`].
+pub const SCAN_CHUNK: u64 = 1000;
+
 /// Rows per multi-row customer insert (about 60 columns each: under SQLite's limit of bound
 /// values per statement).
 const IMPORT_ROWS_PER_INSERT: usize = 200;
@@ -279,6 +321,71 @@ impl Customers<'_> {
                 (c, owner)
             })
             .collect())
+    }
+
+    /// Every customer the actor may list, with its owner, in id order, handed to `visit`
+    /// [`SCAN_CHUNK`] at a time (the first chunk even when there is none), so memory holds one
+    /// chunk whatever the number of customers. `visit` returns `false` to stop. At most
+    /// `cpu_workers` scans run at once; the others wait for one to end.
+    ///
+    /// `contains` narrows the scan in the database: only customers whose column contains each
+    /// needle (case-insensitively) are read. It is a prefilter for a search the caller applies
+    /// exactly to what it gets.
+    pub async fn scan_with_owners(
+        &self,
+        actor: &Actor,
+        contains: &[Contains],
+        mut visit: impl FnMut(Vec<(Customer, Option<crate::model::Admin>)>) -> bool,
+    ) -> CoreResult<()> {
+        use sea_orm::sea_query::Func;
+        use sea_orm::QuerySelect;
+        self.core.authorize(actor, Operation::CustomersList)?;
+        let mut narrowed = select_listable(actor);
+        for c in contains {
+            let needle = c.needle.to_ascii_lowercase();
+            if needle.is_empty() || !needle.bytes().all(Contains::allowed) {
+                return Err(CoreError::Invalid {
+                    field: "contains",
+                    reason: format!("{:?} is not a plain needle", c.needle),
+                });
+            }
+            // `%`, `_` and `\` are not allowed in a needle: the pattern is the needle itself.
+            narrowed = narrowed.filter(
+                Expr::expr(Func::lower(Expr::col((
+                    customers::Entity,
+                    c.column.column(),
+                ))))
+                .like(format!("%{needle}%")),
+            );
+        }
+        let _permit = self.core.scan_permit().await?;
+        let mut after = i64::MIN;
+        loop {
+            let rows = narrowed
+                .clone()
+                .filter(customers::Column::Id.gt(after))
+                .limit(SCAN_CHUNK)
+                .find_also_related(admins::Entity)
+                .all(self.core.reader())
+                .await?;
+            let full = rows.len() as u64 == SCAN_CHUNK;
+            if let Some((last, _)) = rows.last() {
+                after = last.id;
+            }
+            let chunk = rows
+                .into_iter()
+                .map(|(row, owner)| {
+                    let login = owner
+                        .as_ref()
+                        .map(|a| a.loginname.clone())
+                        .unwrap_or_default();
+                    (row_to_customer(row, login), owner.map(row_to_admin))
+                })
+                .collect();
+            if !visit(chunk) || !full {
+                return Ok(());
+            }
+        }
     }
 
     /// How many customers [`Customers::list`] would answer, counted by the database.

@@ -41,7 +41,9 @@ pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResul
     let updated = sequences::Entity::update_many()
         .col_expr(
             sequences::Column::NextValue,
-            Expr::col(sequences::Column::NextValue).add(1),
+            // i64 like `reserve`'s step: PostgreSQL keeps one prepared statement per SQL text,
+            // typed by its first use.
+            Expr::col(sequences::Column::NextValue).add(1i64),
         )
         .filter(sequences::Column::Name.eq(name))
         .exec(db)

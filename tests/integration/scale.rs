@@ -1,0 +1,121 @@
+//! Issue 11: listings over more customers than one scan chunk (searched a chunk at a time,
+//! then ordered and cut) answer as over a small table; a data set loads in batches.
+
+use panelgate_core::customers::{Imported, SCAN_CHUNK};
+use panelgate_core::{NewCustomer, Profile};
+use panelgate_testkit::{TestApp, ADMIN_KEY, RESELLER_KEY};
+
+/// The demo data and `n` customers `bulkN` of the admin; every seventh is `…@seven.example`
+/// (every other one of them in upper case).
+async fn with_many(n: usize) -> TestApp {
+    let t = TestApp::demo().await;
+    let stored = include_str!("../../fixtures/demo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("\"changeme1Q**\" = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let batch: Vec<Imported> = (0..n)
+        .map(|i| {
+            let login = format!("bulk{i}");
+            // Upper case too: the database's narrowing compares case-insensitively.
+            let domain = match i % 14 {
+                0 => "SEVEN.Example",
+                7 => "seven.example",
+                _ => "example.net",
+            };
+            Imported {
+                id: None,
+                login: login.as_str().try_into().unwrap(),
+                owner: 1,
+                password_hash: Some(stored.clone()),
+                new: NewCustomer {
+                    profile: Profile {
+                        name: format!("Bulk {i}"),
+                        email: format!("{login}@{domain}"),
+                        def_language: "en".into(),
+                        ..Profile::default()
+                    },
+                    create_std_subdomain: false,
+                    ..NewCustomer::default()
+                },
+            }
+        })
+        .collect();
+    t.core
+        .customers()
+        .import_batch(&t.sys(), batch)
+        .await
+        .expect("importing");
+    t
+}
+
+fn logins(v: &serde_json::Value) -> Vec<String> {
+    v["data"]["list"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|c| c["loginname"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_over_several_chunks_is_ordered_and_cut_as_one_table() {
+    let n = SCAN_CHUNK as usize * 2 + 500;
+    let t = with_many(n).await;
+    let sevens = (0..n).filter(|i| i % 7 == 0).count();
+
+    let count = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listingCount","params":{"sql_search":{"c.email":"seven.example"}}}"#,
+        )
+        .await
+        .json();
+    // 2.0 listingCount ignores sql_search: every customer (the demo's two and the bulk).
+    assert_eq!(count["data"], n + 2, "{count}");
+
+    let all = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.email":"seven.example"}}}"#,
+        )
+        .await
+        .json();
+    assert_eq!(all["data"]["count"], sevens, "{}", all["data"]["count"]);
+
+    // Ordered by login descending (natural order), cut past the first chunk's matches.
+    let page = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.email":"seven.example"},"sql_orderby":{"c.loginname":"DESC"},"sql_offset":150,"sql_limit":3}}"#,
+        )
+        .await
+        .json();
+    let mut expected: Vec<usize> = (0..n).filter(|i| i % 7 == 0).collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = expected[150..153]
+        .iter()
+        .map(|i| format!("bulk{i}"))
+        .collect();
+    assert_eq!(logins(&page), expected);
+
+    // An unknown column is refused as before, whatever the table's size.
+    let bad = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.nope":"x"}}}"#,
+        )
+        .await;
+    assert!(bad.body.contains("Unknown column 'c.nope'"), "{}", bad.body);
+
+    // A reseller's scan sees its own customers only.
+    let mine = t
+        .froxlor(
+            RESELLER_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.loginname":"bulk"}}}"#,
+        )
+        .await
+        .json();
+    assert_eq!(mine["data"]["count"], 0, "{mine}");
+}
