@@ -2,8 +2,9 @@
 //! (protocols/froxlor.md §4.2, §3).
 
 use panelgate_core::{Admin, Customer, Resources};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use crate::json::{Fields, ObjectText};
 use crate::listing::{ColumnRef, Row, Schema, SqlValue};
 use crate::FroxlorVersion;
 
@@ -16,26 +17,37 @@ pub enum View {
     Own,
 }
 
-pub(crate) fn b(v: bool) -> Value {
-    json!(i64::from(v))
-}
-
 /// `<resource>` and `<resource>_used` pairs, in the column order Froxlor's customer and admin
 /// tables share (diskspace … traffic).
-pub(crate) fn insert_resources(m: &mut Map<String, Value>, l: &Resources, u: &Resources) {
-    for (name, limit, used) in [
-        ("diskspace", l.diskspace, u.diskspace),
-        ("mysqls", l.mysqls, u.mysqls),
-        ("emails", l.emails, u.emails),
-        ("email_accounts", l.email_accounts, u.email_accounts),
-        ("email_forwarders", l.email_forwarders, u.email_forwarders),
-        ("email_quota", l.email_quota, u.email_quota),
-        ("ftps", l.ftps, u.ftps),
-        ("subdomains", l.subdomains, u.subdomains),
-        ("traffic", l.traffic, u.traffic),
+pub(crate) fn insert_resources(f: &mut impl Fields, l: &Resources, u: &Resources) {
+    for (name, used, limit, in_use) in [
+        ("diskspace", "diskspace_used", l.diskspace, u.diskspace),
+        ("mysqls", "mysqls_used", l.mysqls, u.mysqls),
+        ("emails", "emails_used", l.emails, u.emails),
+        (
+            "email_accounts",
+            "email_accounts_used",
+            l.email_accounts,
+            u.email_accounts,
+        ),
+        (
+            "email_forwarders",
+            "email_forwarders_used",
+            l.email_forwarders,
+            u.email_forwarders,
+        ),
+        (
+            "email_quota",
+            "email_quota_used",
+            l.email_quota,
+            u.email_quota,
+        ),
+        ("ftps", "ftps_used", l.ftps, u.ftps),
+        ("subdomains", "subdomains_used", l.subdomains, u.subdomains),
+        ("traffic", "traffic_used", l.traffic, u.traffic),
     ] {
-        m.insert(name.into(), json!(limit));
-        m.insert(format!("{name}_used"), json!(used));
+        f.int(name, limit);
+        f.int(used, in_use);
     }
 }
 
@@ -43,72 +55,97 @@ pub(crate) fn insert_resources(m: &mut Map<String, Value>, l: &Resources, u: &Re
 pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -> Value {
     // About a hundred keys: sized once, not grown.
     let mut m = Map::with_capacity(128);
+    render_fields(c, view, version, usages, &mut m);
+    Value::Object(m)
+}
+
+/// The customer object written straight into response text at nesting `level`.
+pub fn render_text(
+    out: &mut String,
+    level: usize,
+    c: &Customer,
+    view: View,
+    version: FroxlorVersion,
+    usages: bool,
+) {
+    let mut o = ObjectText::begin(out, level);
+    render_fields(c, view, version, usages, &mut o);
+    o.end();
+}
+
+/// The customer object's fields, in order, into `f`.
+fn render_fields(
+    c: &Customer,
+    view: View,
+    version: FroxlorVersion,
+    usages: bool,
+    f: &mut impl Fields,
+) {
     let l = &c.limits;
     let u = &c.used;
     let pr = &c.profile;
-    m.insert("customerid".into(), json!(c.id));
-    m.insert("loginname".into(), json!(c.loginname));
-    m.insert("adminid".into(), json!(c.admin_id));
-    m.insert("name".into(), json!(pr.name));
-    m.insert("firstname".into(), json!(pr.firstname));
-    m.insert("gender".into(), json!(pr.gender));
-    m.insert("company".into(), json!(pr.company));
-    m.insert("street".into(), json!(pr.street));
-    m.insert("zipcode".into(), json!(pr.zipcode));
-    m.insert("city".into(), json!(pr.city));
-    m.insert("phone".into(), json!(pr.phone));
-    m.insert("fax".into(), json!(pr.fax));
-    m.insert("email".into(), json!(pr.email));
-    m.insert("customernumber".into(), json!(pr.customernumber));
-    m.insert("def_language".into(), json!(pr.def_language));
-    insert_resources(&mut m, l, u);
-    m.insert("documentroot".into(), json!(c.documentroot));
-    m.insert("standardsubdomain".into(), json!(c.standardsubdomain));
-    m.insert("guid".into(), json!(c.guid));
-    m.insert("ftp_lastaccountnumber".into(), json!(0));
-    m.insert("mysql_lastaccountnumber".into(), json!(0));
-    m.insert("deactivated".into(), b(c.deactivated));
-    m.insert("phpenabled".into(), b(c.features.phpenabled));
-    m.insert("lastlogin_succ".into(), json!(c.lastlogin_succ));
-    m.insert("lastlogin_fail".into(), json!(c.lastlogin_fail));
-    m.insert("loginfail_count".into(), json!(c.loginfail_count));
-    m.insert("reportsent".into(), json!(0));
-    m.insert("pop3".into(), b(c.features.pop3));
-    m.insert("imap".into(), b(c.features.imap));
-    m.insert("perlenabled".into(), b(c.features.perlenabled));
-    m.insert("dnsenabled".into(), b(c.features.dnsenabled));
-    m.insert("theme".into(), json!(c.theme));
+    f.int("customerid", c.id);
+    f.text("loginname", &c.loginname);
+    f.int("adminid", c.admin_id);
+    f.text("name", &pr.name);
+    f.text("firstname", &pr.firstname);
+    f.int("gender", pr.gender);
+    f.text("company", &pr.company);
+    f.text("street", &pr.street);
+    f.text("zipcode", &pr.zipcode);
+    f.text("city", &pr.city);
+    f.text("phone", &pr.phone);
+    f.text("fax", &pr.fax);
+    f.text("email", &pr.email);
+    f.text("customernumber", &pr.customernumber);
+    f.text("def_language", &pr.def_language);
+    insert_resources(f, l, u);
+    f.text("documentroot", &c.documentroot);
+    f.int("standardsubdomain", c.standardsubdomain);
+    f.int("guid", c.guid);
+    f.int("ftp_lastaccountnumber", 0);
+    f.int("mysql_lastaccountnumber", 0);
+    f.int("deactivated", i64::from(c.deactivated));
+    f.int("phpenabled", i64::from(c.features.phpenabled));
+    f.int("lastlogin_succ", c.lastlogin_succ);
+    f.int("lastlogin_fail", c.lastlogin_fail);
+    f.int("loginfail_count", c.loginfail_count);
+    f.int("reportsent", 0);
+    f.int("pop3", i64::from(c.features.pop3));
+    f.int("imap", i64::from(c.features.imap));
+    f.int("perlenabled", i64::from(c.features.perlenabled));
+    f.int("dnsenabled", i64::from(c.features.dnsenabled));
+    f.text("theme", &c.theme);
     let notes = if view == View::Own && !c.custom_notes_show {
         String::new()
     } else {
         c.custom_notes.clone()
     };
-    m.insert("custom_notes".into(), json!(notes));
-    m.insert("custom_notes_show".into(), b(c.custom_notes_show));
-    m.insert("lepublickey".into(), Value::Null);
-    m.insert("leprivatekey".into(), Value::Null);
-    m.insert("leregistered".into(), json!(0));
-    m.insert("allowed_phpconfigs".into(), json!(c.allowed_phpconfigs));
-    m.insert("type_2fa".into(), json!(0));
-    m.insert("api_allowed".into(), b(c.features.api_allowed));
+    f.text("custom_notes", &notes);
+    f.int("custom_notes_show", i64::from(c.custom_notes_show));
+    f.null("lepublickey");
+    f.null("leprivatekey");
+    f.int("leregistered", 0);
+    f.text("allowed_phpconfigs", &c.allowed_phpconfigs);
+    f.int("type_2fa", 0);
+    f.int("api_allowed", i64::from(c.features.api_allowed));
     if version == FroxlorVersion::V2_3 {
-        m.insert("shell_allowed".into(), b(c.features.shell_allowed));
+        f.int("shell_allowed", i64::from(c.features.shell_allowed));
     }
-    m.insert("logviewenabled".into(), b(c.features.logviewenabled));
-    m.insert("allowed_mysqlserver".into(), json!(c.allowed_mysqlserver));
+    f.int("logviewenabled", i64::from(c.features.logviewenabled));
+    f.text("allowed_mysqlserver", &c.allowed_mysqlserver);
     if version == FroxlorVersion::V2_3 {
-        m.insert("gui_access".into(), b(c.features.gui_access));
+        f.int("gui_access", i64::from(c.features.gui_access));
     }
     if view == View::Admin {
-        m.insert("adminname".into(), json!(c.admin_loginname));
+        f.text("adminname", &c.admin_loginname);
     }
     if usages {
-        m.insert("domains".into(), json!(0));
-        m.insert("webspace_used".into(), json!(0));
-        m.insert("mailspace_used".into(), json!(0));
-        m.insert("dbspace_used".into(), json!(0));
+        f.int("domains", 0);
+        f.int("webspace_used", 0);
+        f.int("mailspace_used", 0);
+        f.int("dbspace_used", 0);
     }
-    Value::Object(m)
 }
 
 /// A listing row: the customer with its owner (for `a.*` fields).
@@ -302,6 +339,22 @@ mod tests {
         c.profile.street = "Street 1".into();
         c.profile.phone = "+49 30 1".into();
         c.profile.customernumber = "K-1".into();
+        c.custom_notes = "line \"one\"\nline two".into();
+        // The object written as text is the encoded value, in every shape (issue 11).
+        for view in [View::Admin, View::Own] {
+            for version in [FroxlorVersion::V2_0, FroxlorVersion::V2_3] {
+                for usages in [false, true] {
+                    let mut text = String::new();
+                    render_text(&mut text, 1, &c, view, version, usages);
+                    let value = render(&c, view, version, usages);
+                    assert_eq!(
+                        format!("{{\n    \"data\": {text}\n}}"),
+                        crate::json::encode(&crate::json::object([("data", value)])),
+                        "{view:?} {version:?} {usages}"
+                    );
+                }
+            }
+        }
         let row = CustomerRow::new(c, None);
         let mut checked = 0;
         for col in CUSTOMER_COLUMNS {

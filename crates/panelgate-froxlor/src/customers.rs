@@ -5,35 +5,42 @@ use panelgate_core::{
     CoreError, Customer, CustomerPatch, CustomerRef, Features, NewCustomer, Operation, Principal,
     Profile, Resources, Who,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::call::CustomersOp;
-use crate::customer_object::{render, CustomerRow, View, SCHEMA};
+use crate::customer_object::{render, render_text, CustomerRow, View, SCHEMA};
 use crate::error::{from_core, Failure, JobNoun};
+use crate::json::{array_text, Fields, ObjectText};
 use crate::listing::{self, SqlValue};
 use crate::params::{php_is_numeric, PValue, Params};
 use crate::validate::{
     check_new_login, email_valid, idna_email, reject_arrays, validate_password, validate_profile,
 };
+use crate::Data;
 use crate::{Ctx, FroxlorVersion, Outcome};
 
 pub(crate) fn core_err(e: panelgate_core::CoreError) -> Failure {
     from_core(e, JobNoun::Backup)
 }
 
-pub async fn run(ctx: &Ctx<'_>, op: CustomersOp, p: &Params) -> Outcome {
-    match op {
-        CustomersOp::Listing => listing(ctx, p).await,
+pub async fn run(ctx: &Ctx<'_>, op: CustomersOp, p: &Params) -> Result<Data, Failure> {
+    let value = match op {
+        // The busiest answers are written straight into the response text.
+        CustomersOp::Listing => return listing(ctx, p).await.map(Data::Text),
+        CustomersOp::Get => {
+            let (c, view) = get(ctx, p, "Customers:get").await?;
+            let mut text = String::with_capacity(4096);
+            render_text(&mut text, 1, &c, view, ctx.version, show_usages(p));
+            return Ok(Data::Text(text));
+        }
         CustomersOp::ListingCount => listing_count(ctx, p).await,
-        CustomersOp::Get => get(ctx, p, "Customers:get")
-            .await
-            .map(|(c, view)| render(&c, view, ctx.version, show_usages(p))),
         CustomersOp::Add => add(ctx, p).await,
         CustomersOp::Update => update(ctx, p).await,
         CustomersOp::Delete => delete(ctx, p).await,
         CustomersOp::Unlock => unlock(ctx, p).await,
         CustomersOp::Move => move_customer(ctx, p).await,
-    }
+    };
+    value.map(Data::Value)
 }
 
 fn view_for(p: &Principal) -> View {
@@ -107,7 +114,8 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
     }
 }
 
-async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
+/// `Customers.listing`: the `data` object as text (see [`Data::Text`]).
+async fn listing(ctx: &Ctx<'_>, p: &Params) -> Result<String, Failure> {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
         .map_err(core_err)?;
@@ -139,14 +147,14 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         }
     };
     let usages = show_usages(p);
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|r| render(&r.customer, View::Admin, ctx.version, usages))
-        .collect();
-    Ok(crate::json::object([
-        ("count", json!(list.len())),
-        ("list", Value::Array(list)),
-    ]))
+    let mut text = String::with_capacity(512 + rows.len() * 3072);
+    let mut data = ObjectText::begin(&mut text, 1);
+    data.int("count", rows.len() as i64);
+    array_text(data.key("list"), 2, rows.len(), |out, i| {
+        render_text(out, 3, &rows[i].customer, View::Admin, ctx.version, usages)
+    });
+    data.end();
+    Ok(text)
 }
 
 async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {

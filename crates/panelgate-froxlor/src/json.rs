@@ -22,6 +22,110 @@ pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
     Value::Object(m)
 }
 
+/// Where an object's scalar fields go: a JSON value being built, or response text.
+pub trait Fields {
+    fn int(&mut self, key: &str, v: i64);
+    fn text(&mut self, key: &str, v: &str);
+    fn null(&mut self, key: &str);
+}
+
+impl Fields for serde_json::Map<String, Value> {
+    fn int(&mut self, key: &str, v: i64) {
+        self.insert(key.to_owned(), Value::from(v));
+    }
+    fn text(&mut self, key: &str, v: &str) {
+        self.insert(key.to_owned(), Value::from(v));
+    }
+    fn null(&mut self, key: &str) {
+        self.insert(key.to_owned(), Value::Null);
+    }
+}
+
+/// An object written straight into response text at nesting `level`, exactly as [`encode`]
+/// writes the same object (a key is written once: callers give each key once).
+pub struct ObjectText<'a> {
+    out: &'a mut String,
+    level: usize,
+    start: usize,
+    empty: bool,
+}
+
+impl<'a> ObjectText<'a> {
+    pub fn begin(out: &'a mut String, level: usize) -> ObjectText<'a> {
+        let start = out.len();
+        out.push('{');
+        ObjectText {
+            out,
+            level,
+            start,
+            empty: true,
+        }
+    }
+
+    /// Start the member `key` and hand out the text to write its value into.
+    pub fn key(&mut self, key: &str) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out.push('\n');
+        indent(self.out, self.level + 1);
+        write_string(self.out, key);
+        self.out.push_str(": ");
+        self.out
+    }
+
+    /// Close the object (PHP writes an empty one as `[]`).
+    pub fn end(self) {
+        if self.empty {
+            self.out.truncate(self.start);
+            self.out.push_str("[]");
+        } else {
+            self.out.push('\n');
+            indent(self.out, self.level);
+            self.out.push('}');
+        }
+    }
+}
+
+impl Fields for ObjectText<'_> {
+    fn int(&mut self, key: &str, v: i64) {
+        self.key(key).push_str(itoa::Buffer::new().format(v));
+    }
+    fn text(&mut self, key: &str, v: &str) {
+        write_string(self.key(key), v);
+    }
+    fn null(&mut self, key: &str) {
+        self.key(key).push_str("null");
+    }
+}
+
+/// An array written straight into response text at nesting `level`: `item` writes element
+/// `i` at `level + 1` (PHP writes an empty one as `[]`).
+pub fn array_text(
+    out: &mut String,
+    level: usize,
+    len: usize,
+    mut item: impl FnMut(&mut String, usize),
+) {
+    if len == 0 {
+        out.push_str("[]");
+        return;
+    }
+    out.push('[');
+    for i in 0..len {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('\n');
+        indent(out, level + 1);
+        item(out, i);
+    }
+    out.push('\n');
+    indent(out, level);
+    out.push(']');
+}
+
 fn indent(out: &mut String, level: usize) {
     for _ in 0..level {
         out.push_str("    ");
@@ -145,6 +249,34 @@ fn write_string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn text_written_directly_equals_the_encoded_value() {
+        let mut map = serde_json::Map::new();
+        let mut text = String::new();
+        let mut o = ObjectText::begin(&mut text, 1);
+        for f in [&mut map as &mut dyn Fields, &mut o] {
+            f.int("id", -7);
+            f.text("name", "J\u{e9}r\u{f4}me \"x\"/\n");
+            f.null("key");
+        }
+        o.end();
+        let expected = encode(&json!({ "data": Value::Object(map) }));
+        assert_eq!(format!("{{\n    \"data\": {text}\n}}"), expected);
+
+        let mut empty = String::new();
+        ObjectText::begin(&mut empty, 0).end();
+        assert_eq!(empty, encode(&json!({})));
+        let mut list = String::new();
+        array_text(&mut list, 0, 2, |out, i| {
+            out.push_str(if i == 0 { "1" } else { "2" })
+        });
+        assert_eq!(list, encode(&json!([1, 2])));
+        let mut none = String::new();
+        array_text(&mut none, 0, 0, |_, _| {});
+        assert_eq!(none, encode(&json!([])));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -101,6 +101,14 @@ pub struct Ctx<'a> {
 
 pub type Outcome = Result<Value, Failure>;
 
+/// What a command answers under `data`.
+pub enum Data {
+    Value(Value),
+    /// The JSON text of the value, already written at nesting level 1 (the busiest answers
+    /// skip building a value).
+    Text(String),
+}
+
 impl Froxlor {
     pub fn new(core: Core, version: FroxlorVersion) -> Froxlor {
         Froxlor { core, version }
@@ -171,11 +179,12 @@ impl Froxlor {
         };
         cx.set_call(command.call.name());
         match dispatch(&ctx, &command).await {
-            Ok(data) => (
+            Ok(Data::Value(data)) => (
                 200,
                 Some(json::encode(&json::object([("data", data)]))),
                 headers,
             ),
+            Ok(Data::Text(data)) => (200, Some(format!("{{\n    \"data\": {data}\n}}")), headers),
             Err(f) => render(f, headers),
         }
     }
@@ -199,9 +208,9 @@ impl Froxlor {
     }
 }
 
-async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
-    match cmd.call {
-        Call::Customers(op) => customers::run(ctx, op, &cmd.params).await,
+async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Result<Data, Failure> {
+    let value = match cmd.call {
+        Call::Customers(op) => return customers::run(ctx, op, &cmd.params).await,
         Call::Jobs(module, op) => {
             let flavor = match module {
                 Module::CustomerBackups => backups::Flavor::CustomerBackups,
@@ -211,7 +220,8 @@ async fn dispatch(ctx: &Ctx<'_>, cmd: &Command) -> Outcome {
         }
         Call::Admins(op) => admins::run(ctx, op, &cmd.params).await,
         Call::Froxlor(op) => functions::run(ctx, op, &cmd.params),
-    }
+    };
+    value.map(Data::Value)
 }
 
 /// Which response headers an answer carries (protocols/froxlor.md §2.3).
