@@ -148,6 +148,10 @@ impl Contains {
     }
 }
 
+/// The longest page of customers the read cache keeps (its maps hold a few thousand entries: a
+/// bound on entries is a bound on memory only if each entry is small).
+pub const PAGE_CACHE_MAX: u64 = 250;
+
 /// Customers per chunk of [`Customers::scan_with_owners`].
 pub const SCAN_CHUNK: u64 = 1000;
 
@@ -415,29 +419,36 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersList)?;
         // SQLite and the others take signed 64-bit numbers.
         let (offset, limit) = (offset.min(i64::MAX as u64), limit.min(i64::MAX as u64));
+        let load = || async {
+            let rows = select_listable(actor)
+                .offset(offset)
+                .limit(limit)
+                .find_also_related(admins::Entity)
+                .all(self.core.reader())
+                .await?;
+            CoreResult::Ok(Arc::new(
+                rows.into_iter()
+                    .map(|(row, owner)| {
+                        let login = owner
+                            .as_ref()
+                            .map(|a| a.loginname.clone())
+                            .unwrap_or_default();
+                        (row_to_customer(row, login), owner.map(row_to_admin))
+                    })
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        if limit > PAGE_CACHE_MAX {
+            // A long page is not kept (the cache holds small pages only), and it is read as a
+            // scan is: as many at once as there are CPU workers.
+            let _permit = self.core.scan_permit().await?;
+            return Ok(Arc::unwrap_or_clone(load().await?));
+        }
         let owner = policy::customer_owner_filter(actor);
         let (caches, generation) = self.core.cache();
         let page = caches
             .customer_pages
-            .get_or_load(generation, (owner, offset, limit), || async {
-                let rows = select_listable(actor)
-                    .offset(offset)
-                    .limit(limit)
-                    .find_also_related(admins::Entity)
-                    .all(self.core.reader())
-                    .await?;
-                CoreResult::Ok(Arc::new(
-                    rows.into_iter()
-                        .map(|(row, owner)| {
-                            let login = owner
-                                .as_ref()
-                                .map(|a| a.loginname.clone())
-                                .unwrap_or_default();
-                            (row_to_customer(row, login), owner.map(row_to_admin))
-                        })
-                        .collect::<Vec<_>>(),
-                ))
-            })
+            .get_or_load(generation, (owner, offset, limit), load)
             .await?;
         Ok(Arc::unwrap_or_clone(page))
     }
