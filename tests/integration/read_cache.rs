@@ -153,3 +153,42 @@ async fn a_new_customer_is_in_the_next_page_and_count() {
     assert!(!isp_before.contains("cachetest"), "{isp_before}");
     assert!(isp_after.contains("cachetest"), "{isp_after}");
 }
+
+/// A read through any panel leaves the writer alone: it does not count as a write, so it does not
+/// empty the cache or wait behind writes.
+#[tokio::test]
+async fn reads_through_every_panel_are_not_writes() {
+    let t = TestApp::demo().await;
+    let admin = panelgate_testkit::plesk_login("admin");
+    let before = t.core.writes_ended();
+    for body in [
+        GET,
+        r#"{"command":"Customers.listing","params":{"sql_limit":25}}"#,
+        r#"{"command":"Customers.listing","params":{"sql_search":{"c.email":"example"}}}"#,
+        r#"{"command":"CustomerBackups.listing","params":{"customerid":2}}"#,
+        r#"{"command":"Admins.listing"}"#,
+    ] {
+        let r = t.froxlor(ADMIN_KEY, body).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.body);
+    }
+    let r = t
+        .plesk(
+            &admin,
+            "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer><webspace><get><filter/><dataset><gen_info/></dataset></get></webspace></packet>",
+        )
+        .await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    for target in [
+        "/billmgr?func=account&authinfo=admin:changeme1Q**&out=xml",
+        "/api/customers/details-by-id.json?auth-userid=2&api-key=demo-httpapi-key&customer-id=2",
+        "/api/customers/search.json?auth-userid=2&api-key=demo-httpapi-key&no-of-records=10&page-no=1",
+    ] {
+        let r = t.request("GET", target, None, "").await;
+        assert_eq!(r.status, 200, "{target}: {}", r.body);
+    }
+    assert_eq!(
+        t.core.writes_ended(),
+        before,
+        "a read went through the writer"
+    );
+}

@@ -205,6 +205,12 @@ impl Core {
         cache::Writer::new(&self.inner.db, &self.inner.generation)
     }
 
+    /// How many writes have ended so far (the read cache's generation), for tests and metrics:
+    /// a read must not move it, or it empties the cache.
+    pub fn writes_ended(&self) -> u64 {
+        self.inner.generation.current()
+    }
+
     /// The read cache's maps and the generation they are checked against.
     pub(crate) fn cache(&self) -> (&Caches, &cache::Generation) {
         (&self.inner.cache, &self.inner.generation)

@@ -515,7 +515,7 @@ impl Auth<'_> {
         admin_id: Option<i64>,
         customer_id: Option<i64>,
     ) -> CoreResult<Login> {
-        let db = &self.core.db();
+        let db = self.core.reader();
         if let Some(c) = customer_id {
             let Some(row) = crate::entity::customers::Entity::find_by_id(c)
                 .one(db)

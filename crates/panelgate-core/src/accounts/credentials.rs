@@ -217,7 +217,7 @@ impl Credentials<'_> {
         let rows = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))
             .order_by_asc(credentials::Column::Id)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
         Ok(rows
             .into_iter()
@@ -242,7 +242,7 @@ impl Credentials<'_> {
             .filter(credentials::Column::Lookup.eq(tag))
             .filter(credentials::Column::PublicKey.eq(""))
             .order_by_asc(credentials::Column::Id)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
         for row in rows {
             if !policy::sees_credential(actor, row.admin_id, row.customer_id) {
@@ -280,7 +280,7 @@ impl Credentials<'_> {
 impl Credentials<'_> {
     async fn row(&self, id: i64) -> CoreResult<credentials::Model> {
         credentials::Entity::find_by_id(id)
-            .one(&self.core.db())
+            .one(self.core.reader())
             .await?
             .ok_or_else(|| CoreError::not_found(crate::EntityKind::Credential, crate::Key::Id(id)))
     }

@@ -39,7 +39,7 @@ impl Subscriptions<'_> {
         let rows = subscriptions::Entity::find()
             .order_by_asc(subscriptions::Column::Id)
             .find_also_related(customers::Entity)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
         Ok(rows
             .into_iter()

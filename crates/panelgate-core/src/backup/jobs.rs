@@ -85,7 +85,7 @@ impl BackupJobs<'_> {
 
     /// The jobs of every customer the actor sees (or of `only` among them), by id.
     pub async fn list(&self, actor: &Actor, only: Option<i64>) -> CoreResult<Vec<BackupJob>> {
-        let db = &self.core.db();
+        let db = self.core.reader();
         let mut q = backup_jobs::Entity::find().order_by_asc(backup_jobs::Column::Id);
         if let Some(c) = only {
             q = q.filter(backup_jobs::Column::CustomerId.eq(c));

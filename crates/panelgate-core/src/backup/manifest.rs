@@ -20,7 +20,7 @@ pub(crate) async fn build(
     task: &backup_tasks::Model,
     scope: BackupScope,
 ) -> Result<(Manifest, Vec<String>), TaskEnd> {
-    let db = &core.db();
+    let db = core.reader();
     let e = |e: sea_orm::DbErr| TaskEnd::Core(e.into());
     let all_admins: Vec<admins::Model> = admins::Entity::find()
         .order_by_asc(admins::Column::Id)

@@ -174,7 +174,7 @@ pub(crate) struct ScopeInfo {
 impl Backups<'_> {
     /// Check that the actor may back up (or restore into) `scope`, and name it.
     async fn resolve_scope(&self, actor: &Actor, scope: BackupScope) -> CoreResult<ScopeInfo> {
-        let db = &self.core.db();
+        let db = self.core.reader();
         match scope {
             BackupScope::Server => {
                 crate::policy::may_use_server_scope(actor)?;
@@ -329,9 +329,9 @@ impl Backups<'_> {
     pub async fn tasks(&self, actor: &Actor) -> CoreResult<Vec<BackupTask>> {
         let rows = backup_tasks::Entity::find()
             .order_by_asc(backup_tasks::Column::Id)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
-        let owners = Owners::load(&self.core.db(), None).await?;
+        let owners = Owners::load(self.core.reader(), None).await?;
         Ok(rows
             .into_iter()
             .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
@@ -341,10 +341,10 @@ impl Backups<'_> {
 
     pub async fn task(&self, actor: &Actor, id: i64) -> CoreResult<BackupTask> {
         let row = backup_tasks::Entity::find_by_id(id)
-            .one(&self.core.db())
+            .one(self.core.reader())
             .await?;
         let owners = match &row {
-            Some(r) => Owners::load(&self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            Some(r) => Owners::load(self.core.reader(), Some(r.customer_id.unwrap_or(0))).await?,
             None => Owners(Default::default()),
         };
         match row {
@@ -388,9 +388,9 @@ impl Backups<'_> {
     pub async fn archives(&self, actor: &Actor) -> CoreResult<Vec<BackupArchive>> {
         let rows = backup_archives::Entity::find()
             .order_by_asc(backup_archives::Column::Id)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
-        let owners = Owners::load(&self.core.db(), None).await?;
+        let owners = Owners::load(self.core.reader(), None).await?;
         Ok(rows
             .into_iter()
             .filter(|r| owners.sees(actor, r.owner_admin_id, r.customer_id))
@@ -400,10 +400,10 @@ impl Backups<'_> {
 
     async fn archive_row(&self, actor: &Actor, id: i64) -> CoreResult<backup_archives::Model> {
         let row = backup_archives::Entity::find_by_id(id)
-            .one(&self.core.db())
+            .one(self.core.reader())
             .await?;
         let owners = match &row {
-            Some(r) => Owners::load(&self.core.db(), Some(r.customer_id.unwrap_or(0))).await?,
+            Some(r) => Owners::load(self.core.reader(), Some(r.customer_id.unwrap_or(0))).await?,
             None => Owners(Default::default()),
         };
         match row {
@@ -550,7 +550,7 @@ impl Backups<'_> {
     ) -> CoreResult<Option<FtpSettings>> {
         self.resolve_scope(actor, scope).await?;
         Ok(storage_settings::Entity::find_by_id(scope.key())
-            .one(&self.core.db())
+            .one(self.core.reader())
             .await?
             .map(|r| FtpSettings {
                 host: r.host,

@@ -327,7 +327,7 @@ impl Orders<'_> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let rows = plans::Entity::find()
             .order_by_asc(plans::Column::Id)
-            .all(&self.core.db())
+            .all(self.core.reader())
             .await?;
         Ok(rows
             .into_iter()
@@ -361,7 +361,7 @@ impl Orders<'_> {
     pub async fn funds(&self, actor: &Actor, customer: &CustomerRef) -> CoreResult<i64> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let c = self.core.customers().get(actor, customer).await?;
-        funds_of(&self.core.db(), c.id).await
+        funds_of(self.core.reader(), c.id).await
     }
 
     /// Add to (or, negative, take from) a customer's funds; the balance never goes below zero.
@@ -643,7 +643,7 @@ impl Orders<'_> {
     pub async fn get(&self, actor: &Actor, id: i64) -> CoreResult<Order> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         self.settle().await?;
-        let row = visible_row(&self.core.db(), actor, id).await?;
+        let row = visible_row(self.core.reader(), actor, id).await?;
         Ok(to_order(row, self.core.now()))
     }
 
@@ -665,7 +665,7 @@ impl Orders<'_> {
             q = q.filter(orders::Column::CustomerId.is_in(filter.customer_ids.clone()));
         }
         let now = self.core.now();
-        Ok(q.all(&self.core.db())
+        Ok(q.all(self.core.reader())
             .await?
             .into_iter()
             .filter(|r| sees_customer(actor, r.customer_id, r.admin_id))
@@ -685,7 +685,7 @@ impl Orders<'_> {
         if let Some(owner) = crate::policy::customer_owner_filter(actor) {
             q = q.filter(order_actions::Column::AdminId.eq(owner));
         }
-        Ok(q.all(&self.core.db())
+        Ok(q.all(self.core.reader())
             .await?
             .into_iter()
             .filter(|a| sees_customer(actor, a.customer_id, a.admin_id))
@@ -701,7 +701,7 @@ impl Orders<'_> {
         discount_millis: i64,
     ) -> CoreResult<Outcome> {
         let row = orders::Entity::find_by_id(id)
-            .one(&self.core.db())
+            .one(self.core.reader())
             .await?
             .ok_or_else(|| CoreError::not_found(EntityKind::Order, Key::Id(id)))?;
         Ok(Outcome {

@@ -54,6 +54,10 @@ impl Generation {
         (self.writers.load(Ordering::SeqCst) == 0).then_some(generation)
     }
 
+    pub(crate) fn current(&self) -> u64 {
+        self.current.load(Ordering::SeqCst)
+    }
+
     fn begin_write(&self) {
         self.writers.fetch_add(1, Ordering::SeqCst);
     }
