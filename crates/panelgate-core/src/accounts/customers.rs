@@ -96,17 +96,29 @@ async fn create_std_subdomain<C: ConnectionTrait>(
     now: i64,
 ) -> CoreResult<i64> {
     let id = sequences::next_id(db, sequences::SUBSCRIPTIONS).await?;
-    subscriptions::ActiveModel {
+    let domain = std_subdomain_name(db, &row.loginname).await?;
+    insert_std_subdomain(db, id, row, domain, now).await?;
+    Ok(id)
+}
+
+async fn insert_std_subdomain<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    row: &customers::Model,
+    domain: String,
+    now: i64,
+) -> CoreResult<()> {
+    subscriptions::Entity::insert(subscriptions::ActiveModel {
         id: Set(id),
         customer_id: Set(row.id),
         admin_id: Set(row.admin_id),
-        domain: Set(std_subdomain_name(db, &row.loginname).await?),
+        domain: Set(domain),
         is_std_subdomain: Set(true),
         created_at: Set(now),
-    }
-    .insert(db)
+    })
+    .exec_without_returning(db)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// A text column of customers that a scan can narrow by (see [`Contains`]).
@@ -591,18 +603,24 @@ impl Customers<'_> {
             settings: &s,
             now,
         });
+        // The standard subdomain's id is known before the customer is written, so the row goes
+        // in once; the subdomain follows it (it refers to the customer).
+        let mut am = am;
+        let sub = if new.create_std_subdomain {
+            let id = sequences::next_id(&txn, sequences::SUBSCRIPTIONS).await?;
+            am.standardsubdomain = Set(id);
+            Some(id)
+        } else {
+            None
+        };
         let row = am
             .insert(&txn)
             .await
             .map_err(|e| map_unique(e, &loginname))?;
-        let row = if new.create_std_subdomain {
-            let sub = create_std_subdomain(&txn, &row, now).await?;
-            let mut am = row.into_active_model();
-            am.standardsubdomain = Set(sub);
-            am.update(&txn).await?
-        } else {
-            row
-        };
+        if let Some(id) = sub {
+            let domain = std_subdomain_of(&s, &row.loginname);
+            insert_std_subdomain(&txn, id, &row, domain, now).await?;
+        }
         shift_counters(&txn, owner_id, &new.limits, 1, 1).await?;
         txn.commit().await.map_err(|e| map_unique(e, &loginname))?;
         Ok(row_to_customer(row, owner_row.loginname))

@@ -38,6 +38,20 @@ pub const ALL: [&str; 10] = [
 ];
 
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
+    if db.support_returning() && db.get_database_backend() != sea_orm::DbBackend::MySql {
+        // One round trip: the step and its result (SQLite, PostgreSQL).
+        let stepped = sequences::Entity::update_many()
+            .col_expr(
+                sequences::Column::NextValue,
+                Expr::col(sequences::Column::NextValue).add(1i64),
+            )
+            .filter(sequences::Column::Name.eq(name))
+            .exec_with_returning(db)
+            .await?;
+        if let Some(row) = stepped.first() {
+            return Ok(row.next_value - 1);
+        }
+    }
     let updated = sequences::Entity::update_many()
         .col_expr(
             sequences::Column::NextValue,
