@@ -119,3 +119,43 @@ async fn a_search_over_several_chunks_is_ordered_and_cut_as_one_table() {
         .json();
     assert_eq!(mine["data"]["count"], 0, "{mine}");
 }
+
+/// The database's search index follows every change of a customer: a new email is found at
+/// once, the old one no longer, a deleted customer not at all.
+#[tokio::test]
+async fn a_search_follows_changes_at_once() {
+    let t = TestApp::demo().await;
+    let search = |needle: &str| {
+        format!(
+            r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.email":"{needle}"}}}}}}"#
+        )
+    };
+    let before = logins(&t.froxlor(ADMIN_KEY, &search("example")).await.json());
+    assert!(before.contains(&"customer2".to_owned()), "{before:?}");
+
+    let set = r#"<packet><customer><set><filter><login>customer2</login></filter><values><gen_info><email>renamed@zzz.example</email></gen_info></values></set></customer></packet>"#;
+    let r = t.plesk(&panelgate_testkit::plesk_login("admin"), set).await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    assert_eq!(
+        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        ["customer2"]
+    );
+    assert_eq!(
+        logins(&t.froxlor(ADMIN_KEY, &search("renamed@ZZZ")).await.json()),
+        ["customer2"]
+    );
+
+    let add = r#"{"command":"Customers.add","params":{"email":"fresh@zzz.example","name":"F","firstname":"F","new_loginname":"fresh","new_customer_password":"Secret123x"}}"#;
+    assert_eq!(t.froxlor(ADMIN_KEY, add).await.status, 200);
+    assert_eq!(
+        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        ["customer2", "fresh"]
+    );
+    let delete = r#"{"command":"Customers.delete","params":{"loginname":"customer2"}}"#;
+    let r = t.froxlor(ADMIN_KEY, delete).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        ["fresh"]
+    );
+}

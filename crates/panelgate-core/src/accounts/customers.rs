@@ -133,6 +133,18 @@ pub enum TextColumn {
 }
 
 impl TextColumn {
+    /// The column's name in `customers` and in SQLite's `customers_search` index.
+    fn name(self) -> &'static str {
+        match self {
+            TextColumn::Loginname => "loginname",
+            TextColumn::Name => "name",
+            TextColumn::Firstname => "firstname",
+            TextColumn::Company => "company",
+            TextColumn::Email => "email",
+            TextColumn::Customernumber => "customernumber",
+        }
+    }
+
     fn column(self) -> customers::Column {
         match self {
             TextColumn::Loginname => customers::Column::Loginname,
@@ -353,10 +365,11 @@ impl Customers<'_> {
         contains: &[Contains],
         mut visit: impl FnMut(Vec<(Customer, Option<crate::model::Admin>)>) -> bool,
     ) -> CoreResult<()> {
-        use sea_orm::sea_query::Func;
+        use sea_orm::sea_query::{Alias, Func};
         use sea_orm::QuerySelect;
         self.core.authorize(actor, Operation::CustomersList)?;
         let mut narrowed = select_listable(actor);
+        let sqlite = self.core.reader().get_database_backend() == sea_orm::DbBackend::Sqlite;
         for c in contains {
             let needle = c.needle.to_ascii_lowercase();
             if needle.is_empty() || !needle.bytes().all(Contains::allowed) {
@@ -366,13 +379,27 @@ impl Customers<'_> {
                 });
             }
             // `%`, `_` and `\` are not allowed in a needle: the pattern is the needle itself.
-            narrowed = narrowed.filter(
-                Expr::expr(Func::lower(Expr::col((
-                    customers::Entity,
-                    c.column.column(),
-                ))))
-                .like(format!("%{needle}%")),
-            );
+            let pattern = format!("%{needle}%");
+            narrowed = if sqlite && needle.len() >= 3 {
+                // SQLite's trigram index answers it without reading every row.
+                narrowed.filter(
+                    Expr::col((customers::Entity, customers::Column::Id)).in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .expr(Expr::cust("rowid"))
+                            .from(Alias::new("customers_search"))
+                            .and_where(Expr::col(Alias::new(c.column.name())).like(pattern))
+                            .to_owned(),
+                    ),
+                )
+            } else {
+                narrowed.filter(
+                    Expr::expr(Func::lower(Expr::col((
+                        customers::Entity,
+                        c.column.column(),
+                    ))))
+                    .like(pattern),
+                )
+            };
         }
         let _permit = self.core.scan_permit().await?;
         let mut after = i64::MIN;
