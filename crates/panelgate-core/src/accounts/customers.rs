@@ -354,7 +354,7 @@ impl Customers<'_> {
     /// Every customer the actor may list, with its owner, in id order, handed to `visit`
     /// [`SCAN_CHUNK`] at a time (the first chunk even when there is none), so memory holds one
     /// chunk whatever the number of customers. `visit` returns `false` to stop. At most
-    /// `cpu_workers` scans run at once; the others wait for one to end.
+    /// `cpu_workers` scans longer than one chunk run at once; the others wait for one to end.
     ///
     /// `contains` narrows the scan in the database: only customers whose column contains each
     /// needle (case-insensitively) are read. It is a prefilter for a search the caller applies
@@ -401,9 +401,14 @@ impl Customers<'_> {
                 )
             };
         }
-        let _permit = self.core.scan_permit().await?;
+        // A scan that fits in one chunk holds no more than a page does; a longer one takes its
+        // turn before its second chunk.
+        let mut turn = None;
         let mut after = i64::MIN;
         loop {
+            if after != i64::MIN && turn.is_none() {
+                turn = Some(self.core.scan_permit().await?);
+            }
             let rows = narrowed
                 .clone()
                 .filter(customers::Column::Id.gt(after))
