@@ -159,3 +159,46 @@ async fn a_search_follows_changes_at_once() {
         ["fresh"]
     );
 }
+
+/// httpapi.com `customers/search` over several chunks: the total counts every match, the page
+/// shows the asked slice in id order.
+#[tokio::test]
+async fn an_httpapi_search_over_several_chunks_counts_and_pages() {
+    let n = SCAN_CHUNK as usize * 2 + 500;
+    let t = with_many(n).await;
+    t.core
+        .credentials()
+        .create(
+            &t.sys(),
+            panelgate_core::NewCredential {
+                kind: panelgate_core::CredentialKind::Httpapi,
+                public_key: "1".into(),
+                secret: "admin-httpapi-key".into(),
+                admin_id: Some(1),
+                customer_id: None,
+                allowed_from: String::new(),
+                valid_until: i64::MAX,
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    // "Bulk 12" is in the names Bulk 12, 120–129 and 1200–1299.
+    let r = t
+        .request(
+            "GET",
+            "/api/customers/search.json?auth-userid=1&api-key=admin-httpapi-key&no-of-records=10&page-no=2&name=Bulk%2012",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["recsindb"], "111", "{v}");
+    assert_eq!(v["recsonpage"], "10", "{v}");
+    // In id order (bulk{i} has id i + 3) the matches are 12, 120–129, 1200–1299: page 2 holds
+    // the 11th to the 20th, bulk129 then bulk1200–1208.
+    assert_eq!(v["1"]["customer.username"], "bulk129", "{v}");
+    assert_eq!(v["2"]["customer.customerid"], "1203", "{v}");
+    assert_eq!(v["10"]["customer.username"], "bulk1208", "{v}");
+}

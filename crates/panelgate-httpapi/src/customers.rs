@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use panelgate_core::admins::AdminRef;
+use panelgate_core::customers::{Contains, TextColumn};
 use panelgate_core::types::Login;
 use panelgate_core::{
     Core, CoreError, Customer, CustomerPatch, CustomerRef, Denied, NewCustomer, Principal, Profile,
@@ -237,30 +238,63 @@ pub(crate) async fn run(
             city,
             status,
         } => {
-            let all = customers
-                .visible(&actor)
-                .await
-                .map_err(|e| from_core(&e, Subject::Reseller))?;
             let contains = |have: &str, want: &Option<String>| {
                 want.as_ref()
                     .is_none_or(|w| have.to_lowercase().contains(&w.to_lowercase()))
             };
-            let matching: Vec<Customer> = all
-                .into_iter()
-                .filter(|c| {
-                    let full = format!("{} {}", c.profile.firstname, c.profile.name);
-                    username.as_ref().is_none_or(|u| c.loginname == *u)
-                        && (customer_ids.is_empty() || customer_ids.contains(&c.id))
-                        && (reseller_ids.is_empty() || reseller_ids.contains(&c.admin_id))
-                        && contains(&full, &name)
-                        && contains(&c.profile.company, &company)
-                        && contains(&c.profile.city, &city)
-                        && status
-                            .as_ref()
-                            .is_none_or(|s| s == if c.deactivated { "Suspended" } else { "Active" })
+            let keep = |c: &Customer| {
+                let full = format!("{} {}", c.profile.firstname, c.profile.name);
+                username.as_ref().is_none_or(|u| c.loginname == *u)
+                    && (customer_ids.is_empty() || customer_ids.contains(&c.id))
+                    && (reseller_ids.is_empty() || reseller_ids.contains(&c.admin_id))
+                    && contains(&full, &name)
+                    && contains(&c.profile.company, &company)
+                    && contains(&c.profile.city, &city)
+                    && status
+                        .as_ref()
+                        .is_none_or(|s| s == if c.deactivated { "Suspended" } else { "Active" })
+            };
+            if actor.customer_id().is_some() {
+                // A customer sees itself only.
+                let all = customers
+                    .visible(&actor)
+                    .await
+                    .map_err(|e| from_core(&e, Subject::Reseller))?;
+                let matching: Vec<Customer> = all.into_iter().filter(|c| keep(c)).collect();
+                let (total, shown) = page_of(matching, page);
+                let rows = shown.iter().map(search_row).collect();
+                return Ok(search_page(total, rows));
+            }
+            // Read a chunk at a time: the matches are counted, only the asked page is kept.
+            let narrow: Vec<Contains> = [
+                (TextColumn::Loginname, &username),
+                (TextColumn::Company, &company),
+            ]
+            .into_iter()
+            .filter_map(|(column, want)| {
+                let needle = want.as_ref()?;
+                (!needle.is_empty() && needle.bytes().all(Contains::allowed)).then(|| Contains {
+                    column,
+                    needle: needle.clone(),
                 })
-                .collect();
-            let (total, shown) = page_of(matching, page);
+            })
+            .collect();
+            let skip = (page.page - 1).saturating_mul(page.records);
+            let (mut total, mut shown) = (0usize, Vec::new());
+            customers
+                .scan_with_owners(&actor, &narrow, |chunk| {
+                    for (c, _) in chunk {
+                        if keep(&c) {
+                            if total >= skip && shown.len() < page.records {
+                                shown.push(c);
+                            }
+                            total += 1;
+                        }
+                    }
+                    true
+                })
+                .await
+                .map_err(|e| from_core(&e, Subject::Reseller))?;
             let rows = shown.iter().map(search_row).collect();
             Ok(search_page(total, rows))
         }
