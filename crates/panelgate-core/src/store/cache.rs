@@ -1,5 +1,10 @@
 //! The read cache: what hot calls read on every request (a credential and its owner, a customer
-//! by id or login, the settings), kept in memory while nothing was written.
+//! by id or login, the account a panel login names, the settings, customer pages of up to
+//! `PAGE_CACHE_MAX` rows and customer counts; see `Caches`), kept in memory while nothing was
+//! written.
+//!
+//! A read must not go through the writer: it would count as a write, empty the cache and wait
+//! behind writes (`Core::writes_ended` lets tests check it).
 //!
 //! # Why it stays correct
 //! Every write goes through [`Writer`] (what `Core::db()` hands out) or a [`Txn`] begun on it.
