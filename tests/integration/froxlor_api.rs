@@ -2,16 +2,8 @@
 
 use panelgate_core::CustomerRef;
 use panelgate_testkit::{TestApp, ADMIN_KEY, CUSTOMER1_KEY, RESELLER_KEY};
-use serde_json::Value;
 
-fn logins(v: &Value) -> Vec<String> {
-    v["data"]["list"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{v}"))
-        .iter()
-        .map(|c| c["loginname"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::froxlor_logins;
 
 const ADD_BY_RESELLER: &str = r#"{"command":"Customers.add","params":{"email":"new@example.com","name":"New","firstname":"Customer","new_loginname":"rescust","new_customer_password":"Secret123x","diskspace":100,"ftps":2,"createstdsubdomain":0}}"#;
 
@@ -52,11 +44,14 @@ async fn reseller_customer_is_invisible_to_other_customers_and_listed_by_admin()
     let admin = t
         .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
         .await;
-    assert_eq!(logins(&admin.json()), ["customer1", "customer2", "rescust"]);
+    assert_eq!(
+        froxlor_logins(&admin.json()),
+        ["customer1", "customer2", "rescust"]
+    );
     let reseller = t
         .froxlor(RESELLER_KEY, r#"{"command":"Customers.listing"}"#)
         .await;
-    assert_eq!(logins(&reseller.json()), ["customer2", "rescust"]);
+    assert_eq!(froxlor_logins(&reseller.json()), ["customer2", "rescust"]);
     let foreign = t
         .froxlor(
             RESELLER_KEY,
@@ -356,25 +351,25 @@ async fn listing_search_order_and_limit() {
     let r = t
         .froxlor(ADMIN_KEY, &q(r#"{"sql_search":{"c.loginname":"TOMER2"}}"#))
         .await;
-    assert_eq!(logins(&r.json()), ["customer2"]);
+    assert_eq!(froxlor_logins(&r.json()), ["customer2"]);
     let r = t
         .froxlor(
             ADMIN_KEY,
             &q(r#"{"sql_search":{"a.loginname":{"op":"=","value":"reseller1"}}}"#),
         )
         .await;
-    assert_eq!(logins(&r.json()), ["customer2"]);
+    assert_eq!(froxlor_logins(&r.json()), ["customer2"]);
     let r = t
         .froxlor(ADMIN_KEY, &q(r#"{"sql_orderby":{"adminname":"desc"}}"#))
         .await;
-    assert_eq!(logins(&r.json()), ["customer2", "customer1"]);
+    assert_eq!(froxlor_logins(&r.json()), ["customer2", "customer1"]);
     let r = t
         .froxlor(
             ADMIN_KEY,
             &q(r#"{"sql_orderby":{"c.customerid":"desc"},"sql_limit":1,"sql_offset":1}"#),
         )
         .await;
-    assert_eq!(logins(&r.json()), ["customer1"]);
+    assert_eq!(froxlor_logins(&r.json()), ["customer1"]);
     let r = t.froxlor(ADMIN_KEY, &q(r#"{"sql_offset":1}"#)).await;
     assert_eq!(
         r.json()["data"]["count"],
@@ -387,7 +382,7 @@ async fn listing_search_order_and_limit() {
             &q(r#"{"sql_search":{"c.customerid":{"op":"in","value":[2,"x y"]}}}"#),
         )
         .await;
-    assert_eq!(logins(&r.json()), ["customer2"]);
+    assert_eq!(froxlor_logins(&r.json()), ["customer2"]);
 }
 
 // Source: protocols/froxlor.md §4 (Admins is the same object Plesk calls reseller).

@@ -27,6 +27,16 @@ mod robustness;
 mod scale;
 mod security;
 
+/// The login names of a Froxlor `Customers.listing` answer, in order.
+pub fn froxlor_logins(v: &serde_json::Value) -> Vec<String> {
+    v["data"]["list"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|c| c["loginname"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The README section headed `## {title}` (up to the next `## `).
 pub fn readme_section(title: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))

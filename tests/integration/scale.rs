@@ -5,16 +5,14 @@ use panelgate_core::customers::{Imported, SCAN_CHUNK};
 use panelgate_core::{NewCustomer, Profile};
 use panelgate_testkit::{TestApp, ADMIN_KEY, RESELLER_KEY};
 
+use crate::froxlor_logins;
+
 /// The demo data and `n` customers `bulkN` of the admin; every seventh is `…@seven.example`
 /// (every other one of them in upper case).
 async fn with_many(n: usize) -> TestApp {
     let t = TestApp::demo().await;
-    let stored = include_str!("../../fixtures/demo.toml")
-        .lines()
-        .find_map(|l| l.strip_prefix("\"changeme1Q**\" = "))
-        .unwrap()
-        .trim_matches('"')
-        .to_owned();
+    // The demo data's stored hash of its password: importing hashes nothing.
+    let stored = panelgate_server::demo_data().unwrap().hashes["changeme1Q**"].clone();
     let batch: Vec<Imported> = (0..n)
         .map(|i| {
             let login = format!("bulk{i}");
@@ -26,10 +24,10 @@ async fn with_many(n: usize) -> TestApp {
             };
             Imported {
                 id: None,
-                login: login.as_str().try_into().unwrap(),
                 owner: 1,
                 password_hash: Some(stored.clone()),
                 new: NewCustomer {
+                    loginname: Some(login.as_str().try_into().unwrap()),
                     profile: Profile {
                         name: format!("Bulk {i}"),
                         email: format!("{login}@{domain}"),
@@ -48,15 +46,6 @@ async fn with_many(n: usize) -> TestApp {
         .await
         .expect("importing");
     t
-}
-
-fn logins(v: &serde_json::Value) -> Vec<String> {
-    v["data"]["list"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{v}"))
-        .iter()
-        .map(|c| c["loginname"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -98,7 +87,7 @@ async fn a_search_over_several_chunks_is_ordered_and_cut_as_one_table() {
         .iter()
         .map(|i| format!("bulk{i}"))
         .collect();
-    assert_eq!(logins(&page), expected);
+    assert_eq!(froxlor_logins(&page), expected);
 
     // An unknown column is refused as before, whatever the table's size.
     let bad = t
@@ -130,32 +119,32 @@ async fn a_search_follows_changes_at_once() {
             r#"{{"command":"Customers.listing","params":{{"sql_search":{{"c.email":"{needle}"}}}}}}"#
         )
     };
-    let before = logins(&t.froxlor(ADMIN_KEY, &search("example")).await.json());
+    let before = froxlor_logins(&t.froxlor(ADMIN_KEY, &search("example")).await.json());
     assert!(before.contains(&"customer2".to_owned()), "{before:?}");
 
     let set = r#"<packet><customer><set><filter><login>customer2</login></filter><values><gen_info><email>renamed@zzz.example</email></gen_info></values></set></customer></packet>"#;
     let r = t.plesk(&panelgate_testkit::plesk_login("admin"), set).await;
     assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
     assert_eq!(
-        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        froxlor_logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
         ["customer2"]
     );
     assert_eq!(
-        logins(&t.froxlor(ADMIN_KEY, &search("renamed@ZZZ")).await.json()),
+        froxlor_logins(&t.froxlor(ADMIN_KEY, &search("renamed@ZZZ")).await.json()),
         ["customer2"]
     );
 
     let add = r#"{"command":"Customers.add","params":{"email":"fresh@zzz.example","name":"F","firstname":"F","new_loginname":"fresh","new_customer_password":"Secret123x"}}"#;
     assert_eq!(t.froxlor(ADMIN_KEY, add).await.status, 200);
     assert_eq!(
-        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        froxlor_logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
         ["customer2", "fresh"]
     );
     let delete = r#"{"command":"Customers.delete","params":{"loginname":"customer2"}}"#;
     let r = t.froxlor(ADMIN_KEY, delete).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
+        froxlor_logins(&t.froxlor(ADMIN_KEY, &search("zzz.example")).await.json()),
         ["fresh"]
     );
 }

@@ -86,7 +86,6 @@ fn imported(c: &SeedCustomer) -> CoreResult<Imported> {
     }
     Ok(Imported {
         id: c.id,
-        login: Login::try_from(c.loginname.as_str())?,
         owner: c.admin,
         password_hash: c.password_hash.clone(),
         new: NewCustomer {
@@ -218,22 +217,22 @@ async fn apply(core: &Core, actor: &crate::Actor, record: Record) -> CoreResult<
             sequences::ensure_at_least(&core.db(), &name, next).await
         }
         Record::Admin(a) => core.admins().create(actor, *a).await.map(|_| ()),
+        // Customers go in batches (`flush`), never one by one here.
         Record::Customer(_) => Ok(()),
         Record::Credential(c) => core.credentials().create(actor, *c).await.map(|_| ()),
         Record::Plan(p) => core.orders().add_plan(&p).await,
-        Record::Funds(f) => add_funds(core, actor, &f).await,
+        Record::Funds(f) => {
+            let amount =
+                crate::orders::parse_money(&f.amount).ok_or_else(|| CoreError::Invalid {
+                    field: "funds.amount",
+                    reason: format!("{:?} is not an amount", f.amount),
+                })?;
+            core.orders()
+                .add_funds(actor, &crate::model::CustomerRef::Id(f.customer), amount)
+                .await
+                .map(|_| ())
+        }
     }
-}
-
-async fn add_funds(core: &Core, actor: &crate::Actor, f: &SeedFunds) -> CoreResult<()> {
-    let amount = crate::orders::parse_money(&f.amount).ok_or_else(|| CoreError::Invalid {
-        field: "funds.amount",
-        reason: format!("{:?} is not an amount", f.amount),
-    })?;
-    core.orders()
-        .add_funds(actor, &crate::model::CustomerRef::Id(f.customer), amount)
-        .await
-        .map(|_| ())
 }
 
 /// Load a data set (settings, sequences, admins, customers, credentials, plans, funds, in that
@@ -247,27 +246,37 @@ pub(crate) async fn load(core: &Core, system: &crate::SystemCap, data: &DataSet)
 
 async fn load_all(core: &Core, system: &crate::SystemCap, data: &DataSet) -> CoreResult<()> {
     let actor = system.actor();
-    for (name, value) in &data.settings {
-        settings::write(&core.db(), name, value).await?;
-    }
-    for (name, next) in &data.sequences {
-        sequences::ensure_at_least(&core.db(), name, *next).await?;
-    }
-    for admin in &data.admins {
-        core.admins().create(&actor, admin.clone()).await?;
+    let before = data
+        .settings
+        .iter()
+        .map(|(name, value)| Record::Setting {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .chain(data.sequences.iter().map(|(name, next)| Record::Sequence {
+            name: name.clone(),
+            next: *next,
+        }))
+        .chain(
+            data.admins
+                .iter()
+                .map(|a| Record::Admin(Box::new(a.clone()))),
+        );
+    for record in before {
+        apply(core, &actor, record).await?;
     }
     for chunk in data.customers.chunks(BATCH) {
         let batch = chunk.iter().map(imported).collect::<CoreResult<Vec<_>>>()?;
         core.customers().import_batch(&actor, batch).await?;
     }
-    for cred in &data.credentials {
-        core.credentials().create(&actor, cred.clone()).await?;
-    }
-    for plan in &data.plans {
-        core.orders().add_plan(plan).await?;
-    }
-    for f in &data.funds {
-        add_funds(core, &actor, f).await?;
+    let after = data
+        .credentials
+        .iter()
+        .map(|c| Record::Credential(Box::new(c.clone())))
+        .chain(data.plans.iter().map(|p| Record::Plan(Box::new(p.clone()))))
+        .chain(data.funds.iter().cloned().map(Record::Funds));
+    for record in after {
+        apply(core, &actor, record).await?;
     }
     Ok(())
 }

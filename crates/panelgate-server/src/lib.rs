@@ -274,9 +274,9 @@ pub async fn load_file(
     })
 }
 
-/// `panelgate import FILE`: open the database `config` names and load the data set at `file`
-/// into it (a progress bar on a terminal), then close it.
-pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, String> {
+/// Open the core `config` describes (its data directory made if missing), as `serve` and
+/// `import` both do.
+async fn open_core(config: &Config) -> Result<(Core, SystemCap), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     let options = CoreOptions {
@@ -284,9 +284,15 @@ pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, S
         password_hashing: config.password_hashing,
         ..CoreOptions::default()
     };
-    let (core, system) = Core::open_with(&config.database_url, &config.data_dir, options)
+    Core::open_with(&config.database_url, &config.data_dir, options)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// `panelgate import FILE`: open the database `config` names and load the data set at `file`
+/// into it (a progress bar on a terminal), then close it.
+pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, String> {
+    let (core, system) = open_core(config).await?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
@@ -312,16 +318,7 @@ pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, S
 }
 
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-    let options = CoreOptions {
-        limits: config.limits.clone(),
-        password_hashing: config.password_hashing,
-        ..CoreOptions::default()
-    };
-    let (core, system) = Core::open_with(&config.database_url, &config.data_dir, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (core, system) = open_core(config).await?;
     let mut loaded_demo = false;
     if (config.demo || config.seed.is_some()) && core.is_empty().await.map_err(|e| e.to_string())? {
         match &config.seed {

@@ -11,12 +11,7 @@ use support::start_with;
 
 /// The demo data's stored hash of `changeme1Q**`.
 fn demo_hash() -> String {
-    let demo = include_str!("../../../fixtures/demo.toml");
-    demo.lines()
-        .find_map(|l| l.strip_prefix("\"changeme1Q**\" = "))
-        .expect("the demo data's hash")
-        .trim_matches('"')
-        .to_owned()
+    panelgate_server::demo_data().expect("the demo data").hashes["changeme1Q**"].clone()
 }
 
 fn import(data: &std::path::Path, file: &std::path::Path) -> Output {

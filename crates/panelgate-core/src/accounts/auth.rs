@@ -170,7 +170,8 @@ pub(crate) enum Account {
 impl Auth<'_> {
     /// The account `login` names: an admin's or reseller's, else a customer's.
     async fn account(&self, login: &str) -> CoreResult<std::sync::Arc<Account>> {
-        use crate::entity::{admins, customers};
+        use crate::entity::admins;
+        use crate::model::CustomerRef;
         let key = login.to_lowercase();
         let (caches, generation) = self.core.cache();
         caches
@@ -184,16 +185,11 @@ impl Auth<'_> {
                 {
                     return Ok(std::sync::Arc::new(Account::Admin(Box::new(admin))));
                 }
-                let found = customers::Entity::find()
-                    .filter(customers::Column::LoginKey.eq(key.as_str()))
-                    .find_also_related(admins::Entity)
-                    .one(db)
-                    .await?;
+                let found =
+                    crate::customers::find_with_owner_login(db, &CustomerRef::Login(key.clone()))
+                        .await?;
                 Ok(std::sync::Arc::new(match found {
-                    Some((row, owner)) => {
-                        let owner = owner.map(|a| a.loginname).unwrap_or_default();
-                        Account::Customer(Box::new(row), owner)
-                    }
+                    Some((row, owner)) => Account::Customer(Box::new(row), owner),
                     None => Account::Unknown,
                 }))
             })

@@ -5,9 +5,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::entity::{credentials, customers};
+use crate::entity::credentials;
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Actor, CredentialKind, NewCredential, Owner, VerifiedKey};
+use crate::model::{Actor, CredentialKind, CustomerRef, NewCredential, Owner, VerifiedKey};
 use crate::{admins, password, policy, sequences, Core};
 
 /// Credentials of one kind and public key (or lookup tag), each with its owner, as the read
@@ -186,17 +186,14 @@ impl Credentials<'_> {
             .await?
         {
             let owner = match (row.customer_id, row.admin_id) {
-                (Some(c), _) if c > 0 => match customers::Entity::find_by_id(c)
-                    .find_also_related(crate::entity::admins::Entity)
-                    .one(db)
-                    .await?
-                {
-                    Some((cust, admin)) => {
-                        let admin = admin.map(|a| a.loginname).unwrap_or_default();
-                        Owner::Customer(Box::new(crate::customers::row_to_customer(cust, admin)))
+                (Some(c), _) if c > 0 => {
+                    match crate::customers::find_with_owner_login(db, &CustomerRef::Id(c)).await? {
+                        Some((cust, admin)) => Owner::Customer(Box::new(
+                            crate::customers::row_to_customer(cust, admin),
+                        )),
+                        None => Owner::Missing,
                     }
-                    None => Owner::Missing,
-                },
+                }
                 (_, Some(a)) if a > 0 => match owning_admin {
                     Some(admin) => Owner::Admin(Box::new(admins::row_to_admin(admin))),
                     None => Owner::Missing,

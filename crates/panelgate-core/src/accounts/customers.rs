@@ -62,6 +62,29 @@ fn select_listable(actor: &Actor) -> sea_orm::Select<customers::Entity> {
     }
 }
 
+/// The customer `r` names and its owner's login, in one query.
+pub(crate) async fn find_with_owner_login<C: ConnectionTrait>(
+    db: &C,
+    r: &CustomerRef,
+) -> CoreResult<Option<(customers::Model, String)>> {
+    Ok(select_ref(r)
+        .find_also_related(admins::Entity)
+        .one(db)
+        .await?
+        .map(|(row, owner)| (row, owner.map(|a| a.loginname).unwrap_or_default())))
+}
+
+/// A customer read with its owner (`find_also_related`), as listings hand it out.
+fn with_owner(
+    (row, owner): (customers::Model, Option<admins::Model>),
+) -> (Customer, Option<crate::model::Admin>) {
+    let login = owner
+        .as_ref()
+        .map(|a| a.loginname.clone())
+        .unwrap_or_default();
+    (row_to_customer(row, login), owner.map(row_to_admin))
+}
+
 async fn find_row<C: ConnectionTrait>(
     db: &C,
     r: &CustomerRef,
@@ -108,17 +131,28 @@ async fn insert_std_subdomain<C: ConnectionTrait>(
     domain: String,
     now: i64,
 ) -> CoreResult<()> {
-    subscriptions::Entity::insert(subscriptions::ActiveModel {
+    subscriptions::Entity::insert(std_subdomain_row(id, row.id, row.admin_id, domain, now))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The subscription row of a customer's standard subdomain.
+fn std_subdomain_row(
+    id: i64,
+    customer_id: i64,
+    admin_id: i64,
+    domain: String,
+    now: i64,
+) -> subscriptions::ActiveModel {
+    subscriptions::ActiveModel {
         id: Set(id),
-        customer_id: Set(row.id),
-        admin_id: Set(row.admin_id),
+        customer_id: Set(customer_id),
+        admin_id: Set(admin_id),
         domain: Set(domain),
         is_std_subdomain: Set(true),
         created_at: Set(now),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// A text column of customers that a scan can narrow by (see [`Contains`]).
@@ -133,18 +167,6 @@ pub enum TextColumn {
 }
 
 impl TextColumn {
-    /// The column's name in `customers` and in SQLite's `customers_search` index.
-    fn name(self) -> &'static str {
-        match self {
-            TextColumn::Loginname => "loginname",
-            TextColumn::Name => "name",
-            TextColumn::Firstname => "firstname",
-            TextColumn::Company => "company",
-            TextColumn::Email => "email",
-            TextColumn::Customernumber => "customernumber",
-        }
-    }
-
     fn column(self) -> customers::Column {
         match self {
             TextColumn::Loginname => customers::Column::Loginname,
@@ -188,8 +210,8 @@ const IMPORT_ROWS_PER_INSERT: usize = 200;
 pub struct Imported {
     /// When given, the id the customer must get (checked).
     pub id: Option<i64>,
-    pub login: crate::types::Login,
     pub owner: i64,
+    /// `loginname` is required.
     pub new: NewCustomer,
     /// A stored argon2 hash (PHC string) to keep instead of hashing `new.password`.
     pub password_hash: Option<String>,
@@ -278,14 +300,11 @@ impl Customers<'_> {
         let found = caches
             .customers
             .get_or_load(generation, key, || async {
-                // The customer and its owner's login in one query.
-                let found = select_ref(r)
-                    .find_also_related(admins::Entity)
-                    .one(self.core.reader())
-                    .await?;
-                CoreResult::Ok(found.map(|(row, owner)| {
-                    Arc::new((row, owner.map(|a| a.loginname).unwrap_or_default()))
-                }))
+                CoreResult::Ok(
+                    find_with_owner_login(self.core.reader(), r)
+                        .await?
+                        .map(Arc::new),
+                )
             })
             .await?;
         match found {
@@ -329,28 +348,6 @@ impl Customers<'_> {
             .collect())
     }
 
-    /// [`Customers::list`] with each customer's owner (for listings that search owner columns).
-    pub async fn list_with_owners(
-        &self,
-        actor: &Actor,
-    ) -> CoreResult<Vec<(Customer, Option<crate::model::Admin>)>> {
-        let list = self.list(actor).await?;
-        let owners: HashMap<i64, crate::model::Admin> = admins::Entity::find()
-            .all(self.core.reader())
-            .await?
-            .into_iter()
-            .filter(|a| list.iter().any(|c| c.admin_id == a.id))
-            .map(|a| (a.id, row_to_admin(a)))
-            .collect();
-        Ok(list
-            .into_iter()
-            .map(|c| {
-                let owner = owners.get(&c.admin_id).cloned();
-                (c, owner)
-            })
-            .collect())
-    }
-
     /// Every customer the actor may list, with its owner, in id order, handed to `visit`
     /// [`SCAN_CHUNK`] at a time (the first chunk even when there is none), so memory holds one
     /// chunk whatever the number of customers. `visit` returns `false` to stop. At most
@@ -366,7 +363,7 @@ impl Customers<'_> {
         mut visit: impl FnMut(Vec<(Customer, Option<crate::model::Admin>)>) -> bool,
     ) -> CoreResult<()> {
         use sea_orm::sea_query::{Alias, Func};
-        use sea_orm::QuerySelect;
+        use sea_orm::{IdenStatic, QuerySelect};
         self.core.authorize(actor, Operation::CustomersList)?;
         let mut narrowed = select_listable(actor);
         let sqlite = self.core.reader().get_database_backend() == sea_orm::DbBackend::Sqlite;
@@ -387,7 +384,10 @@ impl Customers<'_> {
                         sea_orm::sea_query::Query::select()
                             .expr(Expr::cust("rowid"))
                             .from(Alias::new("customers_search"))
-                            .and_where(Expr::col(Alias::new(c.column.name())).like(pattern))
+                            // The index's columns have the names of the customers' own.
+                            .and_where(
+                                Expr::col(Alias::new(c.column.column().as_str())).like(pattern),
+                            )
                             .to_owned(),
                     ),
                 )
@@ -420,16 +420,7 @@ impl Customers<'_> {
             if let Some((last, _)) = rows.last() {
                 after = last.id;
             }
-            let chunk = rows
-                .into_iter()
-                .map(|(row, owner)| {
-                    let login = owner
-                        .as_ref()
-                        .map(|a| a.loginname.clone())
-                        .unwrap_or_default();
-                    (row_to_customer(row, login), owner.map(row_to_admin))
-                })
-                .collect();
+            let chunk = rows.into_iter().map(with_owner).collect();
             if !visit(chunk) || !full {
                 return Ok(());
             }
@@ -451,8 +442,8 @@ impl Customers<'_> {
             .await
     }
 
-    /// One page of [`Customers::list_with_owners`] (by id), paged in the database: `limit` rows
-    /// from `offset`.
+    /// One page of the customers the actor may list, with their owners (by id), paged in the
+    /// database: `limit` rows from `offset`.
     pub async fn list_page_with_owners(
         &self,
         actor: &Actor,
@@ -471,15 +462,7 @@ impl Customers<'_> {
                 .all(self.core.reader())
                 .await?;
             CoreResult::Ok(Arc::new(
-                rows.into_iter()
-                    .map(|(row, owner)| {
-                        let login = owner
-                            .as_ref()
-                            .map(|a| a.loginname.clone())
-                            .unwrap_or_default();
-                        (row_to_customer(row, login), owner.map(row_to_admin))
-                    })
-                    .collect::<Vec<_>>(),
+                rows.into_iter().map(with_owner).collect::<Vec<_>>(),
             ))
         };
         if limit > PAGE_CACHE_MAX {
@@ -671,15 +654,20 @@ impl Customers<'_> {
         }
         let mut keys = HashSet::new();
         let mut hashes = Vec::with_capacity(batch.len());
+        let mut logins = Vec::with_capacity(batch.len());
         for item in &batch {
             item.new.validate()?;
-            let login = item.login.as_str();
-            if !keys.insert(login.to_lowercase()) {
+            let login = item.new.loginname.clone().ok_or(CoreError::Invalid {
+                field: "loginname",
+                reason: "an imported customer needs a login".into(),
+            })?;
+            if !keys.insert(login.as_str().to_lowercase()) {
                 return Err(CoreError::AlreadyExists {
                     entity: EntityKind::Customer,
-                    key: Key::Login(login.to_owned()),
+                    key: Key::Login(login.as_str().to_owned()),
                 });
             }
+            logins.push(login);
             hashes.push(match &item.password_hash {
                 Some(h) => {
                     crate::password::check_stored_hash(h)?;
@@ -743,20 +731,20 @@ impl Customers<'_> {
         };
         let mut rows = Vec::with_capacity(batch.len());
         let mut subs = Vec::new();
-        for (i, (item, hash)) in batch.iter().zip(hashes).enumerate() {
+        for (i, ((item, hash), login)) in batch.iter().zip(hashes).zip(&logins).enumerate() {
             let id = first + i as i64;
             if let Some(wanted) = item.id {
                 if wanted != id {
                     return Err(CoreError::Invalid {
                         field: "customers.id",
-                        reason: format!("{} would get id {id} instead of {wanted}", item.login),
+                        reason: format!("{login} would get id {id} instead of {wanted}"),
                     });
                 }
             }
             let mut am = new_row(NewRow {
                 id,
                 guid: guid0 + 1 + i as i64,
-                loginname: item.login.as_str(),
+                loginname: login.as_str(),
                 hash,
                 owner_id: item.owner,
                 new: &item.new,
@@ -765,14 +753,13 @@ impl Customers<'_> {
             });
             if item.new.create_std_subdomain {
                 am.standardsubdomain = Set(next_sub);
-                subs.push(subscriptions::ActiveModel {
-                    id: Set(next_sub),
-                    customer_id: Set(id),
-                    admin_id: Set(item.owner),
-                    domain: Set(std_subdomain_of(&s, item.login.as_str())),
-                    is_std_subdomain: Set(true),
-                    created_at: Set(now),
-                });
+                subs.push(std_subdomain_row(
+                    next_sub,
+                    id,
+                    item.owner,
+                    std_subdomain_of(&s, login.as_str()),
+                    now,
+                ));
                 next_sub += 1;
             }
             rows.push(am);

@@ -38,60 +38,41 @@ pub const ALL: [&str; 10] = [
 ];
 
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
-    if db.support_returning() && db.get_database_backend() != sea_orm::DbBackend::MySql {
-        // One round trip: the step and its result (SQLite, PostgreSQL).
-        let stepped = sequences::Entity::update_many()
-            .col_expr(
-                sequences::Column::NextValue,
-                Expr::col(sequences::Column::NextValue).add(1i64),
-            )
-            .filter(sequences::Column::Name.eq(name))
-            .exec_with_returning(db)
-            .await?;
-        if let Some(row) = stepped.first() {
-            return Ok(row.next_value - 1);
-        }
-    }
-    let updated = sequences::Entity::update_many()
-        .col_expr(
-            sequences::Column::NextValue,
-            // i64 like `reserve`'s step: PostgreSQL keeps one prepared statement per SQL text,
-            // typed by its first use.
-            Expr::col(sequences::Column::NextValue).add(1i64),
-        )
-        .filter(sequences::Column::Name.eq(name))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        sequences::Entity::insert(sequences::ActiveModel {
-            name: Set(name.to_owned()),
-            next_value: Set(2),
-        })
-        .exec(db)
-        .await?;
-        return Ok(1);
-    }
-    let row = sequences::Entity::find_by_id(name.to_owned())
-        .one(db)
-        .await?
-        .ok_or_else(|| CoreError::Internal(format!("sequence {name} vanished")))?;
-    Ok(row.next_value - 1)
+    reserve(db, name, 1).await
 }
 
-/// Hand out `n` ids at once; returns the first (the others follow it).
+/// Hand out `n` ids at once (`n` ≥ 1); returns the first (the others follow it).
 pub(crate) async fn reserve<C: ConnectionTrait>(db: &C, name: &str, n: i64) -> CoreResult<i64> {
-    let first = next_id(db, name).await?;
-    if n > 1 {
+    // An i64 step on every path: PostgreSQL keeps one prepared statement per SQL text, typed by
+    // its first use.
+    let step = || {
         sequences::Entity::update_many()
             .col_expr(
                 sequences::Column::NextValue,
-                Expr::col(sequences::Column::NextValue).add(n - 1),
+                Expr::col(sequences::Column::NextValue).add(n),
             )
             .filter(sequences::Column::Name.eq(name))
-            .exec(db)
-            .await?;
+    };
+    if db.support_returning() && db.get_database_backend() != sea_orm::DbBackend::MySql {
+        // One round trip: the step and its result (SQLite, PostgreSQL).
+        if let Some(row) = step().exec_with_returning(db).await?.first() {
+            return Ok(row.next_value - n);
+        }
+    } else if step().exec(db).await?.rows_affected > 0 {
+        let row = sequences::Entity::find_by_id(name.to_owned())
+            .one(db)
+            .await?
+            .ok_or_else(|| CoreError::Internal(format!("sequence {name} vanished")))?;
+        return Ok(row.next_value - n);
     }
-    Ok(first)
+    // No row yet: this one is the first.
+    sequences::Entity::insert(sequences::ActiveModel {
+        name: Set(name.to_owned()),
+        next_value: Set(1 + n),
+    })
+    .exec(db)
+    .await?;
+    Ok(1)
 }
 
 /// Make sure the next id handed out is at least `next`.
