@@ -89,6 +89,23 @@ async fn a_search_over_several_chunks_is_ordered_and_cut_as_one_table() {
         .collect();
     assert_eq!(froxlor_logins(&page), expected);
 
+    // Without an order, a page in id order: the scan stops once it holds the page, here past
+    // several of its growing chunks.
+    let unordered = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.listing","params":{"sql_search":{"c.email":"seven.example"},"sql_offset":200,"sql_limit":4}}"#,
+        )
+        .await
+        .json();
+    let expected: Vec<String> = (0..n)
+        .filter(|i| i % 7 == 0)
+        .skip(200)
+        .take(4)
+        .map(|i| format!("bulk{i}"))
+        .collect();
+    assert_eq!(froxlor_logins(&unordered), expected);
+
     // An unknown column is refused as before, whatever the table's size.
     let bad = t
         .froxlor(

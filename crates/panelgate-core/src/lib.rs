@@ -337,7 +337,9 @@ impl Core {
         input: R,
         progress: impl FnMut(u64),
     ) -> CoreResult<seed::LoadReport> {
-        seed::load_lines(self, system, input, progress).await
+        let report = seed::load_lines(self, system, input, progress).await?;
+        store::migrations::compact_search_index(&self.db()).await?;
+        Ok(report)
     }
 
     /// `<data-dir>/homes/<login>`: a customer's files. The login is checked (a

@@ -137,8 +137,10 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Result<String, Failure> {
             .map(|(customer, owner)| CustomerRow::new(customer, owner.map(std::sync::Arc::new)))
             .collect(),
         None => {
-            // Searched a chunk at a time, keeping the matches only; then ordered and cut.
-            let matches = scan_matching(ctx, p, true).await?;
+            // Searched a chunk at a time, keeping the matches only; then ordered and cut. In id
+            // order (no `sql_orderby`), the scan stops once it holds the asked page.
+            let enough = listing::unordered_end(&query);
+            let matches = scan_matching(ctx, p, true, enough).await?;
             let order = listing::Query {
                 search: false,
                 ..query
@@ -161,7 +163,7 @@ async fn listing_count(ctx: &Ctx<'_>, p: &Params) -> Outcome {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
         .map_err(core_err)?;
-    let matches = scan_matching(ctx, p, ctx.version == FroxlorVersion::V2_3).await?;
+    let matches = scan_matching(ctx, p, ctx.version == FroxlorVersion::V2_3, None).await?;
     Ok(json!(matches.len()))
 }
 
@@ -171,10 +173,12 @@ fn owner_login(r: &CustomerRow, _: &str) -> SqlValue {
 
 /// The customers the caller may list that `sql_search` selects (when `search`), read a chunk at
 /// a time: only matches are kept, so a search of a large table holds its matches, not the table.
+/// With `enough`, the scan stops once it holds that many matches (the first ones in id order).
 async fn scan_matching(
     ctx: &Ctx<'_>,
     p: &Params,
     search: bool,
+    enough: Option<usize>,
 ) -> Result<Vec<CustomerRow>, Failure> {
     let filter = listing::Query {
         params: p,
@@ -210,7 +214,7 @@ async fn scan_matching(
             match listing::apply(&SCHEMA, &filter, rows, owner_login) {
                 Ok(mut m) => {
                     kept.append(&mut m);
-                    true
+                    enough.is_none_or(|n| kept.len() < n)
                 }
                 Err(e) => {
                     failed = Some(e);

@@ -568,6 +568,20 @@ pub fn plain_page(query: &Query<'_>) -> Option<(u64, u64)> {
     (limit > 0).then(|| (offset.max(0) as u64, limit as u64))
 }
 
+/// When a listing pages without ordering, how many rows in id order hold its page
+/// (`sql_offset` + `sql_limit`): a scan in id order can stop there. `None` when [`apply`] must
+/// see every row (an order, or no limit).
+pub fn unordered_end(query: &Query<'_>) -> Option<usize> {
+    if !query.order_and_limit || query.params.raw("sql_orderby").is_some() {
+        return None;
+    }
+    let (limit, offset) = (
+        limit_param(query, "sql_limit"),
+        limit_param(query, "sql_offset"),
+    );
+    (limit > 0).then(|| offset.max(0).saturating_add(limit) as usize)
+}
+
 fn limit_param(query: &Query<'_>, name: &str) -> i64 {
     query
         .params

@@ -200,6 +200,8 @@ pub const PAGE_CACHE_MAX: u64 = 250;
 
 /// Customers per chunk of [`Customers::scan_with_owners`].
 pub const SCAN_CHUNK: u64 = 1000;
+/// The first chunk of [`Customers::scan_with_owners`]; each next one is twice as long.
+pub const FIRST_CHUNK: u64 = 64;
 
 /// Rows per multi-row customer insert (about 60 columns each: under SQLite's limit of bound
 /// values per statement).
@@ -348,10 +350,12 @@ impl Customers<'_> {
             .collect())
     }
 
-    /// Every customer the actor may list, with its owner, in id order, handed to `visit`
-    /// [`SCAN_CHUNK`] at a time (the first chunk even when there is none), so memory holds one
-    /// chunk whatever the number of customers. `visit` returns `false` to stop. At most
-    /// `cpu_workers` scans longer than one chunk run at once; the others wait for one to end.
+    /// Every customer the actor may list, with its owner, in id order, handed to `visit` in
+    /// chunks of at most [`SCAN_CHUNK`] (the first chunk even when there is none), so memory
+    /// holds one chunk whatever the number of customers. `visit` returns `false` to stop: chunks
+    /// start at [`FIRST_CHUNK`] and double, so a caller that stops early reads little. At most
+    /// `cpu_workers` scans that read more than [`SCAN_CHUNK`] rows run at once; the others wait
+    /// for one to end.
     ///
     /// `contains` narrows the scan in the database: only customers whose column contains each
     /// needle (case-insensitively) are read. It is a prefilter for a search the caller applies
@@ -362,7 +366,7 @@ impl Customers<'_> {
         contains: &[Contains],
         mut visit: impl FnMut(Vec<(Customer, Option<crate::model::Admin>)>) -> bool,
     ) -> CoreResult<()> {
-        use sea_orm::sea_query::{Alias, Func};
+        use sea_orm::sea_query::{Alias, BinOper, Func};
         use sea_orm::{IdenStatic, QuerySelect};
         self.core.authorize(actor, Operation::CustomersList)?;
         let mut narrowed = select_listable(actor);
@@ -378,7 +382,12 @@ impl Customers<'_> {
             // `%`, `_` and `\` are not allowed in a needle: the pattern is the needle itself.
             let pattern = format!("%{needle}%");
             narrowed = if sqlite && needle.len() >= 3 {
-                // SQLite's trigram index answers it without reading every row.
+                // SQLite's trigram index answers it without reading every row. The needle is
+                // one FTS5 phrase (a bound value; its characters need no escaping in a phrase),
+                // which the trigram tokenizer matches as a case-insensitive substring. MATCH
+                // rather than LIKE: with a bound pattern FTS5 cannot plan a LIKE well (0.39 ms
+                // against 0.09 ms for a rare needle in 100,000 customers, 37 ms against 7.6 ms
+                // for a common one).
                 narrowed.filter(
                     Expr::col((customers::Entity, customers::Column::Id)).in_subquery(
                         sea_orm::sea_query::Query::select()
@@ -386,7 +395,8 @@ impl Customers<'_> {
                             .from(Alias::new("customers_search"))
                             // The index's columns have the names of the customers' own.
                             .and_where(
-                                Expr::col(Alias::new(c.column.column().as_str())).like(pattern),
+                                Expr::col(Alias::new(c.column.column().as_str()))
+                                    .binary(BinOper::Custom("MATCH"), format!("\"{needle}\"")),
                             )
                             .to_owned(),
                     ),
@@ -405,18 +415,21 @@ impl Customers<'_> {
         // turn before its second chunk.
         let mut turn = None;
         let mut after = i64::MIN;
+        let (mut chunk, mut read) = (FIRST_CHUNK, 0);
         loop {
-            if after != i64::MIN && turn.is_none() {
+            if read >= SCAN_CHUNK && turn.is_none() {
                 turn = Some(self.core.scan_permit().await?);
             }
             let rows = narrowed
                 .clone()
                 .filter(customers::Column::Id.gt(after))
-                .limit(SCAN_CHUNK)
+                .limit(chunk)
                 .find_also_related(admins::Entity)
                 .all(self.core.reader())
                 .await?;
-            let full = rows.len() as u64 == SCAN_CHUNK;
+            let full = rows.len() as u64 == chunk;
+            read += chunk;
+            chunk = (chunk * 2).min(SCAN_CHUNK);
             if let Some((last, _)) = rows.last() {
                 after = last.id;
             }
