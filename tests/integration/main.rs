@@ -3,6 +3,7 @@
 
 mod backups;
 mod captures;
+mod control_plane;
 mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;

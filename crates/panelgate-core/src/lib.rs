@@ -56,7 +56,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
 
 pub use auth::Refusal;
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ClockState, ManualClock, SystemClock, VirtualClock};
 pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
 pub use limits::Limits;
 pub use model::*;
@@ -86,6 +86,8 @@ struct Inner {
     failed_logins: auth::FailedLogins,
     /// Whole-table scans running at once (see `Customers::scan_with_owners`).
     scans: tokio::sync::Semaphore,
+    /// When the backup worker last began a round (see [`Core::worker_alive`]).
+    worker_beat: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// What the read cache keeps (see [`store::cache`]).
@@ -180,6 +182,7 @@ impl Core {
                 cpu,
                 failed_logins,
                 scans: tokio::sync::Semaphore::new(scans),
+                worker_beat: std::sync::Mutex::new(None),
             }),
         };
         Ok((core, SystemCap::new()))
@@ -289,6 +292,114 @@ impl Core {
     /// True when no admin exists yet (a fresh database, ready for the demo data).
     pub async fn is_empty(&self) -> CoreResult<bool> {
         Ok(entity::admins::Entity::find().count(&self.db()).await? == 0)
+    }
+
+    /// The clock the control API steers, when the core runs on one (the server's always does).
+    pub fn steerable_clock(&self) -> Option<&VirtualClock> {
+        self.inner.clock.steerable()
+    }
+
+    /// The backup worker is running a round now (it calls this at the start of each).
+    pub fn worker_beat(&self) {
+        *self.inner.worker_beat.lock().expect("worker beat lock") = Some(std::time::Instant::now());
+    }
+
+    /// Did the backup worker begin a round within `within`? (Real time, not the core's clock:
+    /// it says whether the worker loop runs.)
+    pub fn worker_alive(&self, within: std::time::Duration) -> bool {
+        self.inner
+            .worker_beat
+            .lock()
+            .expect("worker beat lock")
+            .is_some_and(|at| at.elapsed() <= within)
+    }
+
+    /// Empty the store for a reset: every record in one transaction (then the sequences start
+    /// again at 1), every customer's home folder and the local archive storage, and the
+    /// failed-login windows. The caller loads its seed data set afterwards.
+    pub async fn reset(&self, _system: &SystemCap) -> CoreResult<()> {
+        use store::entity as e;
+        let txn = self.db().begin().await?;
+        // Children before their parents.
+        e::order_actions::Entity::delete_many().exec(&txn).await?;
+        e::invoices::Entity::delete_many().exec(&txn).await?;
+        e::orders::Entity::delete_many().exec(&txn).await?;
+        e::funds::Entity::delete_many().exec(&txn).await?;
+        e::plans::Entity::delete_many().exec(&txn).await?;
+        e::backup_archives::Entity::delete_many().exec(&txn).await?;
+        e::backup_tasks::Entity::delete_many().exec(&txn).await?;
+        e::backup_jobs::Entity::delete_many().exec(&txn).await?;
+        e::storage_settings::Entity::delete_many()
+            .exec(&txn)
+            .await?;
+        e::sessions::Entity::delete_many().exec(&txn).await?;
+        e::subscriptions::Entity::delete_many().exec(&txn).await?;
+        e::credentials::Entity::delete_many().exec(&txn).await?;
+        e::customers::Entity::delete_many().exec(&txn).await?;
+        e::admins::Entity::delete_many().exec(&txn).await?;
+        e::settings::Entity::delete_many().exec(&txn).await?;
+        e::sequences::Entity::delete_many().exec(&txn).await?;
+        for name in sequences::ALL {
+            sequences::ensure_at_least(&txn, name, 1).await?;
+        }
+        txn.commit().await?;
+        let dirs = [self.homes_dir(), self.storage_dir()];
+        tokio::task::spawn_blocking(move || {
+            for dir in dirs {
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(CoreError::Unavailable(format!("{}: {e}", dir.display())))
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+        self.inner.failed_logins.clear();
+        Ok(())
+    }
+
+    /// Backup tasks by state (for metrics), counted by the database.
+    pub async fn task_counts(&self, _system: &SystemCap) -> CoreResult<Vec<(String, i64)>> {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::QuerySelect;
+        use store::entity::backup_tasks::{Column, Entity};
+        Ok(Entity::find()
+            .select_only()
+            .column(Column::State)
+            .column_as(Expr::col(Column::Id).count(), "n")
+            .group_by(Column::State)
+            .into_tuple::<(String, i64)>()
+            .all(self.reader())
+            .await?)
+    }
+
+    /// The database pools: (name, open connections, idle connections).
+    pub fn pool_use(&self) -> Vec<(&'static str, u32, usize)> {
+        let one = |name, c: &DatabaseConnection| -> Option<(&'static str, u32, usize)> {
+            Some(match c.get_database_backend() {
+                DbBackend::Sqlite => {
+                    let p = c.get_sqlite_connection_pool();
+                    (name, p.size(), p.num_idle())
+                }
+                DbBackend::Postgres => {
+                    let p = c.get_postgres_connection_pool();
+                    (name, p.size(), p.num_idle())
+                }
+                DbBackend::MySql => {
+                    let p = c.get_mysql_connection_pool();
+                    (name, p.size(), p.num_idle())
+                }
+            })
+        };
+        let mut pools: Vec<_> = one("writer", &self.inner.db).into_iter().collect();
+        if self.inner.db.get_database_backend() == DbBackend::Sqlite {
+            pools.extend(one("reader", &self.inner.reader));
+        }
+        pools
     }
 
     pub fn customers(&self) -> customers::Customers<'_> {

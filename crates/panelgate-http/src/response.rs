@@ -53,6 +53,8 @@ pub fn stream_files(
 /// `Content-Disposition` that names it safely (RFC 6266: an ASCII `filename` with anything
 /// unusual replaced, and the exact name percent-encoded in `filename*`).
 pub fn download(file_name: &str, paths: Vec<std::path::PathBuf>, size: u64) -> Response {
+    // Counted when the download starts (a client that stops early read less).
+    metrics::counter!("panelgate_archive_bytes_read_total", "via" => "download").increment(size);
     let mut resp = stream_files(200, "application/octet-stream", paths, size);
     if let Ok(v) = http::HeaderValue::from_str(&content_disposition(file_name)) {
         resp.headers_mut()

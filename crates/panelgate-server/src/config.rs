@@ -139,6 +139,13 @@ pub struct ServeArgs {
     /// Bytes in one GB of a backup order's storage [default: 1000000000]
     #[arg(long, env = "PANELGATE_ORDER_STORAGE_UNIT_BYTES")]
     pub order_storage_unit_bytes: Option<u64>,
+    /// Start the core's clock at this Unix time (the control API moves it further)
+    /// [default: the system's time]
+    #[arg(long, env = "PANELGATE_CLOCK_AT")]
+    pub clock_at: Option<i64>,
+    /// Start with the core's clock stopped: it moves only when the control API advances it
+    #[arg(long, env = "PANELGATE_CLOCK_FROZEN")]
+    pub clock_frozen: bool,
 }
 
 /// The TOML file (every key optional).
@@ -162,6 +169,7 @@ pub struct FileConfig {
     pub password_hashing: Option<panelgate_core::HashProfile>,
     pub froxlor: FroxlorFileConfig,
     pub plesk: PleskFileConfig,
+    pub clock: ClockFileConfig,
     /// The core's limits (`[limits]`, the fields of [`Limits`]).
     pub limits: Limits,
 }
@@ -204,6 +212,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[clock]`: where the core's clock starts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockFileConfig {
+    /// Unix seconds.
+    pub at: Option<i64>,
+    pub frozen: Option<bool>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PleskFileConfig {
@@ -233,6 +250,9 @@ pub struct Config {
     pub upload_url_hosts: Vec<String>,
     pub password_hashing: panelgate_core::HashProfile,
     pub limits: Limits,
+    /// Where the core's clock starts (Unix seconds; `None`: the system's time).
+    pub clock_at: Option<i64>,
+    pub clock_frozen: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -357,6 +377,8 @@ impl Config {
                 .unwrap_or(1024)
                 .max(1),
             limits,
+            clock_at: args.clock_at.or(file.clock.at),
+            clock_frozen: args.clock_frozen || file.clock.frozen.unwrap_or(false),
         })
     }
 }
@@ -401,6 +423,10 @@ control_token = "from-file"
 upload_url_hosts = ["Files.Example"]
 password_hashing = "fast"
 
+[clock]
+at = 1000000000
+frozen = true
+
 [limits]
 failed_logins_per_minute = 11
 failed_logins_per_address_per_minute = 12
@@ -438,6 +464,9 @@ order_storage_unit_bytes = 36
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
         assert_eq!(o.upload_url_hosts, ["files.example"]);
+        // The clock starts where the file says, stopped.
+        let clock = app.core().steerable_clock().unwrap().state();
+        assert_eq!((clock.now, clock.frozen), (1_000_000_000, true));
         assert_eq!(
             app.core().password_hashing(),
             panelgate_core::HashProfile::Fast
@@ -503,6 +532,8 @@ order_storage_unit_bytes = 36
             "--plesk-strict",
             "--upload-url-hosts",
             "a.example, B.example",
+            "--clock-at",
+            "2000000000",
         ]);
         let (app, _) = crate::build(&flags).await.unwrap();
         let o = app.options();
@@ -519,6 +550,8 @@ order_storage_unit_bytes = 36
         );
         assert_eq!(o.control_token.as_deref(), Some("from-flag"));
         assert_eq!(o.upload_url_hosts, ["a.example", "b.example"]);
+        // The flag's start, frozen by the file.
+        assert_eq!(app.core().now(), 2_000_000_000);
         assert_eq!(
             app.core().password_hashing(),
             panelgate_core::HashProfile::Standard

@@ -1,4 +1,5 @@
-//! The control API under `/_panelgate/` (JSON): health, backup tasks and archives.
+//! The control API under `/_panelgate/` (JSON): health and readiness, metrics, reset, the
+//! clock, backup tasks and archives.
 //!
 //! It acts as the server itself, so it answers only to loopback clients, or to clients that
 //! send `Authorization: Bearer <control_token>` when a token is configured.
@@ -100,6 +101,11 @@ fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Health,
+    Ready,
+    Metrics,
+    Clock,
+    SetClock,
+    Reset,
     Tasks,
     Task(i64),
     StopTask(i64),
@@ -121,6 +127,11 @@ impl Route {
         let id = |s: &str| s.parse::<i64>().ok();
         Some(match (method, segments.as_slice()) {
             ("GET", ["health"]) => Route::Health,
+            ("GET", ["ready"]) => Route::Ready,
+            ("GET", ["metrics"]) => Route::Metrics,
+            ("GET", ["clock"]) => Route::Clock,
+            ("POST", ["clock"]) => Route::SetClock,
+            ("POST", ["reset"]) => Route::Reset,
             ("GET", ["tasks"]) => Route::Tasks,
             ("GET", ["tasks", t]) => Route::Task(id(t)?),
             ("POST", ["tasks", t, "stop"]) => Route::StopTask(id(t)?),
@@ -136,8 +147,100 @@ impl Route {
     }
 }
 
+/// How long the backup worker may go without starting a round before `ready` says it stopped.
+pub const WORKER_SILENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `POST /_panelgate/clock`: one change of the core's clock.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum ClockChange {
+    /// Make this Unix time the current one.
+    Set(i64),
+    /// Move by this many seconds (negative: back).
+    Advance(i64),
+    /// Stop (`true`) or run on (`false`).
+    Freeze(bool),
+    /// Back to the system's time, running.
+    Reset(bool),
+}
+
+fn clock_state(core: &Core) -> Response {
+    match core.steerable_clock() {
+        Some(c) => json_response(200, &to_json(&c.state())),
+        None => error(409, "this core's clock cannot be steered"),
+    }
+}
+
+fn set_clock(core: &Core, body: &[u8]) -> Response {
+    let Some(clock) = core.steerable_clock() else {
+        return error(409, "this core's clock cannot be steered");
+    };
+    match serde_json::from_slice::<ClockChange>(body) {
+        Ok(ClockChange::Set(at)) => clock.set(at),
+        Ok(ClockChange::Advance(secs)) => clock.advance(secs),
+        Ok(ClockChange::Freeze(on)) => clock.freeze(on),
+        Ok(ClockChange::Reset(true)) => clock.reset(),
+        Ok(ClockChange::Reset(false)) => {}
+        Err(_) => {
+            return error(
+                400,
+                r#"body: one of {"set": <unix seconds>}, {"advance": <seconds>}, {"freeze": true|false}, {"reset": true}"#,
+            )
+        }
+    }
+    tracing::info!(clock = ?clock.state(), "clock changed");
+    clock_state(core)
+}
+
+/// `GET /_panelgate/ready`: the database answers and the backup worker runs.
+async fn ready(core: &Core) -> Response {
+    let database = core.ping().await;
+    if let Err(e) = &database {
+        tracing::error!(error = %e, "readiness: database does not answer");
+    }
+    let worker = core.worker_alive(WORKER_SILENCE);
+    let ok = database.is_ok() && worker;
+    json_response(
+        if ok { 200 } else { 503 },
+        &json!({
+            "status": if ok { "ready" } else { "unavailable" },
+            "database": { "backend": core.backend_name(), "ok": database.is_ok() },
+            "worker": { "running": worker },
+        }),
+    )
+}
+
+/// `POST /_panelgate/reset`: empty the store and load the seed data set again. One at a time.
+async fn reset(app: &crate::App) -> Result<Response, CoreError> {
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    app.core.reset(&app.system).await?;
+    if let Err(e) = app.options.seed.load(&app.core, &app.system).await {
+        tracing::error!(error = %e, "reset: loading the seed data set");
+        return Ok(error(
+            500,
+            format!("the store was emptied, but its seed did not load: {e}"),
+        ));
+    }
+    let took_ms = started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(took_ms, seed = ?app.options.seed, "store reset");
+    Ok(json_response(
+        200,
+        &json!({ "reset": true, "seed": seed_name(&app.options.seed), "took_ms": took_ms }),
+    ))
+}
+
+fn seed_name(seed: &crate::Seed) -> String {
+    match seed {
+        crate::Seed::Demo => "demo".into(),
+        crate::Seed::File(path) => path.display().to_string(),
+        crate::Seed::Empty => "empty".into(),
+    }
+}
+
 /// Everything but uploads (which stream, see [`upload`]).
-pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response {
+pub async fn handle(app: &crate::App, req: &Request) -> Response {
+    let (core, system) = (&app.core, &*app.system);
     let actor = system.actor();
     let path = req.uri.path();
     let q = query(&req.uri);
@@ -147,19 +250,22 @@ pub async fn handle(core: &Core, system: &SystemCap, req: &Request) -> Response 
     };
     let result: Result<Response, CoreError> = async {
         Ok(match route {
-            Route::Health => match core.ping().await {
-                Ok(()) => json_response(
-                    200,
-                    &json!({ "status": "ok", "database": core.backend_name() }),
+            // The process answers: nothing is asked of the database (see `ready`).
+            Route::Health => json_response(
+                200,
+                &json!({ "status": "ok", "database": core.backend_name() }),
+            ),
+            Route::Ready => ready(core).await,
+            Route::Metrics => match crate::metrics::render(core, system).await {
+                Some(text) => response(200, "text/plain; version=0.0.4; charset=utf-8", text),
+                None => error(
+                    503,
+                    "metrics are recorded by another recorder in this process",
                 ),
-                Err(e) => {
-                    tracing::error!(error = %e, "health check: database does not answer");
-                    json_response(
-                        503,
-                        &json!({ "status": "unavailable", "database": core.backend_name() }),
-                    )
-                }
             },
+            Route::Clock => clock_state(core),
+            Route::SetClock => set_clock(core, req.body.bytes()),
+            Route::Reset => reset(app).await?,
             Route::Tasks => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
             Route::Archives => {
                 json_response(200, &to_json(&core.backups().archives(&actor).await?))
@@ -277,6 +383,12 @@ mod tests {
     fn routes() {
         let rows = [
             ("GET", "/_panelgate/health", Some(Route::Health)),
+            ("GET", "/_panelgate/ready", Some(Route::Ready)),
+            ("GET", "/_panelgate/metrics", Some(Route::Metrics)),
+            ("GET", "/_panelgate/clock", Some(Route::Clock)),
+            ("POST", "/_panelgate/clock", Some(Route::SetClock)),
+            ("POST", "/_panelgate/reset", Some(Route::Reset)),
+            ("GET", "/_panelgate/reset", None),
             ("GET", "/_panelgate/tasks", Some(Route::Tasks)),
             ("GET", "/_panelgate/tasks/7", Some(Route::Task(7))),
             ("POST", "/_panelgate/tasks/7/stop", Some(Route::StopTask(7))),

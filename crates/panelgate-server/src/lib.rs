@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod control;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,43 @@ pub struct AppOptions {
     pub plesk_strict: bool,
     /// Hosts ISPsystem `backups.upload&url=` may fetch from.
     pub upload_url_hosts: Vec<String>,
+    /// What `POST /_panelgate/reset` loads.
+    pub seed: Seed,
+}
+
+/// The data set a fresh database gets, and a reset brings back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// The demo data set built into the binary.
+    Demo,
+    /// A data set file (`--seed`): TOML or JSON lines.
+    File(std::path::PathBuf),
+    /// Nothing.
+    Empty,
+}
+
+impl Seed {
+    pub fn from_config(config: &Config) -> Seed {
+        match (&config.seed, config.demo) {
+            (Some(path), _) => Seed::File(path.clone()),
+            (None, true) => Seed::Demo,
+            (None, false) => Seed::Empty,
+        }
+    }
+
+    /// Load this data set into `core`.
+    pub async fn load(&self, core: &Core, system: &SystemCap) -> Result<(), String> {
+        match self {
+            Seed::File(path) => load_file(core, system, path, |_| {}).await.map(drop),
+            Seed::Demo => {
+                let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
+                core.load(system, &data)
+                    .await
+                    .map_err(|e| format!("loading demo data: {e}"))
+            }
+            Seed::Empty => Ok(()),
+        }
+    }
 }
 
 impl Default for AppOptions {
@@ -72,6 +110,7 @@ impl Default for AppOptions {
             control_token: None,
             plesk_strict: false,
             upload_url_hosts: Vec::new(),
+            seed: Seed::Demo,
         }
     }
 }
@@ -91,6 +130,7 @@ impl AppOptions {
             control_token: config.control_token.clone(),
             plesk_strict: config.plesk_strict,
             upload_url_hosts: config.upload_url_hosts.clone(),
+            seed: Seed::from_config(config),
         }
     }
 
@@ -110,6 +150,8 @@ pub struct App {
     router: Router,
     options: AppOptions,
     access: control::Access,
+    /// Held by a reset (one at a time).
+    resetting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -131,6 +173,7 @@ impl App {
             core,
             system,
             options,
+            resetting: Arc::default(),
         }
     }
 
@@ -166,7 +209,7 @@ impl App {
                     cx.set_call(format!("{} {}", req.method, req.uri.path()));
                     if self.access.allows(&req.headers, req.peer) {
                         cx.set_actor("system");
-                        control::handle(&self.core, &self.system, &req).await
+                        control::handle(self, &req).await
                     } else {
                         control::forbidden()
                     }
@@ -214,13 +257,15 @@ impl App {
 }
 
 /// Echo the request id and write the request's one log line.
-fn finish(cx: &Context, protocol: &str, started: Instant, mut resp: Response) -> Response {
+fn finish(cx: &Context, protocol: &'static str, started: Instant, mut resp: Response) -> Response {
     if let Ok(v) = http::HeaderValue::from_str(cx.id()) {
         resp.headers_mut().insert(panelgate_http::REQUEST_ID, v);
     }
     let status = resp.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed_ms = elapsed * 1000.0;
     let call = cx.call().unwrap_or_default();
+    metrics::record_request(protocol, &call, status, elapsed);
     let actor = cx.actor().unwrap_or_default();
     if status >= 500 {
         tracing::warn!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
@@ -279,10 +324,15 @@ pub async fn load_file(
 async fn open_core(config: &Config) -> Result<(Core, SystemCap), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let clock = panelgate_core::VirtualClock::default();
+    if let Some(at) = config.clock_at {
+        clock.set(at);
+    }
+    clock.freeze(config.clock_frozen);
     let options = CoreOptions {
         limits: config.limits.clone(),
         password_hashing: config.password_hashing,
-        ..CoreOptions::default()
+        clock: Arc::new(clock),
     };
     Core::open_with(&config.database_url, &config.data_dir, options)
         .await
@@ -320,18 +370,9 @@ pub async fn import(config: &Config, file: &std::path::Path) -> Result<String, S
 pub async fn build(config: &Config) -> Result<(App, bool), String> {
     let (core, system) = open_core(config).await?;
     let mut loaded_demo = false;
-    if (config.demo || config.seed.is_some()) && core.is_empty().await.map_err(|e| e.to_string())? {
-        match &config.seed {
-            Some(path) => {
-                load_file(&core, &system, path, |_| {}).await?;
-            }
-            None => {
-                let data = demo_data().map_err(|e| format!("demo data: {e}"))?;
-                core.load(&system, &data)
-                    .await
-                    .map_err(|e| format!("loading demo data: {e}"))?;
-            }
-        }
+    let seed = Seed::from_config(config);
+    if seed != Seed::Empty && core.is_empty().await.map_err(|e| e.to_string())? {
+        seed.load(&core, &system).await?;
         loaded_demo = true;
     }
     Ok((
@@ -350,6 +391,17 @@ pub async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
     let header_timeout = app.options.header_read_timeout;
+    // Histogram samples are folded into their buckets here between scrapes, so an unscraped
+    // server does not hold them all.
+    let upkeep = tokio::spawn(async {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            if let Some(h) = metrics::handle() {
+                h.run_upkeep();
+            }
+        }
+    });
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, stop accepting: further clients wait in the listen queue.
@@ -398,6 +450,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    upkeep.abort();
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; stopping"),

@@ -483,3 +483,79 @@ fn every_answer_has_a_request_id_and_one_json_log_line() {
         .unwrap();
     assert_eq!(plesk_line["fields"]["call"], "customer/get");
 }
+
+/// The real binary runs its backup worker (`ready`), exports metrics, moves its clock and
+/// resets to the demo data through the control API; the reset's duration is printed.
+#[test]
+fn binary_is_ready_exports_metrics_steers_its_clock_and_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let post = |path: &str, body: &str| {
+        http(
+            &server.addr,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = http(
+            &server.addr,
+            "GET /_panelgate/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let before: serde_json::Value =
+        serde_json::from_str(&post("/_panelgate/clock", r#"{"advance": 86400}"#).1).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (before["now"].as_i64().unwrap() - now - 86_400).abs() <= 2,
+        "{before}"
+    );
+
+    // A change, then a reset: the demo data is back.
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+    let delete = r#"{"command":"Customers.delete","params":{"id":2}}"#;
+    let (status, body) = http(
+        &server.addr,
+        &format!(
+            "POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{delete}",
+            delete.len()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(froxlor_listing(&server.addr).1.contains("\"count\": 1"));
+    let (status, body) = post("/_panelgate/reset", "");
+    assert_eq!(status, 200, "{body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    println!(
+        "POST /_panelgate/reset with the demo data on SQLite: {:.1} ms",
+        report["took_ms"].as_f64().unwrap()
+    );
+    assert!(froxlor_listing(&server.addr).1.contains("\"count\": 2"));
+
+    let (status, metrics) = http(
+        &server.addr,
+        "GET /_panelgate/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(r#"panelgate_requests_total{protocol="froxlor",call="Customers.listing",status="200"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"panelgate_db_connections{pool="reader""#),
+        "{metrics}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Test helpers: a panelgate app on a fresh database (a temporary SQLite file by default, or a
 //! scratch database on the PostgreSQL / MariaDB server named by `PANELGATE_TEST_POSTGRES_URL` /
-//! `PANELGATE_TEST_MYSQL_URL`), a manual clock, and an in-process client that goes through the
+//! `PANELGATE_TEST_MYSQL_URL`), a clock stopped at [`TEST_EPOCH`] (it moves when advanced), and an in-process client that goes through the
 //! real router.
 //!
 //! On SQLite a test's database is a copy of a template made once per test process (migrated, and
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use panelgate_core::seed::DataSet;
-use panelgate_core::{Actor, Core, CoreOptions, Limits, ManualClock, Principal, SystemCap};
+use panelgate_core::{Actor, Core, CoreOptions, Limits, Principal, SystemCap, VirtualClock};
 use panelgate_froxlor::FroxlorVersion;
 use panelgate_server::{App, AppOptions};
 
@@ -71,7 +71,7 @@ async fn templates() -> &'static Templates {
             for (path, load) in [(&empty, false), (&demo, true)] {
                 std::fs::create_dir_all(path.parent().unwrap()).expect("template dir");
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                let clock = ManualClock::new(TEST_EPOCH);
+                let clock = VirtualClock::frozen_at(TEST_EPOCH);
                 let (core, system) = Core::open_with(
                     &url,
                     path.parent().unwrap(),
@@ -154,7 +154,7 @@ pub struct TestApp {
     pub core: Core,
     /// The server's own capability (what the control API acts with).
     pub system: Arc<SystemCap>,
-    pub clock: ManualClock,
+    pub clock: Arc<VirtualClock>,
     pub db: TestDb,
 }
 
@@ -194,12 +194,12 @@ impl TestApp {
     }
 
     async fn open(db: TestDb, options: AppOptions, limits: Limits) -> TestApp {
-        let clock = ManualClock::new(TEST_EPOCH);
+        let clock = Arc::new(VirtualClock::frozen_at(TEST_EPOCH));
         let (core, system) = Core::open_with(
             &db.url,
             db.data_dir.path(),
             CoreOptions {
-                clock: Arc::new(clock.clone()),
+                clock: clock.clone(),
                 limits,
                 ..CoreOptions::default()
             },

@@ -681,6 +681,13 @@ impl FailedLogins {
         bump(state.by_address.entry(peer).or_insert((now, 0)));
     }
 
+    /// Forget every window (a reset of the store).
+    pub(crate) fn clear(&self) {
+        let mut state = self.state.lock().expect("failed-login lock");
+        state.by_login.clear();
+        state.by_address.clear();
+    }
+
     /// The attempt failed: count it (a reserved one already is).
     fn failed(&self, peer: Option<IpAddr>, login: &str, attempt: Attempt) {
         if attempt == Attempt::Free {

@@ -419,6 +419,7 @@ pub fn write(
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
+    metrics::counter!("panelgate_archive_bytes_written_total").increment(size);
     Ok(Written {
         parts: names,
         size,
@@ -599,6 +600,8 @@ impl Read for PartsReader {
             }
             let n = self.current.as_mut().expect("open").read(buf)?;
             if n > 0 {
+                metrics::counter!("panelgate_archive_bytes_read_total", "via" => "read")
+                    .increment(n as u64);
                 return Ok(n);
             }
             self.current = None;

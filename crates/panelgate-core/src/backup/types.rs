@@ -117,6 +117,14 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    pub const ALL: [TaskState; 5] = [
+        TaskState::Queued,
+        TaskState::Working,
+        TaskState::Finished,
+        TaskState::Failed,
+        TaskState::Stopped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Queued => "queued",

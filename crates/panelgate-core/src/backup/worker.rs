@@ -313,6 +313,7 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
+            self.core.worker_beat();
             if let Err(e) = self.tick(job_delay, &running).await {
                 tracing::warn!(error = %e, "backup worker round failed");
             }

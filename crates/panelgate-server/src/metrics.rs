@@ -1,0 +1,128 @@
+//! Prometheus metrics (`GET /_panelgate/metrics`), through the `metrics` facade: the process has
+//! one recorder, installed by the first [`handle`] call, which every app in the process shares.
+//!
+//! What is recorded:
+//! * `panelgate_requests_total{protocol,call,status}` and the histogram
+//!   `panelgate_request_duration_seconds{protocol,call}` (in [`record_request`]);
+//! * `panelgate_archive_bytes_written_total` and `panelgate_archive_bytes_read_total{via}` (by
+//!   the core's archive writer and reader, and by downloads);
+//! * at each scrape, the gauges `panelgate_backup_tasks{state}` and
+//!   `panelgate_db_connections{pool,state}` (see [`render`]).
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use panelgate_core::{Core, SystemCap};
+
+/// Distinct `call` labels kept; further calls are counted as `(other)`, so request text cannot
+/// grow the registry without bound.
+pub const MAX_CALL_LABELS: usize = 512;
+
+/// Seconds: the request duration histogram's bucket bounds.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+static CALLS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+
+/// The process's recorder, installed on first use. `None` when another recorder was installed
+/// first (by an embedding program): then nothing is exported.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("panelgate_request_duration_seconds".into()),
+                    BUCKETS,
+                )
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        "panelgate_requests_total",
+        "Requests answered, by protocol, call and HTTP status."
+    );
+    describe_histogram!(
+        "panelgate_request_duration_seconds",
+        Unit::Seconds,
+        "Time from a request's head to its answer, by protocol and call."
+    );
+    describe_counter!(
+        "panelgate_archive_bytes_written_total",
+        Unit::Bytes,
+        "Bytes of backup archives written."
+    );
+    describe_counter!(
+        "panelgate_archive_bytes_read_total",
+        Unit::Bytes,
+        "Bytes of backup archives read (restore and verification) or served (download)."
+    );
+    describe_gauge!("panelgate_backup_tasks", "Backup tasks by state.");
+    describe_gauge!(
+        "panelgate_db_connections",
+        "Database pool connections, by pool and state (busy or idle)."
+    );
+}
+
+/// The `call` label for `call`: itself while fewer than [`MAX_CALL_LABELS`] are known.
+fn call_label(call: &str) -> String {
+    let calls = CALLS.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut known = calls.lock().expect("metrics call labels");
+    if known.contains(call) {
+        return call.to_owned();
+    }
+    if known.len() < MAX_CALL_LABELS {
+        known.insert(call.to_owned());
+        return call.to_owned();
+    }
+    "(other)".to_owned()
+}
+
+/// Count one answered request and its duration.
+pub fn record_request(protocol: &'static str, call: &str, status: u16, seconds: f64) {
+    if handle().is_none() {
+        return;
+    }
+    let call = call_label(call);
+    metrics::counter!("panelgate_requests_total", "protocol" => protocol, "call" => call.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("panelgate_request_duration_seconds", "protocol" => protocol, "call" => call)
+        .record(seconds);
+}
+
+/// The exposition text: the recorded metrics, after the gauges read at scrape time.
+pub async fn render(core: &Core, system: &SystemCap) -> Option<String> {
+    let handle = handle()?;
+    match core.task_counts(system).await {
+        Ok(counts) => {
+            for state in panelgate_core::backups::TaskState::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == state.as_str())
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!("panelgate_backup_tasks", "state" => state.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: counting backup tasks"),
+    }
+    for (pool, size, idle) in core.pool_use() {
+        let busy = (size as usize).saturating_sub(idle);
+        metrics::gauge!("panelgate_db_connections", "pool" => pool, "state" => "busy")
+            .set(busy as f64);
+        metrics::gauge!("panelgate_db_connections", "pool" => pool, "state" => "idle")
+            .set(idle as f64);
+    }
+    handle.run_upkeep();
+    Some(handle.render())
+}

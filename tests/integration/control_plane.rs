@@ -1,0 +1,260 @@
+//! Issue 12: the control plane's health and readiness, metrics, reset and clock, through the
+//! router as a client on loopback reaches them.
+
+use std::time::Duration;
+
+use panelgate_core::backup_worker::Worker;
+use panelgate_server::AppOptions;
+use panelgate_testkit::{TestApp, ADMIN_KEY, TEST_EPOCH};
+use serde_json::Value;
+
+async fn json(t: &TestApp, method: &str, target: &str, body: &str) -> (u16, Value) {
+    let r = t.control(method, target, body.to_owned()).await;
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn froxlor_count(t: &TestApp) -> u64 {
+    let v = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+        .await
+        .json();
+    v["data"]["count"].as_u64().expect("a count")
+}
+
+/// `health` answers without the database; `ready` asks the database and the backup worker,
+/// and says which of them is missing.
+#[tokio::test]
+async fn health_is_cheap_and_ready_checks_the_database_and_the_worker() {
+    let t = TestApp::demo().await;
+    let (status, health) = json(&t, "GET", "/_panelgate/health", "").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+
+    // No worker runs in this test process yet.
+    let (status, ready) = json(&t, "GET", "/_panelgate/ready", "").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["database"]["ok"], true);
+    assert_eq!(ready["worker"]["running"], false);
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker =
+        tokio::spawn(Worker::new(t.core.clone()).run(60, Duration::from_millis(20), stopped));
+    let mut answer = (0, Value::Null);
+    for _ in 0..250 {
+        answer = json(&t, "GET", "/_panelgate/ready", "").await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(answer.1["status"], "ready");
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+/// The clock is read, set, advanced, frozen and released through the control API, and what
+/// depends on time follows it: an ISPsystem session idle for an hour expires when the clock is
+/// advanced, without any waiting.
+#[tokio::test]
+async fn the_clock_is_steered_and_sessions_follow_it() {
+    let t = TestApp::demo().await;
+    let (status, clock) = json(&t, "GET", "/_panelgate/clock", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (clock["now"].as_i64(), clock["frozen"].as_bool()),
+        (Some(TEST_EPOCH), Some(true))
+    );
+
+    let login = t
+        .request(
+            "GET",
+            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
+            None,
+            "",
+        )
+        .await
+        .json();
+    let session = login["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let account = format!("/billmgr?func=account&auth={session}&out=json");
+    let listed = t.request("GET", &account, None, "").await.json();
+    assert!(listed["doc"]["error"].is_null(), "{listed}");
+
+    let (status, clock) = json(&t, "POST", "/_panelgate/clock", r#"{"advance": 3601}"#).await;
+    assert_eq!(
+        (status, clock["now"].as_i64()),
+        (200, Some(TEST_EPOCH + 3601))
+    );
+    assert_eq!(t.core.now(), TEST_EPOCH + 3601);
+    let expired = t.request("GET", &account, None, "").await.json();
+    assert!(
+        !expired["doc"]["error"].is_null(),
+        "the session expired: {expired}"
+    );
+
+    let (_, clock) = json(&t, "POST", "/_panelgate/clock", r#"{"set": 2000000000}"#).await;
+    assert_eq!(clock["now"], 2_000_000_000);
+    let (_, clock) = json(&t, "POST", "/_panelgate/clock", r#"{"freeze": false}"#).await;
+    assert_eq!(clock["frozen"], false);
+    assert!((t.core.now() - 2_000_000_000).abs() <= 2);
+    let (_, clock) = json(&t, "POST", "/_panelgate/clock", r#"{"reset": true}"#).await;
+    assert_eq!(clock["offset"], 0);
+
+    for bad in [
+        "",
+        "{}",
+        r#"{"advance": "soon"}"#,
+        r#"{"set": 1, "advance": 2}"#,
+        "[1]",
+    ] {
+        let (status, v) = json(&t, "POST", "/_panelgate/clock", bad).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("advance"), "{v}");
+    }
+}
+
+/// A reset brings the store back to its seed (here the demo data): records, sessions, homes
+/// and archives made since are gone, and every panel answers as on a fresh start.
+#[tokio::test]
+async fn reset_brings_back_the_seed_and_removes_homes_archives_and_sessions() {
+    let t = TestApp::demo().await;
+    // Changes of every kind: a customer deleted, a session, a home file, an archive.
+    let deleted = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.delete","params":{"id":2}}"#,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(froxlor_count(&t).await, 1);
+    let login = t
+        .request(
+            "GET",
+            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
+            None,
+            "",
+        )
+        .await
+        .json();
+    let session = login["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("index.html"), "made after the seed").unwrap();
+    let (status, task) = json(&t, "POST", "/_panelgate/backups?scope=customer:1", "").await;
+    assert_eq!(status, 201, "{task}");
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let (_, archives) = json(&t, "GET", "/_panelgate/archives", "").await;
+    assert_eq!(archives.as_array().map(Vec::len), Some(1), "{archives}");
+    let storage_files = || {
+        std::fs::read_dir(t.core.storage_dir())
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert!(storage_files() > 0);
+
+    let (status, report) = json(&t, "POST", "/_panelgate/reset", "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["seed"], "demo");
+    println!("reset of the demo data: {} ms", report["took_ms"]);
+
+    assert_eq!(froxlor_count(&t).await, 2);
+    let (_, archives) = json(&t, "GET", "/_panelgate/archives", "").await;
+    assert_eq!(archives, Value::Array(Vec::new()));
+    let (_, tasks) = json(&t, "GET", "/_panelgate/tasks", "").await;
+    assert_eq!(tasks, Value::Array(Vec::new()));
+    assert_eq!(storage_files(), 0);
+    assert!(!home.exists(), "the home folder is gone");
+    let by_session = t
+        .request(
+            "GET",
+            &format!("/billmgr?func=account&auth={session}&out=json"),
+            None,
+            "",
+        )
+        .await
+        .json();
+    assert!(!by_session["doc"]["error"].is_null(), "{by_session}");
+    // Every panel answers from the seed: Plesk sees both demo customers again.
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>",
+        )
+        .await;
+    assert_eq!(
+        plesk.body.matches("<login>customer").count(),
+        2,
+        "{}",
+        plesk.body
+    );
+    // New records take the seed's ids again.
+    let (status, _) = json(&t, "POST", "/_panelgate/backups?scope=customer:1", "").await;
+    assert_eq!(status, 201);
+    let (_, tasks) = json(&t, "GET", "/_panelgate/tasks", "").await;
+    assert_eq!(tasks[0]["id"], 1, "{tasks}");
+
+    // Reset is the control API's: with a token, a client without it is refused.
+    let guarded = t.app_with(AppOptions {
+        control_token: Some("s3cret".into()),
+        ..AppOptions::default()
+    });
+    let refused =
+        panelgate_testkit::send_with(&guarded, "POST", "/_panelgate/reset", &[], "").await;
+    assert_eq!(refused.status, 403);
+}
+
+/// Metrics: requests by protocol, call and status with a latency histogram, tasks by state,
+/// archive bytes and the database pools, in Prometheus' text format. Calls named by request
+/// text are capped, so a client cannot grow the registry without bound.
+#[tokio::test]
+async fn metrics_count_requests_tasks_archives_and_pools() {
+    let t = TestApp::demo().await;
+    assert_eq!(froxlor_count(&t).await, 2);
+    let (status, _) = json(&t, "POST", "/_panelgate/backups?scope=customer:1", "").await;
+    assert_eq!(status, 201);
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    // An unknown Froxlor command has no call label at all.
+    let unknown = t.froxlor(ADMIN_KEY, r#"{"command":"Nope.call"}"#).await;
+    assert_ne!(unknown.status, 200);
+    // Control calls are labelled by path: more distinct paths than the label cap.
+    for i in 0..=panelgate_server::metrics::MAX_CALL_LABELS {
+        let r = t
+            .control("GET", &format!("/_panelgate/tasks/{}", 1000 + i), "")
+            .await;
+        assert_eq!(r.status, 404);
+    }
+
+    let r = t.control("GET", "/_panelgate/metrics", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = r.body;
+    for needle in [
+        r#"panelgate_requests_total{protocol="froxlor",call="Customers.listing",status="200"}"#,
+        r#"panelgate_request_duration_seconds_bucket{protocol="froxlor",call="Customers.listing",le="0.005"}"#,
+        r#"panelgate_requests_total{protocol="control",call="POST /_panelgate/backups",status="201"}"#,
+        r#"call="(other)""#,
+        r#"panelgate_requests_total{protocol="froxlor",call="",status="400"}"#,
+        r#"panelgate_backup_tasks{state="finished"}"#,
+        r#"panelgate_backup_tasks{state="queued"}"#,
+        r#"panelgate_db_connections{pool="writer",state="idle"}"#,
+        "panelgate_archive_bytes_written_total",
+        "# TYPE panelgate_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+    let distinct_calls: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("panelgate_requests_total{"))
+        .filter_map(|l| l.split("call=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(
+        distinct_calls.len() <= panelgate_server::metrics::MAX_CALL_LABELS + 1,
+        "{} call labels",
+        distinct_calls.len()
+    );
+}
