@@ -146,6 +146,20 @@ pub struct ServeArgs {
     /// Start with the core's clock stopped: it moves only when the control API advances it
     #[arg(long, env = "PANELGATE_CLOCK_FROZEN")]
     pub clock_frozen: bool,
+    /// Also serve HTTPS on these addresses, comma-separated or repeated (e.g. 127.0.0.1:8443
+    /// as Plesk, 127.0.0.1:1500 as ISPmanager) [default: no HTTPS]
+    #[arg(long, env = "PANELGATE_TLS_LISTEN", value_delimiter = ',')]
+    pub tls_listen: Option<Vec<SocketAddr>>,
+    /// The HTTPS certificate chain, PEM [default: a self-signed one kept in <data-dir>/tls]
+    #[arg(long, env = "PANELGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The HTTPS private key, PEM (with --tls-cert)
+    #[arg(long, env = "PANELGATE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Host names the self-signed certificate is also made for, beside localhost and
+    /// 127.0.0.1, comma-separated
+    #[arg(long, env = "PANELGATE_TLS_HOSTS", value_delimiter = ',')]
+    pub tls_hosts: Option<Vec<String>>,
 }
 
 /// The TOML file (every key optional).
@@ -170,6 +184,7 @@ pub struct FileConfig {
     pub froxlor: FroxlorFileConfig,
     pub plesk: PleskFileConfig,
     pub clock: ClockFileConfig,
+    pub tls: TlsFileConfig,
     /// The core's limits (`[limits]`, the fields of [`Limits`]).
     pub limits: Limits,
 }
@@ -210,6 +225,16 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `[tls]`: HTTPS beside the plain listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsFileConfig {
+    pub listen: Option<Vec<SocketAddr>>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub hosts: Option<Vec<String>>,
 }
 
 /// `[clock]`: where the core's clock starts.
@@ -253,6 +278,12 @@ pub struct Config {
     /// Where the core's clock starts (Unix seconds; `None`: the system's time).
     pub clock_at: Option<i64>,
     pub clock_frozen: bool,
+    /// HTTPS listeners (none: plain HTTP only), certificate and key (`None`: self-signed).
+    pub tls_listen: Vec<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Extra names of a self-signed certificate.
+    pub tls_hosts: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -379,6 +410,22 @@ impl Config {
             limits,
             clock_at: args.clock_at.or(file.clock.at),
             clock_frozen: args.clock_frozen || file.clock.frozen.unwrap_or(false),
+            tls_listen: args
+                .tls_listen
+                .clone()
+                .or(file.tls.listen)
+                .unwrap_or_default(),
+            tls_cert: args.tls_cert.clone().or(file.tls.cert),
+            tls_key: args.tls_key.clone().or(file.tls.key),
+            tls_hosts: args
+                .tls_hosts
+                .clone()
+                .or(file.tls.hosts)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
         })
     }
 }
@@ -427,6 +474,10 @@ password_hashing = "fast"
 at = 1000000000
 frozen = true
 
+[tls]
+listen = ["127.0.0.1:8443", "127.0.0.1:1500"]
+hosts = ["Panel.Example"]
+
 [limits]
 failed_logins_per_minute = 11
 failed_logins_per_address_per_minute = 12
@@ -464,6 +515,20 @@ order_storage_unit_bytes = 36
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
         assert_eq!(o.upload_url_hosts, ["files.example"]);
+        // HTTPS: a self-signed certificate made for the file's host name too.
+        assert_eq!(
+            from_file.tls_listen,
+            [
+                SocketAddr::from(([127, 0, 0, 1], 8443)),
+                SocketAddr::from(([127, 0, 0, 1], 1500))
+            ]
+        );
+        let tls = crate::tls::setup(&from_file).unwrap().expect("TLS is on");
+        assert!(tls.self_signed);
+        assert_eq!(
+            std::fs::read_to_string(data.join("tls").join("names")).unwrap(),
+            "localhost\n127.0.0.1\npanel.example"
+        );
         // The clock starts where the file says, stopped.
         let clock = app.core().steerable_clock().unwrap().state();
         assert_eq!((clock.now, clock.frozen), (1_000_000_000, true));
@@ -534,7 +599,14 @@ order_storage_unit_bytes = 36
             "a.example, B.example",
             "--clock-at",
             "2000000000",
+            "--tls-cert",
+            "given.pem",
         ]);
+        // A certificate without its key is refused.
+        assert!(crate::tls::setup(&flags)
+            .err()
+            .unwrap()
+            .contains("--tls-key"));
         let (app, _) = crate::build(&flags).await.unwrap();
         let o = app.options();
         assert_eq!(

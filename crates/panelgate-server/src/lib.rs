@@ -18,6 +18,7 @@
 pub mod config;
 pub mod control;
 pub mod metrics;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -388,6 +389,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    serve_with(app, listener, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given (the handshake must end within the header read
+/// timeout). Each listener admits up to `max_connections` connections of its own.
+pub async fn serve_with(
+    app: App,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
     let header_timeout = app.options.header_read_timeout;
@@ -425,20 +437,17 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let app = app.clone();
-                let service = service_fn(move |req: http::Request<Incoming>| {
-                    let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle_http(req, peer).await) }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .title_case_headers(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let (app, watcher, tls) = (app.clone(), graceful.watcher(), tls.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    match tls {
+                        None => serve_connection(app, stream, peer, watcher).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => serve_connection(app, stream, peer, watcher).await,
+                                Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            }
+                        }
                     }
                     drop(permit);
                 });
@@ -454,6 +463,30 @@ pub async fn serve(
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; stopping"),
+    }
+}
+
+/// One HTTP/1.1 connection, plain or TLS, until it ends or the server shuts down.
+async fn serve_connection<S>(
+    app: App,
+    stream: S,
+    peer: SocketAddr,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let header_timeout = app.options.header_read_timeout;
+    let service = service_fn(move |req: http::Request<Incoming>| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(app.handle_http(req, peer).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .title_case_headers(true)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 
@@ -480,6 +513,18 @@ pub async fn shutdown_signal() {
 }
 
 /// The lines printed at startup: where to reach each API.
+/// The start-up lines of the HTTPS listener at `addr`.
+pub fn tls_banner(addr: &str, tls: &tls::Tls) -> String {
+    format!(
+        "HTTPS on https://{addr} ({} certificate {})\n  SHA-256 fingerprint {}\n  e.g. curl -s --cacert {} https://localhost:{}/_panelgate/health\n",
+        if tls.self_signed { "self-signed" } else { "given" },
+        tls.cert_path.display(),
+        tls.fingerprint,
+        tls.cert_path.display(),
+        addr.rsplit(':').next().unwrap_or("8443"),
+    )
+}
+
 pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: bool) -> String {
     let base = format!("http://{addr}");
     let mut out = String::new();

@@ -68,6 +68,31 @@ fn main() -> std::process::ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(config.listen);
+        let tls = match panelgate_server::tls::setup(&config) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("panelgate: TLS: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let mut tls_listeners = Vec::new();
+        if let Some(tls) = &tls {
+            for at in &config.tls_listen {
+                match tokio::net::TcpListener::bind(at).await {
+                    Ok(l) => {
+                        let bound = l
+                            .local_addr()
+                            .map_or_else(|_| at.to_string(), |a| a.to_string());
+                        print!("{}", panelgate_server::tls_banner(&bound, tls));
+                        tls_listeners.push((l, tls.acceptor.clone()));
+                    }
+                    Err(e) => {
+                        eprintln!("panelgate: cannot listen on {at} (TLS): {e}");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                }
+            }
+        }
         print!(
             "{}",
             panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo)
@@ -97,7 +122,27 @@ fn main() -> std::process::ExitCode {
             std::time::Duration::from_millis(250),
             worker_stopped,
         ));
-        panelgate_server::serve(app, listener, panelgate_server::shutdown_signal()).await;
+        // One shutdown signal for both listeners.
+        let stop = tokio_util::sync::CancellationToken::new();
+        let signalled = stop.clone();
+        tokio::spawn(async move {
+            panelgate_server::shutdown_signal().await;
+            signalled.cancel();
+        });
+        let https: Vec<_> = tls_listeners
+            .into_iter()
+            .map(|(l, acceptor)| {
+                let (app, stop) = (app.clone(), stop.clone());
+                tokio::spawn(async move {
+                    panelgate_server::serve_with(app, l, Some(acceptor), stop.cancelled_owned())
+                        .await
+                })
+            })
+            .collect();
+        panelgate_server::serve(app, listener, stop.clone().cancelled_owned()).await;
+        for listener in https {
+            let _ = listener.await;
+        }
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker_task).await;
         std::process::ExitCode::SUCCESS

@@ -559,3 +559,95 @@ fn binary_is_ready_exports_metrics_steers_its_clock_and_resets() {
         "{metrics}"
     );
 }
+
+/// `--tls-listen` serves HTTPS beside plain HTTP: a self-signed certificate for localhost is
+/// made in the data directory, its fingerprint printed, and a client that trusts it (and checks
+/// the name `localhost`) gets the same panel answers as over plain HTTP. Restarting keeps the
+/// certificate.
+#[test]
+fn binary_serves_https_with_a_self_signed_certificate() {
+    use sha2::Digest;
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+    let dir = tempfile::tempdir().unwrap();
+    // Two HTTPS listeners (as Plesk's 8443 and ISPmanager's 1500 would be).
+    let start_tls = || start_with(dir.path(), &["--tls-listen", "127.0.0.1:0,127.0.0.1:0"]);
+    let server = start_tls();
+    let listeners: Vec<String> = server
+        .banner
+        .split("HTTPS on https://")
+        .skip(1)
+        .filter_map(|r| r.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listeners.len(), 2, "{}", server.banner);
+    let https = listeners[0].clone();
+    let cert_path = dir.path().join("tls").join("cert.pem");
+    let der = CertificateDer::from_pem_file(&cert_path).unwrap();
+    let fingerprint = sha2::Sha256::digest(der.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    assert!(
+        server
+            .banner
+            .contains(&format!("SHA-256 fingerprint {fingerprint}")),
+        "{}",
+        server.banner
+    );
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der.clone()).unwrap();
+    let client = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let get_at = |at: &str, path: &str| -> String {
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(client.clone(), name).unwrap();
+        let tcp = TcpStream::connect(at).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        write!(
+            tls,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let get = |path: &str| get_at(&https, path);
+    let health = get("/_panelgate/health");
+    let second = get_at(&listeners[1], "/_panelgate/health");
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let isp = get("/billmgr?authinfo=admin:changeme1Q**&func=account&out=json");
+    assert!(isp.starts_with("HTTP/1.1 200"), "{isp}");
+    assert!(isp.contains("customer1"), "{isp}");
+
+    // A plain-HTTP client on the HTTPS port gets no answer from the panels.
+    let (status, _) = http(
+        &https,
+        "GET /_panelgate/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_ne!(status, 200);
+
+    drop(server);
+    let again = start_tls();
+    assert!(
+        again
+            .banner
+            .contains(&format!("SHA-256 fingerprint {fingerprint}")),
+        "the certificate is kept: {}",
+        again.banner
+    );
+}
