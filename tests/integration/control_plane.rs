@@ -258,3 +258,141 @@ async fn metrics_count_requests_tasks_archives_and_pools() {
         distinct_calls.len()
     );
 }
+
+async fn journal(t: &TestApp, query: &str) -> Vec<Value> {
+    let (status, v) = json(t, "GET", &format!("/_panelgate/journal{query}"), "").await;
+    assert_eq!(status, 200, "{v}");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Every panel request is journaled with its call, actor, status, touched entities and each
+/// write's change; passwords, keys and session ids are redacted from requests and answers;
+/// the journal is filtered, cleared, and kept to its size.
+#[tokio::test]
+async fn the_journal_records_redacted_requests_with_entities_and_changes() {
+    let t = TestApp::demo().await;
+    let add = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><add><gen_info><pname>Jo Journal</pname><login>jojournal</login><passwd>Sup3r-S3cret!</passwd><email>jo@example.com</email></gen_info></add></customer></packet>",
+        )
+        .await;
+    assert!(add.body.contains("<status>ok</status>"), "{}", add.body);
+    let entries = journal(&t, "?protocol=plesk").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!(e["call"], "customer/add");
+    assert_eq!(e["actor"], "admin:1");
+    assert_eq!(e["status"], 200);
+    let request = e["request"].as_str().unwrap();
+    assert!(
+        request.starts_with("POST /enterprise/control/agent.php"),
+        "{request}"
+    );
+    assert!(
+        request.contains("<passwd>***</passwd>") && !request.contains("Sup3r"),
+        "{request}"
+    );
+    assert!(
+        e["response"]
+            .as_str()
+            .unwrap()
+            .contains("<status>ok</status>"),
+        "{e}"
+    );
+    let id = e["entities"][0].as_str().unwrap().to_owned();
+    assert!(id.starts_with("customer:"), "{e}");
+    let created = &e["changes"][0]["change"]["created"];
+    assert_eq!(created["loginname"], "jojournal");
+    assert_eq!(created["password_hash"], "***");
+
+    // An update through Froxlor: the change names the field, before and after.
+    let update = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.update","params":{"loginname":"jojournal","name":"Renamed"}}"#,
+        )
+        .await;
+    assert_eq!(update.status, 200, "{}", update.body);
+    let mine = journal(&t, &format!("?entity={id}")).await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert_eq!(mine[0]["call"], "Customers.update");
+    let name = &mine[0]["changes"][0]["change"]["name"];
+    assert_eq!(name["after"], "Renamed", "{mine:?}");
+    assert!(name["before"].as_str().is_some_and(|b| b != "Renamed"), "{name}");
+    let changed: Vec<&String> = mine[0]["changes"][0]["change"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    // Fields that kept their value are not listed.
+    assert!(changed.iter().all(|k| *k != "email" && *k != "loginname"), "{changed:?}");
+
+    // ISPsystem: the password in the query and the session id in the answer are hidden.
+    let auth = t
+        .request(
+            "GET",
+            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
+            None,
+            "",
+        )
+        .await
+        .json();
+    let session = auth["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let isp = journal(&t, "?protocol=ispsystem&limit=1").await;
+    let text = isp[0].to_string();
+    assert!(
+        !text.contains("changeme1Q") && !text.contains(&session),
+        "{text}"
+    );
+    assert!(
+        isp[0]["request"].as_str().unwrap().contains("password=***"),
+        "{text}"
+    );
+
+    // Filters: call, status; a bad entity or number is refused.
+    assert_eq!(journal(&t, "?call=Customers.update").await.len(), 1);
+    assert_eq!(journal(&t, "?status=500").await.len(), 0);
+    let since = journal(&t, &format!("?since={}", TEST_EPOCH + 1)).await;
+    assert!(since.is_empty(), "{since:?}");
+    for bad in ["?entity=customer", "?entity=x:y", "?limit=many"] {
+        let (status, _) = json(&t, "GET", &format!("/_panelgate/journal{bad}"), "").await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    // The control API itself is not journaled.
+    assert!(journal(&t, "?protocol=control").await.is_empty());
+
+    let (status, cleared) = json(&t, "DELETE", "/_panelgate/journal", "").await;
+    assert_eq!((status, cleared["removed"].as_u64()), (200, Some(3)));
+    assert!(journal(&t, "").await.is_empty());
+}
+
+/// The journal keeps its configured number of entries; 0 turns it off.
+#[tokio::test]
+async fn the_journal_is_bounded_and_can_be_turned_off() {
+    use panelgate_core::Limits;
+    let small = TestApp::demo_with(
+        AppOptions::default(),
+        Limits {
+            journal_max_entries: 5,
+            ..Limits::default()
+        },
+    )
+    .await;
+    for _ in 0..70 {
+        froxlor_count(&small).await;
+    }
+    let kept = journal(&small, "?limit=1000").await;
+    assert_eq!(kept.len(), 5);
+
+    let off = TestApp::demo_with(
+        AppOptions::default(),
+        Limits {
+            journal_max_entries: 0,
+            ..Limits::default()
+        },
+    )
+    .await;
+    froxlor_count(&off).await;
+    assert!(journal(&off, "").await.is_empty());
+}

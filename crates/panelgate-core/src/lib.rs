@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod journal;
 pub mod limits;
 pub mod model;
 pub mod orders;
@@ -88,6 +89,8 @@ struct Inner {
     scans: tokio::sync::Semaphore,
     /// When the backup worker last began a round (see [`Core::worker_alive`]).
     worker_beat: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The request journal's queue (see [`journal`]).
+    journal: journal::Queue,
 }
 
 /// What the read cache keeps (see [`store::cache`]).
@@ -168,6 +171,11 @@ impl Core {
             options.limits.failed_logins_per_address_per_minute,
             options.clock.clone(),
         );
+        let journal = journal::Queue::start(
+            db.clone(),
+            options.limits.journal_max_entries,
+            options.limits.journal_max_bytes,
+        );
         let core = Core {
             inner: Arc::new(Inner {
                 generation: Arc::new(cache::Generation::new(sole_writer)),
@@ -183,6 +191,7 @@ impl Core {
                 failed_logins,
                 scans: tokio::sync::Semaphore::new(scans),
                 worker_beat: std::sync::Mutex::new(None),
+                journal,
             }),
         };
         Ok((core, SystemCap::new()))
@@ -292,6 +301,11 @@ impl Core {
     /// True when no admin exists yet (a fresh database, ready for the demo data).
     pub async fn is_empty(&self) -> CoreResult<bool> {
         Ok(entity::admins::Entity::find().count(&self.db()).await? == 0)
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> journal::Journal<'_> {
+        journal::Journal { core: self }
     }
 
     /// The clock the control API steers, when the core runs on one (the server's always does).

@@ -42,6 +42,10 @@ pub struct Limits {
     /// Bytes in one GB of a backup order's storage (the archives of a customer with backup
     /// orders may take `storage-size-gb` × this). Default 10^9, as the orders are sold.
     pub order_storage_unit_bytes: u64,
+    /// Request journal entries kept (the oldest go first; 0 turns the journal off).
+    pub journal_max_entries: u64,
+    /// Bytes of request journal texts kept (the oldest entries go first; 0 turns it off).
+    pub journal_max_bytes: u64,
 }
 
 impl Default for Limits {
@@ -59,6 +63,8 @@ impl Default for Limits {
             max_archive_header: 16 * 1024 * 1024,
             cpu_workers: 0,
             order_storage_unit_bytes: 1_000_000_000,
+            journal_max_entries: 10_000,
+            journal_max_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod context;
 pub mod params;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod xml;

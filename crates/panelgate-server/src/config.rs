@@ -139,6 +139,12 @@ pub struct ServeArgs {
     /// Bytes in one GB of a backup order's storage [default: 1000000000]
     #[arg(long, env = "PANELGATE_ORDER_STORAGE_UNIT_BYTES")]
     pub order_storage_unit_bytes: Option<u64>,
+    /// Request journal entries kept; 0 turns the journal off [default: 10000]
+    #[arg(long, env = "PANELGATE_JOURNAL_MAX_ENTRIES")]
+    pub journal_max_entries: Option<u64>,
+    /// Bytes of request journal texts kept; 0 turns the journal off [default: 67108864]
+    #[arg(long, env = "PANELGATE_JOURNAL_MAX_BYTES")]
+    pub journal_max_bytes: Option<u64>,
     /// Start the core's clock at this Unix time (the control API moves it further)
     /// [default: the system's time]
     #[arg(long, env = "PANELGATE_CLOCK_AT")]
@@ -346,7 +352,9 @@ impl Config {
             max_archive_entries,
             max_archive_header,
             cpu_workers,
-            order_storage_unit_bytes
+            order_storage_unit_bytes,
+            journal_max_entries,
+            journal_max_bytes
         );
         Ok(Config {
             listen: args
@@ -491,6 +499,8 @@ max_archive_entries = 17
 max_archive_header = 18
 cpu_workers = 1
 order_storage_unit_bytes = 36
+journal_max_entries = 38
+journal_max_bytes = 39
 "#,
         )
         .unwrap();
@@ -551,6 +561,8 @@ order_storage_unit_bytes = 36
                 max_archive_header: 18,
                 cpu_workers: 1,
                 order_storage_unit_bytes: 36,
+                journal_max_entries: 38,
+                journal_max_bytes: 39,
             }
         );
         drop(app);
@@ -592,6 +604,10 @@ order_storage_unit_bytes = 36
             "2",
             "--order-storage-unit-bytes",
             "37",
+            "--journal-max-entries",
+            "40",
+            "--journal-max-bytes",
+            "41",
             "--password-hashing",
             "standard",
             "--plesk-strict",
@@ -643,6 +659,8 @@ order_storage_unit_bytes = 36
                 max_archive_header: 33,
                 cpu_workers: 2,
                 order_storage_unit_bytes: 37,
+                journal_max_entries: 40,
+                journal_max_bytes: 41,
             }
         );
     }

@@ -106,6 +106,8 @@ pub enum Route {
     Clock,
     SetClock,
     Reset,
+    Journal,
+    ClearJournal,
     Tasks,
     Task(i64),
     StopTask(i64),
@@ -132,6 +134,8 @@ impl Route {
             ("GET", ["clock"]) => Route::Clock,
             ("POST", ["clock"]) => Route::SetClock,
             ("POST", ["reset"]) => Route::Reset,
+            ("GET", ["journal"]) => Route::Journal,
+            ("DELETE", ["journal"]) => Route::ClearJournal,
             ("GET", ["tasks"]) => Route::Tasks,
             ("GET", ["tasks", t]) => Route::Task(id(t)?),
             ("POST", ["tasks", t, "stop"]) => Route::StopTask(id(t)?),
@@ -238,6 +242,32 @@ fn seed_name(seed: &crate::Seed) -> String {
     }
 }
 
+/// `GET /_panelgate/journal?protocol=&call=&entity=&status=&since=&after=&limit=`.
+fn journal_filter(q: &HashMap<String, String>) -> Result<panelgate_core::journal::Filter, String> {
+    let text = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    fn number<T: std::str::FromStr>(
+        q: &HashMap<String, String>,
+        k: &str,
+    ) -> Result<Option<T>, String> {
+        match q.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{k}: {v:?} is not a number")),
+        }
+    }
+    Ok(panelgate_core::journal::Filter {
+        protocol: text("protocol"),
+        call: text("call"),
+        entity: text("entity"),
+        status: number(q, "status")?,
+        since: number(q, "since")?,
+        after_id: number(q, "after")?,
+        limit: number(q, "limit")?,
+    })
+}
+
 /// Everything but uploads (which stream, see [`upload`]).
 pub async fn handle(app: &crate::App, req: &Request) -> Response {
     let (core, system) = (&app.core, &*app.system);
@@ -266,6 +296,17 @@ pub async fn handle(app: &crate::App, req: &Request) -> Response {
             Route::Clock => clock_state(core),
             Route::SetClock => set_clock(core, req.body.bytes()),
             Route::Reset => reset(app).await?,
+            Route::Journal => {
+                let filter = match journal_filter(&q) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(error(400, e)),
+                };
+                json_response(200, &to_json(&core.journal().query(system, &filter).await?))
+            }
+            Route::ClearJournal => json_response(
+                200,
+                &json!({ "removed": core.journal().clear(system).await? }),
+            ),
             Route::Tasks => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
             Route::Archives => {
                 json_response(200, &to_json(&core.backups().archives(&actor).await?))
@@ -388,6 +429,8 @@ mod tests {
             ("GET", "/_panelgate/clock", Some(Route::Clock)),
             ("POST", "/_panelgate/clock", Some(Route::SetClock)),
             ("POST", "/_panelgate/reset", Some(Route::Reset)),
+            ("GET", "/_panelgate/journal", Some(Route::Journal)),
+            ("DELETE", "/_panelgate/journal", Some(Route::ClearJournal)),
             ("GET", "/_panelgate/reset", None),
             ("GET", "/_panelgate/tasks", Some(Route::Tasks)),
             ("GET", "/_panelgate/tasks/7", Some(Route::Task(7))),

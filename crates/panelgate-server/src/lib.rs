@@ -205,6 +205,26 @@ impl App {
         let span = tracing::info_span!("request", request.id = %cx.id());
         let resp = async {
             match frontend {
+                Some(f) if self.core.journal().enabled() => {
+                    // Journaled: the redacted request, what the core touched, the answer.
+                    let request = panelgate_http::redact::request(&req);
+                    let (resp, touched) = panelgate_core::journal::scope(f.handle(req, &cx)).await;
+                    let (resp, response) = journal_response(resp).await;
+                    self.core
+                        .journal()
+                        .record(panelgate_core::journal::NewEntry {
+                            request_id: cx.id().to_owned(),
+                            protocol: protocol.to_owned(),
+                            call: cx.call().unwrap_or_default(),
+                            actor: cx.actor().unwrap_or_default(),
+                            status: resp.status().as_u16(),
+                            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+                            touched,
+                            request,
+                            response,
+                        });
+                    resp
+                }
                 Some(f) => f.handle(req, &cx).await,
                 None if control => {
                     cx.set_call(format!("{} {}", req.method, req.uri.path()));
@@ -254,6 +274,50 @@ impl App {
         }
         let req = Request::collect(req, Some(peer), self.options.body).await;
         self.handle(req).await
+    }
+}
+
+/// The largest answer the journal reads whole (larger ones are kept by their size).
+const JOURNAL_RESPONSE_READ: u64 = 1024 * 1024;
+
+/// The answer as the journal keeps it, and the answer itself (its body read into memory when
+/// it was in memory already, else untouched).
+async fn journal_response(resp: Response) -> (Response, String) {
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let exact = resp.body().size_hint().exact();
+    let binary = content_type
+        .as_deref()
+        .is_some_and(|t| t.contains("octet-stream"));
+    if binary || exact.is_none_or(|n| n > JOURNAL_RESPONSE_READ) {
+        let text = panelgate_http::redact::response(content_type.as_deref(), None, exact);
+        return (resp, text);
+    }
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let text =
+                panelgate_http::redact::response(content_type.as_deref(), Some(&bytes), exact);
+            let body = http_body_util::Full::new(bytes)
+                .map_err(|never: std::convert::Infallible| match never {})
+                .boxed_unsync();
+            (Response::from_parts(parts, body), text)
+        }
+        Err(e) => {
+            let body = http_body_util::Empty::new()
+                .map_err(|never: std::convert::Infallible| match never {})
+                .boxed_unsync();
+            (
+                Response::from_parts(parts, body),
+                format!("<body failed: {e}>"),
+            )
+        }
     }
 }
 

@@ -311,6 +311,7 @@ impl Customers<'_> {
             .await?;
         match found {
             Some(found) if policy::sees_customer(actor, found.0.id, found.0.admin_id) => {
+                crate::journal::touched("customer", found.0.id);
                 let (row, owner) = Arc::unwrap_or_clone(found);
                 Ok(row_to_customer(row, owner))
             }
@@ -651,6 +652,7 @@ impl Customers<'_> {
         }
         shift_counters(&txn, owner_id, &new.limits, 1, 1).await?;
         txn.commit().await.map_err(|e| map_unique(e, &loginname))?;
+        crate::journal::changed("customer", row.id, None, Some(&row));
         Ok(row_to_customer(row, owner_row.loginname))
     }
 
@@ -812,6 +814,7 @@ impl Customers<'_> {
         let now = self.core.now();
         let txn = self.core.db().begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
+        let before = row.clone();
         // A move is checked before anything is written: the whole change happens, or none.
         let move_to = patch.move_to.filter(|&t| t != row.admin_id);
         if move_to.is_some() {
@@ -892,10 +895,12 @@ impl Customers<'_> {
         if let Some(target) = move_to {
             let (moved, login) = move_row(&txn, row, target).await?;
             txn.commit().await?;
+            crate::journal::changed("customer", moved.id, Some(&before), Some(&moved));
             return Ok(row_to_customer(moved, login));
         }
         let login = admin_login(&txn, admin_id).await?;
         txn.commit().await?;
+        crate::journal::changed("customer", row.id, Some(&before), Some(&row));
         Ok(row_to_customer(row, login))
     }
 
@@ -948,6 +953,7 @@ impl Customers<'_> {
         shift_counters(&txn, row.admin_id, &row_limits(&row), -1, -1).await?;
         let login = admin_login(&txn, row.admin_id).await?;
         txn.commit().await?;
+        crate::journal::changed("customer", id, Some(&row), None);
         // The next customer with this login must not inherit these files.
         match tokio::fs::remove_dir_all(&home).await {
             Ok(()) => {}

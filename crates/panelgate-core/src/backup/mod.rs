@@ -323,6 +323,10 @@ impl Backups<'_> {
         .insert(&txn)
         .await?;
         txn.commit().await?;
+        if let Some(customer) = row.customer_id {
+            crate::journal::touched("customer", customer);
+        }
+        crate::journal::changed("task", row.id, None, Some(&to_task(row.clone())));
         Ok(to_task(row))
     }
 

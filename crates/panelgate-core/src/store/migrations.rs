@@ -6,7 +6,8 @@ use sea_orm_migration::prelude::*;
 
 use crate::entity::{
     admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, funds, invoices,
-    order_actions, orders, plans, sequences, sessions, settings, storage_settings, subscriptions,
+    journal, order_actions, orders, plans, sequences, sessions, settings, storage_settings,
+    subscriptions,
 };
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(Sessions),
             Box::new(Orders),
             Box::new(CustomerSearch),
+            Box::new(Journal),
         ]
     }
 }
@@ -157,6 +159,34 @@ impl MigrationTrait for CustomerSearch {
             db.execute_unprepared(&sql).await?;
         }
         Ok(())
+    }
+}
+
+/// `journal`: the request journal, read newest first and by time.
+struct Journal;
+
+impl MigrationName for Journal {
+    fn name(&self) -> &str {
+        "m0007_journal"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Journal {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let schema = Schema::new(manager.get_database_backend());
+        manager
+            .create_table(schema.create_table_from_entity(journal::Entity))
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_journal_at")
+                    .table(journal::Entity)
+                    .col(journal::Column::At)
+                    .to_owned(),
+            )
+            .await
     }
 }
 

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod customers;
 pub mod funds;
 pub mod invoices;
+pub mod journal;
 pub mod order_actions;
 pub mod orders;
 pub mod plans;

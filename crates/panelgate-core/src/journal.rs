@@ -1,0 +1,467 @@
+//! The request journal: every panel API request with its time, protocol, call, actor, status,
+//! duration, the entities it touched, its redacted request and response, and for writes each
+//! entity's change. The server records an entry after each answer ([`Journal::record`]); the
+//! core notes, while the request runs, what it touches ([`scope`]).
+//!
+//! Entries are written by one background task in batches, off the request path, through a
+//! bounded queue: when the queue is full an entry is dropped and counted
+//! (`panelgate_journal_dropped_total`), never waited for. The table is trimmed to
+//! `journal_max_entries` entries and `journal_max_bytes` bytes; several instances on one
+//! database share it. The journal is not part of the store's state: a reset keeps it.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::entity::journal;
+use crate::{Core, CoreError, CoreResult, SystemCap};
+
+/// The most bytes of each text (request, response, changes) an entry keeps.
+pub const TEXT_CAP: usize = 16 * 1024;
+/// Entries waiting to be written; past it, entries are dropped.
+const QUEUE: usize = 4096;
+/// Entries per insert.
+const BATCH: usize = 256;
+/// Entities noted per request.
+const MAX_ENTITIES: usize = 64;
+
+tokio::task_local! {
+    static SCOPE: RefCell<Touched>;
+}
+
+/// What a request touched, as the core noted it.
+#[derive(Clone, Debug, Default)]
+pub struct Touched {
+    /// `kind:id`, in the order first touched.
+    pub entities: Vec<String>,
+    /// `{"entity": "kind:id", "change": {…}}` per write.
+    pub changes: Vec<Value>,
+}
+
+/// Run `f` and collect what the core notes it touches.
+pub async fn scope<F: Future>(f: F) -> (F::Output, Touched) {
+    SCOPE
+        .scope(RefCell::new(Touched::default()), async move {
+            let out = f.await;
+            let touched = SCOPE.with(|t| t.take());
+            (out, touched)
+        })
+        .await
+}
+
+/// Note that the running request touched `kind:id` (nothing outside a [`scope`]).
+pub(crate) fn touched(kind: &str, id: i64) {
+    let _ = SCOPE.try_with(|t| {
+        let entity = format!("{kind}:{id}");
+        let mut t = t.borrow_mut();
+        if t.entities.len() < MAX_ENTITIES && !t.entities.contains(&entity) {
+            t.entities.push(entity);
+        }
+    });
+}
+
+/// Note a committed write of `kind:id`: its fields before and after (`None`: it did not exist).
+/// Secret fields (hashes, passwords, secrets) show as changed, never with their values.
+pub(crate) fn changed<T: Serialize>(kind: &str, id: i64, before: Option<&T>, after: Option<&T>) {
+    if SCOPE.try_with(|_| ()).is_err() {
+        return;
+    }
+    touched(kind, id);
+    let value = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+    let change = redacted(diff(value(before), value(after)));
+    let _ = SCOPE.try_with(|t| {
+        let mut t = t.borrow_mut();
+        if t.changes.len() < MAX_ENTITIES {
+            t.changes
+                .push(json!({ "entity": format!("{kind}:{id}"), "change": change }));
+        }
+    });
+}
+
+fn secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n.contains("secret") || n.contains("hash") || n.contains("digest")
+}
+
+/// Every value under a secret field name, at any depth, replaced by `***` (a diff of a secret
+/// still shows that it changed).
+fn redacted(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = if secret_field(&k) {
+                        hide(v)
+                    } else {
+                        redacted(v)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn hide(v: Value) -> Value {
+    match v {
+        Value::Null => Value::Null,
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, hide(v))).collect()),
+        _ => Value::String("***".into()),
+    }
+}
+
+/// The difference of two records: the fields that differ, each `{"before", "after"}`; a
+/// creation or deletion shows the whole record.
+pub fn diff(before: Option<Value>, after: Option<Value>) -> Value {
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let mut out = Map::new();
+            for (k, after) in &a {
+                let before = b.get(k).unwrap_or(&Value::Null);
+                if before != after {
+                    out.insert(k.clone(), json!({ "before": before, "after": after }));
+                }
+            }
+            Value::Object(out)
+        }
+        (None, Some(a)) => json!({ "created": a }),
+        (Some(b), None) => json!({ "deleted": b }),
+        (b, a) => json!({ "before": b, "after": a }),
+    }
+}
+
+/// One answered request, as the server hands it over.
+#[derive(Clone, Debug, Default)]
+pub struct NewEntry {
+    pub request_id: String,
+    pub protocol: String,
+    pub call: String,
+    pub actor: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub touched: Touched,
+    /// Already redacted (the server knows each protocol's secrets).
+    pub request: String,
+    pub response: String,
+}
+
+/// A journal entry as the control API shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Entry {
+    pub id: i64,
+    pub at: i64,
+    pub request_id: String,
+    pub protocol: String,
+    pub call: String,
+    pub actor: String,
+    pub status: i32,
+    pub duration_ms: f64,
+    pub entities: Vec<String>,
+    pub request: String,
+    pub response: String,
+    pub changes: Value,
+}
+
+/// What a journal query selects (every part optional), newest first.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub protocol: Option<String>,
+    pub call: Option<String>,
+    /// `kind:id`.
+    pub entity: Option<String>,
+    pub status: Option<i32>,
+    /// Entries at or after these Unix seconds.
+    pub since: Option<i64>,
+    /// Entries with a larger id (for following the journal).
+    pub after_id: Option<i64>,
+    /// At most this many (1–1000; default 100).
+    pub limit: Option<u64>,
+}
+
+enum Msg {
+    Entry(Box<journal::ActiveModel>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The queue to the journal's writer task (`None` when the journal is off).
+#[derive(Clone, Debug)]
+pub(crate) struct Queue(Option<mpsc::Sender<Msg>>);
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("journal message")
+    }
+}
+
+impl Queue {
+    /// Start the writer task on `db` (a connection outside the read cache's write tracking:
+    /// the journal is never cached).
+    pub(crate) fn start(db: DatabaseConnection, max_entries: u64, max_bytes: u64) -> Queue {
+        if max_entries == 0 || max_bytes == 0 {
+            return Queue(None);
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(db, rx, max_entries, max_bytes));
+        Queue(Some(tx))
+    }
+}
+
+async fn write_loop(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Msg>,
+    max_entries: u64,
+    max_bytes: u64,
+) {
+    let mut since_trim = 0usize;
+    while let Some(first) = rx.recv().await {
+        let (mut batch, mut flushes) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Entry(e) => batch.push(*e),
+                Msg::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        since_trim += batch.len();
+        if !batch.is_empty() {
+            if let Err(e) = journal::Entity::insert_many(batch).exec(&db).await {
+                tracing::warn!(error = %e, "journal: writing entries");
+            }
+        }
+        if since_trim >= 64 || !flushes.is_empty() {
+            since_trim = 0;
+            if let Err(e) = trim(&db, max_entries, max_bytes).await {
+                tracing::warn!(error = %e, "journal: trimming");
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Keep the newest `max_entries` entries within `max_bytes`.
+async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> CoreResult<()> {
+    use journal::Column as J;
+    let mut cutoff: Option<i64> = journal::Entity::find()
+        .select_only()
+        .column(J::Id)
+        .order_by_desc(J::Id)
+        .offset(max_entries)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    // Newest first, a page at a time, until the sizes pass the cap (at most max_entries rows).
+    let (mut total, mut before) = (0u64, i64::MAX);
+    'pages: loop {
+        let page: Vec<(i64, i64)> = journal::Entity::find()
+            .select_only()
+            .columns([J::Id, J::Size])
+            .filter(J::Id.lt(before))
+            .order_by_desc(J::Id)
+            .limit(1000)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        before = last.0;
+        for (id, size) in &page {
+            total = total.saturating_add((*size).max(0) as u64);
+            if total > max_bytes {
+                cutoff = Some(cutoff.map_or(*id, |c| c.max(*id)));
+                break 'pages;
+            }
+        }
+        if cutoff.is_some_and(|c| c >= before) {
+            break;
+        }
+    }
+    if let Some(c) = cutoff {
+        journal::Entity::delete_many()
+            .filter(J::Id.lte(c))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Cut `text` to [`TEXT_CAP`] bytes (at a character boundary), saying how long it was.
+pub fn capped(text: String) -> String {
+    if text.len() <= TEXT_CAP {
+        return text;
+    }
+    let mut end = TEXT_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} bytes in all]", &text[..end], text.len())
+}
+
+/// The journal of a core.
+pub struct Journal<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Journal<'_> {
+    /// Is the journal on (`journal_max_entries` and `journal_max_bytes` above 0)?
+    pub fn enabled(&self) -> bool {
+        self.core.inner.journal.0.is_some()
+    }
+
+    /// Queue an entry; never waits (a full queue drops it, counted).
+    pub fn record(&self, e: NewEntry) {
+        let Some(tx) = &self.core.inner.journal.0 else {
+            return;
+        };
+        let (request, response) = (capped(e.request), capped(e.response));
+        let changes = capped(Value::Array(e.touched.changes).to_string());
+        let entities = if e.touched.entities.is_empty() {
+            String::new()
+        } else {
+            format!(",{},", e.touched.entities.join(","))
+        };
+        let size = request.len() + response.len() + changes.len() + entities.len();
+        let row = journal::ActiveModel {
+            at: Set(self.core.now()),
+            request_id: Set(e.request_id),
+            protocol: Set(e.protocol),
+            call: Set(e.call),
+            actor: Set(e.actor),
+            status: Set(i32::from(e.status)),
+            duration_ms: Set(e.duration_ms),
+            entities: Set(entities),
+            request: Set(request),
+            response: Set(response),
+            changes: Set(changes),
+            size: Set(size as i64),
+            ..Default::default()
+        };
+        if tx.try_send(Msg::Entry(Box::new(row))).is_err() {
+            metrics::counter!("panelgate_journal_dropped_total").increment(1);
+        }
+    }
+
+    /// Wait until every entry queued so far is written.
+    pub async fn flush(&self) {
+        if let Some(tx) = &self.core.inner.journal.0 {
+            let (done, written) = oneshot::channel();
+            if tx.send(Msg::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        }
+    }
+
+    /// Entries matching `filter`, newest first (after a [`Journal::flush`]).
+    pub async fn query(&self, _system: &SystemCap, filter: &Filter) -> CoreResult<Vec<Entry>> {
+        use journal::Column as J;
+        self.flush().await;
+        let mut q = journal::Entity::find().order_by_desc(J::Id);
+        if let Some(p) = &filter.protocol {
+            q = q.filter(J::Protocol.eq(p.as_str()));
+        }
+        if let Some(c) = &filter.call {
+            q = q.filter(J::Call.eq(c.as_str()));
+        }
+        if let Some(s) = filter.status {
+            q = q.filter(J::Status.eq(s));
+        }
+        if let Some(since) = filter.since {
+            q = q.filter(J::At.gte(since));
+        }
+        if let Some(after) = filter.after_id {
+            q = q.filter(J::Id.gt(after));
+        }
+        if let Some(entity) = &filter.entity {
+            let valid = entity.split_once(':').is_some_and(|(kind, id)| {
+                !kind.is_empty()
+                    && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    && id.parse::<i64>().is_ok()
+            });
+            if !valid {
+                return Err(CoreError::Invalid {
+                    field: "entity",
+                    reason: format!("{entity:?} is not kind:id (e.g. customer:42)"),
+                });
+            }
+            // `%`, `_` cannot occur in a checked entity but `_`: escape it.
+            let pattern = format!(",{},", entity).replace('_', "\\_");
+            q = q.filter(
+                Expr::col(J::Entities)
+                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{pattern}%")).escape('\\')),
+            );
+        }
+        let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+        let rows = q.limit(limit).all(self.core.reader()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Entry {
+                id: r.id,
+                at: r.at,
+                request_id: r.request_id,
+                protocol: r.protocol,
+                call: r.call,
+                actor: r.actor,
+                status: r.status,
+                duration_ms: r.duration_ms,
+                entities: r
+                    .entities
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                request: r.request,
+                response: r.response,
+                changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            })
+            .collect())
+    }
+
+    /// Remove every entry.
+    pub async fn clear(&self, _system: &SystemCap) -> CoreResult<u64> {
+        self.flush().await;
+        let done = journal::Entity::delete_many()
+            .exec(&self.core.inner.db)
+            .await?;
+        Ok(done.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_names_changed_fields_and_hides_secrets() {
+        let before = json!({"name": "A", "email": "a@x", "password_hash": "h1"});
+        let after = json!({"name": "B", "email": "a@x", "password_hash": "h22"});
+        let d = redacted(diff(Some(before.clone()), Some(after)));
+        assert_eq!(d["name"], json!({"before": "A", "after": "B"}));
+        assert!(d.get("email").is_none());
+        assert_eq!(d["password_hash"], json!({"before": "***", "after": "***"}));
+        assert!(!d.to_string().contains("h22"));
+        let created = redacted(diff(None, Some(before)));
+        assert_eq!(created["created"]["name"], "A");
+        assert_eq!(created["created"]["password_hash"], "***");
+    }
+
+    #[test]
+    fn texts_are_capped_at_a_character_boundary() {
+        let long = "é".repeat(TEXT_CAP);
+        let cut = capped(long.clone());
+        assert!(cut.len() < long.len());
+        assert!(cut.ends_with(&format!("[{} bytes in all]", long.len())));
+        assert_eq!(capped("short".into()), "short");
+    }
+}
