@@ -319,14 +319,20 @@ async fn the_journal_records_redacted_requests_with_entities_and_changes() {
     assert_eq!(mine[0]["call"], "Customers.update");
     let name = &mine[0]["changes"][0]["change"]["name"];
     assert_eq!(name["after"], "Renamed", "{mine:?}");
-    assert!(name["before"].as_str().is_some_and(|b| b != "Renamed"), "{name}");
+    assert!(
+        name["before"].as_str().is_some_and(|b| b != "Renamed"),
+        "{name}"
+    );
     let changed: Vec<&String> = mine[0]["changes"][0]["change"]
         .as_object()
         .unwrap()
         .keys()
         .collect();
     // Fields that kept their value are not listed.
-    assert!(changed.iter().all(|k| *k != "email" && *k != "loginname"), "{changed:?}");
+    assert!(
+        changed.iter().all(|k| *k != "email" && *k != "loginname"),
+        "{changed:?}"
+    );
 
     // ISPsystem: the password in the query and the session id in the answer are hidden.
     let auth = t
@@ -395,4 +401,156 @@ async fn the_journal_is_bounded_and_can_be_turned_off() {
     .await;
     froxlor_count(&off).await;
     assert!(journal(&off, "").await.is_empty());
+}
+
+/// Fault rules make the next matching call fail in each panel's own error shape without
+/// running it, fire a given number of times, match an actor, and show in the journal and the
+/// metrics; rules are listed and removed.
+#[tokio::test]
+async fn faults_answer_in_each_panels_error_shape_and_are_journaled() {
+    let t = TestApp::demo().await;
+    let add = |body: &str| {
+        let body = body.to_owned();
+        let t = &t;
+        async move {
+            let (status, v) = json(t, "POST", "/_panelgate/faults", &body).await;
+            assert_eq!(status, 201, "{v}");
+            v["id"].as_u64().unwrap()
+        }
+    };
+    // Froxlor: once, with the given status.
+    add(r#"{"protocol":"froxlor","call":"Customers.list*","times":1,"effect":"error","status":503,"message":"Database gone"}"#).await;
+    let failed = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
+    assert_eq!(failed.status, 503);
+    assert_eq!(
+        failed.json(),
+        serde_json::json!({"message": "Database gone"})
+    );
+    assert_eq!(froxlor_count(&t).await, 2, "fired once only");
+
+    // Plesk: a <system> error with the code; the customer is not created.
+    add(r#"{"protocol":"plesk","call":"customer/add","effect":"error","code":1013,"message":"Injected"}"#).await;
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><add><gen_info><pname>F</pname><login>faulty</login><passwd>Faulty-Pass1</passwd></gen_info></add></customer></packet>",
+        )
+        .await;
+    assert!(
+        plesk.body.contains("<system>")
+            && plesk.body.contains("<errcode>1013</errcode>")
+            && plesk.body.contains("<errtext>Injected</errtext>"),
+        "{}",
+        plesk.body
+    );
+    assert!(t
+        .core
+        .customers()
+        .get(
+            &t.sys(),
+            &panelgate_core::CustomerRef::Login("faulty".into())
+        )
+        .await
+        .is_err());
+
+    // ISPsystem: <error type=…> in the asked format; only for the named actor.
+    add(r#"{"protocol":"ispsystem","call":"account","actor":"admin:1","effect":"error","type":"access","message":"No way"}"#).await;
+    let isp = t
+        .request(
+            "GET",
+            "/billmgr?authinfo=admin:changeme1Q**&func=account&out=xml",
+            None,
+            "",
+        )
+        .await;
+    assert!(
+        isp.body.contains(r#"<error type="access""#) && isp.body.contains("No way"),
+        "{}",
+        isp.body
+    );
+    let customer = t
+        .request(
+            "GET",
+            "/billmgr?authinfo=customer1:changeme1Q**&func=account&out=json",
+            None,
+            "",
+        )
+        .await
+        .json();
+    assert!(
+        customer["doc"]["error"].is_null(),
+        "another actor is not hit: {customer}"
+    );
+
+    // httpapi.com: HTTP 500 with {"status":"ERROR"}.
+    add(r#"{"protocol":"httpapi","call":"customers/*","effect":"error","message":"Try later"}"#)
+        .await;
+    let api = t
+        .request(
+            "GET",
+            "/api/customers/details-by-id.json?auth-userid=2&api-key=demo-httpapi-key&customer-id=1",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(api.status, 500);
+    assert_eq!(
+        api.json(),
+        serde_json::json!({"status": "ERROR", "message": "Try later"})
+    );
+
+    // A delay: the call runs after it.
+    add(r#"{"protocol":"froxlor","call":"Customers.listingCount","times":1,"effect":"delay","delay_ms":150}"#).await;
+    let started = std::time::Instant::now();
+    let slow = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listingCount"}"#)
+        .await;
+    assert_eq!(slow.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+
+    // Journal and metrics see every fired rule.
+    let faulted: Vec<Value> = journal(&t, "?limit=50")
+        .await
+        .into_iter()
+        .filter(|e| !e["fault"].as_str().unwrap_or("").is_empty())
+        .collect();
+    assert_eq!(faulted.len(), 5, "{faulted:?}");
+    let metrics = t.control("GET", "/_panelgate/metrics", "").await.body;
+    assert!(
+        metrics.contains(r#"panelgate_faults_fired_total{protocol="plesk",effect="error"}"#),
+        "{metrics}"
+    );
+
+    // Listed with their counts; removed one by one or all.
+    let (_, rules) = json(&t, "GET", "/_panelgate/faults", "").await;
+    assert_eq!(rules.as_array().unwrap().len(), 5);
+    assert_eq!(rules[0]["fired"], 1);
+    let first = rules[0]["id"].as_u64().unwrap();
+    let (status, _) = json(&t, "DELETE", &format!("/_panelgate/faults/{first}"), "").await;
+    assert_eq!(status, 200);
+    let (status, _) = json(&t, "DELETE", &format!("/_panelgate/faults/{first}"), "").await;
+    assert_eq!(status, 404);
+    let (_, cleared) = json(&t, "DELETE", "/_panelgate/faults", "").await;
+    assert_eq!(cleared["removed"], 4);
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><add><gen_info><pname>F</pname><login>faulty</login><passwd>Faulty-Pass1</passwd></gen_info></add></customer></packet>",
+        )
+        .await;
+    assert!(plesk.body.contains("<status>ok</status>"), "{}", plesk.body);
+
+    // Bad rules are refused.
+    for bad in [
+        r#"{"protocol":"cpanel","effect":"error"}"#,
+        r#"{"protocol":"plesk","effect":"explode"}"#,
+        r#"{"protocol":"plesk","effect":"error","probability":2}"#,
+        r#"{"protocol":"plesk","effect":"delay","delay_ms":600000}"#,
+        "not json",
+    ] {
+        let (status, v) = json(&t, "POST", "/_panelgate/faults", bad).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+    }
 }

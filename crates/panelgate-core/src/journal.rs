@@ -11,6 +11,8 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -27,6 +29,10 @@ use crate::{Core, CoreError, CoreResult, SystemCap};
 pub const TEXT_CAP: usize = 16 * 1024;
 /// Entries waiting to be written; past it, entries are dropped.
 const QUEUE: usize = 4096;
+/// Bytes of entries waiting to be written; past it, entries are dropped.
+const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+/// The journal is trimmed at most this often (and before every query).
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Entries per insert.
 const BATCH: usize = 256;
 /// Entities noted per request.
@@ -151,6 +157,8 @@ pub struct NewEntry {
     /// Already redacted (the server knows each protocol's secrets).
     pub request: String,
     pub response: String,
+    /// The fault rule that fired (`rule 3: error`), or empty.
+    pub fault: String,
 }
 
 /// A journal entry as the control API shows it.
@@ -168,6 +176,7 @@ pub struct Entry {
     pub request: String,
     pub response: String,
     pub changes: Value,
+    pub fault: String,
 }
 
 /// What a journal query selects (every part optional), newest first.
@@ -191,9 +200,10 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-/// The queue to the journal's writer task (`None` when the journal is off).
+/// The queue to the journal's writer task (`None` when the journal is off), and the bytes in
+/// it.
 #[derive(Clone, Debug)]
-pub(crate) struct Queue(Option<mpsc::Sender<Msg>>);
+pub(crate) struct Queue(Option<(mpsc::Sender<Msg>, Arc<AtomicUsize>)>);
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -209,38 +219,43 @@ impl Queue {
             return Queue(None);
         }
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(db, rx, max_entries, max_bytes));
-        Queue(Some(tx))
+        let queued = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(write_loop(db, rx, queued.clone(), max_entries, max_bytes));
+        Queue(Some((tx, queued)))
     }
 }
 
 async fn write_loop(
     db: DatabaseConnection,
     mut rx: mpsc::Receiver<Msg>,
+    queued: Arc<AtomicUsize>,
     max_entries: u64,
     max_bytes: u64,
 ) {
-    let mut since_trim = 0usize;
+    let mut trimmed = std::time::Instant::now();
     while let Some(first) = rx.recv().await {
         let (mut batch, mut flushes) = (Vec::new(), Vec::new());
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Msg::Entry(e) => batch.push(*e),
+                Msg::Entry(e) => {
+                    let size = e.size.clone().unwrap() as usize;
+                    queued.fetch_sub(size, Ordering::Relaxed);
+                    batch.push(*e)
+                }
                 Msg::Flush(done) => flushes.push(done),
             }
             if batch.len() < BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        since_trim += batch.len();
         if !batch.is_empty() {
             if let Err(e) = journal::Entity::insert_many(batch).exec(&db).await {
                 tracing::warn!(error = %e, "journal: writing entries");
             }
         }
-        if since_trim >= 64 || !flushes.is_empty() {
-            since_trim = 0;
+        if trimmed.elapsed() >= TRIM_EVERY || !flushes.is_empty() {
+            trimmed = std::time::Instant::now();
             if let Err(e) = trim(&db, max_entries, max_bytes).await {
                 tracing::warn!(error = %e, "journal: trimming");
             }
@@ -322,7 +337,7 @@ impl Journal<'_> {
 
     /// Queue an entry; never waits (a full queue drops it, counted).
     pub fn record(&self, e: NewEntry) {
-        let Some(tx) = &self.core.inner.journal.0 else {
+        let Some((tx, queued)) = &self.core.inner.journal.0 else {
             return;
         };
         let (request, response) = (capped(e.request), capped(e.response));
@@ -346,16 +361,21 @@ impl Journal<'_> {
             response: Set(response),
             changes: Set(changes),
             size: Set(size as i64),
+            fault: Set(e.fault),
             ..Default::default()
         };
-        if tx.try_send(Msg::Entry(Box::new(row))).is_err() {
+        // Counted before it is sent, so the writer's subtraction never comes first.
+        if queued.fetch_add(size, Ordering::Relaxed) + size > QUEUE_BYTES
+            || tx.try_send(Msg::Entry(Box::new(row))).is_err()
+        {
+            queued.fetch_sub(size, Ordering::Relaxed);
             metrics::counter!("panelgate_journal_dropped_total").increment(1);
         }
     }
 
     /// Wait until every entry queued so far is written.
     pub async fn flush(&self) {
-        if let Some(tx) = &self.core.inner.journal.0 {
+        if let Some((tx, _)) = &self.core.inner.journal.0 {
             let (done, written) = oneshot::channel();
             if tx.send(Msg::Flush(done)).await.is_ok() {
                 let _ = written.await;
@@ -424,6 +444,7 @@ impl Journal<'_> {
                 request: r.request,
                 response: r.response,
                 changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+                fault: r.fault,
             })
             .collect())
     }

@@ -178,6 +178,12 @@ impl Froxlor {
             version: self.version,
         };
         cx.set_call(command.call.name());
+        if let Some(fault) = cx.fault_point().await {
+            return render(
+                Failure::new(fault.status.unwrap_or(500), fault.message),
+                headers,
+            );
+        }
         match dispatch(&ctx, &command).await {
             Ok(Data::Value(data)) => (
                 200,

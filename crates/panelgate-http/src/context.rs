@@ -22,12 +22,15 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub struct Context {
     id: String,
     noted: Mutex<Noted>,
+    /// The server's fault rules and the protocol they are matched under.
+    faults: Option<(Arc<crate::faults::Faults>, &'static str)>,
 }
 
 #[derive(Debug, Default)]
 struct Noted {
     call: Option<String>,
     actor: Option<String>,
+    fired: Option<crate::faults::Fired>,
 }
 
 impl Context {
@@ -46,7 +49,49 @@ impl Context {
         Context {
             id: given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
             noted: Mutex::new(Noted::default()),
+            faults: None,
         }
+    }
+
+    /// Match calls of `protocol` against these fault rules (see [`Context::fault_point`]).
+    pub fn with_faults(
+        mut self,
+        faults: Arc<crate::faults::Faults>,
+        protocol: &'static str,
+    ) -> Self {
+        self.faults = Some((faults, protocol));
+        self
+    }
+
+    /// A frontend calls this where it knows the call and the actor, before running the call.
+    /// When a fault rule fires: an `error` is returned (answer it in the panel's own error
+    /// shape, and run nothing); a `delay` is slept here; `drop` and `truncate` are noted for the
+    /// server to apply to the answer ([`Context::fired`]).
+    pub async fn fault_point(&self) -> Option<crate::faults::Fired> {
+        use crate::faults::Effect;
+        let (faults, protocol) = self.faults.as_ref()?;
+        let (call, actor) = {
+            let n = self.noted.lock().expect("context lock");
+            (
+                n.call.clone().unwrap_or_default(),
+                n.actor.clone().unwrap_or_default(),
+            )
+        };
+        let fired = faults.check(protocol, &call, &actor)?;
+        self.noted.lock().expect("context lock").fired = Some(fired.clone());
+        match fired.effect {
+            Effect::Error => Some(fired),
+            Effect::Delay => {
+                tokio::time::sleep(fired.delay).await;
+                None
+            }
+            Effect::Drop | Effect::Truncate => None,
+        }
+    }
+
+    /// The fault rule that fired for this request, if one did.
+    pub fn fired(&self) -> Option<crate::faults::Fired> {
+        self.noted.lock().expect("context lock").fired.clone()
     }
 
     pub fn id(&self) -> &str {

@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod faults;
 pub mod params;
 pub mod redact;
 pub mod request;

@@ -117,11 +117,36 @@ fn element(e: &BytesStart<'_>, hidden: bool) -> Option<BytesStart<'static>> {
     Some(out)
 }
 
+/// Could `bytes` name a secret anywhere (see [`secret_name`])? When not, a text is kept as it
+/// is, unparsed.
+fn may_hold_secrets(bytes: &[u8]) -> bool {
+    const WORDS: [&[u8]; 6] = [b"pass", b"secret", b"key", b"token", b"auth", b"session"];
+    bytes.windows(3).enumerate().any(|(i, w)| {
+        let w = [
+            w[0].to_ascii_lowercase(),
+            w[1].to_ascii_lowercase(),
+            w[2].to_ascii_lowercase(),
+        ];
+        WORDS.iter().any(|word| {
+            word[..3] == w
+                && bytes.len() >= i + word.len()
+                && bytes[i..i + word.len()].eq_ignore_ascii_case(word)
+        })
+    })
+}
+
 /// A body as the journal keeps it: JSON, XML or a form, redacted; anything else by its size.
 pub fn body(content_type: Option<&str>, bytes: &[u8]) -> String {
     let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return String::new();
     };
+    if !may_hold_secrets(bytes) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            if matches!(first, b'{' | b'[' | b'<') || text.contains('=') {
+                return text.to_owned();
+            }
+        }
+    }
     let kind = content_type.unwrap_or("");
     let about = |what: &str| format!("<{} bytes{what}>", bytes.len());
     if kind.starts_with("multipart/") {
@@ -210,9 +235,12 @@ mod tests {
         );
         assert_eq!(xml(b"<a><b></a>"), None);
         assert_eq!(
-            body(Some("text/xml"), b"<a><b></a>"),
-            "<10 bytes, not well-formed XML>"
+            body(Some("text/xml"), b"<a><passwd>x</a>"),
+            "<16 bytes, not well-formed XML>"
         );
-        assert_eq!(body(None, b"\x00\x01"), "<2 bytes of data>");
+        assert_eq!(body(None, b"\x00\x01key"), "<5 bytes of data>");
+        // Nothing secret-looking: kept as sent.
+        assert_eq!(body(None, br#"{"a": 1}"#), r#"{"a": 1}"#);
+        assert!(may_hold_secrets(b"x=1&PassWD=2") && !may_hold_secrets(b"x=1&name=2"));
     }
 }

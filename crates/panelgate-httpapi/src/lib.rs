@@ -174,6 +174,9 @@ impl HttpApi {
         let peer: Option<IpAddr> = req.peer.map(|s| s.ip());
         let principal = self.caller(&params, peer).await?;
         cx.set_actor(principal.actor().label());
+        if let Some(fault) = cx.fault_point().await {
+            return Err(Failure::new(fault.message));
+        }
         let call = Call::decode(path, &params)?;
         if call.is_write() && req.method != Method::POST {
             return Err(Failure::new(format!(

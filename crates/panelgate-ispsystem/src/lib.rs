@@ -255,6 +255,10 @@ impl IspSystem {
             Err(e) => return Body::Error(e).into(),
         };
         cx.set_actor(principal.actor().label());
+        if let Some(fault) = cx.fault_point().await {
+            let kind = fault.kind.unwrap_or_else(|| "fault".into());
+            return Body::Error(Error::new(kind, "", "", fault.message)).into();
+        }
         let core = &self.core;
         let body = match call {
             Call::Auth { .. } | Call::AuthKey { .. } => Body::ok(),

@@ -407,6 +407,13 @@ impl Plesk {
                 return Err(parser_error(&echo, line, &message));
             }
         }
+        if let Some(fault) = cx.fault_point().await {
+            let code = fault
+                .code
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or(1006);
+            return Err(system_error(&echo, code, &fault.message));
+        }
         let ctx = Ctx {
             core: &self.core,
             principal: &principal,

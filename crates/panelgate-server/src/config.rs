@@ -191,6 +191,8 @@ pub struct FileConfig {
     pub plesk: PleskFileConfig,
     pub clock: ClockFileConfig,
     pub tls: TlsFileConfig,
+    /// `[[faults]]`: fault rules in force from the start.
+    pub faults: Vec<panelgate_http::faults::Rule>,
     /// The core's limits (`[limits]`, the fields of [`Limits`]).
     pub limits: Limits,
 }
@@ -290,6 +292,8 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Extra names of a self-signed certificate.
     pub tls_hosts: Vec<String>,
+    /// Fault rules in force from the start.
+    pub faults: Vec<panelgate_http::faults::Rule>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,14 +308,23 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    #[error("invalid fault rule in {path}: {reason}")]
+    Fault { path: PathBuf, reason: String },
 }
 
 impl Config {
     pub fn resolve(args: &ServeArgs) -> Result<Config, ConfigError> {
-        let file = match &args.config {
+        let mut file = match &args.config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
         };
+        for rule in &file.faults {
+            rule.check().map_err(|reason| ConfigError::Fault {
+                path: args.config.clone().unwrap_or_default(),
+                reason,
+            })?;
+        }
+        let faults = std::mem::take(&mut file.faults);
         let data_dir = args
             .data_dir
             .clone()
@@ -434,6 +447,7 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
+            faults,
         })
     }
 }
@@ -482,6 +496,13 @@ password_hashing = "fast"
 at = 1000000000
 frozen = true
 
+[[faults]]
+protocol = "plesk"
+call = "customer/*"
+effect = "error"
+code = 1013
+message = "from the file"
+
 [tls]
 listen = ["127.0.0.1:8443", "127.0.0.1:1500"]
 hosts = ["Panel.Example"]
@@ -525,6 +546,9 @@ journal_max_bytes = 39
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
         assert_eq!(o.upload_url_hosts, ["files.example"]);
+        // Fault rules from the file are in force.
+        assert_eq!(o.faults.len(), 1);
+        assert_eq!(o.faults[0].code, Some(1013));
         // HTTPS: a self-signed certificate made for the file's host name too.
         assert_eq!(
             from_file.tls_listen,

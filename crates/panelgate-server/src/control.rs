@@ -108,6 +108,10 @@ pub enum Route {
     Reset,
     Journal,
     ClearJournal,
+    Faults,
+    AddFault,
+    ClearFaults,
+    RemoveFault(u64),
     Tasks,
     Task(i64),
     StopTask(i64),
@@ -136,6 +140,10 @@ impl Route {
             ("POST", ["reset"]) => Route::Reset,
             ("GET", ["journal"]) => Route::Journal,
             ("DELETE", ["journal"]) => Route::ClearJournal,
+            ("GET", ["faults"]) => Route::Faults,
+            ("POST", ["faults"]) => Route::AddFault,
+            ("DELETE", ["faults"]) => Route::ClearFaults,
+            ("DELETE", ["faults", f]) => Route::RemoveFault(f.parse().ok()?),
             ("GET", ["tasks"]) => Route::Tasks,
             ("GET", ["tasks", t]) => Route::Task(id(t)?),
             ("POST", ["tasks", t, "stop"]) => Route::StopTask(id(t)?),
@@ -303,6 +311,23 @@ pub async fn handle(app: &crate::App, req: &Request) -> Response {
                 };
                 json_response(200, &to_json(&core.journal().query(system, &filter).await?))
             }
+            Route::Faults => json_response(200, &to_json(&app.faults.list())),
+            Route::AddFault => {
+                match serde_json::from_slice::<panelgate_http::faults::Rule>(req.body.bytes()) {
+                    Ok(rule) => match app.faults.add(rule) {
+                        Ok(active) => json_response(201, &to_json(&active)),
+                        Err(e) => error(400, e),
+                    },
+                    Err(e) => error(400, format!("body: a fault rule ({e})")),
+                }
+            }
+            Route::ClearFaults => {
+                json_response(200, &json!({ "removed": app.faults.remove(None) }))
+            }
+            Route::RemoveFault(id) => match app.faults.remove(Some(id)) {
+                0 => error(404, format!("fault rule {id} not found")),
+                n => json_response(200, &json!({ "removed": n })),
+            },
             Route::ClearJournal => json_response(
                 200,
                 &json!({ "removed": core.journal().clear(system).await? }),
@@ -431,6 +456,15 @@ mod tests {
             ("POST", "/_panelgate/reset", Some(Route::Reset)),
             ("GET", "/_panelgate/journal", Some(Route::Journal)),
             ("DELETE", "/_panelgate/journal", Some(Route::ClearJournal)),
+            ("GET", "/_panelgate/faults", Some(Route::Faults)),
+            ("POST", "/_panelgate/faults", Some(Route::AddFault)),
+            ("DELETE", "/_panelgate/faults", Some(Route::ClearFaults)),
+            (
+                "DELETE",
+                "/_panelgate/faults/3",
+                Some(Route::RemoveFault(3)),
+            ),
+            ("DELETE", "/_panelgate/faults/x", None),
             ("GET", "/_panelgate/reset", None),
             ("GET", "/_panelgate/tasks", Some(Route::Tasks)),
             ("GET", "/_panelgate/tasks/7", Some(Route::Task(7))),

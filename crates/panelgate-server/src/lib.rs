@@ -63,6 +63,8 @@ pub struct AppOptions {
     pub upload_url_hosts: Vec<String>,
     /// What `POST /_panelgate/reset` loads.
     pub seed: Seed,
+    /// Fault rules in force from the start (`[[faults]]`).
+    pub faults: Vec<panelgate_http::faults::Rule>,
 }
 
 /// The data set a fresh database gets, and a reset brings back.
@@ -112,6 +114,7 @@ impl Default for AppOptions {
             plesk_strict: false,
             upload_url_hosts: Vec::new(),
             seed: Seed::Demo,
+            faults: Vec::new(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl AppOptions {
             plesk_strict: config.plesk_strict,
             upload_url_hosts: config.upload_url_hosts.clone(),
             seed: Seed::from_config(config),
+            faults: config.faults.clone(),
         }
     }
 
@@ -153,12 +157,22 @@ pub struct App {
     access: control::Access,
     /// Held by a reset (one at a time).
     resetting: Arc<tokio::sync::Mutex<()>>,
+    /// Fault rules (`/_panelgate/faults`).
+    faults: Arc<panelgate_http::faults::Faults>,
 }
 
 impl App {
     /// The router over `core`; `system` is the capability the control API acts with.
     pub fn new(core: Core, system: Arc<SystemCap>, options: AppOptions) -> App {
+        let faults = Arc::new(panelgate_http::faults::Faults::default());
+        for rule in &options.faults {
+            // Checked when the configuration was read.
+            if let Err(e) = faults.add(rule.clone()) {
+                tracing::warn!(error = %e, "fault rule left out");
+            }
+        }
         App {
+            faults,
             router: Router::new(vec![
                 Arc::new(Froxlor::new(core.clone(), options.froxlor_version)),
                 Arc::new(Plesk::new(core.clone()).strict_backup_versions(options.plesk_strict)),
@@ -194,8 +208,11 @@ impl App {
     /// line of the request (`request.id`, `protocol`, `call`, `actor`, `status`, `elapsed_ms`).
     pub async fn handle(&self, req: Request) -> Response {
         let started = Instant::now();
-        let cx = Context::new(&req.headers);
         let frontend = self.router.route(&req.uri).cloned();
+        let cx = match &frontend {
+            Some(f) => Context::new(&req.headers).with_faults(self.faults.clone(), f.protocol()),
+            None => Context::new(&req.headers),
+        };
         let control = frontend.is_none() && req.uri.path().starts_with("/_panelgate/");
         let protocol = match (&frontend, control) {
             (Some(f), _) => f.protocol(),
@@ -222,6 +239,9 @@ impl App {
                             touched,
                             request,
                             response,
+                            fault: cx.fired().map_or_else(String::new, |f| {
+                                format!("rule {}: {}", f.rule, f.effect.as_str())
+                            }),
                         });
                     resp
                 }
@@ -240,6 +260,13 @@ impl App {
         }
         .instrument(span)
         .await;
+        let resp = match cx.fired() {
+            Some(fired) => {
+                metrics::record_fault(protocol, fired.effect.as_str());
+                faulted(resp, fired.effect).await
+            }
+            None => resp,
+        };
         finish(&cx, protocol, started, resp)
     }
 
@@ -274,6 +301,54 @@ impl App {
         }
         let req = Request::collect(req, Some(peer), self.options.body).await;
         self.handle(req).await
+    }
+}
+
+/// Marks an answer whose connection is to be dropped instead of answered (a `drop` fault).
+#[derive(Clone, Copy, Debug)]
+pub struct DropConnection;
+
+/// The connection ended by a `drop` fault (the error hyper closes the connection on).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by a fault rule")]
+pub struct DroppedByFault;
+
+/// Apply a transport fault to an answer: `drop` marks it, `truncate` sends the first half of
+/// its body under the full `Content-Length`, then fails the body (hyper closes the
+/// connection).
+async fn faulted(resp: Response, effect: panelgate_http::faults::Effect) -> Response {
+    use http_body_util::BodyExt;
+    use panelgate_http::faults::Effect;
+    match effect {
+        Effect::Drop => {
+            let mut resp = resp;
+            resp.extensions_mut().insert(DropConnection);
+            resp
+        }
+        Effect::Truncate => {
+            let (mut parts, body) = resp.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, bytes.len().into());
+            let half = bytes.slice(..bytes.len() / 2);
+            use futures_util::StreamExt;
+            let first: Result<hyper::body::Frame<bytes::Bytes>, std::io::Error> =
+                Ok(hyper::body::Frame::data(half));
+            // The half is flushed to the client before the body fails.
+            let rest = futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::other("answer truncated by a fault rule"))
+            });
+            let body =
+                http_body_util::StreamBody::new(futures_util::stream::iter([first]).chain(rest));
+            Response::from_parts(parts, body.boxed_unsync())
+        }
+        Effect::Error | Effect::Delay => resp,
     }
 }
 
@@ -542,7 +617,13 @@ async fn serve_connection<S>(
     let header_timeout = app.options.header_read_timeout;
     let service = service_fn(move |req: http::Request<Incoming>| {
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(app.handle_http(req, peer).await) }
+        async move {
+            let resp = app.handle_http(req, peer).await;
+            if resp.extensions().get::<DropConnection>().is_some() {
+                return Err(DroppedByFault);
+            }
+            Ok(resp)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

@@ -69,6 +69,14 @@ fn describe() {
         "Bytes of backup archives read (restore and verification) or served (download)."
     );
     describe_gauge!("panelgate_backup_tasks", "Backup tasks by state.");
+    describe_counter!(
+        "panelgate_faults_fired_total",
+        "Fault rules that fired, by protocol and effect."
+    );
+    describe_counter!(
+        "panelgate_journal_dropped_total",
+        "Journal entries dropped because the journal's queue was full."
+    );
     describe_gauge!(
         "panelgate_db_connections",
         "Database pool connections, by pool and state (busy or idle)."
@@ -99,6 +107,15 @@ pub fn record_request(protocol: &'static str, call: &str, status: u16, seconds: 
         .increment(1);
     metrics::histogram!("panelgate_request_duration_seconds", "protocol" => protocol, "call" => call)
         .record(seconds);
+}
+
+/// Count a fault rule that fired.
+pub fn record_fault(protocol: &'static str, effect: &'static str) {
+    if handle().is_none() {
+        return;
+    }
+    metrics::counter!("panelgate_faults_fired_total", "protocol" => protocol, "effect" => effect)
+        .increment(1);
 }
 
 /// The exposition text: the recorded metrics, after the gauges read at scrape time.

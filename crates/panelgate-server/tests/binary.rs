@@ -651,3 +651,72 @@ fn binary_serves_https_with_a_self_signed_certificate() {
         again.banner
     );
 }
+
+/// `drop` and `truncate` fault rules act on the real connection: no answer at all, or half an
+/// answer under its full `Content-Length`, then the connection closes.
+#[test]
+fn binary_drops_and_truncates_connections_on_fault_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let post = |path: &str, body: &str| {
+        http(
+            &server.addr,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let (status, body) = post(
+        "/_panelgate/faults",
+        r#"{"protocol":"froxlor","call":"Customers.listing","times":1,"effect":"drop"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let listing = r#"{"command":"Customers.listing"}"#;
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+    let head = format!(
+        "POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{listing}",
+        listing.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(
+        out.is_empty(),
+        "dropped without an answer: {}",
+        String::from_utf8_lossy(&out)
+    );
+
+    let (status, body) = post(
+        "/_panelgate/faults",
+        r#"{"protocol":"froxlor","call":"Customers.listing","times":1,"effect":"truncate"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head_part, body_part) = text.split_once("\r\n\r\n").expect("a head");
+    let length: usize = head_part
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("a Content-Length")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        body_part.len() < length,
+        "{} of {length} bytes",
+        body_part.len()
+    );
+    assert!(!body_part.is_empty());
+
+    // The next call is whole again.
+    let (status, body) = froxlor_listing(&server.addr);
+    assert_eq!(status, 200, "{body}");
+}

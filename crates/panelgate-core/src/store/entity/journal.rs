@@ -29,6 +29,8 @@ pub struct Model {
     pub changes: String,
     /// Bytes of the texts above (what the size cap counts).
     pub size: i64,
+    /// The fault rule that fired for the request (`rule 3: error`), or empty.
+    pub fault: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
