@@ -3,11 +3,12 @@
 //! entity's change. The server records an entry after each answer ([`Journal::record`]); the
 //! core notes, while the request runs, what it touches ([`scope`]).
 //!
-//! Entries are written by one background task in batches, off the request path, through a
-//! bounded queue: when the queue is full an entry is dropped and counted
-//! (`panelgate_journal_dropped_total`), never waited for. The table is trimmed to
-//! `journal_max_entries` entries and `journal_max_bytes` bytes; several instances on one
-//! database share it. The journal is not part of the store's state: a reset keeps it.
+//! Where this process is the database's one user (SQLite), the journal is kept in memory.
+//! On PostgreSQL and MariaDB it is a table that the instances share: entries are written by one
+//! background task in batches, off the request path, through a queue bounded in entries and
+//! bytes: when it is full an entry is dropped and counted (`panelgate_journal_dropped_total`),
+//! never waited for. Either way it is kept to `journal_max_entries` entries and
+//! `journal_max_bytes` bytes. The journal is not part of the store's state: a reset keeps it.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -195,15 +196,31 @@ pub struct Filter {
     pub limit: Option<u64>,
 }
 
-enum Msg {
+pub(crate) enum Msg {
     Entry(Box<journal::ActiveModel>),
     Flush(oneshot::Sender<()>),
 }
 
-/// The queue to the journal's writer task (`None` when the journal is off), and the bytes in
-/// it.
+/// Where the journal is kept.
 #[derive(Clone, Debug)]
-pub(crate) struct Queue(Option<(mpsc::Sender<Msg>, Arc<AtomicUsize>)>);
+pub(crate) enum Queue {
+    Off,
+    /// In the database, shared by every instance on it: the queue to the writer task, and the
+    /// bytes in it.
+    Database(mpsc::Sender<Msg>, Arc<AtomicUsize>),
+    /// In memory, where this process is the database's one user (SQLite): nothing to share,
+    /// and no write per request.
+    Memory(Arc<Memory>),
+}
+
+/// The journal in memory: newest last, within its bounds.
+#[derive(Debug)]
+pub(crate) struct Memory {
+    entries: std::sync::Mutex<(std::collections::VecDeque<(Entry, usize)>, usize)>,
+    next_id: std::sync::atomic::AtomicI64,
+    max_entries: usize,
+    max_bytes: usize,
+}
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,14 +231,27 @@ impl std::fmt::Debug for Msg {
 impl Queue {
     /// Start the writer task on `db` (a connection outside the read cache's write tracking:
     /// the journal is never cached).
-    pub(crate) fn start(db: DatabaseConnection, max_entries: u64, max_bytes: u64) -> Queue {
+    pub(crate) fn start(
+        db: DatabaseConnection,
+        shared: bool,
+        max_entries: u64,
+        max_bytes: u64,
+    ) -> Queue {
         if max_entries == 0 || max_bytes == 0 {
-            return Queue(None);
+            return Queue::Off;
+        }
+        if !shared {
+            return Queue::Memory(Arc::new(Memory {
+                entries: std::sync::Mutex::default(),
+                next_id: std::sync::atomic::AtomicI64::new(1),
+                max_entries: usize::try_from(max_entries).unwrap_or(usize::MAX),
+                max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            }));
         }
         let (tx, rx) = mpsc::channel(QUEUE);
         let queued = Arc::new(AtomicUsize::new(0));
         tokio::spawn(write_loop(db, rx, queued.clone(), max_entries, max_bytes));
-        Queue(Some((tx, queued)))
+        Queue::Database(tx, queued)
     }
 }
 
@@ -312,6 +342,64 @@ async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> Core
     Ok(())
 }
 
+impl Memory {
+    fn push(&self, at: i64, e: NewEntry) {
+        let (request, response) = (capped(e.request), capped(e.response));
+        let changes = Value::Array(e.touched.changes);
+        let size = request.len()
+            + response.len()
+            + e.touched
+                .entities
+                .iter()
+                .map(|s| s.len() + 1)
+                .sum::<usize>()
+            + 256;
+        let entry = Entry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            at,
+            request_id: e.request_id,
+            protocol: e.protocol,
+            call: e.call,
+            actor: e.actor,
+            status: i32::from(e.status),
+            duration_ms: e.duration_ms,
+            entities: e.touched.entities,
+            request,
+            response,
+            changes,
+            fault: e.fault,
+        };
+        let mut held = self.entries.lock().expect("journal lock");
+        let (entries, bytes) = &mut *held;
+        entries.push_back((entry, size));
+        *bytes += size;
+        while entries.len() > self.max_entries || (*bytes > self.max_bytes && entries.len() > 1) {
+            if let Some((_, gone)) = entries.pop_front() {
+                *bytes -= gone;
+            }
+        }
+    }
+
+    fn query(&self, f: &Filter, limit: usize) -> Vec<Entry> {
+        let held = self.entries.lock().expect("journal lock");
+        held.0
+            .iter()
+            .rev()
+            .map(|(e, _)| e)
+            .filter(|e| {
+                f.protocol.as_ref().is_none_or(|p| &e.protocol == p)
+                    && f.call.as_ref().is_none_or(|c| &e.call == c)
+                    && f.status.is_none_or(|s| e.status == s)
+                    && f.since.is_none_or(|s| e.at >= s)
+                    && f.after_id.is_none_or(|a| e.id > a)
+                    && f.entity.as_ref().is_none_or(|x| e.entities.contains(x))
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
 /// Cut `text` to [`TEXT_CAP`] bytes (at a character boundary), saying how long it was.
 pub fn capped(text: String) -> String {
     if text.len() <= TEXT_CAP {
@@ -332,13 +420,15 @@ pub struct Journal<'a> {
 impl Journal<'_> {
     /// Is the journal on (`journal_max_entries` and `journal_max_bytes` above 0)?
     pub fn enabled(&self) -> bool {
-        self.core.inner.journal.0.is_some()
+        !matches!(self.core.inner.journal, Queue::Off)
     }
 
     /// Queue an entry; never waits (a full queue drops it, counted).
     pub fn record(&self, e: NewEntry) {
-        let Some((tx, queued)) = &self.core.inner.journal.0 else {
-            return;
+        let (tx, queued) = match &self.core.inner.journal {
+            Queue::Off => return,
+            Queue::Memory(memory) => return memory.push(self.core.now(), e),
+            Queue::Database(tx, queued) => (tx, queued),
         };
         let (request, response) = (capped(e.request), capped(e.response));
         let changes = capped(Value::Array(e.touched.changes).to_string());
@@ -375,7 +465,7 @@ impl Journal<'_> {
 
     /// Wait until every entry queued so far is written.
     pub async fn flush(&self) {
-        if let Some((tx, _)) = &self.core.inner.journal.0 {
+        if let Queue::Database(tx, _) = &self.core.inner.journal {
             let (done, written) = oneshot::channel();
             if tx.send(Msg::Flush(done)).await.is_ok() {
                 let _ = written.await;
@@ -386,6 +476,23 @@ impl Journal<'_> {
     /// Entries matching `filter`, newest first (after a [`Journal::flush`]).
     pub async fn query(&self, _system: &SystemCap, filter: &Filter) -> CoreResult<Vec<Entry>> {
         use journal::Column as J;
+        if let Some(entity) = &filter.entity {
+            let valid = entity.split_once(':').is_some_and(|(kind, id)| {
+                !kind.is_empty()
+                    && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    && id.parse::<i64>().is_ok()
+            });
+            if !valid {
+                return Err(CoreError::Invalid {
+                    field: "entity",
+                    reason: format!("{entity:?} is not kind:id (e.g. customer:42)"),
+                });
+            }
+        }
+        let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+        if let Queue::Memory(memory) = &self.core.inner.journal {
+            return Ok(memory.query(filter, limit as usize));
+        }
         self.flush().await;
         let mut q = journal::Entity::find().order_by_desc(J::Id);
         if let Some(p) = &filter.protocol {
@@ -404,17 +511,6 @@ impl Journal<'_> {
             q = q.filter(J::Id.gt(after));
         }
         if let Some(entity) = &filter.entity {
-            let valid = entity.split_once(':').is_some_and(|(kind, id)| {
-                !kind.is_empty()
-                    && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                    && id.parse::<i64>().is_ok()
-            });
-            if !valid {
-                return Err(CoreError::Invalid {
-                    field: "entity",
-                    reason: format!("{entity:?} is not kind:id (e.g. customer:42)"),
-                });
-            }
             // `%`, `_` cannot occur in a checked entity but `_`: escape it.
             let pattern = format!(",{},", entity).replace('_', "\\_");
             q = q.filter(
@@ -422,7 +518,6 @@ impl Journal<'_> {
                     .like(sea_orm::sea_query::LikeExpr::new(format!("%{pattern}%")).escape('\\')),
             );
         }
-        let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
         let rows = q.limit(limit).all(self.core.reader()).await?;
         Ok(rows
             .into_iter()
@@ -451,6 +546,12 @@ impl Journal<'_> {
 
     /// Remove every entry.
     pub async fn clear(&self, _system: &SystemCap) -> CoreResult<u64> {
+        if let Queue::Memory(memory) = &self.core.inner.journal {
+            let mut held = memory.entries.lock().expect("journal lock");
+            let n = held.0.len() as u64;
+            *held = Default::default();
+            return Ok(n);
+        }
         self.flush().await;
         let done = journal::Entity::delete_many()
             .exec(&self.core.inner.db)

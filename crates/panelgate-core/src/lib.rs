@@ -173,6 +173,7 @@ impl Core {
         );
         let journal = journal::Queue::start(
             db.clone(),
+            !sole_writer,
             options.limits.journal_max_entries,
             options.limits.journal_max_bytes,
         );
