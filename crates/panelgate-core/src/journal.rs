@@ -145,8 +145,17 @@ pub fn diff(before: Option<Value>, after: Option<Value>) -> Value {
     }
 }
 
+/// A text made when it is needed: the journal in memory renders (and redacts) requests and
+/// answers when they are read, not on the request path.
+pub type LazyText = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// A text that is ready.
+pub fn ready(text: String) -> LazyText {
+    Arc::new(move || text.clone())
+}
+
 /// One answered request, as the server hands it over.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct NewEntry {
     pub request_id: String,
     pub protocol: String,
@@ -155,9 +164,11 @@ pub struct NewEntry {
     pub status: u16,
     pub duration_ms: f64,
     pub touched: Touched,
-    /// Already redacted (the server knows each protocol's secrets).
-    pub request: String,
-    pub response: String,
+    /// Redacted when called (the server knows each protocol's secrets).
+    pub request: LazyText,
+    pub response: LazyText,
+    /// About how many bytes the texts hold (before they are made), for the size bound.
+    pub size_hint: usize,
     /// The fault rule that fired (`rule 3: error`), or empty.
     pub fault: String,
 }
@@ -213,10 +224,25 @@ pub(crate) enum Queue {
     Memory(Arc<Memory>),
 }
 
+/// An entry in memory, its texts not made yet.
+struct Held {
+    entry: Entry,
+    request: LazyText,
+    response: LazyText,
+    size: usize,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.entry.fmt(f)
+    }
+}
+
 /// The journal in memory: newest last, within its bounds.
 #[derive(Debug)]
 pub(crate) struct Memory {
-    entries: std::sync::Mutex<(std::collections::VecDeque<(Entry, usize)>, usize)>,
+    #[allow(clippy::type_complexity)]
+    entries: std::sync::Mutex<(std::collections::VecDeque<Held>, usize)>,
     next_id: std::sync::atomic::AtomicI64,
     max_entries: usize,
     max_bytes: usize,
@@ -344,10 +370,8 @@ async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> Core
 
 impl Memory {
     fn push(&self, at: i64, e: NewEntry) {
-        let (request, response) = (capped(e.request), capped(e.response));
         let changes = Value::Array(e.touched.changes);
-        let size = request.len()
-            + response.len()
+        let size = e.size_hint.min(2 * TEXT_CAP)
             + e.touched
                 .entities
                 .iter()
@@ -364,38 +388,54 @@ impl Memory {
             status: i32::from(e.status),
             duration_ms: e.duration_ms,
             entities: e.touched.entities,
-            request,
-            response,
+            request: String::new(),
+            response: String::new(),
             changes,
             fault: e.fault,
         };
         let mut held = self.entries.lock().expect("journal lock");
         let (entries, bytes) = &mut *held;
-        entries.push_back((entry, size));
+        entries.push_back(Held {
+            entry,
+            request: e.request,
+            response: e.response,
+            size,
+        });
         *bytes += size;
         while entries.len() > self.max_entries || (*bytes > self.max_bytes && entries.len() > 1) {
-            if let Some((_, gone)) = entries.pop_front() {
-                *bytes -= gone;
+            if let Some(gone) = entries.pop_front() {
+                *bytes -= gone.size;
             }
         }
     }
 
     fn query(&self, f: &Filter, limit: usize) -> Vec<Entry> {
-        let held = self.entries.lock().expect("journal lock");
-        held.0
-            .iter()
-            .rev()
-            .map(|(e, _)| e)
-            .filter(|e| {
-                f.protocol.as_ref().is_none_or(|p| &e.protocol == p)
-                    && f.call.as_ref().is_none_or(|c| &e.call == c)
-                    && f.status.is_none_or(|s| e.status == s)
-                    && f.since.is_none_or(|s| e.at >= s)
-                    && f.after_id.is_none_or(|a| e.id > a)
-                    && f.entity.as_ref().is_none_or(|x| e.entities.contains(x))
+        let picked: Vec<(Entry, LazyText, LazyText)> = {
+            let held = self.entries.lock().expect("journal lock");
+            held.0
+                .iter()
+                .rev()
+                .filter(|h| {
+                    let e = &h.entry;
+                    f.protocol.as_ref().is_none_or(|p| &e.protocol == p)
+                        && f.call.as_ref().is_none_or(|c| &e.call == c)
+                        && f.status.is_none_or(|s| e.status == s)
+                        && f.since.is_none_or(|s| e.at >= s)
+                        && f.after_id.is_none_or(|a| e.id > a)
+                        && f.entity.as_ref().is_none_or(|x| e.entities.contains(x))
+                })
+                .take(limit)
+                .map(|h| (h.entry.clone(), h.request.clone(), h.response.clone()))
+                .collect()
+        };
+        // The texts are made outside the lock.
+        picked
+            .into_iter()
+            .map(|(mut entry, request, response)| {
+                entry.request = capped(request());
+                entry.response = capped(response());
+                entry
             })
-            .take(limit)
-            .cloned()
             .collect()
     }
 }
@@ -430,7 +470,7 @@ impl Journal<'_> {
             Queue::Memory(memory) => return memory.push(self.core.now(), e),
             Queue::Database(tx, queued) => (tx, queued),
         };
-        let (request, response) = (capped(e.request), capped(e.response));
+        let (request, response) = (capped((e.request)()), capped((e.response)()));
         let changes = capped(Value::Array(e.touched.changes).to_string());
         let entities = if e.touched.entities.is_empty() {
             String::new()

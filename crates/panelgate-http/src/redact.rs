@@ -175,16 +175,26 @@ pub fn body(content_type: Option<&str>, bytes: &[u8]) -> String {
 
 /// A request as the journal keeps it: method, path, redacted query, then the redacted body.
 pub fn request(req: &crate::Request) -> String {
-    let mut out = format!("{} {}", req.method, req.uri.path());
-    if let Some(q) = req.uri.query() {
-        out.push('?');
-        out.push_str(&form(q));
-    }
     let content_type = req
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let body = match &req.body {
+    request_of(&req.method, &req.uri, content_type, &req.body)
+}
+
+/// [`request`] from a request's parts.
+pub fn request_of(
+    method: &http::Method,
+    uri: &http::Uri,
+    content_type: Option<&str>,
+    sent: &crate::request::Body,
+) -> String {
+    let mut out = format!("{} {}", method, uri.path());
+    if let Some(q) = uri.query() {
+        out.push('?');
+        out.push_str(&form(q));
+    }
+    let body = match sent {
         crate::request::Body::Complete(b) => body(content_type, b),
         crate::request::Body::TooLarge => "<body over the limit, not read>".to_owned(),
         crate::request::Body::TimedOut => "<body not sent in time>".to_owned(),

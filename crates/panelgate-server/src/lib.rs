@@ -223,8 +223,24 @@ impl App {
         let resp = async {
             match frontend {
                 Some(f) if self.core.journal().enabled() => {
-                    // Journaled: the redacted request, what the core touched, the answer.
-                    let request = panelgate_http::redact::request(&req);
+                    // Journaled: the request, what the core touched, the answer (redacted when
+                    // the journal is read, or written to a shared database).
+                    let (method, uri, body) =
+                        (req.method.clone(), req.uri.clone(), req.body.clone());
+                    let content_type = req
+                        .headers
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let request_size = body.bytes().len() + uri.to_string().len();
+                    let request: panelgate_core::journal::LazyText = Arc::new(move || {
+                        panelgate_http::redact::request_of(
+                            &method,
+                            &uri,
+                            content_type.as_deref(),
+                            &body,
+                        )
+                    });
                     let (resp, touched) = panelgate_core::journal::scope(f.handle(req, &cx)).await;
                     let (resp, response) = journal_response(resp).await;
                     self.core
@@ -238,7 +254,8 @@ impl App {
                             duration_ms: started.elapsed().as_secs_f64() * 1e3,
                             touched,
                             request,
-                            response,
+                            size_hint: request_size + response.1,
+                            response: response.0,
                             fault: cx.fired().map_or_else(String::new, |f| {
                                 format!("rule {}: {}", f.rule, f.effect.as_str())
                             }),
@@ -355,11 +372,14 @@ async fn faulted(resp: Response, effect: panelgate_http::faults::Effect) -> Resp
 /// The largest answer the journal reads whole (larger ones are kept by their size).
 const JOURNAL_RESPONSE_READ: u64 = 1024 * 1024;
 
-/// The answer as the journal keeps it, and the answer itself (its body read into memory when
-/// it was in memory already, else untouched).
-async fn journal_response(resp: Response) -> (Response, String) {
+/// The answer as the journal keeps it (made when needed, and its size), and the answer itself
+/// (its body read into memory when it was in memory already, else untouched).
+async fn journal_response(
+    resp: Response,
+) -> (Response, (panelgate_core::journal::LazyText, usize)) {
     use http_body::Body as _;
     use http_body_util::BodyExt;
+    use panelgate_core::journal::ready;
     let content_type = resp
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -371,18 +391,22 @@ async fn journal_response(resp: Response) -> (Response, String) {
         .is_some_and(|t| t.contains("octet-stream"));
     if binary || exact.is_none_or(|n| n > JOURNAL_RESPONSE_READ) {
         let text = panelgate_http::redact::response(content_type.as_deref(), None, exact);
-        return (resp, text);
+        let size = text.len();
+        return (resp, (ready(text), size));
     }
     let (parts, body) = resp.into_parts();
     match body.collect().await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
-            let text =
-                panelgate_http::redact::response(content_type.as_deref(), Some(&bytes), exact);
+            let kept = bytes.clone();
+            let size = kept.len();
+            let text: panelgate_core::journal::LazyText = Arc::new(move || {
+                panelgate_http::redact::response(content_type.as_deref(), Some(&kept), exact)
+            });
             let body = http_body_util::Full::new(bytes)
                 .map_err(|never: std::convert::Infallible| match never {})
                 .boxed_unsync();
-            (Response::from_parts(parts, body), text)
+            (Response::from_parts(parts, body), (text, size))
         }
         Err(e) => {
             let body = http_body_util::Empty::new()
@@ -390,7 +414,7 @@ async fn journal_response(resp: Response) -> (Response, String) {
                 .boxed_unsync();
             (
                 Response::from_parts(parts, body),
-                format!("<body failed: {e}>"),
+                (ready(format!("<body failed: {e}>")), 0),
             )
         }
     }
