@@ -167,7 +167,7 @@ pub struct NewEntry {
     /// Redacted when called (the server knows each protocol's secrets).
     pub request: LazyText,
     pub response: LazyText,
-    /// About how many bytes the texts hold (before they are made), for the size bound.
+    /// The bytes the texts hold until they are made (the size bound counts them).
     pub size_hint: usize,
     /// The fault rule that fired (`rule 3: error`), or empty.
     pub fault: String,
@@ -371,7 +371,7 @@ async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> Core
 impl Memory {
     fn push(&self, at: i64, e: NewEntry) {
         let changes = Value::Array(e.touched.changes);
-        let size = e.size_hint.min(2 * TEXT_CAP)
+        let size = e.size_hint
             + e.touched
                 .entities
                 .iter()

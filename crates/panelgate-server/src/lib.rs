@@ -233,14 +233,23 @@ impl App {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                     let request_size = body.bytes().len() + uri.to_string().len();
-                    let request: panelgate_core::journal::LazyText = Arc::new(move || {
+                    let render = move || {
                         panelgate_http::redact::request_of(
                             &method,
                             &uri,
                             content_type.as_deref(),
                             &body,
                         )
-                    });
+                    };
+                    // A large request is redacted and cut now: the journal holds at most its cap.
+                    let (request, request_size): (panelgate_core::journal::LazyText, usize) =
+                        if request_size > panelgate_core::journal::TEXT_CAP {
+                            let text = panelgate_core::journal::capped(render());
+                            let size = text.len();
+                            (panelgate_core::journal::ready(text), size)
+                        } else {
+                            (Arc::new(render), request_size)
+                        };
                     let (resp, touched) = panelgate_core::journal::scope(f.handle(req, &cx)).await;
                     let (resp, response) = journal_response(resp).await;
                     self.core
@@ -399,10 +408,18 @@ async fn journal_response(
         Ok(collected) => {
             let bytes = collected.to_bytes();
             let kept = bytes.clone();
-            let size = kept.len();
-            let text: panelgate_core::journal::LazyText = Arc::new(move || {
+            let render = move || {
                 panelgate_http::redact::response(content_type.as_deref(), Some(&kept), exact)
-            });
+            };
+            // A large answer is redacted and cut now: the journal holds at most its cap.
+            let (text, size): (panelgate_core::journal::LazyText, usize) =
+                if bytes.len() > panelgate_core::journal::TEXT_CAP {
+                    let text = panelgate_core::journal::capped(render());
+                    let size = text.len();
+                    (ready(text), size)
+                } else {
+                    (Arc::new(render), bytes.len())
+                };
             let body = http_body_util::Full::new(bytes)
                 .map_err(|never: std::convert::Infallible| match never {})
                 .boxed_unsync();
