@@ -368,8 +368,28 @@ async fn the_journal_records_redacted_requests_with_entities_and_changes() {
     // The control API itself is not journaled.
     assert!(journal(&t, "?protocol=control").await.is_empty());
 
+    // A large request is redacted, then cut to the cap.
+    let big = format!(
+        r#"{{"command":"Customers.get","params":{{"id":1,"password":"hide-me","filler":"{}"}}}}"#,
+        "x".repeat(40_000)
+    );
+    t.froxlor(ADMIN_KEY, &big).await;
+    let last = journal(&t, "?call=Customers.get&limit=1").await;
+    let request = last[0]["request"].as_str().unwrap();
+    assert!(
+        request.ends_with(" bytes in all]"),
+        "{}",
+        &request[request.len() - 60..]
+    );
+    assert!(request.len() < 17_000 && !request.contains("hide-me"));
+    assert!(
+        request.contains(r#""password": "***""#),
+        "{}",
+        &request[..300]
+    );
+
     let (status, cleared) = json(&t, "DELETE", "/_panelgate/journal", "").await;
-    assert_eq!((status, cleared["removed"].as_u64()), (200, Some(3)));
+    assert_eq!((status, cleared["removed"].as_u64()), (200, Some(4)));
     assert!(journal(&t, "").await.is_empty());
 }
 

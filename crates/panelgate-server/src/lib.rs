@@ -225,8 +225,16 @@ impl App {
                 Some(f) if self.core.journal().enabled() => {
                     // Journaled: the request, what the core touched, the answer (redacted when
                     // the journal is read, or written to a shared database).
-                    let (method, uri, body) =
-                        (req.method.clone(), req.uri.clone(), req.body.clone());
+                    let (method, uri) = (req.method.clone(), req.uri.clone());
+                    // An exact copy of a small body (a large one is rendered at once below).
+                    let body = match &req.body {
+                        panelgate_http::Body::Complete(b)
+                            if b.len() <= panelgate_core::journal::TEXT_CAP =>
+                        {
+                            panelgate_http::Body::Complete(bytes::Bytes::copy_from_slice(b))
+                        }
+                        other => other.clone(),
+                    };
                     let content_type = req
                         .headers
                         .get(http::header::CONTENT_TYPE)
@@ -407,19 +415,26 @@ async fn journal_response(
     match body.collect().await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
-            let kept = bytes.clone();
-            let render = move || {
-                panelgate_http::redact::response(content_type.as_deref(), Some(&kept), exact)
-            };
-            // A large answer is redacted and cut now: the journal holds at most its cap.
-            let (text, size): (panelgate_core::journal::LazyText, usize) =
-                if bytes.len() > panelgate_core::journal::TEXT_CAP {
-                    let text = panelgate_core::journal::capped(render());
-                    let size = text.len();
-                    (ready(text), size)
-                } else {
-                    (Arc::new(render), bytes.len())
+            let (text, size): (panelgate_core::journal::LazyText, usize) = if bytes.len()
+                > panelgate_core::journal::TEXT_CAP
+            {
+                // A large answer is redacted and cut now: the journal holds at most its cap.
+                let text = panelgate_core::journal::capped(panelgate_http::redact::response(
+                    content_type.as_deref(),
+                    Some(&bytes),
+                    exact,
+                ));
+                let size = text.len();
+                (ready(text), size)
+            } else {
+                // An exact copy: the answer's buffer may be far larger than its text.
+                let kept = bytes::Bytes::copy_from_slice(&bytes);
+                let size = kept.len();
+                let render = move || {
+                    panelgate_http::redact::response(content_type.as_deref(), Some(&kept), exact)
                 };
+                (Arc::new(render), size)
+            };
             let body = http_body_util::Full::new(bytes)
                 .map_err(|never: std::convert::Infallible| match never {})
                 .boxed_unsync();
