@@ -574,3 +574,68 @@ async fn faults_answer_in_each_panels_error_shape_and_are_journaled() {
         assert_eq!(status, 400, "{bad}: {v}");
     }
 }
+
+/// What depends on time follows the clock the control API moves, with no waiting: a key's
+/// `valid_until`, a planned Froxlor backup job, and a task's lease.
+#[tokio::test]
+async fn keys_jobs_and_leases_follow_the_steered_clock() {
+    use panelgate_core::seed::DataSet;
+    use panelgate_core::{CredentialKind, NewCredential};
+    let t = TestApp::demo().await;
+    t.load(&DataSet {
+        credentials: vec![NewCredential {
+            kind: CredentialKind::Froxlor,
+            public_key: "ak_clock".into(),
+            secret: "sk_clock".into(),
+            admin_id: Some(1),
+            customer_id: None,
+            allowed_from: String::new(),
+            valid_until: TEST_EPOCH + 600,
+            description: String::new(),
+        }],
+        ..DataSet::default()
+    })
+    .await;
+    let listing = r#"{"command":"Customers.listing"}"#;
+    assert_eq!(t.froxlor("ak_clock:sk_clock", listing).await.status, 200);
+
+    // A job planned now is due after the job delay (60 s here).
+    let planned = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"CustomerBackups.add","params":{"path":"/b","loginname":"customer1","backup_web":1}}"#,
+        )
+        .await;
+    assert_eq!(planned.status, 200, "{}", planned.body);
+    let worker = Worker::new(t.core.clone()).with_lease(30);
+    assert_eq!(worker.schedule_due_jobs(60).await.unwrap(), 0);
+
+    let (status, _) = json(&t, "POST", "/_panelgate/clock", r#"{"advance": 61}"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        worker.schedule_due_jobs(60).await.unwrap(),
+        1,
+        "the job is due"
+    );
+
+    // A claimed task's lease runs out when the clock passes it.
+    let claimed = worker.claim().await.unwrap().expect("the job's task");
+    let other = Worker::new(t.core.clone());
+    assert_eq!(
+        other.claim().await.unwrap().map(|c| c.task_id()),
+        None,
+        "leased"
+    );
+    json(&t, "POST", "/_panelgate/clock", r#"{"advance": 31}"#).await;
+    other.recover_expired().await.unwrap();
+    assert_eq!(
+        other.claim().await.unwrap().map(|c| c.task_id()),
+        Some(claimed.task_id()),
+        "the expired lease is taken over"
+    );
+
+    // The key expires once the clock passes its valid_until.
+    json(&t, "POST", "/_panelgate/clock", r#"{"advance": 600}"#).await;
+    let expired = t.froxlor("ak_clock:sk_clock", listing).await;
+    assert_ne!(expired.status, 200, "{}", expired.body);
+}
