@@ -16,6 +16,23 @@ async fn json(t: &TestApp, method: &str, target: &str, body: &str) -> (u16, Valu
     )
 }
 
+/// An ISPsystem session of customer1 (`func=auth` with its password).
+async fn isp_session(t: &TestApp) -> String {
+    let login = t
+        .request(
+            "GET",
+            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
+            None,
+            "",
+        )
+        .await
+        .json();
+    login["doc"]["auth"]["$id"]
+        .as_str()
+        .expect("a session id")
+        .to_owned()
+}
+
 async fn froxlor_count(t: &TestApp) -> u64 {
     let v = t
         .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
@@ -68,16 +85,7 @@ async fn the_clock_is_steered_and_sessions_follow_it() {
         (Some(TEST_EPOCH), Some(true))
     );
 
-    let login = t
-        .request(
-            "GET",
-            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
-            None,
-            "",
-        )
-        .await
-        .json();
-    let session = login["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let session = isp_session(&t).await;
     let account = format!("/billmgr?func=account&auth={session}&out=json");
     let listed = t.request("GET", &account, None, "").await.json();
     assert!(listed["doc"]["error"].is_null(), "{listed}");
@@ -129,16 +137,7 @@ async fn reset_brings_back_the_seed_and_removes_homes_archives_and_sessions() {
         .await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(froxlor_count(&t).await, 1);
-    let login = t
-        .request(
-            "GET",
-            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
-            None,
-            "",
-        )
-        .await
-        .json();
-    let session = login["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let session = isp_session(&t).await;
     let home = t.core.home_dir("customer1").unwrap();
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(home.join("index.html"), "made after the seed").unwrap();
@@ -335,16 +334,7 @@ async fn the_journal_records_redacted_requests_with_entities_and_changes() {
     );
 
     // ISPsystem: the password in the query and the session id in the answer are hidden.
-    let auth = t
-        .request(
-            "GET",
-            "/billmgr?func=auth&username=customer1&password=changeme1Q**&out=json",
-            None,
-            "",
-        )
-        .await
-        .json();
-    let session = auth["doc"]["auth"]["$id"].as_str().unwrap().to_owned();
+    let session = isp_session(&t).await;
     let isp = journal(&t, "?protocol=ispsystem&limit=1").await;
     let text = isp[0].to_string();
     assert!(

@@ -174,16 +174,7 @@ pub fn body(content_type: Option<&str>, bytes: &[u8]) -> String {
 }
 
 /// A request as the journal keeps it: method, path, redacted query, then the redacted body.
-pub fn request(req: &crate::Request) -> String {
-    let content_type = req
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    request_of(&req.method, &req.uri, content_type, &req.body)
-}
-
-/// [`request`] from a request's parts.
-pub fn request_of(
+pub fn request(
     method: &http::Method,
     uri: &http::Uri,
     content_type: Option<&str>,

@@ -242,7 +242,7 @@ impl App {
                         .map(str::to_owned);
                     let request_size = body.bytes().len() + uri.to_string().len();
                     let render = move || {
-                        panelgate_http::redact::request_of(
+                        panelgate_http::redact::request(
                             &method,
                             &uri,
                             content_type.as_deref(),
@@ -598,17 +598,7 @@ pub async fn serve_with(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
     let header_timeout = app.options.header_read_timeout;
-    // Histogram samples are folded into their buckets here between scrapes, so an unscraped
-    // server does not hold them all.
-    let upkeep = tokio::spawn(async {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            every.tick().await;
-            if let Some(h) = metrics::handle() {
-                h.run_upkeep();
-            }
-        }
-    });
+    metrics::start_upkeep();
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, stop accepting: further clients wait in the listen queue.
@@ -654,7 +644,6 @@ pub async fn serve_with(
         }
     }
     drop(listener);
-    upkeep.abort();
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s; stopping"),

@@ -10,7 +10,7 @@
 //!   `panelgate_db_connections{pool,state}` (see [`render`]).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Once, OnceLock, RwLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use panelgate_core::{Core, SystemCap};
@@ -25,7 +25,24 @@ const BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-static CALLS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+static CALLS: OnceLock<RwLock<HashSet<String>>> = OnceLock::new();
+static UPKEEP: Once = Once::new();
+
+/// Fold histogram samples into their buckets every 5 s between scrapes, so an unscraped server
+/// does not hold them all: one task per process, started by the first listener.
+pub fn start_upkeep() {
+    UPKEEP.call_once(|| {
+        tokio::spawn(async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if let Some(h) = handle() {
+                    h.run_upkeep();
+                }
+            }
+        });
+    });
+}
 
 /// The process's recorder, installed on first use. `None` when another recorder was installed
 /// first (by an embedding program): then nothing is exported.
@@ -85,8 +102,12 @@ fn describe() {
 
 /// The `call` label for `call`: itself while fewer than [`MAX_CALL_LABELS`] are known.
 fn call_label(call: &str) -> String {
-    let calls = CALLS.get_or_init(|| Mutex::new(HashSet::new()));
-    let mut known = calls.lock().expect("metrics call labels");
+    let calls = CALLS.get_or_init(|| RwLock::new(HashSet::new()));
+    // Known calls (nearly every request) only read.
+    if calls.read().expect("metrics call labels").contains(call) {
+        return call.to_owned();
+    }
+    let mut known = calls.write().expect("metrics call labels");
     if known.contains(call) {
         return call.to_owned();
     }

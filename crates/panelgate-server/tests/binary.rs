@@ -48,14 +48,34 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     (status, body)
 }
 
-fn froxlor_listing(addr: &str) -> (u16, String) {
-    let body = r#"{"command":"Customers.listing"}"#;
-    let auth = base64::engine::general_purpose::STANDARD
-        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
+/// HTTP Basic credentials of the demo admin's Froxlor key.
+fn admin_basic() -> String {
+    base64::engine::general_purpose::STANDARD
+        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret")
+}
+
+/// A Froxlor command as the demo admin, on a connection of its own.
+fn froxlor(addr: &str, body: &str) -> (u16, String) {
     http(
         addr,
         &format!(
-            "POST /api.php HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST /api.php HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            admin_basic(),
+            body.len()
+        ),
+    )
+}
+
+fn froxlor_listing(addr: &str) -> (u16, String) {
+    froxlor(addr, r#"{"command":"Customers.listing"}"#)
+}
+
+/// `POST path` with `body` (the control API), on a connection of its own.
+fn post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    http(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     )
@@ -490,15 +510,7 @@ fn every_answer_has_a_request_id_and_one_json_log_line() {
 fn binary_is_ready_exports_metrics_steers_its_clock_and_resets() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
-    let post = |path: &str, body: &str| {
-        http(
-            &server.addr,
-            &format!(
-                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            ),
-        )
-    };
+    let post = |path: &str, body: &str| post(&server.addr, path, body);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, body) = http(
@@ -524,15 +536,9 @@ fn binary_is_ready_exports_metrics_steers_its_clock_and_resets() {
     );
 
     // A change, then a reset: the demo data is back.
-    let auth = base64::engine::general_purpose::STANDARD
-        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
-    let delete = r#"{"command":"Customers.delete","params":{"id":2}}"#;
-    let (status, body) = http(
+    let (status, body) = froxlor(
         &server.addr,
-        &format!(
-            "POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{delete}",
-            delete.len()
-        ),
+        r#"{"command":"Customers.delete","params":{"id":2}}"#,
     );
     assert_eq!(status, 200, "{body}");
     assert!(froxlor_listing(&server.addr).1.contains("\"count\": 1"));
@@ -658,15 +664,7 @@ fn binary_serves_https_with_a_self_signed_certificate() {
 fn binary_drops_and_truncates_connections_on_fault_rules() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
-    let post = |path: &str, body: &str| {
-        http(
-            &server.addr,
-            &format!(
-                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            ),
-        )
-    };
+    let post = |path: &str, body: &str| post(&server.addr, path, body);
     let (status, body) = post(
         "/_panelgate/faults",
         r#"{"protocol":"froxlor","call":"Customers.listing","times":1,"effect":"drop"}"#,
@@ -675,10 +673,9 @@ fn binary_drops_and_truncates_connections_on_fault_rules() {
     let mut s = TcpStream::connect(&server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let listing = r#"{"command":"Customers.listing"}"#;
-    let auth = base64::engine::general_purpose::STANDARD
-        .encode("demo-froxlor-admin-key:demo-froxlor-admin-secret");
     let head = format!(
-        "POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{listing}",
+        "POST /api.php HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\nContent-Length: {}\r\n\r\n{listing}",
+        admin_basic(),
         listing.len()
     );
     s.write_all(head.as_bytes()).unwrap();
