@@ -629,3 +629,196 @@ async fn keys_jobs_and_leases_follow_the_steered_clock() {
     let expired = t.froxlor("ak_clock:sk_clock", listing).await;
     assert_ne!(expired.status, 200, "{}", expired.body);
 }
+
+/// The four panels' views of the customers, as bytes: Froxlor `Customers.listing`, Plesk
+/// `customer/get`, ISPsystem `account` and httpapi.com `customers/search`.
+async fn every_view(t: &TestApp) -> Vec<String> {
+    let froxlor = t
+        .froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><get><filter/><dataset><gen_info/><stat/></dataset></get></customer></packet>",
+        )
+        .await;
+    let isp = t
+        .request(
+            "GET",
+            "/billmgr?func=account&authinfo=admin:changeme1Q**&out=xml",
+            None,
+            "",
+        )
+        .await;
+    let httpapi = t
+        .request(
+            "GET",
+            "/api/customers/search.json?auth-userid=2&api-key=demo-httpapi-key&no-of-records=50&page-no=1",
+            None,
+            "",
+        )
+        .await;
+    let views = vec![froxlor, plesk, isp, httpapi];
+    for v in &views {
+        assert_eq!(v.status, 200, "{}", v.body);
+    }
+    views.into_iter().map(|v| v.body).collect()
+}
+
+fn archive_files(t: &TestApp) -> Vec<(String, Vec<u8>)> {
+    let root = t.core.storage_dir();
+    let mut files: Vec<_> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(&root).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Snapshot round trip: save; add, change and delete customers through all four APIs and take
+/// a backup; restore. Every panel's view is byte-identical to before, the archive files are
+/// the same, and new records take the same ids again.
+#[tokio::test]
+async fn a_snapshot_brings_back_records_homes_and_archives() {
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("index.html"), "before the snapshot").unwrap();
+    let (status, task) = json(&t, "POST", "/_panelgate/backups?scope=customer:1", "").await;
+    assert_eq!(status, 201, "{task}");
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let before = every_view(&t).await;
+    let files_before = archive_files(&t);
+    assert!(!files_before.is_empty());
+
+    let (status, saved) = json(&t, "POST", "/_panelgate/snapshots", r#"{"name":"start"}"#).await;
+    assert_eq!(status, 201, "{saved}");
+    assert_eq!(saved["rows"]["customers"], 2, "{saved}");
+    assert!(saved["files"].as_u64().unwrap() >= 2, "{saved}");
+    let (status, again) = json(&t, "POST", "/_panelgate/snapshots", r#"{"name":"start"}"#).await;
+    assert_eq!(status, 409, "{again}");
+    for bad in [
+        r#"{"name":"../up"}"#,
+        r#"{"name":".hidden"}"#,
+        r#"{"name":""}"#,
+        "{}",
+    ] {
+        let (status, v) = json(&t, "POST", "/_panelgate/snapshots", bad).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+    }
+
+    // Changes through every panel, a new home file and a second archive.
+    let added = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.add","params":{"email":"snap@example.com","firstname":"Snap","name":"Shot","new_loginname":"snapshot1","new_customer_password":"Secret123!x"}}"#,
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let added_id = added.json()["data"]["customerid"].clone();
+    let changed = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.update","params":{"id":1,"name":"Changed"}}"#,
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let plesk = t
+        .plesk(
+            &panelgate_testkit::plesk_login("admin"),
+            "<packet><customer><add><gen_info><pname>Plesk Snap</pname><login>plesksnap</login><passwd>Secret123x</passwd></gen_info></add></customer></packet>",
+        )
+        .await;
+    assert!(plesk.body.contains("<status>ok</status>"), "{}", plesk.body);
+    let isp = t
+        .request(
+            "GET",
+            "/billmgr?func=account.edit&elid=2&sok=ok&name=Renamed&authinfo=admin:changeme1Q**&out=json",
+            None,
+            "",
+        )
+        .await;
+    assert!(isp.json()["doc"]["error"].is_null(), "{}", isp.body);
+    let signup = t
+        .request(
+            "POST",
+            "/api/customers/signup.json?auth-userid=2&api-key=demo-httpapi-key&username=snap%40example.org&passwd=Secret%21234x&name=Http+Snap&company=Co&address-line-1=Street+1&city=Town&state=S&country=DE&zipcode=10115&phone-cc=49&phone=301234&lang-pref=en",
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(signup.status, 200, "{}", signup.body);
+    let deleted = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.delete","params":{"id":2}}"#,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    std::fs::write(home.join("index.html"), "after the snapshot").unwrap();
+    json(&t, "POST", "/_panelgate/backups?scope=customer:1", "").await;
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    assert_ne!(every_view(&t).await, before);
+    assert_ne!(archive_files(&t), files_before);
+
+    let (status, restored) = json(&t, "POST", "/_panelgate/snapshots/start/restore", "").await;
+    assert_eq!(status, 200, "{restored}");
+    println!("snapshot restored in {} ms", restored["took_ms"]);
+    let after = every_view(&t).await;
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b, a);
+    }
+    assert_eq!(archive_files(&t), files_before);
+    assert_eq!(
+        std::fs::read_to_string(home.join("index.html")).unwrap(),
+        "before the snapshot"
+    );
+    let (_, archives) = json(&t, "GET", "/_panelgate/archives", "").await;
+    assert_eq!(archives.as_array().map(Vec::len), Some(1), "{archives}");
+    // The sequences came back too: the same add gets the same id.
+    let again = t
+        .froxlor(
+            ADMIN_KEY,
+            r#"{"command":"Customers.add","params":{"email":"snap@example.com","firstname":"Snap","name":"Shot","new_loginname":"snapshot1","new_customer_password":"Secret123!x"}}"#,
+        )
+        .await;
+    assert_eq!(again.json()["data"]["customerid"], added_id);
+
+    let (status, list) = json(&t, "GET", "/_panelgate/snapshots", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["name"], "start", "{list}");
+    let (status, _) = json(&t, "DELETE", "/_panelgate/snapshots/start", "").await;
+    assert_eq!(status, 200);
+    let (status, _) = json(&t, "POST", "/_panelgate/snapshots/start/restore", "").await;
+    assert_eq!(status, 404);
+    let (status, _) = json(&t, "GET", "/_panelgate/snapshots/..", "").await;
+    assert_eq!(status, 400);
+}
+
+/// Snapshots are bounded by `max_snapshots`.
+#[tokio::test]
+async fn snapshots_are_bounded() {
+    let t = TestApp::demo_with(
+        AppOptions::default(),
+        panelgate_core::Limits {
+            max_snapshots: 1,
+            ..panelgate_core::Limits::default()
+        },
+    )
+    .await;
+    let (status, _) = json(&t, "POST", "/_panelgate/snapshots", r#"{"name":"one"}"#).await;
+    assert_eq!(status, 201);
+    let (status, v) = json(&t, "POST", "/_panelgate/snapshots", r#"{"name":"two"}"#).await;
+    assert_eq!(status, 409, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("max_snapshots"),
+        "{v}"
+    );
+}

@@ -12,6 +12,8 @@ pub enum EntityKind {
     Subscription,
     /// A product order (httpapi.com backup order).
     Order,
+    /// A snapshot of the whole state (control API).
+    Snapshot,
 }
 
 /// How the caller named the record.

@@ -35,6 +35,7 @@ pub mod model;
 pub mod orders;
 pub mod policy;
 pub mod seed;
+pub mod snapshot;
 pub mod store;
 pub mod types;
 
@@ -333,27 +334,8 @@ impl Core {
     /// again at 1), every customer's home folder and the local archive storage, and the
     /// failed-login windows. The caller loads its seed data set afterwards.
     pub async fn reset(&self, _system: &SystemCap) -> CoreResult<()> {
-        use store::entity as e;
         let txn = self.db().begin().await?;
-        // Children before their parents.
-        e::order_actions::Entity::delete_many().exec(&txn).await?;
-        e::invoices::Entity::delete_many().exec(&txn).await?;
-        e::orders::Entity::delete_many().exec(&txn).await?;
-        e::funds::Entity::delete_many().exec(&txn).await?;
-        e::plans::Entity::delete_many().exec(&txn).await?;
-        e::backup_archives::Entity::delete_many().exec(&txn).await?;
-        e::backup_tasks::Entity::delete_many().exec(&txn).await?;
-        e::backup_jobs::Entity::delete_many().exec(&txn).await?;
-        e::storage_settings::Entity::delete_many()
-            .exec(&txn)
-            .await?;
-        e::sessions::Entity::delete_many().exec(&txn).await?;
-        e::subscriptions::Entity::delete_many().exec(&txn).await?;
-        e::credentials::Entity::delete_many().exec(&txn).await?;
-        e::customers::Entity::delete_many().exec(&txn).await?;
-        e::admins::Entity::delete_many().exec(&txn).await?;
-        e::settings::Entity::delete_many().exec(&txn).await?;
-        e::sequences::Entity::delete_many().exec(&txn).await?;
+        snapshot::clear_tables(&txn).await?;
         for name in sequences::ALL {
             sequences::ensure_at_least(&txn, name, 1).await?;
         }
@@ -487,6 +469,11 @@ impl Core {
     }
 
     /// Log in with any protocol's credentials.
+    /// Snapshots of the whole state (records, homes, archives).
+    pub fn snapshots(&self) -> snapshot::Snapshots<'_> {
+        snapshot::Snapshots { core: self }
+    }
+
     pub fn auth(&self) -> auth::Auth<'_> {
         auth::Auth { core: self }
     }

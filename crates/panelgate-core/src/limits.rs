@@ -46,6 +46,8 @@ pub struct Limits {
     pub journal_max_entries: u64,
     /// Bytes of request journal texts kept (the oldest entries go first; 0 turns it off).
     pub journal_max_bytes: u64,
+    /// Snapshots kept in the data folder at most (`POST /_panelgate/snapshots` refuses more).
+    pub max_snapshots: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +67,7 @@ impl Default for Limits {
             order_storage_unit_bytes: 1_000_000_000,
             journal_max_entries: 10_000,
             journal_max_bytes: 64 * 1024 * 1024,
+            max_snapshots: 32,
         }
     }
 }

@@ -90,6 +90,7 @@ pub fn from_core(err: CoreError, jobs: JobNoun) -> Failure {
                 EntityKind::Credential => "API key",
                 EntityKind::Subscription => "Domain",
                 EntityKind::Order => "Order",
+                EntityKind::Snapshot => "Snapshot",
             };
             match key {
                 Key::Id(id) => {

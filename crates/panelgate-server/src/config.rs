@@ -145,6 +145,9 @@ pub struct ServeArgs {
     /// Bytes of request journal texts kept; 0 turns the journal off [default: 67108864]
     #[arg(long, env = "PANELGATE_JOURNAL_MAX_BYTES")]
     pub journal_max_bytes: Option<u64>,
+    /// Snapshots kept in the data folder at most [default: 32]
+    #[arg(long, env = "PANELGATE_MAX_SNAPSHOTS")]
+    pub max_snapshots: Option<u32>,
     /// Start the core's clock at this Unix time (the control API moves it further)
     /// [default: the system's time]
     #[arg(long, env = "PANELGATE_CLOCK_AT")]
@@ -367,7 +370,8 @@ impl Config {
             cpu_workers,
             order_storage_unit_bytes,
             journal_max_entries,
-            journal_max_bytes
+            journal_max_bytes,
+            max_snapshots
         );
         Ok(Config {
             listen: args
@@ -522,6 +526,7 @@ cpu_workers = 1
 order_storage_unit_bytes = 36
 journal_max_entries = 38
 journal_max_bytes = 39
+max_snapshots = 42
 "#,
         )
         .unwrap();
@@ -587,6 +592,7 @@ journal_max_bytes = 39
                 order_storage_unit_bytes: 36,
                 journal_max_entries: 38,
                 journal_max_bytes: 39,
+                max_snapshots: 42,
             }
         );
         drop(app);
@@ -632,6 +638,8 @@ journal_max_bytes = 39
             "40",
             "--journal-max-bytes",
             "41",
+            "--max-snapshots",
+            "43",
             "--password-hashing",
             "standard",
             "--plesk-strict",
@@ -685,6 +693,7 @@ journal_max_bytes = 39
                 order_storage_unit_bytes: 37,
                 journal_max_entries: 40,
                 journal_max_bytes: 41,
+                max_snapshots: 43,
             }
         );
     }

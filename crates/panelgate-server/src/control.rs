@@ -1,5 +1,5 @@
-//! The control API under `/_panelgate/` (JSON): health and readiness, metrics, reset, the
-//! clock, backup tasks and archives.
+//! The control API under `/_panelgate/` (JSON): health and readiness, metrics, reset,
+//! snapshots, the journal, faults, the clock, backup tasks and archives.
 //!
 //! It acts as the server itself, so it answers only to loopback clients, or to clients that
 //! send `Authorization: Bearer <control_token>` when a token is configured.
@@ -98,7 +98,7 @@ fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
 }
 
 /// The control API's routes: what a request names, decoded before anything runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     Health,
     Ready,
@@ -106,6 +106,11 @@ pub enum Route {
     Clock,
     SetClock,
     Reset,
+    Snapshots,
+    SaveSnapshot,
+    Snapshot(String),
+    RestoreSnapshot(String),
+    DeleteSnapshot(String),
     Journal,
     ClearJournal,
     Faults,
@@ -138,6 +143,11 @@ impl Route {
             ("GET", ["clock"]) => Route::Clock,
             ("POST", ["clock"]) => Route::SetClock,
             ("POST", ["reset"]) => Route::Reset,
+            ("GET", ["snapshots"]) => Route::Snapshots,
+            ("POST", ["snapshots"]) => Route::SaveSnapshot,
+            ("GET", ["snapshots", n]) => Route::Snapshot(n.to_string()),
+            ("POST", ["snapshots", n, "restore"]) => Route::RestoreSnapshot(n.to_string()),
+            ("DELETE", ["snapshots", n]) => Route::DeleteSnapshot(n.to_string()),
             ("GET", ["journal"]) => Route::Journal,
             ("DELETE", ["journal"]) => Route::ClearJournal,
             ("GET", ["faults"]) => Route::Faults,
@@ -304,6 +314,42 @@ pub async fn handle(app: &crate::App, req: &Request) -> Response {
             Route::Clock => clock_state(core),
             Route::SetClock => set_clock(core, req.body.bytes()),
             Route::Reset => reset(app).await?,
+            Route::Snapshots => json_response(200, &to_json(&core.snapshots().list(system).await?)),
+            Route::SaveSnapshot => {
+                #[derive(serde::Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Save {
+                    name: String,
+                }
+                let Ok(Save { name }) = serde_json::from_slice::<Save>(req.body.bytes()) else {
+                    return Ok(error(400, r#"body: {"name": "<snapshot name>"}"#));
+                };
+                // Not while a reset or a restore runs: it would save half of one.
+                let _one = app.resetting.lock().await;
+                let started = std::time::Instant::now();
+                let saved = core.snapshots().save(system, &name).await?;
+                tracing::info!(
+                    name,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "snapshot saved"
+                );
+                json_response(201, &to_json(&saved))
+            }
+            Route::Snapshot(name) => {
+                json_response(200, &to_json(&core.snapshots().get(system, &name).await?))
+            }
+            Route::RestoreSnapshot(name) => {
+                let _one = app.resetting.lock().await;
+                let started = std::time::Instant::now();
+                let restored = core.snapshots().restore(system, &name).await?;
+                let took_ms = started.elapsed().as_secs_f64() * 1e3;
+                tracing::info!(name, took_ms, "snapshot restored");
+                json_response(200, &json!({ "restored": restored, "took_ms": took_ms }))
+            }
+            Route::DeleteSnapshot(name) => json_response(
+                200,
+                &to_json(&core.snapshots().delete(system, &name).await?),
+            ),
             Route::Journal => {
                 let filter = match journal_filter(&q) {
                     Ok(f) => f,
@@ -466,6 +512,23 @@ mod tests {
             ),
             ("DELETE", "/_panelgate/faults/x", None),
             ("GET", "/_panelgate/reset", None),
+            ("GET", "/_panelgate/snapshots", Some(Route::Snapshots)),
+            ("POST", "/_panelgate/snapshots", Some(Route::SaveSnapshot)),
+            (
+                "GET",
+                "/_panelgate/snapshots/a",
+                Some(Route::Snapshot("a".into())),
+            ),
+            (
+                "POST",
+                "/_panelgate/snapshots/a/restore",
+                Some(Route::RestoreSnapshot("a".into())),
+            ),
+            (
+                "DELETE",
+                "/_panelgate/snapshots/a",
+                Some(Route::DeleteSnapshot("a".into())),
+            ),
             ("GET", "/_panelgate/tasks", Some(Route::Tasks)),
             ("GET", "/_panelgate/tasks/7", Some(Route::Task(7))),
             ("POST", "/_panelgate/tasks/7/stop", Some(Route::StopTask(7))),
