@@ -822,3 +822,69 @@ async fn snapshots_are_bounded() {
         "{v}"
     );
 }
+
+/// A `fail_task` fault: the backup a Plesk packet starts fails once its progress reaches the
+/// rule's percentage, leaves no archive or part behind, and shows in the journal; the next
+/// backup (the rule fired its one time) succeeds.
+#[tokio::test]
+async fn a_fault_fails_a_backup_task_at_a_given_progress() {
+    let t = TestApp::demo().await;
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..8 {
+        std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 64 * 1024]).unwrap();
+    }
+    let (status, rule) = json(
+        &t,
+        "POST",
+        "/_panelgate/faults",
+        r#"{"protocol":"plesk","call":"backup-manager/backup-customer","effect":"fail_task","progress":40,"times":1}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{rule}");
+    let (status, bad) = json(
+        &t,
+        "POST",
+        "/_panelgate/faults",
+        r#"{"protocol":"plesk","effect":"fail_task","progress":100}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+
+    let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
+    let login = panelgate_testkit::plesk_login("admin");
+    for _ in 0..2 {
+        let r = t.plesk(&login, backup).await;
+        assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+        Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    }
+    let (_, tasks) = json(&t, "GET", "/_panelgate/tasks", "").await;
+    let tasks = tasks.as_array().unwrap().clone();
+    let first = tasks.iter().find(|t| t["id"] == 1).expect("task 1");
+    let second = tasks.iter().find(|t| t["id"] == 2).expect("task 2");
+    assert_eq!(first["state"], "failed", "{first}");
+    assert_eq!(first["progress"], 40, "{first}");
+    assert!(
+        first["error"].as_str().unwrap().contains("injected fault"),
+        "{first}"
+    );
+    assert_eq!(second["state"], "finished", "{second}");
+    let (_, archives) = json(&t, "GET", "/_panelgate/archives", "").await;
+    assert_eq!(archives.as_array().map(Vec::len), Some(1), "{archives}");
+    let leftovers: Vec<_> = walkdir::WalkDir::new(t.core.storage_dir())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let entries = journal(&t, "?call=backup-manager/backup-customer").await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["fault"] == "rule 1: fail_task")
+            .count(),
+        1,
+        "{entries:?}"
+    );
+}

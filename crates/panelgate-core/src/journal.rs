@@ -50,6 +50,20 @@ pub struct Touched {
     pub entities: Vec<String>,
     /// `{"entity": "kind:id", "change": {…}}` per write.
     pub changes: Vec<Value>,
+    /// A fired fault rule's `fail_task`: backup tasks this request starts fail at this
+    /// progress (percent).
+    pub fail_tasks_at: Option<i64>,
+}
+
+/// Make the backup tasks the running request starts fail at `progress` percent (a fault
+/// rule's `fail_task` effect; nothing outside a [`scope`]).
+pub fn fail_tasks_at(progress: i64) {
+    let _ = SCOPE.try_with(|t| t.borrow_mut().fail_tasks_at = Some(progress.clamp(0, 99)));
+}
+
+/// The failure a fault rule set for tasks the running request starts.
+pub(crate) fn task_fault() -> Option<i64> {
+    SCOPE.try_with(|t| t.borrow().fail_tasks_at).ok().flatten()
 }
 
 /// Run `f` and collect what the core notes it touches.

@@ -85,6 +85,10 @@ impl Context {
                 tokio::time::sleep(fired.delay).await;
                 None
             }
+            Effect::FailTask => {
+                panelgate_core::journal::fail_tasks_at(fired.progress);
+                None
+            }
             Effect::Drop | Effect::Truncate => None,
         }
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a fired rule does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// The panel's own error answer; the call is not run.
     Error,
@@ -26,6 +26,8 @@ pub enum Effect {
     Drop,
     /// Run the call, then send half of the answer and close the connection.
     Truncate,
+    /// Run the call; the backup tasks it starts fail when their progress reaches `progress`.
+    FailTask,
 }
 
 impl Effect {
@@ -35,6 +37,7 @@ impl Effect {
             Effect::Delay => "delay",
             Effect::Drop => "drop",
             Effect::Truncate => "truncate",
+            Effect::FailTask => "fail_task",
         }
     }
 }
@@ -74,6 +77,9 @@ pub struct Rule {
     /// `delay`: milliseconds (default 1000, at most 60000).
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// `fail_task`: the progress (percent, 0–99) the started backup tasks fail at (default 50).
+    #[serde(default)]
+    pub progress: Option<i64>,
 }
 
 fn any() -> String {
@@ -101,6 +107,9 @@ impl Rule {
         }
         if self.call.is_empty() || self.call.len() > 256 {
             return Err("call: 1 to 256 characters".into());
+        }
+        if self.progress.is_some_and(|p| !(0..=99).contains(&p)) {
+            return Err("progress: a percentage from 0 to 99".into());
         }
         if self.delay_ms.is_some_and(|d| d > 60_000) {
             return Err("delay_ms: at most 60000".into());
@@ -152,6 +161,7 @@ pub struct Fired {
     pub code: Option<i64>,
     pub kind: Option<String>,
     pub delay: Duration,
+    pub progress: i64,
 }
 
 /// The rules of one server.
@@ -210,6 +220,7 @@ impl Faults {
             code: r.code,
             kind: r.kind.clone(),
             delay: Duration::from_millis(r.delay_ms.unwrap_or(1000).min(60_000)),
+            progress: r.progress.unwrap_or(50).clamp(0, 99),
         })
     }
 }

@@ -382,7 +382,7 @@ async fn faulted(resp: Response, effect: panelgate_http::faults::Effect) -> Resp
                 http_body_util::StreamBody::new(futures_util::stream::iter([first]).chain(rest));
             Response::from_parts(parts, body.boxed_unsync())
         }
-        Effect::Error | Effect::Delay => resp,
+        Effect::Error | Effect::Delay | Effect::FailTask => resp,
     }
 }
 

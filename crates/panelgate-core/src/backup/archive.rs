@@ -129,6 +129,9 @@ pub enum ArchiveError {
     Limit(String),
     #[error("stopped")]
     Stopped,
+    /// A fault rule made this task fail ([`Control::fail_after`]).
+    #[error("an injected fault")]
+    Injected,
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
 }
@@ -142,6 +145,16 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct Control {
     pub stop: AtomicBool,
     pub bytes_in: AtomicU64,
+    /// Fail with [`ArchiveError::Injected`] once this many bytes are read (a fault rule's
+    /// `fail_task` effect).
+    pub fail_after: Option<u64>,
+}
+
+impl Control {
+    fn injected(&self) -> bool {
+        self.fail_after
+            .is_some_and(|at| self.bytes_in.load(Ordering::Relaxed) >= at)
+    }
 }
 
 /// Writes the archive stream into part files, hashing the whole stream.
@@ -243,6 +256,9 @@ impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.control.stop.load(Ordering::Relaxed) {
             return Err(io::Error::other("stopped"));
+        }
+        if self.control.injected() {
+            return Err(io::Error::other("an injected fault"));
         }
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
@@ -513,6 +529,9 @@ fn build_tar<W: Write>(
         if control.stop.load(Ordering::Relaxed) {
             return Err(ArchiveError::Stopped);
         }
+        if control.injected() {
+            return Err(ArchiveError::Injected);
+        }
         let long_name = name.len() as u64 + 1;
         if long_name > limits.max_header {
             return Err(over("the name of a file", long_name, limits.max_header));
@@ -543,6 +562,8 @@ fn build_tar<W: Write>(
             .map_err(|e| {
                 if control.stop.load(Ordering::Relaxed) {
                     ArchiveError::Stopped
+                } else if control.injected() {
+                    ArchiveError::Injected
                 } else {
                     ArchiveError::Io(e)
                 }

@@ -316,6 +316,7 @@ impl Backups<'_> {
             claimed_by: Set(String::new()),
             lease_until: Set(0),
             archive_id: Set(None),
+            fail_at: Set(crate::journal::task_fault()),
             created_at: Set(self.core.now()),
             started_at: Set(0),
             finished_at: Set(0),

@@ -517,7 +517,13 @@ impl Worker {
         };
 
         // 1. Write the parts under `.tmp` names.
-        let control = Arc::new(Control::default());
+        // A fault rule's `fail_task`: fail once the progress (bytes read of `total`, as the
+        // heartbeat counts it) reaches the rule's percentage.
+        let fail_at = task.fail_at.map(|p| p.clamp(0, 99) as u64);
+        let control = Arc::new(Control {
+            fail_after: fail_at.map(|p| (total.saturating_mul(p)).div_ceil(99)),
+            ..Control::default()
+        });
         let heartbeat = self.spawn_heartbeat(task.id, control.clone(), total);
         let (d, b, m, c) = (dir.clone(), base.clone(), manifest.clone(), control.clone());
         let split = task.split_size.max(0) as u64;
@@ -531,6 +537,18 @@ impl Worker {
         let written = match written {
             Ok(Ok(w)) => w,
             Ok(Err(ArchiveError::Stopped)) => return Err(TaskEnd::Stopped),
+            Ok(Err(ArchiveError::Injected)) => {
+                let at = fail_at.unwrap_or_default() as i64;
+                backup_tasks::Entity::update_many()
+                    .col_expr(backup_tasks::Column::Progress, Expr::value(at))
+                    .filter(backup_tasks::Column::Id.eq(task.id))
+                    .exec(&self.core.db())
+                    .await
+                    .map_err(|e| TaskEnd::Core(e.into()))?;
+                return Err(TaskEnd::Failed(format!(
+                    "an injected fault (fault rule) at {at}%"
+                )));
+            }
             Ok(Err(e)) => return Err(TaskEnd::Failed(format!("writing the archive: {e}"))),
             Err(e) => {
                 // The writing thread died: whatever it left is unregistered.

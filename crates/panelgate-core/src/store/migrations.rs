@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(Orders),
             Box::new(CustomerSearch),
             Box::new(Journal),
+            Box::new(TaskFaults),
         ]
     }
 }
@@ -53,6 +54,37 @@ impl MigrationTrait for JobTargetDir {
                             .text()
                             .not_null()
                             .default(""),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// `backup_tasks.fail_at`: the progress a fault rule makes a task fail at.
+struct TaskFaults;
+
+impl MigrationName for TaskFaults {
+    fn name(&self) -> &str {
+        "m0008_task_faults"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for TaskFaults {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // A database created after the column joined the entity has it already.
+        if manager.has_column("backup_tasks", "fail_at").await? {
+            return Ok(());
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(backup_tasks::Entity)
+                    .add_column(
+                        ColumnDef::new(backup_tasks::Column::FailAt)
+                            .big_integer()
+                            .null(),
                     )
                     .to_owned(),
             )

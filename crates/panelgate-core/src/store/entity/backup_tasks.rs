@@ -42,6 +42,9 @@ pub struct Model {
     pub claimed_by: String,
     pub lease_until: i64,
     pub archive_id: Option<i64>,
+    /// Fail at this progress (percent): set by a fault rule's `fail_task` (issue 12).
+    #[serde(default)]
+    pub fail_at: Option<i64>,
     pub created_at: i64,
     pub started_at: i64,
     pub finished_at: i64,
