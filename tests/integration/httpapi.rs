@@ -711,7 +711,8 @@ async fn writes_need_post() {
     assert_eq!(post_read["username"], "customer2");
 }
 
-/// Issue 10: order expiry and auto-renew follow the core's clock.
+/// Issues 10 and 12: order expiry and auto-renew follow the core's clock, moved through the
+/// control API; nothing sleeps.
 #[tokio::test]
 async fn orders_expire_or_renew_on_the_clock() {
     let t = TestApp::demo().await;
@@ -735,7 +736,11 @@ async fn orders_expire_or_renew_on_the_clock() {
         .unwrap();
     // Five weeks on: the plain order is suspended upon expiry, the other renewed (paid from
     // the funds: 10 GB × 1 month × 0.100 = 1.00).
-    t.clock.advance(35 * 86_400);
+    // Moved as a test client moves it: through the control API.
+    let moved = t
+        .control("POST", "/_panelgate/clock", r#"{"advance": 3024000}"#.to_owned())
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
     let d = get_ok(&t, "backup/us/details", &format!("backup-order-id={plain}")).await;
     assert_eq!(d["currentstatus"], "Suspended");
     assert_eq!(d["isOrderSuspendedUponExpiry"], "true");
