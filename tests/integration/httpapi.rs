@@ -738,7 +738,11 @@ async fn orders_expire_or_renew_on_the_clock() {
     // the funds: 10 GB × 1 month × 0.100 = 1.00).
     // Moved as a test client moves it: through the control API.
     let moved = t
-        .control("POST", "/_panelgate/clock", r#"{"advance": 3024000}"#.to_owned())
+        .control(
+            "POST",
+            "/_panelgate/clock",
+            r#"{"advance": 3024000}"#.to_owned(),
+        )
         .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     let d = get_ok(&t, "backup/us/details", &format!("backup-order-id={plain}")).await;

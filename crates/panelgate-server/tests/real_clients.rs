@@ -4,8 +4,12 @@
 //!   search parses into its `Customer` records and a failing call raises its
 //!   `ResellerClubAPIException` with panelgate's message.
 //!
-//! The client runs with the Python named by `PANELGATE_RESELLERCLUB_PYTHON` (a virtualenv that
-//! `.ci/run` makes and installs the package into), else `python3` if it can import the package.
+//! * `pypleski` (PyPI), which always opens HTTPS and verifies the certificate: over
+//!   `--tls-listen` with panelgate's self-signed certificate trusted (`SSL_CERT_FILE`), it lists
+//!   the customers and reads Plesk's error for a missing one; and `curl --cacert` the same way.
+//!
+//! The clients run with the Python named by `PANELGATE_RESELLERCLUB_PYTHON` (a virtualenv that
+//! `.ci/run` makes and installs the packages into), else `python3` if it can import them.
 //! Without one the test prints why and returns, unless `PANELGATE_REQUIRE_CLIENTS=1` (CI) makes
 //! that a failure.
 
@@ -15,20 +19,25 @@ use std::process::Command;
 
 /// The Python that has `resellerclub` installed, if any.
 fn resellerclub_python() -> Option<String> {
+    python_with("resellerclub", "resellerclub-python")
+}
+
+/// The Python that can import `module` (from the PyPI package `package`), if any.
+fn python_with(module: &str, package: &str) -> Option<String> {
     let candidates = std::env::var("PANELGATE_RESELLERCLUB_PYTHON")
         .ok()
         .into_iter()
         .chain(["python3".to_owned()]);
     for python in candidates {
         let ok = Command::new(&python)
-            .args(["-c", "import resellerclub"])
+            .args(["-c", &format!("import {module}")])
             .output()
             .is_ok_and(|o| o.status.success());
         if ok {
             return Some(python);
         }
     }
-    let why = "skipped: no Python with resellerclub-python (pip install resellerclub-python, or set PANELGATE_RESELLERCLUB_PYTHON; .ci/run does)";
+    let why = format!("skipped: no Python with {package} (pip install {package}, or set PANELGATE_RESELLERCLUB_PYTHON; .ci/run does)");
     assert!(
         std::env::var("PANELGATE_REQUIRE_CLIENTS").as_deref() != Ok("1"),
         "{why}"
@@ -102,4 +111,107 @@ fn resellerclub_python_searches_and_raises() {
         v["auth"],
         "Authentication failed. Invalid auth-userid or api-key."
     );
+}
+
+const PYPLESKI: &str = r#"
+import json, sys
+from pypleski.core import PleskApiClient
+from pypleski import customer
+client = PleskApiClient("localhost", int(sys.argv[1]))
+client.set_credentials("admin", "changeme1Q**")
+listed = client.request(customer.get_customers())
+missing = client.request(customer.get_customer_by_login("nobody"))
+print(json.dumps({
+    "error": listed.is_error(),
+    "customers": listed.to_dict(),
+    "missing": missing.to_dict(),
+}))
+"#;
+
+/// pypleski opens HTTPS with certificate checks on: it works against `--tls-listen` once the
+/// self-signed certificate panelgate made is trusted, and so does `curl --cacert`.
+#[test]
+fn pypleski_and_curl_over_https_with_the_printed_certificate() {
+    let Some(python) = python_with("pypleski", "pypleski") else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = support::start_with(data.path(), &["--tls-listen", "127.0.0.1:0"]);
+    let https = server
+        .banner
+        .split("HTTPS on https://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no HTTPS listener in\n{}", server.banner))
+        .to_owned();
+    let port = https.rsplit(':').next().unwrap().to_owned();
+    let cert = data.path().join("tls").join("cert.pem");
+    assert!(
+        server.banner.contains(&cert.display().to_string()),
+        "{}",
+        server.banner
+    );
+
+    let out = Command::new(&python)
+        .args(["-c", PYPLESKI, &port])
+        .env("SSL_CERT_FILE", &cert)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "the client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    println!("pypleski over HTTPS against panelgate: {v}");
+    assert_eq!(v["error"], false, "{v}");
+    let text = v["customers"].to_string();
+    assert!(
+        text.contains("customer1") && text.contains("customer2"),
+        "{v}"
+    );
+    // (pypleski's own is_error() tests an element's truth, which is false for a text-only
+    // `<errcode>`, so it never reports an error, against real Plesk too: the packet is read.)
+    let result = &v["missing"]["packet"]["customer"]["get"]["result"];
+    assert_eq!(result["status"], "error", "{v}");
+    assert_eq!(result["errcode"], "1013", "{v}");
+
+    // Without the certificate trusted the client refuses the connection: the check is real.
+    let untrusted = Command::new(&python)
+        .args(["-c", PYPLESKI, &port])
+        .env("SSL_CERT_FILE", data.path().join("none.pem"))
+        .output()
+        .expect("run python");
+    assert!(
+        !untrusted.status.success()
+            || !String::from_utf8_lossy(&untrusted.stdout).contains("customer1"),
+        "an untrusted certificate was accepted"
+    );
+
+    match Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&cert)
+        .args([
+            "-u",
+            "demo-froxlor-admin-key:demo-froxlor-admin-secret",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"command":"Customers.listing"}"#,
+        ])
+        .arg(format!("https://localhost:{port}/api.php"))
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(body["data"]["count"], 2, "{body}");
+        }
+        Err(e) => eprintln!("curl check skipped: curl is not installed ({e})"),
+    }
 }
