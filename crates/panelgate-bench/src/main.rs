@@ -11,6 +11,11 @@
 //! each latency is measured from its scheduled start, so a stalled server shows in the
 //! percentiles instead of slowing the load down (no coordinated omission).
 //!
+//! `--overhead` measures what the request journal and the metrics cost instead: the mixed reads
+//! against two servers, one as configured (journal and metrics on, the defaults) and one with
+//! `--journal-max-entries=0 --no-metrics`, in alternating rounds so that a drift of the machine
+//! meets both alike; it prints each call's rates and the cost in percent.
+//!
 //! Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
@@ -26,7 +31,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "panelgate-bench", about = "panelgate's benchmark suite")]
 struct Args {
     /// Seconds each call is loaded for.
@@ -60,6 +65,12 @@ struct Args {
     /// Only the calls whose name contains this text (the 404 route always runs).
     #[arg(long)]
     only: Option<String>,
+    /// Measure the cost of the journal and the metrics on the mixed reads (see above).
+    #[arg(long)]
+    overhead: bool,
+    /// Rounds of `--overhead` (each loads both servers once per call).
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
 }
 
 /// One measured call. `{n}` in the path or body is replaced by a number unique to the run.
@@ -661,6 +672,9 @@ async fn run(args: Args, binary: PathBuf) {
     if let Some(addr) = &args.addr {
         return load(&args, addr).await;
     }
+    if args.overhead {
+        return overhead(&args, &binary).await;
+    }
     let data = tempfile::tempdir().unwrap();
     let mut imported = None;
     if args.customers > 0 {
@@ -754,4 +768,77 @@ async fn load(args: &Args, addr: &str) {
         let f = closed_loop(addr, &one, args.connections, duration).await;
         row(&one[0].name, &f, floor_rate);
     }
+}
+
+/// `--overhead`: the mixed reads with the journal and metrics on and off, alternating.
+async fn overhead(args: &Args, binary: &Path) {
+    let (on_dir, off_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let on = start(args, binary, on_dir.path()).await;
+    let mut bare = args.clone();
+    bare.server_args.extend([
+        "--journal-max-entries=0".to_owned(),
+        "--no-metrics".to_owned(),
+    ]);
+    let off = start(&bare, binary, off_dir.path()).await;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "panelgate-bench --overhead: {} on {cores} cores, {} connections, {} rounds of {} s per call and server",
+        binary.display(),
+        args.connections,
+        args.rounds,
+        args.duration
+    );
+    println!(
+        "on: the defaults (journal in memory, metrics); off: --journal-max-entries=0 --no-metrics"
+    );
+    println!();
+    println!(
+        "| {:<40} | {:>12} | {:>12} | {:>7} |",
+        "call", "on req/s", "off req/s", "cost"
+    );
+    println!("| {:-<40} | {:->12} | {:->12} | {:->7} |", "", "", "", "");
+    let duration = Duration::from_secs(args.duration);
+    let warm = Duration::from_millis(300);
+    let mut costs = Vec::new();
+    for call in mixed_reads() {
+        let one = [call];
+        let (mut with, mut without) = (0.0, 0.0);
+        for round in 0..args.rounds {
+            // Alternate which server goes first.
+            let order = if round % 2 == 0 {
+                [(&on.addr, true), (&off.addr, false)]
+            } else {
+                [(&off.addr, false), (&on.addr, true)]
+            };
+            for (addr, is_on) in order {
+                closed_loop(addr, &one, args.connections, warm).await;
+                let f = closed_loop(addr, &one, args.connections, duration).await;
+                if f.errors > 0 {
+                    println!("|   errors: {} (first: {:?})", f.errors, f.first_error);
+                }
+                if is_on {
+                    with += f.rate();
+                } else {
+                    without += f.rate();
+                }
+            }
+        }
+        let rounds = f64::from(args.rounds.max(1));
+        let (with, without) = (with / rounds, without / rounds);
+        let cost = 100.0 * (1.0 - with / without);
+        costs.push(cost);
+        println!(
+            "| {:<40} | {:>12.0} | {:>12.0} | {:>6.1}% |",
+            one[0].name, with, without, cost
+        );
+    }
+    let mean = costs.iter().sum::<f64>() / costs.len().max(1) as f64;
+    println!();
+    println!("journal + metrics cost of read throughput, mean over the calls: {mean:.1}%");
+    let rss = |s: &Server| proc_status(s.child.id(), "VmRSS:").unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "server RSS after the runs: on {:.1} MiB, off {:.1} MiB",
+        rss(&on),
+        rss(&off)
+    );
 }

@@ -61,7 +61,7 @@ pub struct VirtualClock {
 const NOT_FROZEN: i64 = i64::MIN;
 
 /// What [`VirtualClock::state`] reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ClockState {
     /// Unix seconds as the core sees them.
     pub now: i64,

@@ -188,7 +188,7 @@ pub struct NewEntry {
 }
 
 /// A journal entry as the control API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub at: i64,
@@ -201,7 +201,10 @@ pub struct Entry {
     pub entities: Vec<String>,
     pub request: String,
     pub response: String,
+    /// Per write `{"entity": "kind:id", "change": {field: {"before", "after"}}}`.
+    #[schema(value_type = Vec<Object>)]
     pub changes: Value,
+    /// `rule <id>: <effect>` when a fault rule fired.
     pub fault: String,
 }
 

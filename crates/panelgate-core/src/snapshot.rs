@@ -36,7 +36,7 @@ const PAGE: u64 = 500;
 const MAX_LINE: usize = 4 * 1024 * 1024;
 
 /// `manifest.json` of a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
     pub format: String,
     pub version: u32,

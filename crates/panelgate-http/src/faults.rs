@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// What a fired rule does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// The panel's own error answer; the call is not run.
@@ -43,7 +43,7 @@ impl Effect {
 }
 
 /// A fault rule as clients give it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// `froxlor`, `plesk`, `ispsystem` or `httpapi`.
@@ -143,7 +143,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// A rule with its id and what it did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Active {
     pub id: u64,
     #[serde(flatten)]

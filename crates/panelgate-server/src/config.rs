@@ -30,6 +30,14 @@ pub enum Command {
     /// Load a data set (TOML like fixtures/demo.toml, or JSON lines) into the database, in
     /// batches, then exit. The server must not be running on the same SQLite file.
     Import(ImportArgs),
+    /// Reset a running server to its seed data set
+    Reset(crate::cli::ControlArgs),
+    /// Save, restore, list or delete snapshots of a running server's whole state
+    Snapshot(crate::cli::SnapshotArgs),
+    /// Print a running server's request journal (`--follow` to keep printing)
+    Journal(crate::cli::JournalArgs),
+    /// Add, list or clear a running server's fault rules
+    Faults(crate::cli::FaultsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -74,6 +82,9 @@ pub struct ServeArgs {
     /// Obsidian answers
     #[arg(long, env = "PANELGATE_PLESK_STRICT")]
     pub plesk_strict: bool,
+    /// Record no Prometheus metrics (`/_panelgate/metrics` answers 404) [default: recorded]
+    #[arg(long, env = "PANELGATE_NO_METRICS")]
+    pub no_metrics: bool,
     /// Bearer token the control API requires from every client, loopback included
     /// [default: no token; then only loopback clients are answered]
     #[arg(long, env = "PANELGATE_CONTROL_TOKEN")]
@@ -180,6 +191,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub demo: Option<bool>,
     pub seed: Option<PathBuf>,
+    pub metrics: Option<bool>,
     pub body_limit: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub upload_limit: Option<u64>,
@@ -276,6 +288,8 @@ pub struct Config {
     pub json_logs: bool,
     pub froxlor_version: FroxlorVersion,
     pub plesk_strict: bool,
+    /// Prometheus metrics are recorded.
+    pub metrics: bool,
     pub upload_limit: u64,
     pub backup_job_delay: i64,
     pub control_token: Option<String>,
@@ -389,6 +403,7 @@ impl Config {
             json_logs,
             froxlor_version,
             plesk_strict: args.plesk_strict || file.plesk.strict.unwrap_or(false),
+            metrics: !args.no_metrics && file.metrics.unwrap_or(true),
             upload_limit: args
                 .upload_limit
                 .or(file.upload_limit)
@@ -495,6 +510,7 @@ upload_limit = 10
 control_token = "from-file"
 upload_url_hosts = ["Files.Example"]
 password_hashing = "fast"
+metrics = false
 
 [clock]
 at = 1000000000
@@ -551,6 +567,7 @@ max_snapshots = 42
         assert_eq!(o.upload_limit, 10);
         assert_eq!(o.control_token.as_deref(), Some("from-file"));
         assert_eq!(o.upload_url_hosts, ["files.example"]);
+        assert!(!o.metrics, "metrics = false in the file");
         // Fault rules from the file are in force.
         assert_eq!(o.faults.len(), 1);
         assert_eq!(o.faults[0].code, Some(1013));
@@ -711,6 +728,13 @@ max_snapshots = 42
             panelgate_core::HashProfile::Standard
         );
         assert_eq!(config.limits, Limits::default());
+        assert!(config.metrics);
+        let off = Config::resolve(&ServeArgs {
+            no_metrics: true,
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert!(!off.metrics);
         assert_eq!(Limits::default().failed_logins_per_minute, 30);
         assert_eq!(Limits::default().tasks_queued_per_scope, 10);
     }

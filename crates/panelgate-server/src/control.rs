@@ -9,7 +9,11 @@ use std::collections::HashMap;
 use panelgate_core::backups::{
     BackupOptions, BackupScope, Content, ImportOptions, ItemRef, RestoreBehavior, Storage,
 };
+use panelgate_core::clock::ClockState;
+use panelgate_core::journal::Entry;
+use panelgate_core::snapshot::Manifest;
 use panelgate_core::{Core, CoreError, SystemCap};
+use panelgate_http::faults::{Active, Rule};
 use panelgate_http::{response, Request, Response};
 use serde_json::{json, Value};
 
@@ -43,6 +47,12 @@ pub fn json_response(status: u16, body: &Value) -> Response {
         "application/json",
         serde_json::to_vec_pretty(body).unwrap_or_default(),
     )
+}
+
+/// The control API's error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ControlError {
+    pub error: String,
 }
 
 fn error(status: u16, message: impl Into<String>) -> Response {
@@ -103,6 +113,7 @@ pub enum Route {
     Health,
     Ready,
     Metrics,
+    OpenApi,
     Clock,
     SetClock,
     Reset,
@@ -140,6 +151,7 @@ impl Route {
             ("GET", ["health"]) => Route::Health,
             ("GET", ["ready"]) => Route::Ready,
             ("GET", ["metrics"]) => Route::Metrics,
+            ("GET", ["openapi.json"]) => Route::OpenApi,
             ("GET", ["clock"]) => Route::Clock,
             ("POST", ["clock"]) => Route::SetClock,
             ("POST", ["reset"]) => Route::Reset,
@@ -173,9 +185,9 @@ impl Route {
 pub const WORKER_SILENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `POST /_panelgate/clock`: one change of the core's clock.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum ClockChange {
+pub enum ClockChange {
     /// Make this Unix time the current one.
     Set(i64),
     /// Move by this many seconds (negative: back).
@@ -186,6 +198,10 @@ enum ClockChange {
     Reset(bool),
 }
 
+#[utoipa::path(get, path = "/_panelgate/clock", tag = "clock",
+    responses(
+        (status = 200, description = "The core's clock", body = ClockState),
+        (status = 409, description = "This core's clock cannot be steered", body = ControlError)))]
 fn clock_state(core: &Core) -> Response {
     match core.steerable_clock() {
         Some(c) => json_response(200, &to_json(&c.state())),
@@ -193,6 +209,11 @@ fn clock_state(core: &Core) -> Response {
     }
 }
 
+/// Set, advance, freeze or release the clock; everything that depends on time follows it.
+#[utoipa::path(post, path = "/_panelgate/clock", tag = "clock", request_body = ClockChange,
+    responses(
+        (status = 200, description = "The clock after the change", body = ClockState),
+        (status = 400, description = "A bad change", body = ControlError)))]
 fn set_clock(core: &Core, body: &[u8]) -> Response {
     let Some(clock) = core.steerable_clock() else {
         return error(409, "this core's clock cannot be steered");
@@ -215,6 +236,10 @@ fn set_clock(core: &Core, body: &[u8]) -> Response {
 }
 
 /// `GET /_panelgate/ready`: the database answers and the backup worker runs.
+#[utoipa::path(get, path = "/_panelgate/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Object),
+        (status = 503, description = "The database or the worker is missing", body = Object)))]
 async fn ready(core: &Core) -> Response {
     let database = core.ping().await;
     if let Err(e) = &database {
@@ -233,6 +258,10 @@ async fn ready(core: &Core) -> Response {
 }
 
 /// `POST /_panelgate/reset`: empty the store and load the seed data set again. One at a time.
+#[utoipa::path(post, path = "/_panelgate/reset", tag = "snapshots",
+    responses(
+        (status = 200, description = "`{\"reset\": true, \"seed\": …, \"took_ms\": …}`", body = Object),
+        (status = 500, description = "The store was emptied but the seed did not load", body = ControlError)))]
 async fn reset(app: &crate::App) -> Result<Response, CoreError> {
     let _one = app.resetting.lock().await;
     let started = std::time::Instant::now();
@@ -286,173 +315,382 @@ fn journal_filter(q: &HashMap<String, String>) -> Result<panelgate_core::journal
     })
 }
 
+/// What a handler answers: a response, or a core error answered by [`core_error`].
+type Answer = Result<Response, CoreError>;
+
 /// Everything but uploads (which stream, see [`upload`]).
 pub async fn handle(app: &crate::App, req: &Request) -> Response {
-    let (core, system) = (&app.core, &*app.system);
-    let actor = system.actor();
-    let path = req.uri.path();
-    let q = query(&req.uri);
-    let method = req.method.as_str();
-    let Some(route) = Route::parse(method, path) else {
+    let Some(route) = Route::parse(req.method.as_str(), req.uri.path()) else {
         return not_found();
     };
-    let result: Result<Response, CoreError> = async {
-        Ok(match route {
-            // The process answers: nothing is asked of the database (see `ready`).
-            Route::Health => json_response(
-                200,
-                &json!({ "status": "ok", "database": core.backend_name() }),
-            ),
-            Route::Ready => ready(core).await,
-            Route::Metrics => match crate::metrics::render(core, system).await {
-                Some(text) => response(200, "text/plain; version=0.0.4; charset=utf-8", text),
-                None => error(
-                    503,
-                    "metrics are recorded by another recorder in this process",
-                ),
-            },
-            Route::Clock => clock_state(core),
-            Route::SetClock => set_clock(core, req.body.bytes()),
-            Route::Reset => reset(app).await?,
-            Route::Snapshots => json_response(200, &to_json(&core.snapshots().list(system).await?)),
-            Route::SaveSnapshot => {
-                #[derive(serde::Deserialize)]
-                #[serde(deny_unknown_fields)]
-                struct Save {
-                    name: String,
-                }
-                let Ok(Save { name }) = serde_json::from_slice::<Save>(req.body.bytes()) else {
-                    return Ok(error(400, r#"body: {"name": "<snapshot name>"}"#));
-                };
-                // Not while a reset or a restore runs: it would save half of one.
-                let _one = app.resetting.lock().await;
-                let started = std::time::Instant::now();
-                let saved = core.snapshots().save(system, &name).await?;
-                tracing::info!(
-                    name,
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "snapshot saved"
-                );
-                json_response(201, &to_json(&saved))
-            }
-            Route::Snapshot(name) => {
-                json_response(200, &to_json(&core.snapshots().get(system, &name).await?))
-            }
-            Route::RestoreSnapshot(name) => {
-                let _one = app.resetting.lock().await;
-                let started = std::time::Instant::now();
-                let restored = core.snapshots().restore(system, &name).await?;
-                let took_ms = started.elapsed().as_secs_f64() * 1e3;
-                tracing::info!(name, took_ms, "snapshot restored");
-                json_response(200, &json!({ "restored": restored, "took_ms": took_ms }))
-            }
-            Route::DeleteSnapshot(name) => json_response(
-                200,
-                &to_json(&core.snapshots().delete(system, &name).await?),
-            ),
-            Route::Journal => {
-                let filter = match journal_filter(&q) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(error(400, e)),
-                };
-                json_response(200, &to_json(&core.journal().query(system, &filter).await?))
-            }
-            Route::Faults => json_response(200, &to_json(&app.faults.list())),
-            Route::AddFault => {
-                match serde_json::from_slice::<panelgate_http::faults::Rule>(req.body.bytes()) {
-                    Ok(rule) => match app.faults.add(rule) {
-                        Ok(active) => json_response(201, &to_json(&active)),
-                        Err(e) => error(400, e),
-                    },
-                    Err(e) => error(400, format!("body: a fault rule ({e})")),
-                }
-            }
-            Route::ClearFaults => {
-                json_response(200, &json!({ "removed": app.faults.remove(None) }))
-            }
-            Route::RemoveFault(id) => match app.faults.remove(Some(id)) {
-                0 => error(404, format!("fault rule {id} not found")),
-                n => json_response(200, &json!({ "removed": n })),
-            },
-            Route::ClearJournal => json_response(
-                200,
-                &json!({ "removed": core.journal().clear(system).await? }),
-            ),
-            Route::Tasks => json_response(200, &to_json(&core.backups().tasks(&actor).await?)),
-            Route::Archives => {
-                json_response(200, &to_json(&core.backups().archives(&actor).await?))
-            }
-            Route::StartBackup => {
-                let Some(scope) = q.get("scope").and_then(|s| BackupScope::parse(s)) else {
-                    return Ok(error(
-                        400,
-                        "scope: use server, reseller:<id>, customer:<id> or subscription:<id>",
-                    ));
-                };
-                json_response(
-                    201,
-                    &to_json(
-                        &core
-                            .backups()
-                            .start(&actor, scope, backup_options(&q))
-                            .await?,
-                    ),
-                )
-            }
-            Route::StopTask(id) => {
-                json_response(200, &to_json(&core.backups().stop(&actor, id).await?))
-            }
-            Route::Task(id) => {
-                json_response(200, &to_json(&core.backups().task(&actor, id).await?))
-            }
-            Route::DownloadArchive(id) => {
-                let files = core.backups().files(&actor, id).await?;
-                panelgate_http::download(&files.file_name, files.paths, files.size)
-            }
-            Route::Archive(id) => {
-                json_response(200, &to_json(&core.backups().archive(&actor, id).await?))
-            }
-            Route::RestoreArchive(id) => {
-                let behavior = match q.get("behavior").map(String::as_str) {
-                    None | Some("skip") => RestoreBehavior::Skip,
-                    Some("overwrite") => RestoreBehavior::Overwrite,
-                    Some(other) => {
-                        return Ok(error(
-                            400,
-                            format!("behavior: {other:?} is not skip or overwrite"),
-                        ))
-                    }
-                };
-                let items = q.get("items").filter(|v| !v.is_empty()).map(|v| {
-                    v.split(',')
-                        .filter_map(|i| i.split_once(':'))
-                        .map(|(kind, name)| ItemRef {
-                            kind: kind.into(),
-                            name: name.into(),
-                        })
-                        .collect::<Vec<_>>()
-                });
-                json_response(
-                    200,
-                    &to_json(&core.backups().restore(&actor, id, items, behavior).await?),
-                )
-            }
-            Route::DeleteArchive(id) => {
-                let remove_files = q.get("remove_files").is_none_or(|v| v != "0");
-                json_response(
-                    200,
-                    &to_json(&core.backups().remove(&actor, id, remove_files).await?),
-                )
-            }
-            // Uploads stream through `upload`; a collected one is not served here.
-            Route::UploadArchive => not_found(),
-        })
+    let q = query(&req.uri);
+    let body = req.body.bytes();
+    let answer = match route {
+        Route::Health => Ok(health(app)),
+        Route::Ready => Ok(ready(&app.core).await),
+        Route::Metrics => metrics(app).await,
+        Route::OpenApi => Ok(response(
+            200,
+            "application/json",
+            crate::openapi::document(),
+        )),
+        Route::Clock => Ok(clock_state(&app.core)),
+        Route::SetClock => Ok(set_clock(&app.core, body)),
+        Route::Reset => reset(app).await,
+        Route::Snapshots => list_snapshots(app).await,
+        Route::SaveSnapshot => save_snapshot(app, body).await,
+        Route::Snapshot(name) => get_snapshot(app, &name).await,
+        Route::RestoreSnapshot(name) => restore_snapshot(app, &name).await,
+        Route::DeleteSnapshot(name) => delete_snapshot(app, &name).await,
+        Route::Journal => read_journal(app, &q).await,
+        Route::ClearJournal => clear_journal(app).await,
+        Route::Faults => Ok(list_faults(app)),
+        Route::AddFault => Ok(add_fault(app, body)),
+        Route::ClearFaults => Ok(remove_faults(app, None)),
+        Route::RemoveFault(id) => Ok(remove_faults(app, Some(id))),
+        Route::Tasks => tasks(app).await,
+        Route::Task(id) => task(app, id).await,
+        Route::StopTask(id) => stop_task(app, id).await,
+        Route::Archives => archives(app).await,
+        Route::Archive(id) => archive(app, id).await,
+        Route::DownloadArchive(id) => download_archive(app, id).await,
+        Route::RestoreArchive(id) => restore_archive(app, id, &q).await,
+        Route::DeleteArchive(id) => delete_archive(app, id, &q).await,
+        Route::StartBackup => start_backup(app, &q).await,
+        // Uploads stream through `upload`; a collected one is not served here.
+        Route::UploadArchive => Ok(not_found()),
+    };
+    answer.unwrap_or_else(core_error)
+}
+
+/// The process answers: nothing is asked of the database (see [`ready`]).
+#[utoipa::path(get, path = "/_panelgate/health", tag = "health",
+    responses((status = 200, description = "The process runs", body = Object)))]
+fn health(app: &crate::App) -> Response {
+    json_response(
+        200,
+        &json!({ "status": "ok", "database": app.core.backend_name() }),
+    )
+}
+
+#[utoipa::path(get, path = "/_panelgate/metrics", tag = "health",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
+        (status = 404, description = "Metrics are off (`--no-metrics`)", body = ControlError)))]
+async fn metrics(app: &crate::App) -> Answer {
+    if !app.options.metrics {
+        return Ok(error(404, "metrics are off (--no-metrics)"));
     }
-    .await;
-    result.unwrap_or_else(core_error)
+    Ok(match crate::metrics::render(&app.core, &app.system).await {
+        Some(text) => response(200, "text/plain; version=0.0.4; charset=utf-8", text),
+        None => error(
+            503,
+            "metrics are recorded by another recorder in this process",
+        ),
+    })
+}
+
+/// `POST /_panelgate/snapshots`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveSnapshot {
+    /// 1–64 of `A-Z a-z 0-9 . _ -`, not starting with a dot.
+    pub name: String,
+}
+
+#[utoipa::path(get, path = "/_panelgate/snapshots", tag = "snapshots",
+    responses((status = 200, description = "Every snapshot, by name", body = [Manifest])))]
+async fn list_snapshots(app: &crate::App) -> Answer {
+    Ok(json_response(
+        200,
+        &to_json(&app.core.snapshots().list(&app.system).await?),
+    ))
+}
+
+/// Save the whole state (every record but the journal, homes, local archives) under a name.
+#[utoipa::path(post, path = "/_panelgate/snapshots", tag = "snapshots", request_body = SaveSnapshot,
+    responses(
+        (status = 201, description = "Saved", body = Manifest),
+        (status = 400, description = "A bad name", body = ControlError),
+        (status = 409, description = "The name is taken, or `max_snapshots` are kept", body = ControlError)))]
+async fn save_snapshot(app: &crate::App, body: &[u8]) -> Answer {
+    let Ok(SaveSnapshot { name }) = serde_json::from_slice::<SaveSnapshot>(body) else {
+        return Ok(error(400, r#"body: {"name": "<snapshot name>"}"#));
+    };
+    // Not while a reset or a restore runs: it would save half of one.
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    let saved = app.core.snapshots().save(&app.system, &name).await?;
+    tracing::info!(
+        name,
+        took_ms = started.elapsed().as_millis() as u64,
+        "snapshot saved"
+    );
+    Ok(json_response(201, &to_json(&saved)))
+}
+
+#[utoipa::path(get, path = "/_panelgate/snapshots/{name}", tag = "snapshots",
+    params(("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 200, description = "Its manifest", body = Manifest),
+        (status = 404, description = "No such snapshot", body = ControlError)))]
+async fn get_snapshot(app: &crate::App, name: &str) -> Answer {
+    Ok(json_response(
+        200,
+        &to_json(&app.core.snapshots().get(&app.system, name).await?),
+    ))
+}
+
+/// Replace every record (one transaction), the homes and the archives by the snapshot's.
+#[utoipa::path(post, path = "/_panelgate/snapshots/{name}/restore", tag = "snapshots",
+    params(("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 200, description = "`{\"restored\": <manifest>, \"took_ms\": …}`", body = Object),
+        (status = 404, description = "No such snapshot", body = ControlError)))]
+async fn restore_snapshot(app: &crate::App, name: &str) -> Answer {
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    let restored = app.core.snapshots().restore(&app.system, name).await?;
+    let took_ms = started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(name, took_ms, "snapshot restored");
+    Ok(json_response(
+        200,
+        &json!({ "restored": restored, "took_ms": took_ms }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/_panelgate/snapshots/{name}", tag = "snapshots",
+    params(("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 200, description = "Removed; its manifest", body = Manifest),
+        (status = 404, description = "No such snapshot", body = ControlError)))]
+async fn delete_snapshot(app: &crate::App, name: &str) -> Answer {
+    Ok(json_response(
+        200,
+        &to_json(&app.core.snapshots().delete(&app.system, name).await?),
+    ))
+}
+
+/// Every panel API request, newest first.
+#[utoipa::path(get, path = "/_panelgate/journal", tag = "journal",
+    params(
+        ("protocol" = Option<String>, Query, description = "`froxlor`, `plesk`, `ispsystem` or `httpapi`"),
+        ("call" = Option<String>, Query, description = "The call as the journal names it"),
+        ("entity" = Option<String>, Query, description = "`kind:id`, e.g. `customer:42`"),
+        ("status" = Option<i32>, Query, description = "HTTP status"),
+        ("since" = Option<i64>, Query, description = "Entries at or after these Unix seconds"),
+        ("after" = Option<i64>, Query, description = "Entries with a larger id (to follow)"),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 100, at most 1000)")),
+    responses(
+        (status = 200, description = "The entries", body = [Entry]),
+        (status = 400, description = "A bad filter", body = ControlError)))]
+async fn read_journal(app: &crate::App, q: &HashMap<String, String>) -> Answer {
+    let filter = match journal_filter(q) {
+        Ok(f) => f,
+        Err(e) => return Ok(error(400, e)),
+    };
+    Ok(json_response(
+        200,
+        &to_json(&app.core.journal().query(&app.system, &filter).await?),
+    ))
+}
+
+#[utoipa::path(delete, path = "/_panelgate/journal", tag = "journal",
+    responses((status = 200, description = "`{\"removed\": n}`", body = Object)))]
+async fn clear_journal(app: &crate::App) -> Answer {
+    Ok(json_response(
+        200,
+        &json!({ "removed": app.core.journal().clear(&app.system).await? }),
+    ))
+}
+
+#[utoipa::path(get, path = "/_panelgate/faults", tag = "faults",
+    responses((status = 200, description = "The rules, with how often each fired", body = [Active])))]
+fn list_faults(app: &crate::App) -> Response {
+    json_response(200, &to_json(&app.faults.list()))
+}
+
+#[utoipa::path(post, path = "/_panelgate/faults", tag = "faults", request_body = Rule,
+    responses(
+        (status = 201, description = "The rule in force", body = Active),
+        (status = 400, description = "A bad rule", body = ControlError)))]
+fn add_fault(app: &crate::App, body: &[u8]) -> Response {
+    match serde_json::from_slice::<panelgate_http::faults::Rule>(body) {
+        Ok(rule) => match app.faults.add(rule) {
+            Ok(active) => json_response(201, &to_json(&active)),
+            Err(e) => error(400, e),
+        },
+        Err(e) => error(400, format!("body: a fault rule ({e})")),
+    }
+}
+
+/// Remove every rule (`None`) or one.
+#[utoipa::path(delete, path = "/_panelgate/faults", tag = "faults",
+    responses((status = 200, description = "`{\"removed\": n}`", body = Object)))]
+fn remove_faults(app: &crate::App, id: Option<u64>) -> Response {
+    match (id, app.faults.remove(id)) {
+        (Some(id), 0) => error(404, format!("fault rule {id} not found")),
+        (_, n) => json_response(200, &json!({ "removed": n })),
+    }
+}
+
+/// (Documents `DELETE /_panelgate/faults/{id}`, served by [`remove_faults`].)
+#[utoipa::path(delete, path = "/_panelgate/faults/{id}", tag = "faults",
+    params(("id" = u64, Path, description = "The rule's id")),
+    responses(
+        (status = 200, description = "`{\"removed\": 1}`", body = Object),
+        (status = 404, description = "No such rule", body = ControlError)))]
+#[allow(dead_code)]
+fn remove_fault() {}
+
+#[utoipa::path(get, path = "/_panelgate/tasks", tag = "backups",
+    responses((status = 200, description = "Every backup task", body = [Object])))]
+async fn tasks(app: &crate::App) -> Answer {
+    let tasks = app.core.backups().tasks(&app.system.actor()).await?;
+    Ok(json_response(200, &to_json(&tasks)))
+}
+
+#[utoipa::path(get, path = "/_panelgate/tasks/{id}", tag = "backups",
+    params(("id" = i64, Path, description = "The task's id")),
+    responses(
+        (status = 200, description = "The task", body = Object),
+        (status = 404, description = "No such task", body = ControlError)))]
+async fn task(app: &crate::App, id: i64) -> Answer {
+    let task = app.core.backups().task(&app.system.actor(), id).await?;
+    Ok(json_response(200, &to_json(&task)))
+}
+
+#[utoipa::path(post, path = "/_panelgate/tasks/{id}/stop", tag = "backups",
+    params(("id" = i64, Path, description = "The task's id")),
+    responses(
+        (status = 200, description = "The task, asked to stop", body = Object),
+        (status = 404, description = "No such task", body = ControlError)))]
+async fn stop_task(app: &crate::App, id: i64) -> Answer {
+    let task = app.core.backups().stop(&app.system.actor(), id).await?;
+    Ok(json_response(200, &to_json(&task)))
+}
+
+#[utoipa::path(get, path = "/_panelgate/archives", tag = "backups",
+    responses((status = 200, description = "Every archive", body = [Object])))]
+async fn archives(app: &crate::App) -> Answer {
+    let archives = app.core.backups().archives(&app.system.actor()).await?;
+    Ok(json_response(200, &to_json(&archives)))
+}
+
+#[utoipa::path(get, path = "/_panelgate/archives/{id}", tag = "backups",
+    params(("id" = i64, Path, description = "The archive's id")),
+    responses(
+        (status = 200, description = "The archive", body = Object),
+        (status = 404, description = "No such archive", body = ControlError)))]
+async fn archive(app: &crate::App, id: i64) -> Answer {
+    let archive = app.core.backups().archive(&app.system.actor(), id).await?;
+    Ok(json_response(200, &to_json(&archive)))
+}
+
+#[utoipa::path(get, path = "/_panelgate/archives/{id}/download", tag = "backups",
+    params(("id" = i64, Path, description = "The archive's id")),
+    responses(
+        (status = 200, description = "The archive's bytes (its parts in order)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "No such archive", body = ControlError)))]
+async fn download_archive(app: &crate::App, id: i64) -> Answer {
+    let files = app.core.backups().files(&app.system.actor(), id).await?;
+    Ok(panelgate_http::download(
+        &files.file_name,
+        files.paths,
+        files.size,
+    ))
+}
+
+#[utoipa::path(post, path = "/_panelgate/archives/{id}/restore", tag = "backups",
+    params(
+        ("id" = i64, Path, description = "The archive's id"),
+        ("behavior" = Option<String>, Query, description = "`skip` (default) or `overwrite`"),
+        ("items" = Option<String>, Query, description = "`kind:name,…` (default: everything)")),
+    responses(
+        (status = 200, description = "What was restored", body = Object),
+        (status = 400, description = "A bad behavior", body = ControlError),
+        (status = 404, description = "No such archive", body = ControlError)))]
+async fn restore_archive(app: &crate::App, id: i64, q: &HashMap<String, String>) -> Answer {
+    let behavior = match q.get("behavior").map(String::as_str) {
+        None | Some("skip") => RestoreBehavior::Skip,
+        Some("overwrite") => RestoreBehavior::Overwrite,
+        Some(other) => {
+            return Ok(error(
+                400,
+                format!("behavior: {other:?} is not skip or overwrite"),
+            ))
+        }
+    };
+    let items = q.get("items").filter(|v| !v.is_empty()).map(|v| {
+        v.split(',')
+            .filter_map(|i| i.split_once(':'))
+            .map(|(kind, name)| ItemRef {
+                kind: kind.into(),
+                name: name.into(),
+            })
+            .collect::<Vec<_>>()
+    });
+    let report = app
+        .core
+        .backups()
+        .restore(&app.system.actor(), id, items, behavior)
+        .await?;
+    Ok(json_response(200, &to_json(&report)))
+}
+
+#[utoipa::path(delete, path = "/_panelgate/archives/{id}", tag = "backups",
+    params(
+        ("id" = i64, Path, description = "The archive's id"),
+        ("remove_files" = Option<String>, Query, description = "`0` keeps the files")),
+    responses(
+        (status = 200, description = "Removed", body = Object),
+        (status = 404, description = "No such archive", body = ControlError)))]
+async fn delete_archive(app: &crate::App, id: i64, q: &HashMap<String, String>) -> Answer {
+    let remove_files = q.get("remove_files").is_none_or(|v| v != "0");
+    let removed = app
+        .core
+        .backups()
+        .remove(&app.system.actor(), id, remove_files)
+        .await?;
+    Ok(json_response(200, &to_json(&removed)))
+}
+
+#[utoipa::path(post, path = "/_panelgate/backups", tag = "backups",
+    params(
+        ("scope" = String, Query, description = "`server`, `reseller:<id>`, `customer:<id>` or `subscription:<id>`"),
+        ("description" = Option<String>, Query, description = "The archive's description"),
+        ("prefix" = Option<String>, Query, description = "The archive file name's prefix"),
+        ("storage" = Option<String>, Query, description = "`local` (default) or `ftp`"),
+        ("split_size" = Option<u64>, Query, description = "Bytes per part (0: one part)"),
+        ("content" = Option<String>, Query, description = "`full` (default), `hosting`, `mail` or `configuration`")),
+    responses(
+        (status = 201, description = "The queued task", body = Object),
+        (status = 400, description = "A bad scope", body = ControlError)))]
+async fn start_backup(app: &crate::App, q: &HashMap<String, String>) -> Answer {
+    let Some(scope) = q.get("scope").and_then(|s| BackupScope::parse(s)) else {
+        return Ok(error(
+            400,
+            "scope: use server, reseller:<id>, customer:<id> or subscription:<id>",
+        ));
+    };
+    let task = app
+        .core
+        .backups()
+        .start(&app.system.actor(), scope, backup_options(q))
+        .await?;
+    Ok(json_response(201, &to_json(&task)))
 }
 
 /// `POST /_panelgate/archives`: import an archive from the request body, streamed to disk.
+#[utoipa::path(post, path = "/_panelgate/archives", tag = "backups",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A panelgate archive"),
+    params(
+        ("sha256" = Option<String>, Query, description = "The archive's expected SHA-256 (hex)"),
+        ("description" = Option<String>, Query, description = "The archive's description")),
+    responses(
+        (status = 201, description = "The imported archive", body = Object),
+        (status = 400, description = "Not a valid archive", body = ControlError),
+        (status = 413, description = "Over the upload limit", body = ControlError)))]
 pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
     core: &Core,
     system: &SystemCap,
@@ -497,6 +735,7 @@ mod tests {
             ("GET", "/_panelgate/health", Some(Route::Health)),
             ("GET", "/_panelgate/ready", Some(Route::Ready)),
             ("GET", "/_panelgate/metrics", Some(Route::Metrics)),
+            ("GET", "/_panelgate/openapi.json", Some(Route::OpenApi)),
             ("GET", "/_panelgate/clock", Some(Route::Clock)),
             ("POST", "/_panelgate/clock", Some(Route::SetClock)),
             ("POST", "/_panelgate/reset", Some(Route::Reset)),

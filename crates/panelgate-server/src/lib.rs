@@ -15,9 +15,11 @@
 //!   [`AppOptions::from_config`] and [`build`] apply every setting.
 //! * [`control`]: the control API (acts as the server, with the core's [`panelgate_core::SystemCap`]).
 
+pub mod cli;
 pub mod config;
 pub mod control;
 pub mod metrics;
+pub mod openapi;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -59,6 +61,8 @@ pub struct AppOptions {
     pub upload_limit: u64,
     pub control_token: Option<String>,
     pub plesk_strict: bool,
+    /// Record Prometheus metrics (`--no-metrics` turns them off).
+    pub metrics: bool,
     /// Hosts ISPsystem `backups.upload&url=` may fetch from.
     pub upload_url_hosts: Vec<String>,
     /// What `POST /_panelgate/reset` loads.
@@ -112,6 +116,7 @@ impl Default for AppOptions {
             upload_limit: DEFAULT_UPLOAD_LIMIT,
             control_token: None,
             plesk_strict: false,
+            metrics: true,
             upload_url_hosts: Vec::new(),
             seed: Seed::Demo,
             faults: Vec::new(),
@@ -133,6 +138,7 @@ impl AppOptions {
             upload_limit: config.upload_limit,
             control_token: config.control_token.clone(),
             plesk_strict: config.plesk_strict,
+            metrics: config.metrics,
             upload_url_hosts: config.upload_url_hosts.clone(),
             seed: Seed::from_config(config),
             faults: config.faults.clone(),
@@ -296,12 +302,14 @@ impl App {
         .await;
         let resp = match cx.fired() {
             Some(fired) => {
-                metrics::record_fault(protocol, fired.effect.as_str());
+                if self.options.metrics {
+                    metrics::record_fault(protocol, fired.effect.as_str());
+                }
                 faulted(resp, fired.effect).await
             }
             None => resp,
         };
-        finish(&cx, protocol, started, resp)
+        finish(&cx, protocol, started, resp, self.options.metrics)
     }
 
     /// Collect a request's body under the body limit and handle it.
@@ -331,7 +339,7 @@ impl App {
             } else {
                 control::forbidden()
             };
-            return finish(&cx, "control", started, resp);
+            return finish(&cx, "control", started, resp, self.options.metrics);
         }
         let req = Request::collect(req, Some(peer), self.options.body).await;
         self.handle(req).await
@@ -453,7 +461,13 @@ async fn journal_response(
 }
 
 /// Echo the request id and write the request's one log line.
-fn finish(cx: &Context, protocol: &'static str, started: Instant, mut resp: Response) -> Response {
+fn finish(
+    cx: &Context,
+    protocol: &'static str,
+    started: Instant,
+    mut resp: Response,
+    record_metrics: bool,
+) -> Response {
     if let Ok(v) = http::HeaderValue::from_str(cx.id()) {
         resp.headers_mut().insert(panelgate_http::REQUEST_ID, v);
     }
@@ -461,7 +475,9 @@ fn finish(cx: &Context, protocol: &'static str, started: Instant, mut resp: Resp
     let elapsed = started.elapsed().as_secs_f64();
     let elapsed_ms = elapsed * 1000.0;
     let call = cx.call().unwrap_or_default();
-    metrics::record_request(protocol, &call, status, elapsed);
+    if record_metrics {
+        metrics::record_request(protocol, &call, status, elapsed);
+    }
     let actor = cx.actor().unwrap_or_default();
     if status >= 500 {
         tracing::warn!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
@@ -598,7 +614,9 @@ pub async fn serve_with(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(app.options.max_connections));
     let header_timeout = app.options.header_read_timeout;
-    metrics::start_upkeep();
+    if app.options.metrics {
+        metrics::start_upkeep();
+    }
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, stop accepting: further clients wait in the listen queue.

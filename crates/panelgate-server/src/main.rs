@@ -1,6 +1,7 @@
 //! The `panelgate` binary.
 
 use clap::Parser;
+use panelgate_server::cli;
 use panelgate_server::config::{Cli, Command, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -9,6 +10,10 @@ fn main() -> std::process::ExitCode {
     let (args, import) = match cli.command {
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Import(a)) => (a.serve, Some(a.file)),
+        Some(Command::Reset(c)) => return operate(async move { cli::reset(&c).await }),
+        Some(Command::Snapshot(a)) => return operate(async move { cli::snapshot(&a).await }),
+        Some(Command::Journal(a)) => return operate(async move { cli::journal(&a).await }),
+        Some(Command::Faults(a)) => return operate(async move { cli::faults(&a).await }),
         None => (cli.serve, None),
     };
     let config = match Config::resolve(&args) {
@@ -147,4 +152,25 @@ fn main() -> std::process::ExitCode {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker_task).await;
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// Run one operator command against a running server's control API.
+fn operate(work: impl std::future::Future<Output = Result<(), String>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("panelgate: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("panelgate: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

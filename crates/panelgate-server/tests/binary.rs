@@ -717,3 +717,130 @@ fn binary_drops_and_truncates_connections_on_fault_rules() {
     let (status, body) = froxlor_listing(&server.addr);
     assert_eq!(status, 200, "{body}");
 }
+
+/// The operator subcommands (`panelgate snapshot|faults|journal|reset`) act on a running server
+/// through its control API, and say why when they cannot.
+#[test]
+fn operator_commands_drive_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let url = format!("http://{}", server.addr);
+    let run = |args: &[&str]| -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_panelgate"))
+            .args(args)
+            .args(["--server", &url])
+            .env_remove("PANELGATE_CONTROL_TOKEN")
+            .output()
+            .expect("run panelgate");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let count = || -> u64 {
+        let (status, body) = froxlor_listing(&server.addr);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["data"]["count"]
+            .as_u64()
+            .unwrap()
+    };
+
+    let (ok, out, err) = run(&["snapshot", "save", "first"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("saved first: ") && out.contains("2 customers"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["snapshot", "list"]);
+    assert!(ok && out.starts_with("first\t"), "{out}");
+
+    let (ok, out, err) = run(&[
+        "faults",
+        "add",
+        "--protocol",
+        "froxlor",
+        "--call",
+        "Customers.get",
+        "--effect",
+        "error",
+        "--status",
+        "503",
+        "--message",
+        "from the CLI",
+        "--times",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "added fault rule 1");
+    let (status, body) = froxlor(
+        &server.addr,
+        r#"{"command":"Customers.get","params":{"id":1}}"#,
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("from the CLI"), "{body}");
+    let (ok, out, _) = run(&["faults", "list"]);
+    assert!(
+        ok && out.contains("froxlor Customers.get error\tfired 1"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["journal", "--protocol", "froxlor", "--limit", "5"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(" froxlor Customers.get admin:1 503 ")
+                && l.contains("fault: rule 1: error")),
+        "{out}"
+    );
+    let (ok, out, _) = run(&[
+        "journal",
+        "--json",
+        "--call",
+        "Customers.get",
+        "--limit",
+        "1",
+    ]);
+    assert!(ok);
+    let entry: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(entry["status"], 503);
+    let (ok, out, _) = run(&["faults", "clear"]);
+    assert!(ok && out.contains("removed 1"), "{out}");
+
+    let (status, body) = froxlor(
+        &server.addr,
+        r#"{"command":"Customers.delete","params":{"id":2}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(count(), 1);
+    let (ok, out, err) = run(&["snapshot", "restore", "first"]);
+    assert!(ok && out.starts_with("restored first in "), "{out}{err}");
+    assert_eq!(count(), 2);
+
+    let (status, _) = froxlor(
+        &server.addr,
+        r#"{"command":"Customers.delete","params":{"id":2}}"#,
+    );
+    assert_eq!(status, 200);
+    let (ok, out, err) = run(&["reset"]);
+    assert!(
+        ok && out.starts_with("reset to the demo seed in "),
+        "{out}{err}"
+    );
+    assert_eq!(count(), 2);
+
+    let (ok, _, _) = run(&["snapshot", "delete", "first"]);
+    assert!(ok);
+    let (ok, _, err) = run(&["snapshot", "restore", "first"]);
+    assert!(!ok);
+    assert!(err.contains("404") && err.contains("not found"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_panelgate"))
+        .args(["reset", "--server", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach panelgate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
