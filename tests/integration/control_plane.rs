@@ -888,3 +888,49 @@ async fn a_fault_fails_a_backup_task_at_a_given_progress() {
         "{entries:?}"
     );
 }
+
+/// A fault rule for Plesk `customer/add` with a count of one: the next `customer/add` packet is
+/// answered with the injected errcode in a packet that validates against Plesk's schema and
+/// changes nothing; the one after succeeds. The same through the control API's OpenAPI route:
+/// the document is served and names the rule's fields.
+#[tokio::test]
+async fn a_counted_plesk_fault_fires_once_in_a_schema_valid_packet() {
+    let t = TestApp::demo().await;
+    let (status, rule) = json(
+        &t,
+        "POST",
+        "/_panelgate/faults",
+        r#"{"protocol":"plesk","call":"customer/add","times":1,"effect":"error","code":1013,"message":"Injected by a test"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{rule}");
+    let add = "<packet><customer><add><gen_info><pname>Once</pname><login>once</login><passwd>Once-Pass123</passwd></gen_info></add></customer></packet>";
+    let login = panelgate_testkit::plesk_login("admin");
+    let first = t.plesk(&login, add).await;
+    assert!(
+        first.body.contains("<errcode>1013</errcode>")
+            && first.body.contains("<errtext>Injected by a test</errtext>"),
+        "{}",
+        first.body
+    );
+    crate::plesk::validate(&first.body);
+    assert_eq!(froxlor_count(&t).await, 2, "nothing was created");
+    let second = t.plesk(&login, add).await;
+    assert!(
+        second.body.contains("<status>ok</status>"),
+        "{}",
+        second.body
+    );
+    crate::plesk::validate(&second.body);
+    assert_eq!(froxlor_count(&t).await, 3);
+    let (_, rules) = json(&t, "GET", "/_panelgate/faults", "").await;
+    assert_eq!(rules[0]["fired"], 1, "{rules}");
+
+    let (status, doc) = json(&t, "GET", "/_panelgate/openapi.json", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["paths"]["/_panelgate/faults"]["post"].is_object(),
+        "{doc}"
+    );
+    assert!(doc["components"]["schemas"]["Rule"]["properties"]["times"].is_object());
+}

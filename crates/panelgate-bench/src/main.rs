@@ -775,10 +775,13 @@ async fn overhead(args: &Args, binary: &Path) {
     let (on_dir, off_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let on = start(args, binary, on_dir.path()).await;
     let mut bare = args.clone();
-    bare.server_args.extend([
-        "--journal-max-entries=0".to_owned(),
-        "--no-metrics".to_owned(),
-    ]);
+    for flag in ["--journal-max-entries=0", "--no-metrics"] {
+        // (A flag given twice is refused.)
+        let name = flag.split('=').next().unwrap_or(flag);
+        bare.server_args
+            .retain(|a| a.split('=').next() != Some(name));
+        bare.server_args.push(flag.to_owned());
+    }
     let off = start(&bare, binary, off_dir.path()).await;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -789,7 +792,12 @@ async fn overhead(args: &Args, binary: &Path) {
         args.duration
     );
     println!(
-        "on: the defaults (journal in memory, metrics); off: --journal-max-entries=0 --no-metrics"
+        "on: {}; off: --journal-max-entries=0 --no-metrics",
+        if args.server_args.is_empty() {
+            "the defaults (journal in memory, metrics)".to_owned()
+        } else {
+            args.server_args.join(" ")
+        }
     );
     println!();
     println!(

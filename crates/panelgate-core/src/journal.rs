@@ -161,11 +161,11 @@ pub fn diff(before: Option<Value>, after: Option<Value>) -> Value {
 
 /// A text made when it is needed: the journal in memory renders (and redacts) requests and
 /// answers when they are read, not on the request path.
-pub type LazyText = Arc<dyn Fn() -> String + Send + Sync>;
+pub type LazyTexts = Arc<dyn Fn() -> (String, String) + Send + Sync>;
 
-/// A text that is ready.
-pub fn ready(text: String) -> LazyText {
-    Arc::new(move || text.clone())
+/// A request's and an answer's texts that are ready.
+pub fn ready(request: String, response: String) -> LazyTexts {
+    Arc::new(move || (request.clone(), response.clone()))
 }
 
 /// One answered request, as the server hands it over.
@@ -178,9 +178,9 @@ pub struct NewEntry {
     pub status: u16,
     pub duration_ms: f64,
     pub touched: Touched,
-    /// Redacted when called (the server knows each protocol's secrets).
-    pub request: LazyText,
-    pub response: LazyText,
+    /// The request's and the answer's texts, redacted when called (the server knows each
+    /// protocol's secrets).
+    pub texts: LazyTexts,
     /// The bytes the texts hold until they are made (the size bound counts them).
     pub size_hint: usize,
     /// The fault rule that fired (`rule 3: error`), or empty.
@@ -241,17 +241,74 @@ pub(crate) enum Queue {
     Memory(Arc<Memory>),
 }
 
-/// An entry in memory, its texts not made yet.
+/// An entry in memory, its texts not made yet. Its short texts share one allocation (`meta`)
+/// and its request and answer one more (`texts`): an entry is dropped long after it was made,
+/// when its memory is no longer in any cache, so each allocation it holds costs a miss then.
 struct Held {
-    entry: Entry,
-    request: LazyText,
-    response: LazyText,
+    id: i64,
+    at: i64,
+    status: i32,
+    duration_ms: f64,
+    /// protocol, request id, call, actor and the touched entities (comma-separated), each
+    /// ended by a NUL.
+    meta: Box<str>,
+    changes: Value,
+    fault: String,
+    texts: LazyTexts,
     size: usize,
+}
+
+/// The parts of [`Held::meta`].
+struct Meta<'a> {
+    protocol: &'a str,
+    request_id: &'a str,
+    call: &'a str,
+    actor: &'a str,
+    entities: &'a str,
+}
+
+impl Held {
+    fn meta(&self) -> Meta<'_> {
+        let mut parts = self.meta.split('\0');
+        let mut next = || parts.next().unwrap_or("");
+        Meta {
+            protocol: next(),
+            request_id: next(),
+            call: next(),
+            actor: next(),
+            entities: next(),
+        }
+    }
+
+    /// The entry as the control API shows it, without its texts.
+    fn entry(&self) -> Entry {
+        let m = self.meta();
+        Entry {
+            id: self.id,
+            at: self.at,
+            request_id: m.request_id.to_owned(),
+            protocol: m.protocol.to_owned(),
+            call: m.call.to_owned(),
+            actor: m.actor.to_owned(),
+            status: self.status,
+            duration_ms: self.duration_ms,
+            entities: m
+                .entities
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            request: String::new(),
+            response: String::new(),
+            changes: self.changes.clone(),
+            fault: self.fault.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.entry.fmt(f)
+        self.entry().fmt(f)
     }
 }
 
@@ -387,37 +444,45 @@ async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> Core
 
 impl Memory {
     fn push(&self, at: i64, e: NewEntry) {
-        let changes = Value::Array(e.touched.changes);
-        let size = e.size_hint
-            + e.touched
-                .entities
-                .iter()
-                .map(|s| s.len() + 1)
-                .sum::<usize>()
-            + 256;
-        let entry = Entry {
+        let entities = &e.touched.entities;
+        let mut meta = String::with_capacity(
+            e.protocol.len()
+                + e.request_id.len()
+                + e.call.len()
+                + e.actor.len()
+                + entities.iter().map(|s| s.len() + 1).sum::<usize>()
+                + 5,
+        );
+        for part in [&e.protocol, &e.request_id, &e.call, &e.actor] {
+            // A NUL in a part (a call named by request text) would shift the others.
+            if part.contains('\0') {
+                meta.push_str(&part.replace('\0', ""));
+            } else {
+                meta.push_str(part);
+            }
+            meta.push('\0');
+        }
+        for (i, entity) in entities.iter().enumerate() {
+            if i > 0 {
+                meta.push(',');
+            }
+            meta.push_str(entity);
+        }
+        let size = e.size_hint + meta.len() + 256;
+        let held = Held {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             at,
-            request_id: e.request_id,
-            protocol: e.protocol,
-            call: e.call,
-            actor: e.actor,
             status: i32::from(e.status),
             duration_ms: e.duration_ms,
-            entities: e.touched.entities,
-            request: String::new(),
-            response: String::new(),
-            changes,
+            meta: meta.into_boxed_str(),
+            changes: Value::Array(e.touched.changes),
             fault: e.fault,
-        };
-        let mut held = self.entries.lock().expect("journal lock");
-        let (entries, bytes) = &mut *held;
-        entries.push_back(Held {
-            entry,
-            request: e.request,
-            response: e.response,
+            texts: e.texts,
             size,
-        });
+        };
+        let mut guard = self.entries.lock().expect("journal lock");
+        let (entries, bytes) = &mut *guard;
+        entries.push_back(held);
         *bytes += size;
         while entries.len() > self.max_entries || (*bytes > self.max_bytes && entries.len() > 1) {
             if let Some(gone) = entries.pop_front() {
@@ -427,30 +492,33 @@ impl Memory {
     }
 
     fn query(&self, f: &Filter, limit: usize) -> Vec<Entry> {
-        let picked: Vec<(Entry, LazyText, LazyText)> = {
+        let picked: Vec<(Entry, LazyTexts)> = {
             let held = self.entries.lock().expect("journal lock");
             held.0
                 .iter()
                 .rev()
                 .filter(|h| {
-                    let e = &h.entry;
-                    f.protocol.as_ref().is_none_or(|p| &e.protocol == p)
-                        && f.call.as_ref().is_none_or(|c| &e.call == c)
-                        && f.status.is_none_or(|s| e.status == s)
-                        && f.since.is_none_or(|s| e.at >= s)
-                        && f.after_id.is_none_or(|a| e.id > a)
-                        && f.entity.as_ref().is_none_or(|x| e.entities.contains(x))
+                    let m = h.meta();
+                    f.protocol.as_ref().is_none_or(|p| m.protocol == p)
+                        && f.call.as_ref().is_none_or(|c| m.call == c)
+                        && f.status.is_none_or(|s| h.status == s)
+                        && f.since.is_none_or(|s| h.at >= s)
+                        && f.after_id.is_none_or(|a| h.id > a)
+                        && f.entity
+                            .as_ref()
+                            .is_none_or(|x| m.entities.split(',').any(|e| e == x))
                 })
                 .take(limit)
-                .map(|h| (h.entry.clone(), h.request.clone(), h.response.clone()))
+                .map(|h| (h.entry(), h.texts.clone()))
                 .collect()
         };
         // The texts are made outside the lock.
         picked
             .into_iter()
-            .map(|(mut entry, request, response)| {
-                entry.request = capped(request());
-                entry.response = capped(response());
+            .map(|(mut entry, texts)| {
+                let (request, response) = texts();
+                entry.request = capped(request);
+                entry.response = capped(response);
                 entry
             })
             .collect()
@@ -487,7 +555,8 @@ impl Journal<'_> {
             Queue::Memory(memory) => return memory.push(self.core.now(), e),
             Queue::Database(tx, queued) => (tx, queued),
         };
-        let (request, response) = (capped((e.request)()), capped((e.response)()));
+        let (request, response) = (e.texts)();
+        let (request, response) = (capped(request), capped(response));
         let changes = capped(Value::Array(e.touched.changes).to_string());
         let entities = if e.touched.entities.is_empty() {
             String::new()

@@ -26,4 +26,6 @@ pub use params::Params;
 pub use request::{
     body_reader, Body, BodyLimits, Request, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT,
 };
-pub use response::{content_disposition, download, response, stream_files, Response, ResponseBody};
+pub use response::{
+    content_disposition, download, response, stream_files, BodyText, Response, ResponseBody,
+};

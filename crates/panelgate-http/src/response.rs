@@ -9,10 +9,18 @@ use http_body_util::{BodyExt, Full};
 pub type ResponseBody = UnsyncBoxBody<Bytes, std::io::Error>;
 pub type Response = http::Response<ResponseBody>;
 
+/// The whole body of an answer made in memory by [`response`], beside it as an extension: the
+/// request journal reads it from here instead of collecting the body again.
+#[derive(Clone, Debug)]
+pub struct BodyText(pub Bytes);
+
 /// A response with a body and a content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
-    let full = Full::new(body.into()).map_err(|never: std::convert::Infallible| match never {});
+    let body = body.into();
+    let text = BodyText(body.clone());
+    let full = Full::new(body).map_err(|never: std::convert::Infallible| match never {});
     let mut resp = http::Response::new(full.boxed_unsync());
+    resp.extensions_mut().insert(text);
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {

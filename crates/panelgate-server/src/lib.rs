@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+mod journaling;
 pub mod metrics;
 pub mod openapi;
 pub mod tls;
@@ -231,41 +232,10 @@ impl App {
                 Some(f) if self.core.journal().enabled() => {
                     // Journaled: the request, what the core touched, the answer (redacted when
                     // the journal is read, or written to a shared database).
-                    let (method, uri) = (req.method.clone(), req.uri.clone());
-                    // An exact copy of a small body (a large one is rendered at once below).
-                    let body = match &req.body {
-                        panelgate_http::Body::Complete(b)
-                            if b.len() <= panelgate_core::journal::TEXT_CAP =>
-                        {
-                            panelgate_http::Body::Complete(bytes::Bytes::copy_from_slice(b))
-                        }
-                        other => other.clone(),
-                    };
-                    let content_type = req
-                        .headers
-                        .get(http::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let request_size = body.bytes().len() + uri.to_string().len();
-                    let render = move || {
-                        panelgate_http::redact::request(
-                            &method,
-                            &uri,
-                            content_type.as_deref(),
-                            &body,
-                        )
-                    };
-                    // A large request is redacted and cut now: the journal holds at most its cap.
-                    let (request, request_size): (panelgate_core::journal::LazyText, usize) =
-                        if request_size > panelgate_core::journal::TEXT_CAP {
-                            let text = panelgate_core::journal::capped(render());
-                            let size = text.len();
-                            (panelgate_core::journal::ready(text), size)
-                        } else {
-                            (Arc::new(render), request_size)
-                        };
+                    let (request, request_size) = journaling::KeptRequest::take(&req);
                     let (resp, touched) = panelgate_core::journal::scope(f.handle(req, &cx)).await;
-                    let (resp, response) = journal_response(resp).await;
+                    let (resp, response, response_size) =
+                        journaling::KeptResponse::take(resp).await;
                     self.core
                         .journal()
                         .record(panelgate_core::journal::NewEntry {
@@ -276,9 +246,8 @@ impl App {
                             status: resp.status().as_u16(),
                             duration_ms: started.elapsed().as_secs_f64() * 1e3,
                             touched,
-                            request,
-                            size_hint: request_size + response.1,
-                            response: response.0,
+                            texts: journaling::texts(request, response),
+                            size_hint: request_size + response_size,
                             fault: cx.fired().map_or_else(String::new, |f| {
                                 format!("rule {}: {}", f.rule, f.effect.as_str())
                             }),
@@ -391,72 +360,6 @@ async fn faulted(resp: Response, effect: panelgate_http::faults::Effect) -> Resp
             Response::from_parts(parts, body.boxed_unsync())
         }
         Effect::Error | Effect::Delay | Effect::FailTask => resp,
-    }
-}
-
-/// The largest answer the journal reads whole (larger ones are kept by their size).
-const JOURNAL_RESPONSE_READ: u64 = 1024 * 1024;
-
-/// The answer as the journal keeps it (made when needed, and its size), and the answer itself
-/// (its body read into memory when it was in memory already, else untouched).
-async fn journal_response(
-    resp: Response,
-) -> (Response, (panelgate_core::journal::LazyText, usize)) {
-    use http_body::Body as _;
-    use http_body_util::BodyExt;
-    use panelgate_core::journal::ready;
-    let content_type = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let exact = resp.body().size_hint().exact();
-    let binary = content_type
-        .as_deref()
-        .is_some_and(|t| t.contains("octet-stream"));
-    if binary || exact.is_none_or(|n| n > JOURNAL_RESPONSE_READ) {
-        let text = panelgate_http::redact::response(content_type.as_deref(), None, exact);
-        let size = text.len();
-        return (resp, (ready(text), size));
-    }
-    let (parts, body) = resp.into_parts();
-    match body.collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            let (text, size): (panelgate_core::journal::LazyText, usize) = if bytes.len()
-                > panelgate_core::journal::TEXT_CAP
-            {
-                // A large answer is redacted and cut now: the journal holds at most its cap.
-                let text = panelgate_core::journal::capped(panelgate_http::redact::response(
-                    content_type.as_deref(),
-                    Some(&bytes),
-                    exact,
-                ));
-                let size = text.len();
-                (ready(text), size)
-            } else {
-                // An exact copy: the answer's buffer may be far larger than its text.
-                let kept = bytes::Bytes::copy_from_slice(&bytes);
-                let size = kept.len();
-                let render = move || {
-                    panelgate_http::redact::response(content_type.as_deref(), Some(&kept), exact)
-                };
-                (Arc::new(render), size)
-            };
-            let body = http_body_util::Full::new(bytes)
-                .map_err(|never: std::convert::Infallible| match never {})
-                .boxed_unsync();
-            (Response::from_parts(parts, body), (text, size))
-        }
-        Err(e) => {
-            let body = http_body_util::Empty::new()
-                .map_err(|never: std::convert::Infallible| match never {})
-                .boxed_unsync();
-            (
-                Response::from_parts(parts, body),
-                (ready(format!("<body failed: {e}>")), 0),
-            )
-        }
     }
 }
 

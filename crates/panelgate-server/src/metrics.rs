@@ -9,7 +9,7 @@
 //! * at each scrape, the gauges `panelgate_backup_tasks{state}` and
 //!   `panelgate_db_connections{pool,state}` (see [`render`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Once, OnceLock, RwLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -118,16 +118,43 @@ fn call_label(call: &str) -> String {
     "(other)".to_owned()
 }
 
+/// The counter and histogram of one (protocol, status) and call, kept so that a request does not
+/// build and look up its metric keys again (at most [`MAX_CALL_LABELS`] calls per protocol and
+/// status; an `(other)` call is not kept).
+type Handles = (metrics::Counter, metrics::Histogram);
+#[allow(clippy::type_complexity)]
+static HANDLES: OnceLock<RwLock<HashMap<(&'static str, u16), HashMap<String, Handles>>>> =
+    OnceLock::new();
+
 /// Count one answered request and its duration.
 pub fn record_request(protocol: &'static str, call: &str, status: u16, seconds: f64) {
     if handle().is_none() {
         return;
     }
-    let call = call_label(call);
-    metrics::counter!("panelgate_requests_total", "protocol" => protocol, "call" => call.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("panelgate_request_duration_seconds", "protocol" => protocol, "call" => call)
-        .record(seconds);
+    let handles = HANDLES.get_or_init(Default::default);
+    if let Some((counter, histogram)) = handles
+        .read()
+        .expect("metrics handles")
+        .get(&(protocol, status))
+        .and_then(|calls| calls.get(call))
+    {
+        counter.increment(1);
+        histogram.record(seconds);
+        return;
+    }
+    let label = call_label(call);
+    let counter = metrics::counter!("panelgate_requests_total", "protocol" => protocol, "call" => label.clone(), "status" => status.to_string());
+    let histogram = metrics::histogram!("panelgate_request_duration_seconds", "protocol" => protocol, "call" => label.clone());
+    counter.increment(1);
+    histogram.record(seconds);
+    if label == call {
+        handles
+            .write()
+            .expect("metrics handles")
+            .entry((protocol, status))
+            .or_default()
+            .insert(label, (counter, histogram));
+    }
 }
 
 /// Count a fault rule that fired.

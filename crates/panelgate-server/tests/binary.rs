@@ -551,19 +551,69 @@ fn binary_is_ready_exports_metrics_steers_its_clock_and_resets() {
     );
     assert!(froxlor_listing(&server.addr).1.contains("\"count\": 2"));
 
+    // Seven reads of one call more, then the exposition, read by a Prometheus text parser: the
+    // counters are the requests this process answered.
+    for _ in 0..7 {
+        let (status, _) = froxlor(
+            &server.addr,
+            r#"{"command":"Customers.get","params":{"id":1}}"#,
+        );
+        assert_eq!(status, 200);
+    }
     let (status, metrics) = http(
         &server.addr,
         "GET /_panelgate/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 200);
-    assert!(
-        metrics.contains(r#"panelgate_requests_total{protocol="froxlor",call="Customers.listing",status="200"} 2"#),
-        "{metrics}"
+    let scrape = prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("{e}: {metrics}"));
+    let sample = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                prometheus_parse::Value::Histogram(h) => {
+                    h.iter().map(|b| b.count).fold(0.0, f64::max)
+                }
+                prometheus_parse::Value::Summary(_) => f64::NAN,
+            })
+    };
+    let froxlor_ok = |call| {
+        sample(
+            "panelgate_requests_total",
+            &[("protocol", "froxlor"), ("call", call), ("status", "200")],
+        )
+    };
+    assert_eq!(froxlor_ok("Customers.listing"), Some(2.0), "{metrics}");
+    assert_eq!(froxlor_ok("Customers.get"), Some(7.0), "{metrics}");
+    assert_eq!(froxlor_ok("Customers.delete"), Some(1.0), "{metrics}");
+    assert_eq!(
+        sample(
+            "panelgate_request_duration_seconds",
+            &[("protocol", "froxlor"), ("call", "Customers.get")]
+        ),
+        Some(7.0),
+        "the histogram counts every request: {metrics}"
     );
     assert!(
-        metrics.contains(r#"panelgate_db_connections{pool="reader""#),
+        sample(
+            "panelgate_db_connections",
+            &[("pool", "reader"), ("state", "idle")]
+        )
+        .is_some(),
         "{metrics}"
     );
+    for state in ["queued", "working", "finished", "failed", "stopped"] {
+        assert_eq!(
+            sample("panelgate_backup_tasks", &[("state", state)]),
+            Some(0.0),
+            "{metrics}"
+        );
+    }
 }
 
 /// `--tls-listen` serves HTTPS beside plain HTTP: a self-signed certificate for localhost is
