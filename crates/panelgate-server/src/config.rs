@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Obsidian answers
     #[arg(long, env = "PANELGATE_PLESK_STRICT")]
     pub plesk_strict: bool,
+    /// Restore this snapshot (of `<data-dir>/snapshots/`) at start, over whatever the database
+    /// holds [default: none]
+    #[arg(long, env = "PANELGATE_RESTORE_SNAPSHOT")]
+    pub restore_snapshot: Option<String>,
     /// Record no Prometheus metrics (`/_panelgate/metrics` answers 404) [default: recorded]
     #[arg(long, env = "PANELGATE_NO_METRICS")]
     pub no_metrics: bool,
@@ -192,6 +196,7 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     pub seed: Option<PathBuf>,
     pub metrics: Option<bool>,
+    pub restore_snapshot: Option<String>,
     pub body_limit: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub upload_limit: Option<u64>,
@@ -290,6 +295,8 @@ pub struct Config {
     pub plesk_strict: bool,
     /// Prometheus metrics are recorded.
     pub metrics: bool,
+    /// A snapshot restored at start.
+    pub restore_snapshot: Option<String>,
     pub upload_limit: u64,
     pub backup_job_delay: i64,
     pub control_token: Option<String>,
@@ -404,6 +411,7 @@ impl Config {
             froxlor_version,
             plesk_strict: args.plesk_strict || file.plesk.strict.unwrap_or(false),
             metrics: !args.no_metrics && file.metrics.unwrap_or(true),
+            restore_snapshot: args.restore_snapshot.clone().or(file.restore_snapshot),
             upload_limit: args
                 .upload_limit
                 .or(file.upload_limit)
@@ -712,6 +720,36 @@ max_snapshots = 42
                 journal_max_bytes: 41,
                 max_snapshots: 43,
             }
+        );
+    }
+
+    /// The snapshot restored at start, from the file, and a flag over it (restoring itself is
+    /// tested through the binary).
+    #[test]
+    fn restore_snapshot_from_file_and_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml_path = dir.path().join("panelgate.toml");
+        std::fs::write(&toml_path, "restore_snapshot = \"from-the-file\"\n").unwrap();
+        let resolve = |extra: &[&str]| {
+            let mut args = vec!["panelgate", "--config", toml_path.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            Config::resolve(&Cli::try_parse_from(args).unwrap().serve).unwrap()
+        };
+        assert_eq!(
+            resolve(&[]).restore_snapshot.as_deref(),
+            Some("from-the-file")
+        );
+        assert_eq!(
+            resolve(&["--restore-snapshot", "flag"])
+                .restore_snapshot
+                .as_deref(),
+            Some("flag")
+        );
+        assert_eq!(
+            Config::resolve(&ServeArgs::default())
+                .unwrap()
+                .restore_snapshot,
+            None
         );
     }
 

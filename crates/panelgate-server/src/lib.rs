@@ -490,6 +490,18 @@ pub async fn build(config: &Config) -> Result<(App, bool), String> {
         seed.load(&core, &system).await?;
         loaded_demo = true;
     }
+    if let Some(name) = &config.restore_snapshot {
+        let restored = core
+            .snapshots()
+            .restore(&system, name)
+            .await
+            .map_err(|e| format!("restoring the snapshot {name:?} at start: {e}"))?;
+        tracing::info!(
+            name,
+            created_at = restored.created_at,
+            "snapshot restored at start"
+        );
+    }
     Ok((
         App::new(core, Arc::new(system), AppOptions::from_config(config)),
         loaded_demo,

@@ -894,3 +894,40 @@ fn operator_commands_drive_a_running_server() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--restore-snapshot NAME` brings a saved state back at start (over what the database holds);
+/// a missing snapshot stops the start with the reason.
+#[test]
+fn binary_restores_a_snapshot_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let server = start(dir.path());
+        let (status, body) = post(&server.addr, "/_panelgate/snapshots", r#"{"name":"base"}"#);
+        assert_eq!(status, 201, "{body}");
+        let (status, _) = froxlor(
+            &server.addr,
+            r#"{"command":"Customers.delete","params":{"id":2}}"#,
+        );
+        assert_eq!(status, 200);
+        assert!(froxlor_listing(&server.addr).1.contains("\"count\": 1"));
+    }
+    let server = start_with(dir.path(), &["--restore-snapshot", "base"]);
+    let (status, body) = froxlor_listing(&server.addr);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"count\": 2"), "{body}");
+    drop(server);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_panelgate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("PANELGATE_RESTORE_SNAPSHOT", "missing")
+        .env("PANELGATE_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("restoring the snapshot \"missing\" at start") && err.contains("not found"),
+        "{err}"
+    );
+}
