@@ -15,8 +15,8 @@ const RESPONSE_READ: u64 = 1024 * 1024;
 pub(crate) enum KeptRequest {
     Raw {
         method: http::Method,
-        /// An owned copy of the path and query.
-        target: http::Uri,
+        /// An owned copy of the path and query (parsed again only when the journal is read).
+        target: String,
         content_type: Option<String>,
         body: panelgate_http::Body,
     },
@@ -26,12 +26,11 @@ pub(crate) enum KeptRequest {
 impl KeptRequest {
     /// Take what the journal keeps of `req`, and its size.
     pub(crate) fn take(req: &Request) -> (KeptRequest, usize) {
-        let target: http::Uri = req
+        let target = req
             .uri
             .path_and_query()
             .map_or("/", |pq| pq.as_str())
-            .parse()
-            .unwrap_or_default();
+            .to_owned();
         let body = match &req.body {
             panelgate_http::Body::Complete(b) if b.len() <= TEXT_CAP => {
                 panelgate_http::Body::Complete(bytes::Bytes::copy_from_slice(b))
@@ -43,7 +42,7 @@ impl KeptRequest {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let size = body.bytes().len() + target.path().len() + target.query().map_or(0, str::len);
+        let size = body.bytes().len() + target.len();
         let kept = KeptRequest::Raw {
             method: req.method.clone(),
             target,
@@ -65,7 +64,10 @@ impl KeptRequest {
                 target,
                 content_type,
                 body,
-            } => panelgate_http::redact::request(method, target, content_type.as_deref(), body),
+            } => {
+                let target: http::Uri = target.parse().unwrap_or_default();
+                panelgate_http::redact::request(method, &target, content_type.as_deref(), body)
+            }
             KeptRequest::Ready(text) => text.clone(),
         }
     }
