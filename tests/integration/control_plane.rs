@@ -934,3 +934,27 @@ async fn a_counted_plesk_fault_fires_once_in_a_schema_valid_packet() {
     );
     assert!(doc["components"]["schemas"]["Rule"]["properties"]["times"].is_object());
 }
+
+/// A call named by request text (an ISPsystem `func` of 1,000 characters) is kept cut to its
+/// column's size: the entry is journaled on every backend (a longer value would fail the
+/// database's insert, and the entries batched with it), and later requests are too.
+#[tokio::test]
+async fn a_long_call_name_is_cut_not_lost() {
+    let t = TestApp::demo().await;
+    let func = "x".repeat(1000);
+    t.request(
+        "GET",
+        &format!("/billmgr?func={func}&authinfo=admin:changeme1Q**&out=json"),
+        None,
+        "",
+    )
+    .await;
+    t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+        .await;
+    t.core.journal().flush().await;
+    let entries = journal(&t, "?protocol=ispsystem").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let call = entries[0]["call"].as_str().unwrap();
+    assert!(call.len() <= 250 && call.starts_with("xxx"), "{call}");
+    assert_eq!(journal(&t, "?protocol=froxlor").await.len(), 1);
+}

@@ -468,14 +468,28 @@ impl Memory {
             }
             meta.push_str(entity);
         }
-        let size = e.size_hint + meta.len() + 256;
+        // A write's changes hold whole records: kept whole up to the text cap, else as their
+        // capped text (counted either way).
+        let mut changes = Value::Array(e.touched.changes);
+        let changes_len = if changes.as_array().is_some_and(Vec::is_empty) {
+            2
+        } else {
+            let text = changes.to_string();
+            if text.len() > TEXT_CAP {
+                changes = Value::String(capped(text));
+                TEXT_CAP + 64
+            } else {
+                text.len()
+            }
+        };
+        let size = e.size_hint + meta.len() + changes_len + e.fault.len() + 256;
         let held = Held {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             at,
             status: i32::from(e.status),
             duration_ms: e.duration_ms,
             meta: meta.into_boxed_str(),
-            changes: Value::Array(e.touched.changes),
+            changes,
             fault: e.fault,
             texts: e.texts,
             size,
@@ -525,6 +539,21 @@ impl Memory {
     }
 }
 
+/// The longest short field (call, actor, request id, fault, the entity list) an entry keeps:
+/// what a `varchar(255)` column holds, with room for the list's commas.
+const SHORT_FIELD: usize = 250;
+
+/// Cut `text` to at most `max` bytes, at a character boundary.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
 /// Cut `text` to [`TEXT_CAP`] bytes (at a character boundary), saying how long it was.
 pub fn capped(text: String) -> String {
     if text.len() <= TEXT_CAP {
@@ -549,7 +578,29 @@ impl Journal<'_> {
     }
 
     /// Queue an entry; never waits (a full queue drops it, counted).
-    pub fn record(&self, e: NewEntry) {
+    pub fn record(&self, mut e: NewEntry) {
+        // The short fields come (partly) from request text: each is cut to what a database
+        // column holds, so one long `func` can neither fail a batch nor grow the journal.
+        for field in [
+            &mut e.request_id,
+            &mut e.protocol,
+            &mut e.call,
+            &mut e.actor,
+            &mut e.fault,
+        ] {
+            cut(field, SHORT_FIELD);
+        }
+        let mut kept = 1;
+        while kept < e.touched.entities.len()
+            && e.touched.entities[..=kept]
+                .iter()
+                .map(|s| s.len() + 1)
+                .sum::<usize>()
+                < SHORT_FIELD
+        {
+            kept += 1;
+        }
+        e.touched.entities.truncate(kept);
         let (tx, queued) = match &self.core.inner.journal {
             Queue::Off => return,
             Queue::Memory(memory) => return memory.push(self.core.now(), e),

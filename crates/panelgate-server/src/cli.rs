@@ -323,8 +323,16 @@ pub async fn journal(args: &JournalArgs) -> Outcome {
     }
 }
 
+/// `text` with control characters (escape sequences a request may carry) shown as `?`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 fn print_entry(e: &Value, whole: bool) {
     if whole {
+        // JSON escapes every control character.
         println!("{e}");
         return;
     }
@@ -339,17 +347,19 @@ fn print_entry(e: &Value, whole: bool) {
         "#{} {} {} {} {} {} {:.1} ms{}{}",
         e["id"],
         e["at"],
-        e["protocol"].as_str().unwrap_or(""),
-        e["call"].as_str().unwrap_or(""),
-        e["actor"].as_str().unwrap_or(""),
+        printable(e["protocol"].as_str().unwrap_or("")),
+        printable(e["call"].as_str().unwrap_or("")),
+        printable(e["actor"].as_str().unwrap_or("")),
         e["status"],
         e["duration_ms"].as_f64().unwrap_or(0.0),
         if entities.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", entities.join(" "))
+            format!(" [{}]", printable(&entities.join(" ")))
         },
-        fault.map(|f| format!(" fault: {f}")).unwrap_or_default()
+        fault
+            .map(|f| format!(" fault: {}", printable(f)))
+            .unwrap_or_default()
     );
 }
 
