@@ -292,12 +292,7 @@ impl Held {
             actor: m.actor.to_owned(),
             status: self.status,
             duration_ms: self.duration_ms,
-            entities: m
-                .entities
-                .split(',')
-                .filter(|e| !e.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            entities: entity_list(m.entities),
             request: String::new(),
             response: String::new(),
             changes: self.changes.clone(),
@@ -539,6 +534,15 @@ impl Memory {
     }
 }
 
+/// The entities of a comma-separated list (`,customer:42,task:3,` as the database keeps it, or
+/// without the outer commas as the memory journal does).
+fn entity_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The longest short field (call, actor, request id, fault, the entity list) an entry keeps:
 /// what a `varchar(255)` column holds, with room for the list's commas.
 const SHORT_FIELD: usize = 250;
@@ -707,12 +711,7 @@ impl Journal<'_> {
                 actor: r.actor,
                 status: r.status,
                 duration_ms: r.duration_ms,
-                entities: r
-                    .entities
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                entities: entity_list(&r.entities),
                 request: r.request,
                 response: r.response,
                 changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),

@@ -341,20 +341,13 @@ impl Core {
         }
         txn.commit().await?;
         let dirs = [self.homes_dir(), self.storage_dir()];
-        tokio::task::spawn_blocking(move || {
+        snapshot::blocking(move || {
             for dir in dirs {
-                match std::fs::remove_dir_all(&dir) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(CoreError::Unavailable(format!("{}: {e}", dir.display())))
-                    }
-                }
+                snapshot::remove_dir(&dir).map_err(|e| snapshot::io_error(&dir, e))?;
             }
             Ok(())
         })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+        .await?;
         self.inner.failed_logins.clear();
         Ok(())
     }

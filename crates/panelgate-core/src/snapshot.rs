@@ -84,7 +84,7 @@ fn check_name(name: &str) -> CoreResult<()> {
     }
 }
 
-fn io_error(what: &Path, e: std::io::Error) -> CoreError {
+pub(crate) fn io_error(what: &Path, e: std::io::Error) -> CoreError {
     CoreError::Unavailable(format!("{}: {e}", what.display()))
 }
 
@@ -190,7 +190,8 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
     Ok((files, bytes))
 }
 
-fn remove_dir(dir: &Path) -> std::io::Result<()> {
+/// Remove `dir` and everything in it; a missing one is already removed.
+pub(crate) fn remove_dir(dir: &Path) -> std::io::Result<()> {
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
@@ -198,7 +199,7 @@ fn remove_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Run blocking file work off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> CoreResult<T> + Send + 'static,
 ) -> CoreResult<T> {
     tokio::task::spawn_blocking(f)
