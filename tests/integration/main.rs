@@ -4,6 +4,8 @@
 mod backups;
 mod captures;
 mod control_plane;
+/// The dashboard (issue 13).
+mod dashboard;
 mod froxlor_api;
 mod froxlor_captures;
 mod froxlor_golden;

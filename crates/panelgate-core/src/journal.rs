@@ -41,6 +41,36 @@ const MAX_ENTITIES: usize = 64;
 
 tokio::task_local! {
     static SCOPE: RefCell<Touched>;
+    static REQUEST: Request;
+}
+
+/// What the core knows of the panel API request it runs in, whether or not it is journaled.
+#[derive(Debug, Default)]
+struct Request {
+    /// The panel API (`froxlor`, `plesk`, `ispsystem`, `httpapi`).
+    protocol: &'static str,
+    /// A fired fault rule's `fail_task`: backup tasks this request starts fail at this
+    /// progress (percent).
+    fail_tasks_at: std::cell::Cell<Option<i64>>,
+}
+
+/// Run `f` as a request of the panel API `protocol`: the customers it creates are noted as
+/// created through it, and a fault rule's `fail_task` reaches the tasks it starts.
+pub async fn request<F: Future>(protocol: &'static str, f: F) -> F::Output {
+    REQUEST
+        .scope(
+            Request {
+                protocol,
+                ..Request::default()
+            },
+            f,
+        )
+        .await
+}
+
+/// The panel API the running request came through (`""` outside a [`request`]).
+pub(crate) fn origin() -> &'static str {
+    REQUEST.try_with(|r| r.protocol).unwrap_or("")
 }
 
 /// What a request touched, as the core noted it.
@@ -50,20 +80,17 @@ pub struct Touched {
     pub entities: Vec<String>,
     /// `{"entity": "kind:id", "change": {…}}` per write.
     pub changes: Vec<Value>,
-    /// A fired fault rule's `fail_task`: backup tasks this request starts fail at this
-    /// progress (percent).
-    pub fail_tasks_at: Option<i64>,
 }
 
 /// Make the backup tasks the running request starts fail at `progress` percent (a fault
-/// rule's `fail_task` effect; nothing outside a [`scope`]).
+/// rule's `fail_task` effect; nothing outside a [`request`]).
 pub fn fail_tasks_at(progress: i64) {
-    let _ = SCOPE.try_with(|t| t.borrow_mut().fail_tasks_at = Some(progress.clamp(0, 99)));
+    let _ = REQUEST.try_with(|r| r.fail_tasks_at.set(Some(progress.clamp(0, 99))));
 }
 
 /// The failure a fault rule set for tasks the running request starts.
 pub(crate) fn task_fault() -> Option<i64> {
-    SCOPE.try_with(|t| t.borrow().fail_tasks_at).ok().flatten()
+    REQUEST.try_with(|r| r.fail_tasks_at.get()).ok().flatten()
 }
 
 /// Run `f` and collect what the core notes it touches.

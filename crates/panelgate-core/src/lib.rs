@@ -62,6 +62,17 @@ pub use clock::{Clock, ClockState, ManualClock, SystemClock, VirtualClock};
 pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
 pub use limits::Limits;
 pub use model::*;
+
+/// What the store holds (see [`Core::counts`]).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Counts {
+    pub resellers: u64,
+    pub customers: u64,
+    pub subscriptions: u64,
+    pub archives: u64,
+    /// Backup tasks by state.
+    pub tasks: Vec<(String, i64)>,
+}
 pub use password::HashProfile;
 pub use policy::{Actor, ActorKind, Operation, Principal, SystemCap, Who};
 pub use settings::SettingsSnapshot;
@@ -365,6 +376,23 @@ impl Core {
             .into_tuple::<(String, i64)>()
             .all(self.reader())
             .await?)
+    }
+
+    /// How many records the store holds, each counted by the database (for an overview).
+    pub async fn counts(&self, _system: &SystemCap) -> CoreResult<Counts> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        use store::entity::{admins, backup_archives, customers, subscriptions};
+        let db = self.reader();
+        Ok(Counts {
+            resellers: admins::Entity::find()
+                .filter(admins::Column::CustomersSeeAll.eq(false))
+                .count(db)
+                .await?,
+            customers: customers::Entity::find().count(db).await?,
+            subscriptions: subscriptions::Entity::find().count(db).await?,
+            archives: backup_archives::Entity::find().count(db).await?,
+            tasks: self.task_counts(_system).await?,
+        })
     }
 
     /// The database pools: (name, open connections, idle connections).

@@ -377,6 +377,8 @@ pub struct Customer {
     pub external_id: String,
     pub description: String,
     pub created_at: i64,
+    /// The panel API it was created through, or empty.
+    pub created_via: String,
 }
 
 /// What a new customer is made of. Owner, guid and document root are decided by the core.

@@ -59,6 +59,13 @@ pub fn render(c: &Customer, view: View, version: FroxlorVersion, usages: bool) -
     Value::Object(m)
 }
 
+/// The customer as an admin's `Customers.get` answers it (`{"data": {…}}`), pretty-printed:
+/// what a dashboard shows as the Froxlor view of a customer.
+pub fn view(c: &Customer, version: FroxlorVersion) -> String {
+    let answer = serde_json::json!({ "data": render(c, View::Admin, version, true) });
+    serde_json::to_string_pretty(&answer).unwrap_or_default()
+}
+
 /// The customer object written straight into response text at nesting `level`.
 pub fn render_text(
     out: &mut String,
@@ -329,6 +336,7 @@ mod tests {
             external_id: String::new(),
             description: String::new(),
             created_at: 0,
+            created_via: String::new(),
         };
         c.profile.name = "Näme".into();
         c.profile.firstname = "First".into();

@@ -20,6 +20,13 @@ mod customers;
 mod orders;
 pub mod render;
 
+/// The customer as `customers/details-by-id.json` answers it, pretty-printed: what a dashboard
+/// shows as the httpapi.com view of a customer.
+pub fn customer_view(c: &panelgate_core::Customer) -> String {
+    serde_json::to_string_pretty(&serde_json::Value::Object(customers::customer_map(c)))
+        .unwrap_or_default()
+}
+
 use std::net::IpAddr;
 
 use http::{Method, Uri};

@@ -149,6 +149,14 @@ fn requested_page(p: &Params) -> Option<(usize, usize)> {
     Some((num, cnt))
 }
 
+/// The customer as an admin's `func=account&out=xml` lists it (a page of one row): what a
+/// dashboard shows as the ISPsystem view of a customer.
+pub fn view(c: &Customer) -> String {
+    let list = page_of(vec![account_row(c)], 1, 1, 1, &ACCOUNT_COLUMNS);
+    let doc = crate::doc::Doc::new("account", list).with_binary("/billmgr");
+    crate::render::render(&doc, crate::render::Format::Xml)
+}
+
 /// `func=account`.
 pub async fn list(core: &Core, principal: &Principal, p: &Params) -> Body {
     // An admin's page is paged by the database (a customer sees only itself anyway).

@@ -236,6 +236,25 @@ async fn select(
     }))
 }
 
+/// The customer as `<customer><get>` answers it (both datasets) in a packet of
+/// `version`, pretty-printed: what a dashboard shows as the Plesk view of a customer.
+pub fn view(c: &Customer, version: &str) -> String {
+    let mut r = crate::ok_result();
+    r.add_text("id", c.id.to_string());
+    let mut data = Element::new("data");
+    data.push(gen_info(c));
+    data.push(stat(c));
+    r.push(data);
+    let mut get = Element::new("get");
+    get.push(r);
+    let mut customer = Element::new("customer");
+    customer.push(get);
+    let mut packet = Element::new("packet");
+    packet.attrs.push(("version".into(), version.into()));
+    packet.push(customer);
+    crate::xml::write(&packet, true)
+}
+
 fn gen_info(c: &Customer) -> Element {
     let mut g = Element::new("gen_info");
     let p = &c.profile;

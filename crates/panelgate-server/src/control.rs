@@ -26,8 +26,13 @@ pub struct Access {
 impl Access {
     pub fn allows(&self, headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>) -> bool {
         match &self.token {
-            Some(token) => panelgate_http::auth::bearer(headers)
-                .is_some_and(|given| panelgate_core::policy::secret_matches(given, token)),
+            Some(token) => {
+                panelgate_http::auth::bearer(headers)
+                    .is_some_and(|given| panelgate_core::policy::secret_matches(given, token))
+                    // The dashboard's login keeps the token in a cookie.
+                    || crate::ui::cookie_token(headers)
+                        .is_some_and(|given| panelgate_core::policy::secret_matches(&given, token))
+            }
             None => peer.is_some_and(|p| p.ip().is_loopback()),
         }
     }
@@ -61,31 +66,117 @@ fn error(status: u16, message: impl Into<String>) -> Response {
 
 /// The control API's answer for a core error.
 pub fn core_error(e: CoreError) -> Response {
+    let (status, message) = core_error_parts(e);
+    error(status, message)
+}
+
+/// The status and the text the control API (and the dashboard) answer a core error with.
+pub fn core_error_parts(e: CoreError) -> (u16, String) {
     match e {
-        CoreError::NotFound { entity, key } => error(404, format!("{entity:?} {key} not found")),
+        CoreError::NotFound { entity, key } => (404, format!("{entity:?} {key} not found")),
         CoreError::AlreadyExists { entity, key } => {
-            error(409, format!("{entity:?} {key} already exists"))
+            (409, format!("{entity:?} {key} already exists"))
         }
-        CoreError::Invalid { field, reason } => error(400, format!("{field}: {reason}")),
-        CoreError::Forbidden(d) => error(403, format!("forbidden: {d:?}")),
-        CoreError::QuotaExceeded(q) => error(409, format!("quota exceeded: {q:?}")),
-        CoreError::Conflict(reason) => error(409, reason),
+        CoreError::Invalid { field, reason } => (400, format!("{field}: {reason}")),
+        CoreError::Forbidden(d) => (403, format!("forbidden: {d:?}")),
+        CoreError::QuotaExceeded(q) => (409, format!("quota exceeded: {q:?}")),
+        CoreError::Conflict(reason) => (409, reason),
         CoreError::Unavailable(reason) => {
             tracing::error!(error = %reason, "control API: unavailable");
-            error(503, "the database or the storage is unavailable")
+            (503, "the database or the storage is unavailable".into())
         }
         CoreError::Internal(reason) => {
             tracing::error!(error = %reason, "control API: internal error");
-            error(500, "internal error (see the server log)")
+            (500, "internal error (see the server log)".into())
         }
     }
+}
+
+/// Whether a request that changes something comes from another site's page (a browser sends
+/// `Sec-Fetch-Site`, or at least `Origin`): such requests are refused, so that a page on the
+/// web cannot drive a loopback-only control API through the browser of the person using it.
+pub fn cross_site(method: &http::Method, headers: &http::HeaderMap) -> bool {
+    if matches!(*method, http::Method::GET | http::Method::HEAD) {
+        return false;
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    match headers.get(http::header::ORIGIN) {
+        None => false,
+        Some(origin) => {
+            let host = headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            let origin = origin.to_str().unwrap_or_default();
+            let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+            host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
+        }
+    }
+}
+
+/// Empty the store and load the seed data set again (one at a time, not during a snapshot's
+/// save or restore); the milliseconds it took.
+pub(crate) async fn reset_store(app: &crate::App) -> Result<f64, (u16, String)> {
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    app.core
+        .reset(&app.system)
+        .await
+        .map_err(core_error_parts)?;
+    if let Err(e) = app.options.seed.load(&app.core, &app.system).await {
+        tracing::error!(error = %e, "reset: loading the seed data set");
+        return Err((
+            500,
+            format!("the store was emptied, but its seed did not load: {e}"),
+        ));
+    }
+    let took_ms = started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(took_ms, seed = ?app.options.seed, "store reset");
+    Ok(took_ms)
+}
+
+/// Save a snapshot (not while a reset or a restore runs: it would save half of one).
+pub(crate) async fn save_snapshot_now(app: &crate::App, name: &str) -> Result<Manifest, CoreError> {
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    let saved = app.core.snapshots().save(&app.system, name).await?;
+    tracing::info!(
+        name,
+        took_ms = started.elapsed().as_millis() as u64,
+        "snapshot saved"
+    );
+    Ok(saved)
+}
+
+/// Restore a snapshot (one at a time with resets and saves); the milliseconds it took.
+pub(crate) async fn restore_snapshot_now(
+    app: &crate::App,
+    name: &str,
+) -> Result<(Manifest, f64), CoreError> {
+    let _one = app.resetting.lock().await;
+    let started = std::time::Instant::now();
+    let restored = app.core.snapshots().restore(&app.system, name).await?;
+    let took_ms = started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(name, took_ms, "snapshot restored");
+    Ok((restored, took_ms))
+}
+
+/// Delete a snapshot (not while one is saved or restored).
+pub(crate) async fn delete_snapshot_now(
+    app: &crate::App,
+    name: &str,
+) -> Result<Manifest, CoreError> {
+    let _one = app.resetting.lock().await;
+    app.core.snapshots().delete(&app.system, name).await
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
+pub(crate) fn backup_options(q: &HashMap<String, String>) -> BackupOptions {
     BackupOptions {
         description: q.get("description").cloned().unwrap_or_default(),
         prefix: q.get("prefix").cloned().unwrap_or_default(),
@@ -263,25 +354,16 @@ async fn ready(core: &Core) -> Response {
         (status = 200, description = "`{\"reset\": true, \"seed\": …, \"took_ms\": …}`", body = Object),
         (status = 500, description = "The store was emptied but the seed did not load", body = ControlError)))]
 async fn reset(app: &crate::App) -> Result<Response, CoreError> {
-    let _one = app.resetting.lock().await;
-    let started = std::time::Instant::now();
-    app.core.reset(&app.system).await?;
-    if let Err(e) = app.options.seed.load(&app.core, &app.system).await {
-        tracing::error!(error = %e, "reset: loading the seed data set");
-        return Ok(error(
-            500,
-            format!("the store was emptied, but its seed did not load: {e}"),
-        ));
-    }
-    let took_ms = started.elapsed().as_secs_f64() * 1e3;
-    tracing::info!(took_ms, seed = ?app.options.seed, "store reset");
-    Ok(json_response(
-        200,
-        &json!({ "reset": true, "seed": seed_name(&app.options.seed), "took_ms": took_ms }),
-    ))
+    Ok(match reset_store(app).await {
+        Ok(took_ms) => json_response(
+            200,
+            &json!({ "reset": true, "seed": seed_name(&app.options.seed), "took_ms": took_ms }),
+        ),
+        Err((status, message)) => error(status, message),
+    })
 }
 
-fn seed_name(seed: &crate::Seed) -> String {
+pub(crate) fn seed_name(seed: &crate::Seed) -> String {
     match seed {
         crate::Seed::Demo => "demo".into(),
         crate::Seed::File(path) => path.display().to_string(),
@@ -417,15 +499,7 @@ async fn save_snapshot(app: &crate::App, body: &[u8]) -> Answer {
     let Ok(SaveSnapshot { name }) = serde_json::from_slice::<SaveSnapshot>(body) else {
         return Ok(error(400, r#"body: {"name": "<snapshot name>"}"#));
     };
-    // Not while a reset or a restore runs: it would save half of one.
-    let _one = app.resetting.lock().await;
-    let started = std::time::Instant::now();
-    let saved = app.core.snapshots().save(&app.system, &name).await?;
-    tracing::info!(
-        name,
-        took_ms = started.elapsed().as_millis() as u64,
-        "snapshot saved"
-    );
+    let saved = save_snapshot_now(app, &name).await?;
     Ok(json_response(201, &to_json(&saved)))
 }
 
@@ -448,11 +522,7 @@ async fn get_snapshot(app: &crate::App, name: &str) -> Answer {
         (status = 200, description = "`{\"restored\": <manifest>, \"took_ms\": …}`", body = Object),
         (status = 404, description = "No such snapshot", body = ControlError)))]
 async fn restore_snapshot(app: &crate::App, name: &str) -> Answer {
-    let _one = app.resetting.lock().await;
-    let started = std::time::Instant::now();
-    let restored = app.core.snapshots().restore(&app.system, name).await?;
-    let took_ms = started.elapsed().as_secs_f64() * 1e3;
-    tracing::info!(name, took_ms, "snapshot restored");
+    let (restored, took_ms) = restore_snapshot_now(app, name).await?;
     Ok(json_response(
         200,
         &json!({ "restored": restored, "took_ms": took_ms }),
@@ -467,7 +537,7 @@ async fn restore_snapshot(app: &crate::App, name: &str) -> Answer {
 async fn delete_snapshot(app: &crate::App, name: &str) -> Answer {
     Ok(json_response(
         200,
-        &to_json(&app.core.snapshots().delete(&app.system, name).await?),
+        &to_json(&delete_snapshot_now(app, name).await?),
     ))
 }
 

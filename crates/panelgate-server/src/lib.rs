@@ -22,6 +22,7 @@ mod journaling;
 pub mod metrics;
 pub mod openapi;
 pub mod tls;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,6 +71,8 @@ pub struct AppOptions {
     pub seed: Seed,
     /// Fault rules in force from the start (`[[faults]]`).
     pub faults: Vec<panelgate_http::faults::Rule>,
+    /// The listeners' base URLs, as the dashboard shows them.
+    pub listeners: Vec<String>,
 }
 
 /// The data set a fresh database gets, and a reset brings back.
@@ -121,6 +124,7 @@ impl Default for AppOptions {
             upload_url_hosts: Vec::new(),
             seed: Seed::Demo,
             faults: Vec::new(),
+            listeners: Vec::new(),
         }
     }
 }
@@ -143,6 +147,9 @@ impl AppOptions {
             upload_url_hosts: config.upload_url_hosts.clone(),
             seed: Seed::from_config(config),
             faults: config.faults.clone(),
+            listeners: std::iter::once(format!("http://{}", config.listen))
+                .chain(config.tls_listen.iter().map(|a| format!("https://{a}")))
+                .collect(),
         }
     }
 
@@ -233,7 +240,11 @@ impl App {
                     // Journaled: the request, what the core touched, the answer (redacted when
                     // the journal is read, or written to a shared database).
                     let (request, request_size) = journaling::KeptRequest::take(&req);
-                    let (resp, touched) = panelgate_core::journal::scope(f.handle(req, &cx)).await;
+                    let (resp, touched) = panelgate_core::journal::request(
+                        protocol,
+                        panelgate_core::journal::scope(f.handle(req, &cx)),
+                    )
+                    .await;
                     let (resp, response, response_size) =
                         journaling::KeptResponse::take(resp).await;
                     self.core
@@ -254,12 +265,24 @@ impl App {
                         });
                     resp
                 }
-                Some(f) => f.handle(req, &cx).await,
+                Some(f) => panelgate_core::journal::request(protocol, f.handle(req, &cx)).await,
                 None if control => {
                     cx.set_call(format!("{} {}", req.method, req.uri.path()));
-                    if self.access.allows(&req.headers, req.peer) {
+                    let path = req.uri.path();
+                    let ui_route = ui::Route::parse(req.method.as_str(), path);
+                    if control::cross_site(&req.method, &req.headers) {
+                        control::forbidden()
+                    } else if ui_route.as_ref().is_some_and(ui::Route::is_login) {
+                        ui::handle(self, &req, ui_route.unwrap_or(ui::Route::Login)).await
+                    } else if self.access.allows(&req.headers, req.peer) {
                         cx.set_actor("system");
-                        control::handle(self, &req).await
+                        match ui_route {
+                            Some(route) => ui::handle(self, &req, route).await,
+                            None if ui::is_ui(path) => control::not_found(),
+                            None => control::handle(self, &req).await,
+                        }
+                    } else if ui::is_ui(path) {
+                        ui::refused(self, &req)
                     } else {
                         control::forbidden()
                     }
@@ -293,7 +316,9 @@ impl App {
             let started = Instant::now();
             let cx = Context::new(req.headers());
             cx.set_call("POST /_panelgate/archives");
-            let resp = if self.access.allows(req.headers(), Some(peer)) {
+            let resp = if control::cross_site(req.method(), req.headers()) {
+                control::forbidden()
+            } else if self.access.allows(req.headers(), Some(peer)) {
                 cx.set_actor("system");
                 let uri = req.uri().clone();
                 let body = panelgate_http::body_reader(req.into_body());
@@ -388,6 +413,18 @@ fn finish(
         tracing::info!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
     }
     resp
+}
+
+/// A curl line per panel API (and the health check) against `base`, with the demo data's
+/// credentials: the banner prints them, the dashboard shows them.
+pub fn curl_examples(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("Froxlor", format!("curl -s -u demo-froxlor-admin-key:demo-froxlor-admin-secret -d '{{\"command\":\"Customers.listing\"}}' {base}/api.php")),
+        ("Plesk", format!("curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php")),
+        ("ISPsystem", format!("curl -s '{base}/billmgr?authinfo=admin:changeme1Q**&func=account&out=json'")),
+        ("httpapi", format!("curl -s '{base}/api/customers/search.json?auth-userid=2&api-key=demo-httpapi-key&no-of-records=10&page-no=1'")),
+        ("health", format!("curl -s {base}/_panelgate/health")),
+    ]
 }
 
 /// Open the database with the configured limits, load the demo data into a fresh one, and build
@@ -679,19 +716,12 @@ pub fn banner(config: &Config, addr: SocketAddr, backend: &str, loaded_demo: boo
         out.push_str("  customers  customer1, customer2 / changeme1Q**  (customer1 key demo-froxlor-customer1-key:demo-froxlor-customer1-secret)\n");
     }
     out.push_str("\ntry:\n");
-    out.push_str(&format!(
-        "  Froxlor:  curl -s -u demo-froxlor-admin-key:demo-froxlor-admin-secret -d '{{\"command\":\"Customers.listing\"}}' {base}/api.php\n"
-    ));
-    out.push_str(&format!(
-        "  Plesk:    curl -s -H 'HTTP_AUTH_LOGIN: admin' -H 'HTTP_AUTH_PASSWD: changeme1Q**' -H 'HTTP_PRETTY_PRINT: TRUE' -d '<packet><customer><get><filter/><dataset><gen_info/></dataset></get></customer></packet>' {base}/enterprise/control/agent.php\n"
-    ));
-    out.push_str(&format!(
-        "  ISPsystem: curl -s '{base}/billmgr?authinfo=admin:changeme1Q**&func=account&out=json'\n"
-    ));
-    out.push_str(&format!(
-        "  httpapi:  curl -s '{base}/api/customers/search.json?auth-userid=2&api-key=demo-httpapi-key&no-of-records=10&page-no=1'\n"
-    ));
-    out.push_str(&format!("  health:   curl -s {base}/_panelgate/health\n"));
+    for (panel, line) in curl_examples(&base) {
+        if panel == "health" {
+            out.push_str(&format!("  dashboard: {base}/_panelgate/ui\n"));
+        }
+        out.push_str(&format!("  {:<9} {line}\n", format!("{panel}:")));
+    }
     out
 }
 

@@ -80,6 +80,7 @@ pub(crate) fn row_to_customer(row: customers::Model, admin_loginname: String) ->
         external_id: row.external_id,
         description: row.description,
         created_at: row.created_at,
+        created_via: row.created_via,
         loginname: row.loginname,
     }
 }

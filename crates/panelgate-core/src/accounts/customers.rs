@@ -273,6 +273,7 @@ fn new_row(r: NewRow<'_>) -> customers::ActiveModel {
         external_id: Set(new.external_id.clone()),
         description: Set(new.description.clone()),
         created_at: Set(now),
+        created_via: Set(crate::journal::origin().to_owned()),
         diskspace_used: Set(0),
         mysqls_used: Set(0),
         emails_used: Set(0),

@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(CustomerSearch),
             Box::new(Journal),
             Box::new(TaskFaults),
+            Box::new(CustomerOrigin),
         ]
     }
 }
@@ -52,6 +53,37 @@ impl MigrationTrait for JobTargetDir {
                     .add_column(
                         ColumnDef::new(backup_jobs::Column::TargetDir)
                             .text()
+                            .not_null()
+                            .default(""),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// `customers.created_via`: the panel API a customer was created through.
+struct CustomerOrigin;
+
+impl MigrationName for CustomerOrigin {
+    fn name(&self) -> &str {
+        "m0009_customer_origin"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CustomerOrigin {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.has_column("customers", "created_via").await? {
+            return Ok(());
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(customers::Entity)
+                    .add_column(
+                        ColumnDef::new(customers::Column::CreatedVia)
+                            .string()
                             .not_null()
                             .default(""),
                     )

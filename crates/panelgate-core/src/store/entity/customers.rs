@@ -75,6 +75,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub created_at: i64,
+    /// The panel API the customer was created through (`froxlor`, `plesk`, `ispsystem`,
+    /// `httpapi`), or empty (a data set, an import, the control API).
+    #[sea_orm(default_value = "")]
+    #[serde(default)]
+    pub created_via: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
