@@ -125,6 +125,27 @@ try {
   check(!logins.includes("browserbob") && !logins.includes("browserok"), `created customers gone: ${logins}`);
   report({ step: "reset brings the demo data back", customers: logins.length });
 
+  // Keyboard: the first Tab reaches the skip link, which leads to the content; the overview
+  // names the listener as bound.
+  await page.goto(UI);
+  await page.keyboard.press("Tab");
+  const first = await page.evaluate(() => document.activeElement.textContent);
+  check(first === "Skip to content", `the first Tab reaches ${first}`);
+  await page.keyboard.press("Enter");
+  check(page.url().endsWith("#main"), `the skip link leads to the content: ${page.url()}`);
+  await page.locator("dd code", { hasText: base }).waitFor();
+  // Without JavaScript the pages still read and their forms still work.
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  plain.on("request", (r) => requests.push(r.url()));
+  const np = await plain.newPage();
+  await np.goto(`${UI}/customers?q=customer1`);
+  check((await np.locator("tbody tr").count()) >= 1, "the customers table without JavaScript");
+  await np.goto(`${UI}/faults`);
+  await np.getByRole("button", { name: "Advance" }).click();
+  await np.getByRole("status").filter({ hasText: "clock advanced" }).waitFor();
+  await plain.close();
+  report({ step: "keyboard and no-JavaScript checks" });
+
   // Screenshots and page weights of every page at desktop and phone width. A fresh customer
   // and backup give the customer and backups pages something to show.
   const again = await plesk(addPacket("screenshot"));

@@ -206,6 +206,13 @@ impl App {
         }
     }
 
+    /// The listeners as they were bound (a port 0 in the configuration becomes the real one),
+    /// for the dashboard.
+    pub fn with_listeners(mut self, listeners: Vec<String>) -> App {
+        self.options.listeners = listeners;
+        self
+    }
+
     pub fn options(&self) -> &AppOptions {
         &self.options
     }

@@ -88,6 +88,7 @@ fn main() -> std::process::ExitCode {
             }
         };
         let mut tls_listeners = Vec::new();
+        let mut bound_urls = vec![format!("http://{addr}")];
         if let Some(tls) = &tls {
             for at in &config.tls_listen {
                 match tokio::net::TcpListener::bind(at).await {
@@ -96,6 +97,7 @@ fn main() -> std::process::ExitCode {
                             .local_addr()
                             .map_or_else(|_| at.to_string(), |a| a.to_string());
                         print!("{}", panelgate_server::tls_banner(&bound, tls));
+                        bound_urls.push(format!("https://{bound}"));
                         tls_listeners.push((l, tls.acceptor.clone()));
                     }
                     Err(e) => {
@@ -105,6 +107,7 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        let app = app.with_listeners(bound_urls);
         print!(
             "{}",
             panelgate_server::banner(&config, addr, app.core().backend_name(), loaded_demo)
