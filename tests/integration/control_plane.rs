@@ -958,3 +958,41 @@ async fn a_long_call_name_is_cut_not_lost() {
     assert!(call.len() <= 250 && call.starts_with("xxx"), "{call}");
     assert_eq!(journal(&t, "?protocol=froxlor").await.len(), 1);
 }
+
+/// A `fail_task` fault reaches the task its request starts with the journal off too (the
+/// request's scope is the core's, not the journal's).
+#[tokio::test]
+async fn a_fail_task_fault_works_with_the_journal_off() {
+    let t = TestApp::demo_with(
+        AppOptions::default(),
+        panelgate_core::Limits {
+            journal_max_entries: 0,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(!t.core.journal().enabled());
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("f.bin"), vec![7u8; 256 * 1024]).unwrap();
+    let (status, rule) = json(
+        &t,
+        "POST",
+        "/_panelgate/faults",
+        r#"{"protocol":"plesk","call":"backup-manager/backup-customer","effect":"fail_task","progress":10,"times":1}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{rule}");
+    let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
+    let r = t
+        .plesk(&panelgate_testkit::plesk_login("admin"), backup)
+        .await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    let (_, task) = json(&t, "GET", "/_panelgate/tasks/1", "").await;
+    assert_eq!(task["state"], "failed", "{task}");
+    assert!(
+        task["error"].as_str().unwrap().contains("injected fault"),
+        "{task}"
+    );
+}
