@@ -996,3 +996,32 @@ async fn a_fail_task_fault_works_with_the_journal_off() {
         "{task}"
     );
 }
+
+/// Following the journal: oldest first after an id, page by page, reaches every entry once and
+/// in order (what `panelgate journal --follow` does), however many arrived between two reads.
+#[tokio::test]
+async fn the_journal_is_followed_page_by_page_without_skipping() {
+    let t = TestApp::demo().await;
+    for _ in 0..7 {
+        t.froxlor(ADMIN_KEY, r#"{"command":"Customers.listing"}"#)
+            .await;
+    }
+    let (mut seen, mut last) = (Vec::new(), 0);
+    loop {
+        let page = journal(&t, &format!("?order=asc&limit=3&after={last}")).await;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            let id = e["id"].as_i64().unwrap();
+            assert!(id > last, "{id} after {last}");
+            last = id;
+            seen.push(id);
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    let newest = journal(&t, "?limit=1").await;
+    assert_eq!(newest[0]["id"].as_i64(), seen.last().copied());
+    let (status, _) = json(&t, "GET", "/_panelgate/journal?order=sideways", "").await;
+    assert_eq!(status, 400);
+}

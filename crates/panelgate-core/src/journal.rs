@@ -249,6 +249,9 @@ pub struct Filter {
     pub after_id: Option<i64>,
     /// At most this many (1–1000; default 100).
     pub limit: Option<u64>,
+    /// The oldest first instead of the newest (to follow the journal page by page after
+    /// `after_id` without skipping any).
+    pub oldest_first: bool,
 }
 
 pub(crate) enum Msg {
@@ -505,8 +508,9 @@ impl Memory {
             }
         };
         let size = e.size_hint + meta.len() + changes_len + e.fault.len() + 256;
-        let held = Held {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+        let mut held = Held {
+            // Given under the lock below, so that ids grow in the order entries are kept.
+            id: 0,
             at,
             status: i32::from(e.status),
             duration_ms: e.duration_ms,
@@ -518,6 +522,7 @@ impl Memory {
         };
         let mut guard = self.entries.lock().expect("journal lock");
         let (entries, bytes) = &mut *guard;
+        held.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         entries.push_back(held);
         *bytes += size;
         while entries.len() > self.max_entries || (*bytes > self.max_bytes && entries.len() > 1) {
@@ -530,9 +535,12 @@ impl Memory {
     fn query(&self, f: &Filter, limit: usize) -> Vec<Entry> {
         let picked: Vec<(Entry, LazyTexts)> = {
             let held = self.entries.lock().expect("journal lock");
-            held.0
-                .iter()
-                .rev()
+            let ordered: Box<dyn Iterator<Item = &Held>> = if f.oldest_first {
+                Box::new(held.0.iter())
+            } else {
+                Box::new(held.0.iter().rev())
+            };
+            ordered
                 .filter(|h| {
                     let m = h.meta();
                     f.protocol.as_ref().is_none_or(|p| m.protocol == p)
@@ -702,7 +710,11 @@ impl Journal<'_> {
             return Ok(memory.query(filter, limit as usize));
         }
         self.flush().await;
-        let mut q = journal::Entity::find().order_by_desc(J::Id);
+        let mut q = if filter.oldest_first {
+            journal::Entity::find().order_by_asc(J::Id)
+        } else {
+            journal::Entity::find().order_by_desc(J::Id)
+        };
         if let Some(p) = &filter.protocol {
             q = q.filter(J::Protocol.eq(p.as_str()));
         }

@@ -313,12 +313,17 @@ pub async fn journal(args: &JournalArgs) -> Outcome {
         return Ok(());
     }
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let path = format!("/_panelgate/journal?limit=1000&after={last}{filter}");
+        // Oldest first after the last one printed, page by page: none is skipped however many
+        // arrive between two polls (as long as the journal keeps them).
+        let path = format!("/_panelgate/journal?order=asc&limit=1000&after={last}{filter}");
         let entries = ask(&args.control, "GET", &path, None).await?;
-        for e in entries.as_array().into_iter().flatten().rev() {
+        let got = entries.as_array().map_or(0, Vec::len);
+        for e in entries.as_array().into_iter().flatten() {
             print_entry(e, args.json);
             last = last.max(e["id"].as_i64().unwrap_or(0));
+        }
+        if got < 1000 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }

@@ -394,6 +394,11 @@ fn journal_filter(q: &HashMap<String, String>) -> Result<panelgate_core::journal
         since: number(q, "since")?,
         after_id: number(q, "after")?,
         limit: number(q, "limit")?,
+        oldest_first: match q.get("order").map(String::as_str) {
+            None | Some("" | "desc") => false,
+            Some("asc") => true,
+            Some(other) => return Err(format!("order: {other:?} is not asc or desc")),
+        },
     })
 }
 
@@ -550,7 +555,8 @@ async fn delete_snapshot(app: &crate::App, name: &str) -> Answer {
         ("status" = Option<i32>, Query, description = "HTTP status"),
         ("since" = Option<i64>, Query, description = "Entries at or after these Unix seconds"),
         ("after" = Option<i64>, Query, description = "Entries with a larger id (to follow)"),
-        ("limit" = Option<u64>, Query, description = "At most this many (default 100, at most 1000)")),
+        ("limit" = Option<u64>, Query, description = "At most this many (default 100, at most 1000)"),
+        ("order" = Option<String>, Query, description = "`desc` (default: newest first) or `asc` (oldest first, to follow with `after`)")),
     responses(
         (status = 200, description = "The entries", body = [Entry]),
         (status = 400, description = "A bad filter", body = ControlError)))]
