@@ -1025,3 +1025,35 @@ async fn the_journal_is_followed_page_by_page_without_skipping() {
     let (status, _) = json(&t, "GET", "/_panelgate/journal?order=sideways", "").await;
     assert_eq!(status, 400);
 }
+
+/// A snapshot leaves out archives still being written (`.tmp`, no row yet); a folder under a
+/// name without a manifest (a copy cut short) does not keep the name; a delete cut short
+/// leaves nothing behind after the next save.
+#[tokio::test]
+async fn snapshots_skip_unfinished_files_and_leftovers() {
+    let t = TestApp::demo().await;
+    let storage = t.core.storage_dir();
+    std::fs::create_dir_all(&storage).unwrap();
+    std::fs::write(storage.join("half.tar.gz.tmp"), b"being written").unwrap();
+    let root = t.core.snapshots().dir();
+    std::fs::create_dir_all(root.join("taken")).unwrap();
+    std::fs::write(root.join("taken/records.jsonl"), b"").unwrap();
+    std::fs::create_dir_all(root.join(".deleting-gone-1")).unwrap();
+    let (status, saved) = json(&t, "POST", "/_panelgate/snapshots", r#"{"name":"taken"}"#).await;
+    assert_eq!(status, 201, "{saved}");
+    assert!(!root.join(".deleting-gone-1").exists());
+    let copied: Vec<_> = walkdir::WalkDir::new(root.join("taken"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(copied.is_empty(), "{copied:?}");
+    let (status, _) = json(&t, "DELETE", "/_panelgate/snapshots/taken", "").await;
+    assert_eq!(status, 200);
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -172,8 +172,14 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
     if !from.exists() {
         return Ok((0, 0));
     }
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     for entry in walkdir::WalkDir::new(from).follow_links(false).min_depth(1) {
-        let entry = entry.map_err(std::io::Error::other)?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // Removed while the tree was walked (a finished task's temporary file).
+            Err(e) if e.io_error().is_some_and(gone) => continue,
+            Err(e) => return Err(std::io::Error::other(e)),
+        };
         let rel = entry
             .path()
             .strip_prefix(from)
@@ -183,11 +189,54 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
         if kind.is_dir() {
             std::fs::create_dir_all(&target)?;
         } else if kind.is_file() {
-            bytes += std::fs::copy(entry.path(), &target)?;
+            // An archive still being written has no row yet: it is not part of the state.
+            if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                continue;
+            }
+            match std::fs::copy(entry.path(), &target) {
+                Ok(n) => bytes += n,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            // On disk before the snapshot's directory takes its name.
+            std::fs::File::open(&target)?.sync_all()?;
             files += 1;
         }
     }
     Ok((files, bytes))
+}
+
+/// Make a directory's entries (a rename into it) durable; where directories cannot be opened
+/// for that (not on Linux), there is nothing to do.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(dir) {
+        Ok(d) => d.sync_all().or(Ok(())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(e),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Leftovers of a save or a delete that a crash cut short: `.saving-*` and `.deleting-*`
+/// folders not touched for an hour (a save in progress touches its folder as it writes).
+fn remove_leftovers(root: &Path) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(());
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(".saving-") || name.starts_with(".deleting-")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+        if old || name.starts_with(".deleting-") {
+            remove_dir(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Remove `dir` and everything in it; a missing one is already removed.
@@ -261,6 +310,19 @@ impl Snapshots<'_> {
         check_name(name)?;
         let root = self.dir();
         let target = root.join(name);
+        {
+            let (root, target) = (root.clone(), target.clone());
+            blocking(move || {
+                remove_leftovers(&root).map_err(|e| io_error(&root, e))?;
+                // A folder of the name without a manifest is no snapshot (a copy cut short
+                // outside panelgate): it does not keep the name.
+                if target.exists() && read_manifest(&target).is_err() {
+                    remove_dir(&target).map_err(|e| io_error(&target, e))?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
         if target.exists() {
             return Err(CoreError::AlreadyExists {
                 entity: EntityKind::Snapshot,
@@ -287,7 +349,11 @@ impl Snapshots<'_> {
             }
         };
         match tokio::fs::rename(&temp, &target).await {
-            Ok(()) => Ok(manifest),
+            Ok(()) => {
+                let root = root.clone();
+                blocking(move || sync_dir(&root).map_err(|e| io_error(&root, e))).await?;
+                Ok(manifest)
+            }
             Err(e) => {
                 let _ = tokio::fs::remove_dir_all(&temp).await;
                 // Saved concurrently under the same name: the other one stays.
@@ -364,9 +430,25 @@ impl Snapshots<'_> {
         let path = temp.join("manifest.json");
         let text =
             serde_json::to_vec_pretty(&manifest).map_err(|e| CoreError::Internal(e.to_string()))?;
-        tokio::fs::write(&path, text)
-            .await
-            .map_err(|e| io_error(&path, e))?;
+        let temp = temp.to_owned();
+        blocking(move || {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&path).map_err(|e| io_error(&path, e))?;
+            file.write_all(&text)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| io_error(&path, e))?;
+            // Every entry of the folder on disk before it is renamed to its name.
+            for dir in [
+                temp.join("files/homes"),
+                temp.join("files/backups"),
+                temp.join("files"),
+                temp.clone(),
+            ] {
+                sync_dir(&dir).map_err(|e| io_error(&dir, e))?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(manifest)
     }
 
@@ -442,7 +524,17 @@ impl Snapshots<'_> {
     pub async fn delete(&self, system: &SystemCap, name: &str) -> CoreResult<Manifest> {
         let manifest = self.get(system, name).await?;
         let dir = self.dir().join(name);
-        blocking(move || remove_dir(&dir).map_err(|e| io_error(&dir, e))).await?;
+        // Renamed away first, so that a delete cut short leaves no half snapshot under the
+        // name (the next save removes the leftover).
+        let away = self.dir().join(format!(
+            ".deleting-{name}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        blocking(move || {
+            std::fs::rename(&dir, &away).map_err(|e| io_error(&dir, e))?;
+            remove_dir(&away).map_err(|e| io_error(&away, e))
+        })
+        .await?;
         Ok(manifest)
     }
 }
