@@ -156,12 +156,16 @@ impl KeptResponse {
                 (Response::from_parts(parts, body), kept, size)
             }
             Err(e) => {
-                let body = http_body_util::Empty::new()
-                    .map_err(|never: std::convert::Infallible| match never {})
+                // The body fails for the client as it would have without the journal: the
+                // connection is closed, never an empty answer that looks complete.
+                let text = format!("<body failed: {e}>");
+                let failed: Result<hyper::body::Frame<bytes::Bytes>, std::io::Error> =
+                    Err(std::io::Error::other(e.to_string()));
+                let body = http_body_util::StreamBody::new(futures_util::stream::iter([failed]))
                     .boxed_unsync();
                 (
                     Response::from_parts(parts, body),
-                    KeptResponse::Ready(format!("<body failed: {e}>")),
+                    KeptResponse::Ready(text),
                     0,
                 )
             }
