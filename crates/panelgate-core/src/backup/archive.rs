@@ -576,6 +576,10 @@ fn build_tar<W: Write>(
             },
         );
     }
+    // A task with few or no file bytes reaches a fault's progress here at the latest.
+    if control.injected() {
+        return Err(ArchiveError::Injected);
+    }
     let sums_bytes = serde_json::to_vec_pretty(&sums).map_err(io::Error::other)?;
     if sums_bytes.len() as u64 > limits.max_header {
         return Err(over(
