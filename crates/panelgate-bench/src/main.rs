@@ -281,6 +281,17 @@ fn server_binary(args: &Args) -> PathBuf {
     exe.parent().expect("target dir").join("panelgate")
 }
 
+/// The CPU time a process has used so far (user + system), in seconds.
+fn proc_cpu_seconds(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from the third on.
+    let rest = text.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ, 100 on Linux.
+    Some(ticks as f64 / 100.0)
+}
+
 fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines()
@@ -801,17 +812,27 @@ async fn overhead(args: &Args, binary: &Path) {
     );
     println!();
     println!(
-        "| {:<40} | {:>12} | {:>12} | {:>7} |",
-        "call", "on req/s", "off req/s", "cost"
+        "| {:<40} | {:>12} | {:>12} | {:>7} | {:>16} | {:>6} | {:>6} | {:>7} |",
+        "call", "on req/s", "off req/s", "cost", "rounds' range", "on µs", "off µs", "CPU"
     );
-    println!("| {:-<40} | {:->12} | {:->12} | {:->7} |", "", "", "", "");
+    println!(
+        "| {:-<40} | {:->12} | {:->12} | {:->7} | {:->16} | {:->6} | {:->6} | {:->7} |",
+        "", "", "", "", "", "", "", ""
+    );
     let duration = Duration::from_secs(args.duration);
     let warm = Duration::from_millis(300);
-    let mut costs = Vec::new();
+    let (mut costs, mut cpu_costs) = (Vec::new(), Vec::new());
     for call in mixed_reads() {
         let one = [call];
         let (mut with, mut without) = (0.0, 0.0);
+        // Each round loads the two servers back to back: its ratio is little moved by what
+        // the machine does over minutes, and the median of the rounds' ratios by an outlier.
+        let mut ratios = Vec::new();
+        // The servers' CPU time and requests over every round: CPU per request is what a
+        // server short of CPU pays, and is little moved by the load generator's scheduling.
+        let (mut cpu_on, mut cpu_off, mut n_on, mut n_off) = (0.0, 0.0, 0u64, 0u64);
         for round in 0..args.rounds {
+            let (mut on_rate, mut off_rate) = (0.0, 0.0);
             // Alternate which server goes first.
             let order = if round % 2 == 0 {
                 [(&on.addr, true), (&off.addr, false)]
@@ -820,29 +841,65 @@ async fn overhead(args: &Args, binary: &Path) {
             };
             for (addr, is_on) in order {
                 closed_loop(addr, &one, args.connections, warm).await;
+                let pid = if is_on { on.child.id() } else { off.child.id() };
+                let cpu_before = proc_cpu_seconds(pid).unwrap_or(0.0);
                 let f = closed_loop(addr, &one, args.connections, duration).await;
+                let cpu = proc_cpu_seconds(pid).unwrap_or(0.0) - cpu_before;
+                if is_on {
+                    cpu_on += cpu;
+                    n_on += f.requests;
+                } else {
+                    cpu_off += cpu;
+                    n_off += f.requests;
+                }
                 if f.errors > 0 {
                     println!("|   errors: {} (first: {:?})", f.errors, f.first_error);
                 }
                 if is_on {
-                    with += f.rate();
+                    on_rate = f.rate();
                 } else {
-                    without += f.rate();
+                    off_rate = f.rate();
                 }
+            }
+            with += on_rate;
+            without += off_rate;
+            if off_rate > 0.0 {
+                ratios.push(on_rate / off_rate);
             }
         }
         let rounds = f64::from(args.rounds.max(1));
         let (with, without) = (with / rounds, without / rounds);
-        let cost = 100.0 * (1.0 - with / without);
+        ratios.sort_by(f64::total_cmp);
+        let median = match ratios.len() {
+            0 => 1.0,
+            n if n % 2 == 1 => ratios[n / 2],
+            n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+        };
+        let cost = 100.0 * (1.0 - median);
         costs.push(cost);
+        let spread = |r: Option<&f64>| r.map_or(0.0, |r| 100.0 * (1.0 - r));
+        let per = |cpu: f64, n: u64| 1e6 * cpu / n.max(1) as f64;
+        let (us_on, us_off) = (per(cpu_on, n_on), per(cpu_off, n_off));
+        let cpu_cost = 100.0 * (1.0 - us_off / us_on);
+        cpu_costs.push(cpu_cost);
         println!(
-            "| {:<40} | {:>12.0} | {:>12.0} | {:>6.1}% |",
-            one[0].name, with, without, cost
+            "| {:<40} | {:>12.0} | {:>12.0} | {:>6.1}% | {:>5.1}% .. {:>5.1}% | {:>6.1} | {:>6.1} | {:>6.1}% |",
+            one[0].name,
+            with,
+            without,
+            cost,
+            spread(ratios.last()),
+            spread(ratios.first()),
+            us_on,
+            us_off,
+            cpu_cost,
         );
     }
+    let cpu_mean = cpu_costs.iter().sum::<f64>() / cpu_costs.len().max(1) as f64;
     let mean = costs.iter().sum::<f64>() / costs.len().max(1) as f64;
     println!();
-    println!("journal + metrics cost of read throughput, mean over the calls: {mean:.1}%");
+    println!("journal + metrics cost of read throughput (per call the median of the rounds' costs), mean over the calls: {mean:.1}%");
+    println!("journal + metrics cost in server CPU per request (1 - off/on), mean over the calls: {cpu_mean:.1}%");
     let rss = |s: &Server| proc_status(s.child.id(), "VmRSS:").unwrap_or(0) as f64 / 1024.0;
     println!(
         "server RSS after the runs: on {:.1} MiB, off {:.1} MiB",

@@ -73,11 +73,36 @@ pub(crate) fn origin() -> &'static str {
     REQUEST.try_with(|r| r.protocol).unwrap_or("")
 }
 
+/// An entity a request touched: `kind:id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Touch {
+    pub kind: &'static str,
+    pub id: i64,
+}
+
+impl Touch {
+    /// The length of `kind:id`.
+    fn text_len(&self) -> usize {
+        let digits = if self.id == 0 {
+            1
+        } else {
+            self.id.unsigned_abs().ilog10() as usize + 1
+        };
+        self.kind.len() + 1 + digits + usize::from(self.id < 0)
+    }
+}
+
+impl std::fmt::Display for Touch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
+}
+
 /// What a request touched, as the core noted it.
 #[derive(Clone, Debug, Default)]
 pub struct Touched {
-    /// `kind:id`, in the order first touched.
-    pub entities: Vec<String>,
+    /// In the order first touched.
+    pub entities: Vec<Touch>,
     /// `{"entity": "kind:id", "change": {…}}` per write.
     pub changes: Vec<Value>,
 }
@@ -105,9 +130,9 @@ pub async fn scope<F: Future>(f: F) -> (F::Output, Touched) {
 }
 
 /// Note that the running request touched `kind:id` (nothing outside a [`scope`]).
-pub(crate) fn touched(kind: &str, id: i64) {
+pub(crate) fn touched(kind: &'static str, id: i64) {
     let _ = SCOPE.try_with(|t| {
-        let entity = format!("{kind}:{id}");
+        let entity = Touch { kind, id };
         let mut t = t.borrow_mut();
         if t.entities.len() < MAX_ENTITIES && !t.entities.contains(&entity) {
             t.entities.push(entity);
@@ -117,7 +142,12 @@ pub(crate) fn touched(kind: &str, id: i64) {
 
 /// Note a committed write of `kind:id`: its fields before and after (`None`: it did not exist).
 /// Secret fields (hashes, passwords, secrets) show as changed, never with their values.
-pub(crate) fn changed<T: Serialize>(kind: &str, id: i64, before: Option<&T>, after: Option<&T>) {
+pub(crate) fn changed<T: Serialize>(
+    kind: &'static str,
+    id: i64,
+    before: Option<&T>,
+    after: Option<&T>,
+) {
     if SCOPE.try_with(|_| ()).is_err() {
         return;
     }
@@ -186,30 +216,33 @@ pub fn diff(before: Option<Value>, after: Option<Value>) -> Value {
     }
 }
 
-/// A text made when it is needed: the journal in memory renders (and redacts) requests and
-/// answers when they are read, not on the request path.
-pub type LazyTexts = Arc<dyn Fn() -> (String, String) + Send + Sync>;
-
-/// A request's and an answer's texts that are ready.
-pub fn ready(request: String, response: String) -> LazyTexts {
-    Arc::new(move || (request.clone(), response.clone()))
+/// A request's and an answer's texts as the server keeps them until the journal is read: packed
+/// into the entry's one allocation on the request path, made into (redacted) texts by
+/// [`Texts::unpacker`] only when the entry is read.
+pub trait Texts {
+    /// The bytes [`Texts::pack`] writes.
+    fn packed_len(&self) -> usize;
+    /// Append the packed form to `out`.
+    fn pack(&self, out: &mut Vec<u8>);
+    /// What makes the request's and the answer's texts from the packed form.
+    fn unpacker(&self) -> Unpacker;
 }
 
-/// One answered request, as the server hands it over.
-#[derive(Clone)]
-pub struct NewEntry {
-    pub request_id: String,
-    pub protocol: String,
-    pub call: String,
-    pub actor: String,
+/// Makes the request's and the answer's texts from what [`Texts::pack`] wrote.
+pub type Unpacker = fn(&[u8]) -> (String, String);
+
+/// One answered request, as the server hands it over (borrowed: the journal copies what it
+/// keeps into one allocation).
+pub struct NewEntry<'a> {
+    pub request_id: &'a str,
+    pub protocol: &'a str,
+    pub call: &'a str,
+    pub actor: &'a str,
     pub status: u16,
     pub duration_ms: f64,
     pub touched: Touched,
-    /// The request's and the answer's texts, redacted when called (the server knows each
-    /// protocol's secrets).
-    pub texts: LazyTexts,
-    /// The bytes the texts hold until they are made (the size bound counts them).
-    pub size_hint: usize,
+    /// The request's and the answer's texts (the server knows each protocol's secrets).
+    pub texts: &'a dyn Texts,
     /// The fault rule that fired (`rule 3: error`), or empty.
     pub fault: String,
 }
@@ -271,24 +304,25 @@ pub(crate) enum Queue {
     Memory(Arc<Memory>),
 }
 
-/// An entry in memory, its texts not made yet. Its short texts share one allocation (`meta`)
-/// and its request and answer one more (`texts`): an entry is dropped long after it was made,
-/// when its memory is no longer in any cache, so each allocation it holds costs a miss then.
+/// An entry in memory, its texts not made yet. Everything it holds from the request is in one
+/// allocation (`blob`): an entry is dropped long after it was made, when its memory is no
+/// longer in any cache, so each allocation it holds costs a miss then.
 struct Held {
     id: i64,
     at: i64,
     status: i32,
     duration_ms: f64,
     /// protocol, request id, call, actor and the touched entities (comma-separated), each
-    /// ended by a NUL.
-    meta: Box<str>,
+    /// ended by a NUL, then the packed texts (from `texts_at`).
+    blob: Box<[u8]>,
+    texts_at: usize,
+    unpack: Unpacker,
     changes: Value,
     fault: String,
-    texts: LazyTexts,
     size: usize,
 }
 
-/// The parts of [`Held::meta`].
+/// The parts of [`Held`]'s short texts.
 struct Meta<'a> {
     protocol: &'a str,
     request_id: &'a str,
@@ -299,7 +333,9 @@ struct Meta<'a> {
 
 impl Held {
     fn meta(&self) -> Meta<'_> {
-        let mut parts = self.meta.split('\0');
+        // Written from `&str`s and cut at character boundaries: always UTF-8.
+        let text = std::str::from_utf8(&self.blob[..self.texts_at]).unwrap_or_default();
+        let mut parts = text.split('\0');
         let mut next = || parts.next().unwrap_or("");
         Meta {
             protocol: next(),
@@ -468,31 +504,33 @@ async fn trim(db: &DatabaseConnection, max_entries: u64, max_bytes: u64) -> Core
 }
 
 impl Memory {
-    fn push(&self, at: i64, e: NewEntry) {
+    fn push(&self, at: i64, e: NewEntry<'_>) {
         let entities = &e.touched.entities;
-        let mut meta = String::with_capacity(
-            e.protocol.len()
-                + e.request_id.len()
-                + e.call.len()
-                + e.actor.len()
-                + entities.iter().map(|s| s.len() + 1).sum::<usize>()
-                + 5,
-        );
-        for part in [&e.protocol, &e.request_id, &e.call, &e.actor] {
+        let meta_len = e.protocol.len()
+            + e.request_id.len()
+            + e.call.len()
+            + e.actor.len()
+            + entities.iter().map(|t| t.text_len() + 1).sum::<usize>()
+            + 5;
+        let mut blob = Vec::with_capacity(meta_len + e.texts.packed_len());
+        for part in [e.protocol, e.request_id, e.call, e.actor] {
             // A NUL in a part (a call named by request text) would shift the others.
             if part.contains('\0') {
-                meta.push_str(&part.replace('\0', ""));
+                blob.extend_from_slice(part.replace('\0', "").as_bytes());
             } else {
-                meta.push_str(part);
+                blob.extend_from_slice(part.as_bytes());
             }
-            meta.push('\0');
+            blob.push(0);
         }
         for (i, entity) in entities.iter().enumerate() {
             if i > 0 {
-                meta.push(',');
+                blob.push(b',');
             }
-            meta.push_str(entity);
+            use std::io::Write;
+            let _ = write!(blob, "{entity}");
         }
+        let texts_at = blob.len();
+        e.texts.pack(&mut blob);
         // A write's changes hold whole records: kept whole up to the text cap, else as their
         // capped text (counted either way).
         let mut changes = Value::Array(e.touched.changes);
@@ -507,17 +545,18 @@ impl Memory {
                 text.len()
             }
         };
-        let size = e.size_hint + meta.len() + changes_len + e.fault.len() + 256;
+        let size = blob.len() + changes_len + e.fault.len() + 128;
         let mut held = Held {
             // Given under the lock below, so that ids grow in the order entries are kept.
             id: 0,
             at,
             status: i32::from(e.status),
             duration_ms: e.duration_ms,
-            meta: meta.into_boxed_str(),
+            blob: blob.into_boxed_slice(),
+            texts_at,
+            unpack: e.texts.unpacker(),
             changes,
             fault: e.fault,
-            texts: e.texts,
             size,
         };
         let mut guard = self.entries.lock().expect("journal lock");
@@ -533,7 +572,7 @@ impl Memory {
     }
 
     fn query(&self, f: &Filter, limit: usize) -> Vec<Entry> {
-        let picked: Vec<(Entry, LazyTexts)> = {
+        let picked: Vec<(Entry, Box<[u8]>, Unpacker)> = {
             let held = self.entries.lock().expect("journal lock");
             let ordered: Box<dyn Iterator<Item = &Held>> = if f.oldest_first {
                 Box::new(held.0.iter())
@@ -553,14 +592,14 @@ impl Memory {
                             .is_none_or(|x| m.entities.split(',').any(|e| e == x))
                 })
                 .take(limit)
-                .map(|h| (h.entry(), h.texts.clone()))
+                .map(|h| (h.entry(), h.blob[h.texts_at..].into(), h.unpack))
                 .collect()
         };
         // The texts are made outside the lock.
         picked
             .into_iter()
-            .map(|(mut entry, texts)| {
-                let (request, response) = texts();
+            .map(|(mut entry, packed, unpack)| {
+                let (request, response) = unpack(&packed);
                 entry.request = capped(request);
                 entry.response = capped(response);
                 entry
@@ -583,6 +622,18 @@ fn entity_list(list: &str) -> Vec<String> {
 const SHORT_FIELD: usize = 250;
 
 /// Cut `text` to at most `max` bytes, at a character boundary.
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut_str(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn cut(text: &mut String, max: usize) {
     if text.len() > max {
         let mut end = max;
@@ -617,7 +668,7 @@ impl Journal<'_> {
     }
 
     /// Queue an entry; never waits (a full queue drops it, counted).
-    pub fn record(&self, mut e: NewEntry) {
+    pub fn record(&self, mut e: NewEntry<'_>) {
         // The short fields come (partly) from request text: each is cut to what a database
         // column holds, so one long `func` can neither fail a batch nor grow the journal.
         for field in [
@@ -625,15 +676,15 @@ impl Journal<'_> {
             &mut e.protocol,
             &mut e.call,
             &mut e.actor,
-            &mut e.fault,
         ] {
-            cut(field, SHORT_FIELD);
+            *field = cut_str(field, SHORT_FIELD);
         }
+        cut(&mut e.fault, SHORT_FIELD);
         let mut kept = 1;
         while kept < e.touched.entities.len()
             && e.touched.entities[..=kept]
                 .iter()
-                .map(|s| s.len() + 1)
+                .map(|t| t.text_len() + 1)
                 .sum::<usize>()
                 < SHORT_FIELD
         {
@@ -645,21 +696,24 @@ impl Journal<'_> {
             Queue::Memory(memory) => return memory.push(self.core.now(), e),
             Queue::Database(tx, queued) => (tx, queued),
         };
-        let (request, response) = (e.texts)();
+        let mut packed = Vec::with_capacity(e.texts.packed_len());
+        e.texts.pack(&mut packed);
+        let (request, response) = (e.texts.unpacker())(&packed);
         let (request, response) = (capped(request), capped(response));
         let changes = capped(Value::Array(e.touched.changes).to_string());
         let entities = if e.touched.entities.is_empty() {
             String::new()
         } else {
-            format!(",{},", e.touched.entities.join(","))
+            let list: Vec<String> = e.touched.entities.iter().map(Touch::to_string).collect();
+            format!(",{},", list.join(","))
         };
         let size = request.len() + response.len() + changes.len() + entities.len();
         let row = journal::ActiveModel {
             at: Set(self.core.now()),
-            request_id: Set(e.request_id),
-            protocol: Set(e.protocol),
-            call: Set(e.call),
-            actor: Set(e.actor),
+            request_id: Set(e.request_id.to_owned()),
+            protocol: Set(e.protocol.to_owned()),
+            call: Set(e.call.to_owned()),
+            actor: Set(e.actor.to_owned()),
             status: Set(i32::from(e.status)),
             duration_ms: Set(e.duration_ms),
             entities: Set(entities),
@@ -791,6 +845,17 @@ mod tests {
         let created = redacted(diff(None, Some(before)));
         assert_eq!(created["created"]["name"], "A");
         assert_eq!(created["created"]["password_hash"], "***");
+    }
+
+    #[test]
+    fn a_touch_knows_its_text_length() {
+        for id in [0, 1, 9, 10, 99, 100, 12_345, -1, -10, i64::MAX, i64::MIN] {
+            let t = Touch {
+                kind: "customer",
+                id,
+            };
+            assert_eq!(t.text_len(), t.to_string().len(), "{id}");
+        }
     }
 
     #[test]

@@ -119,6 +119,15 @@ impl Context {
     pub fn actor(&self) -> Option<String> {
         self.noted.lock().expect("context lock").actor.clone()
     }
+
+    /// The call and the actor noted so far (empty when not noted), without copying them.
+    pub fn with_noted<R>(&self, f: impl FnOnce(&str, &str) -> R) -> R {
+        let noted = self.noted.lock().expect("context lock");
+        f(
+            noted.call.as_deref().unwrap_or_default(),
+            noted.actor.as_deref().unwrap_or_default(),
+        )
+    }
 }
 
 /// One panel API served on the shared listener.

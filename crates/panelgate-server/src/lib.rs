@@ -246,30 +246,36 @@ impl App {
                 Some(f) if self.core.journal().enabled() => {
                     // Journaled: the request, what the core touched, the answer (redacted when
                     // the journal is read, or written to a shared database).
-                    let (request, request_size) = journaling::KeptRequest::take(&req);
+                    let request = journaling::KeptRequest::take(&req);
                     let (resp, touched) = panelgate_core::journal::request(
                         protocol,
                         panelgate_core::journal::scope(f.handle(req, &cx)),
                     )
                     .await;
-                    let (resp, response, response_size) =
-                        journaling::KeptResponse::take(resp).await;
-                    self.core
-                        .journal()
-                        .record(panelgate_core::journal::NewEntry {
-                            request_id: cx.id().to_owned(),
-                            protocol: protocol.to_owned(),
-                            call: cx.call().unwrap_or_default(),
-                            actor: cx.actor().unwrap_or_default(),
-                            status: resp.status().as_u16(),
-                            duration_ms: started.elapsed().as_secs_f64() * 1e3,
-                            touched,
-                            texts: journaling::texts(request, response),
-                            size_hint: request_size + response_size,
-                            fault: cx.fired().map_or_else(String::new, |f| {
-                                format!("rule {}: {}", f.rule, f.effect.as_str())
-                            }),
-                        });
+                    let (resp, response) = journaling::KeptResponse::take(resp).await;
+                    let fault = cx.fired().map_or_else(String::new, |f| {
+                        format!("rule {}: {}", f.rule, f.effect.as_str())
+                    });
+                    let texts = journaling::Kept {
+                        request: &request,
+                        response: &response,
+                        answer: &resp,
+                    };
+                    cx.with_noted(|call, actor| {
+                        self.core
+                            .journal()
+                            .record(panelgate_core::journal::NewEntry {
+                                request_id: cx.id(),
+                                protocol,
+                                call,
+                                actor,
+                                status: resp.status().as_u16(),
+                                duration_ms: started.elapsed().as_secs_f64() * 1e3,
+                                touched,
+                                texts: &texts,
+                                fault,
+                            })
+                    });
                     resp
                 }
                 Some(f) => panelgate_core::journal::request(protocol, f.handle(req, &cx)).await,
@@ -409,16 +415,16 @@ fn finish(
     let status = resp.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     let elapsed_ms = elapsed * 1000.0;
-    let call = cx.call().unwrap_or_default();
-    if record_metrics {
-        metrics::record_request(protocol, &call, status, elapsed);
-    }
-    let actor = cx.actor().unwrap_or_default();
-    if status >= 500 {
-        tracing::warn!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
-    } else {
-        tracing::info!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
-    }
+    cx.with_noted(|call, actor| {
+        if record_metrics {
+            metrics::record_request(protocol, call, status, elapsed);
+        }
+        if status >= 500 {
+            tracing::warn!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
+        } else {
+            tracing::info!(request.id = %cx.id(), protocol, call, actor, status, elapsed_ms, "request");
+        }
+    });
     resp
 }
 
@@ -637,6 +643,8 @@ async fn serve_connection<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let header_timeout = app.options.header_read_timeout;
+    // Shared by the connection's requests (an `App` clone copies its options).
+    let app = Arc::new(app);
     let service = service_fn(move |req: http::Request<Incoming>| {
         let app = app.clone();
         async move {
