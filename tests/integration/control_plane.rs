@@ -823,6 +823,16 @@ async fn snapshots_are_bounded() {
     );
 }
 
+/// A Plesk `backup-customer` of customer1, run to its end by a worker.
+async fn back_up_customer1(t: &TestApp) {
+    let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
+    let r = t
+        .plesk(&panelgate_testkit::plesk_login("admin"), backup)
+        .await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+}
+
 /// A `fail_task` fault: the backup a Plesk packet starts fails once its progress reaches the
 /// rule's percentage, leaves no archive or part behind, and shows in the journal; the next
 /// backup (the rule fired its one time) succeeds.
@@ -851,12 +861,8 @@ async fn a_fault_fails_a_backup_task_at_a_given_progress() {
     .await;
     assert_eq!(status, 400, "{bad}");
 
-    let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
-    let login = panelgate_testkit::plesk_login("admin");
     for _ in 0..2 {
-        let r = t.plesk(&login, backup).await;
-        assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
-        Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+        back_up_customer1(&t).await;
     }
     let (_, tasks) = json(&t, "GET", "/_panelgate/tasks", "").await;
     let tasks = tasks.as_array().unwrap().clone();
@@ -981,12 +987,7 @@ async fn a_fail_task_fault_works_with_the_journal_off() {
     )
     .await;
     assert_eq!(status, 201, "{rule}");
-    let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
-    let r = t
-        .plesk(&panelgate_testkit::plesk_login("admin"), backup)
-        .await;
-    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
-    Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+    back_up_customer1(&t).await;
     let (_, task) = json(&t, "GET", "/_panelgate/tasks/1", "").await;
     assert_eq!(task["state"], "failed", "{task}");
     assert!(

@@ -23,6 +23,8 @@ mod ispsystem;
 mod ispsystem_golden;
 mod plesk;
 mod plesk_golden;
+/// Races between the panel APIs (issue 14).
+mod races;
 /// The read cache (issue 11).
 mod read_cache;
 mod robustness;

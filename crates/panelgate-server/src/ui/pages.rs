@@ -948,44 +948,35 @@ pub async fn act(
             }
         }
         "clear-faults" => Ok(format!("{} fault rules removed", app.faults.remove(None))),
-        "clock" => {
+        "clock" | "clock-reset" => {
             let clock = app
                 .core
                 .steerable_clock()
                 .ok_or("this server's clock cannot be steered")?;
+            if action == "clock-reset" {
+                clock.reset();
+                return Ok("clock back to the system's time".into());
+            }
             let secs: i64 = number(f, "advance")?.ok_or("advance: missing")?;
             clock.advance(secs);
             tracing::info!(clock = ?clock.state(), "clock advanced from the dashboard");
             Ok(format!("clock advanced by {secs} s"))
         }
-        "clock-reset" => {
-            let clock = app
-                .core
-                .steerable_clock()
-                .ok_or("this server's clock cannot be steered")?;
-            clock.reset();
-            Ok("clock back to the system's time".into())
-        }
-        "save-snapshot" => {
+        "save-snapshot" | "restore-snapshot" | "delete-snapshot" => {
             let name = field(f, "name").unwrap_or_default();
-            crate::control::save_snapshot_now(app, name)
-                .await
-                .map_err(failed)?;
-            Ok(format!("snapshot {name} saved"))
-        }
-        "restore-snapshot" => {
-            let name = field(f, "name").unwrap_or_default();
-            crate::control::restore_snapshot_now(app, name)
-                .await
-                .map_err(failed)?;
-            Ok(format!("snapshot {name} restored"))
-        }
-        "delete-snapshot" => {
-            let name = field(f, "name").unwrap_or_default();
-            crate::control::delete_snapshot_now(app, name)
-                .await
-                .map_err(failed)?;
-            Ok(format!("snapshot {name} deleted"))
+            let done = match action {
+                "save-snapshot" => crate::control::save_snapshot_now(app, name)
+                    .await
+                    .map(|_| "saved"),
+                "restore-snapshot" => crate::control::restore_snapshot_now(app, name)
+                    .await
+                    .map(|_| "restored"),
+                _ => crate::control::delete_snapshot_now(app, name)
+                    .await
+                    .map(|_| "deleted"),
+            }
+            .map_err(failed)?;
+            Ok(format!("snapshot {name} {done}"))
         }
         "reset" => {
             let took = crate::control::reset_store(app)

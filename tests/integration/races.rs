@@ -1,0 +1,101 @@
+//! Issue 14 (races): one login created at once through two panel APIs has exactly one winner,
+//! and the other caller gets its own panel's "exists" answer; nothing is half-written. Runs on
+//! every backend (the unique login key decides, not a check before the insert).
+
+use std::sync::Arc;
+
+use panelgate_core::CustomerRef;
+use panelgate_testkit::{TestApp, ADMIN_KEY};
+
+/// What a panel answered an add with: created, or its own "exists" error.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Created,
+    Exists,
+}
+
+async fn froxlor_add(t: &TestApp, login: &str) -> Outcome {
+    let body = format!(
+        r#"{{"command":"Customers.add","params":{{"email":"{login}@froxlor.example","name":"Race","firstname":"F","new_loginname":"{login}","new_customer_password":"Secret123x"}}}}"#
+    );
+    let r = t.froxlor(ADMIN_KEY, &body).await;
+    match r.status {
+        200 => Outcome::Created,
+        400 if r.message() == format!("Loginname {login} already exists") => Outcome::Exists,
+        other => panic!("Froxlor answered {other}: {}", r.body),
+    }
+}
+
+async fn plesk_add(t: &TestApp, login: &str) -> Outcome {
+    let packet = format!(
+        "<packet><customer><add><gen_info><pname>Race P</pname><login>{login}</login><passwd>Secret123x!</passwd><email>{login}@plesk.example</email></gen_info></add></customer></packet>"
+    );
+    let r = t
+        .plesk(&panelgate_testkit::plesk_login("admin"), &packet)
+        .await;
+    if r.body.contains("<status>ok</status>") {
+        Outcome::Created
+    } else if r.body.contains("<errcode>1007</errcode>") {
+        Outcome::Exists
+    } else {
+        panic!("Plesk answered: {}", r.body)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_login_through_two_panels_has_one_winner() {
+    let t = Arc::new(TestApp::demo().await);
+    let before = t.admin(1).await.customers_used;
+    let mut pairs = Vec::new();
+    for i in 0..12 {
+        let login = format!("twopanels{i}");
+        let (a, b) = (t.clone(), t.clone());
+        let (la, lb) = (login.clone(), login.clone());
+        // Alternate which one is spawned first.
+        let froxlor = async move { froxlor_add(&a, &la).await };
+        let plesk = async move { plesk_add(&b, &lb).await };
+        let (f, p) = if i % 2 == 0 {
+            let f = tokio::spawn(froxlor);
+            let p = tokio::spawn(plesk);
+            (f, p)
+        } else {
+            let p = tokio::spawn(plesk);
+            let f = tokio::spawn(froxlor);
+            (f, p)
+        };
+        pairs.push((login, f, p));
+    }
+    let mut winners = (0, 0);
+    for (login, f, p) in pairs {
+        let (f, p) = (f.await.unwrap(), p.await.unwrap());
+        match (&f, &p) {
+            (Outcome::Created, Outcome::Exists) => winners.0 += 1,
+            (Outcome::Exists, Outcome::Created) => winners.1 += 1,
+            other => panic!("{login}: {other:?}: exactly one must win"),
+        }
+        // The one customer is whole: its e-mail is its winner's, its owner the admin.
+        let c = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Login(login.clone()))
+            .await
+            .unwrap();
+        let expected = if f == Outcome::Created {
+            "froxlor"
+        } else {
+            "plesk"
+        };
+        assert_eq!(
+            c.profile.email,
+            format!("{login}@{expected}.example"),
+            "{login}"
+        );
+        assert_eq!(c.created_via, expected, "{login}");
+    }
+    eprintln!(
+        "12 logins raced through Froxlor and Plesk: Froxlor won {}, Plesk won {}",
+        winners.0, winners.1
+    );
+    // The counters count the winners only.
+    assert_eq!(t.admin(1).await.customers_used, before + 12);
+}
