@@ -823,6 +823,15 @@ async fn snapshots_are_bounded() {
     );
 }
 
+/// A fault rule: the next Plesk `backup-customer` task fails at `progress` percent.
+async fn fail_next_plesk_backup_at(t: &TestApp, progress: i64) {
+    let rule = format!(
+        r#"{{"protocol":"plesk","call":"backup-manager/backup-customer","effect":"fail_task","progress":{progress},"times":1}}"#
+    );
+    let (status, rule) = json(t, "POST", "/_panelgate/faults", &rule).await;
+    assert_eq!(status, 201, "{rule}");
+}
+
 /// A Plesk `backup-customer` of customer1, run to its end by a worker.
 async fn back_up_customer1(t: &TestApp) {
     let backup = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>b</description></backup-customer></backup-manager></packet>";
@@ -844,14 +853,7 @@ async fn a_fault_fails_a_backup_task_at_a_given_progress() {
     for i in 0..8 {
         std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 64 * 1024]).unwrap();
     }
-    let (status, rule) = json(
-        &t,
-        "POST",
-        "/_panelgate/faults",
-        r#"{"protocol":"plesk","call":"backup-manager/backup-customer","effect":"fail_task","progress":40,"times":1}"#,
-    )
-    .await;
-    assert_eq!(status, 201, "{rule}");
+    fail_next_plesk_backup_at(&t, 40).await;
     let (status, bad) = json(
         &t,
         "POST",
@@ -979,14 +981,7 @@ async fn a_fail_task_fault_works_with_the_journal_off() {
     .await;
     assert!(!t.core.journal().enabled());
     // A customer without a home: no file bytes to reach the progress with.
-    let (status, rule) = json(
-        &t,
-        "POST",
-        "/_panelgate/faults",
-        r#"{"protocol":"plesk","call":"backup-manager/backup-customer","effect":"fail_task","progress":10,"times":1}"#,
-    )
-    .await;
-    assert_eq!(status, 201, "{rule}");
+    fail_next_plesk_backup_at(&t, 10).await;
     back_up_customer1(&t).await;
     let (_, task) = json(&t, "GET", "/_panelgate/tasks/1", "").await;
     assert_eq!(task["state"], "failed", "{task}");
