@@ -99,3 +99,50 @@ async fn one_login_through_two_panels_has_one_winner() {
     // The counters count the winners only.
     assert_eq!(t.admin(1).await.customers_used, before + 12);
 }
+
+/// A suspend through Plesk while Froxlor changes the same customer's name: both land (no
+/// write puts back a field it did not change), on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_suspend_and_an_update_through_two_panels_both_land() {
+    let t = Arc::new(TestApp::demo().await);
+    for round in 0..10 {
+        let login = format!("both{round}");
+        assert_eq!(froxlor_add(&t, &login).await, Outcome::Created);
+        let c = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Login(login.clone()))
+            .await
+            .unwrap();
+        let id = c.id;
+        let (a, b) = (t.clone(), t.clone());
+        let suspend = tokio::spawn(async move {
+            let packet = format!("<packet><customer><set><filter><id>{id}</id></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>");
+            let r = a
+                .plesk(&panelgate_testkit::plesk_login("admin"), &packet)
+                .await;
+            assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+        });
+        let rename = tokio::spawn(async move {
+            let body = format!(
+                r#"{{"command":"Customers.update","params":{{"id":{id},"name":"Renamed{round}"}}}}"#
+            );
+            let r = b.froxlor(ADMIN_KEY, &body).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        });
+        suspend.await.unwrap();
+        rename.await.unwrap();
+        let c = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Id(id))
+            .await
+            .unwrap();
+        assert!(c.deactivated, "round {round}: the suspend was lost");
+        assert_eq!(
+            c.profile.name,
+            format!("Renamed{round}"),
+            "round {round}: the rename was lost"
+        );
+    }
+}

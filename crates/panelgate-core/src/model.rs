@@ -421,6 +421,65 @@ pub struct CustomerPatch {
     pub description: Option<String>,
     /// Give the customer to this admin, in the same transaction as the rest of the change.
     pub move_to: Option<i64>,
+    /// The customer as the caller read it before making this patch of whole values. Given,
+    /// only what the patch changes against it is written, onto the customer as it is when
+    /// the change is made (field by field for the profile): a concurrent change of another
+    /// field, through another panel, is kept. `None`: every value given is written.
+    pub base: Option<Box<Customer>>,
+}
+
+impl CustomerPatch {
+    /// The patch narrowed to what it changes against `base` (see [`CustomerPatch::base`]),
+    /// with the profile merged onto `current`.
+    pub(crate) fn against_base(mut self, current: &Profile) -> CustomerPatch {
+        let Some(base) = self.base.take() else {
+            return self;
+        };
+        fn changed<T: PartialEq>(new: Option<T>, old: &T) -> Option<T> {
+            new.filter(|v| v != old)
+        }
+        if let Some(p) = self.profile.take() {
+            let b = &base.profile;
+            let mut merged = current.clone();
+            macro_rules! merge {
+                ($($f:ident),*) => {$(
+                    if p.$f != b.$f {
+                        merged.$f = p.$f.clone();
+                    }
+                )*};
+            }
+            merge!(
+                name,
+                firstname,
+                gender,
+                company,
+                street,
+                zipcode,
+                city,
+                state,
+                country,
+                phone,
+                fax,
+                email,
+                customernumber,
+                def_language
+            );
+            self.profile = (merged != *current).then_some(merged);
+        }
+        self.limits = changed(self.limits, &base.limits);
+        self.features = changed(self.features, &base.features);
+        self.deactivated = changed(self.deactivated, &base.deactivated);
+        self.theme = changed(self.theme, &base.theme);
+        self.custom_notes = changed(self.custom_notes, &base.custom_notes);
+        self.custom_notes_show = changed(self.custom_notes_show, &base.custom_notes_show);
+        self.allowed_phpconfigs = changed(self.allowed_phpconfigs, &base.allowed_phpconfigs);
+        self.allowed_mysqlserver = changed(self.allowed_mysqlserver, &base.allowed_mysqlserver);
+        self.description = changed(self.description, &base.description);
+        self.create_std_subdomain =
+            changed(self.create_std_subdomain, &(base.standardsubdomain != 0));
+        self.move_to = changed(self.move_to, &base.admin_id);
+        self
+    }
 }
 
 /// How a caller names a customer.

@@ -555,6 +555,7 @@ async fn update(ctx: &Ctx<'_>, p: &Params) -> Outcome {
         create_std_subdomain: Some(create_std),
         description: None,
         move_to: (move_to > 0).then_some(move_to),
+        base: Some(Box::new(current.clone())),
     };
     let updated = ctx
         .core

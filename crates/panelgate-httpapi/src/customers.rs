@@ -339,6 +339,7 @@ pub(crate) async fn run(
             apply(&form, &mut profile);
             let patch = CustomerPatch {
                 profile: Some(profile),
+                base: Some(Box::new(current)),
                 ..Default::default()
             };
             customers

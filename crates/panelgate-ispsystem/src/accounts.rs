@@ -321,6 +321,7 @@ pub async fn edit(
                 password: fields.password.clone().filter(|p| !p.is_empty()),
                 profile: Some(profile(current.profile.clone(), &fields)),
                 description: fields.note.clone(),
+                base: Some(Box::new(current)),
                 ..CustomerPatch::default()
             };
             match customers.update(&actor, &r, patch).await {

@@ -342,6 +342,7 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                                 profile: Some(profile_from(gen, c.profile.clone())),
                                 deactivated: gen.child_text("status").map(|s| s.trim() != "0"),
                                 description: gen.child_text("description").map(str::to_owned),
+                                base: Some(Box::new(c.clone())),
                                 ..CustomerPatch::default()
                             };
                             ctx.core

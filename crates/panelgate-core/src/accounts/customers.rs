@@ -320,6 +320,26 @@ impl Customers<'_> {
         }
     }
 
+    /// [`Customers::visible_row`], locked for the rest of the transaction (PostgreSQL,
+    /// MariaDB: `SELECT … FOR UPDATE`; SQLite's one writer holds every row already).
+    async fn visible_row_locked<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        actor: &Actor,
+        r: &CustomerRef,
+    ) -> CoreResult<customers::Model> {
+        use sea_orm::QuerySelect;
+        let q = select_ref(r);
+        let q = match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => q,
+            _ => q.lock_exclusive(),
+        };
+        match q.one(db).await? {
+            Some(row) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(row),
+            _ => Err(policy::hidden_customer(actor, not_found(r))),
+        }
+    }
+
     async fn visible_row<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -814,7 +834,10 @@ impl Customers<'_> {
         };
         let now = self.core.now();
         let txn = self.core.db().begin().await?;
-        let row = self.visible_row(&txn, actor, r).await?;
+        // Locked until the change commits (SQLite has one writer anyway): the patch is applied
+        // to the row as it is now, not as some other transaction is about to leave it.
+        let row = self.visible_row_locked(&txn, actor, r).await?;
+        let patch = patch.against_base(&row_to_customer(row.clone(), String::new()).profile);
         let before = row.clone();
         // A move is checked before anything is written: the whole change happens, or none.
         let move_to = patch.move_to.filter(|&t| t != row.admin_id);
@@ -873,7 +896,9 @@ impl Customers<'_> {
             am.description = Set(v.clone());
         }
         let deactivated = patch.deactivated.unwrap_or(was_deactivated);
-        am.deactivated = Set(deactivated);
+        if deactivated != was_deactivated {
+            am.deactivated = Set(deactivated);
+        }
         let want_subdomain =
             !deactivated && patch.create_std_subdomain.unwrap_or(had_subdomain != 0);
         if had_subdomain != 0 && !want_subdomain {
