@@ -146,3 +146,69 @@ async fn a_suspend_and_an_update_through_two_panels_both_land() {
         );
     }
 }
+
+/// Two backups of one customer at once (Plesk and the control API), run by two workers at
+/// once: every task is run exactly once and finishes, each with its own archive whose file has
+/// the size and SHA-256 of its row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_backups_of_one_customer_by_two_workers() {
+    use panelgate_core::backup_worker::Worker;
+    use sha2::{Digest, Sha256};
+    let t = Arc::new(TestApp::demo().await);
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..4 {
+        std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 256 * 1024]).unwrap();
+    }
+    let (a, b) = (t.clone(), t.clone());
+    let plesk = tokio::spawn(async move {
+        let packet = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>p</description></backup-customer></backup-manager></packet>";
+        let r = a
+            .plesk(&panelgate_testkit::plesk_login("admin"), packet)
+            .await;
+        assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    });
+    let control = tokio::spawn(async move {
+        let r = b
+            .control("POST", "/_panelgate/backups?scope=customer:1", "")
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    });
+    plesk.await.unwrap();
+    control.await.unwrap();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let core = t.core.clone();
+            tokio::spawn(async move { Worker::new(core).run_until_idle().await })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap().unwrap();
+    }
+    let tasks = t.core.backups().tasks(&t.sys()).await.unwrap();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    for task in &tasks {
+        assert_eq!(task.state.as_str(), "finished", "{task:?}");
+        assert_eq!(task.attempts, 1, "run once: {task:?}");
+    }
+    let archives = t.core.backups().archives(&t.sys()).await.unwrap();
+    assert_eq!(archives.len(), 2, "{archives:?}");
+    assert_ne!(archives[0].file_name, archives[1].file_name);
+    for archive in &archives {
+        let files = t.core.backups().files(&t.sys(), archive.id).await.unwrap();
+        let mut hasher = Sha256::new();
+        let mut size = 0;
+        for path in &files.paths {
+            let bytes = std::fs::read(path).unwrap();
+            size += bytes.len() as i64;
+            hasher.update(&bytes);
+        }
+        assert_eq!(size, archive.size, "{archive:?}");
+        let sha: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sha, archive.sha256, "{archive:?}");
+    }
+}
