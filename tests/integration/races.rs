@@ -212,3 +212,101 @@ async fn two_backups_of_one_customer_by_two_workers() {
         assert_eq!(sha, archive.sha256, "{archive:?}");
     }
 }
+
+/// The rows agree with each other: every admin's `customers_used` is the number of its
+/// customers, every subscription's customer exists and has its owner.
+async fn assert_consistent(t: &TestApp, what: &str) {
+    let customers = t.core.customers().list(&t.sys()).await.unwrap();
+    for admin in t.core.admins().list(&t.sys()).await.unwrap() {
+        let owned = customers.iter().filter(|c| c.admin_id == admin.id).count() as i64;
+        assert_eq!(
+            admin.customers_used, owned,
+            "{what}: {} counts {} customers, owns {owned}",
+            admin.loginname, admin.customers_used
+        );
+    }
+    for s in t.core.subscriptions().list(&t.sys()).await.unwrap() {
+        let owner = customers.iter().find(|c| c.id == s.customer_id);
+        assert!(
+            owner.is_some_and(|c| c.admin_id == s.admin_id),
+            "{what}: subscription {s:?} without its customer"
+        );
+    }
+}
+
+/// A restore of a customer's archive while the customer is deleted through Froxlor: whichever
+/// goes first, the rows end consistent (the customer is either gone, or back whole from the
+/// archive with its counters and subscription), on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restore_while_the_customer_is_deleted() {
+    use panelgate_core::backup_worker::Worker;
+    let t = Arc::new(TestApp::demo().await);
+    let mut outcomes = (0, 0);
+    for round in 0..6 {
+        let login = format!("restored{round}");
+        assert_eq!(froxlor_add(&t, &login).await, Outcome::Created);
+        let id = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Login(login.clone()))
+            .await
+            .unwrap()
+            .id;
+        let r = t
+            .control(
+                "POST",
+                &format!("/_panelgate/backups?scope=customer:{id}"),
+                "",
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        Worker::new(t.core.clone()).run_until_idle().await.unwrap();
+        let archive = t
+            .core
+            .backups()
+            .archives(&t.sys())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.customer_id == Some(id))
+            .expect("the archive")
+            .id;
+        let (a, b) = (t.clone(), t.clone());
+        let delete = tokio::spawn(async move {
+            let body = format!(r#"{{"command":"Customers.delete","params":{{"id":{id}}}}}"#);
+            a.froxlor(ADMIN_KEY, &body).await.status
+        });
+        let restore = tokio::spawn(async move {
+            b.control(
+                "POST",
+                &format!("/_panelgate/archives/{archive}/restore?behavior=skip"),
+                "",
+            )
+            .await
+        });
+        let (deleted, restored) = (delete.await.unwrap(), restore.await.unwrap());
+        assert_eq!(deleted, 200, "round {round}: the delete");
+        assert!(
+            [200, 404, 409].contains(&restored.status),
+            "round {round}: the restore answered {} {}",
+            restored.status,
+            restored.body
+        );
+        let back = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Login(login.clone()))
+            .await
+            .is_ok();
+        if back {
+            outcomes.1 += 1;
+        } else {
+            outcomes.0 += 1;
+        }
+        assert_consistent(&t, &format!("round {round}")).await;
+    }
+    eprintln!(
+        "restore during delete: gone {} times, back from the archive {} times",
+        outcomes.0, outcomes.1
+    );
+}

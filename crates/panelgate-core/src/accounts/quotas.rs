@@ -7,7 +7,7 @@ use sea_orm::{
 
 use crate::customer_rows::row_limits;
 use crate::entity::{admins, customers};
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::model::{Resource, Resources};
 
 /// Resources that count against an owner's `*_used` (Froxlor does not count traffic).
@@ -84,10 +84,27 @@ pub(crate) async fn shift_counters<C: ConnectionTrait>(
 
 /// Recount an owner's counters from its customers (after a move).
 pub(crate) async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreResult<()> {
-    let rows = customers::Entity::find()
-        .filter(customers::Column::AdminId.eq(admin_id))
-        .all(db)
-        .await?;
+    use sea_orm::{DbBackend, QuerySelect};
+    // Counted from the customers as committed now, in the order a create, move or delete of
+    // one of them takes its locks, so that each is either wholly counted or waits:
+    // * PostgreSQL: the owner's row first (each of them changes the owner's counters, holding
+    //   that row until it commits), then a plain read, which sees what committed before it;
+    // * MariaDB: a locking read of the customers (a plain one would see the transaction's first
+    //   snapshot under repeatable read); their row and gap locks come first there too;
+    // * SQLite has one writer: nothing changes in between.
+    let query = customers::Entity::find().filter(customers::Column::AdminId.eq(admin_id));
+    let rows = match db.get_database_backend() {
+        DbBackend::Sqlite => query.all(db).await?,
+        DbBackend::Postgres => {
+            match crate::admins::find_row_locked(db, admin_id).await {
+                Err(CoreError::NotFound { .. }) => return Ok(()),
+                other => other?,
+            };
+            query.all(db).await?
+        }
+        // `FOR UPDATE`: MariaDB does not know `FOR SHARE`.
+        DbBackend::MySql => query.lock_exclusive().all(db).await?,
+    };
     let mut used = Resources::default();
     for row in &rows {
         let l = row_limits(row);

@@ -629,10 +629,17 @@ impl Backups<'_> {
             }
             // The login names the customer; an id alone never does (another customer may hold it
             // now, and the archive may be anyone's upload).
+            // Locked (PostgreSQL, MariaDB) until the restore commits: a customer kept here
+            // cannot be deleted underneath its restored records, and one being deleted is
+            // waited for and then seen gone (SQLite has one writer).
             let existing = customers::Entity::find()
-                .filter(customers::Column::LoginKey.eq(c.login_key.clone()))
-                .one(&txn)
-                .await?;
+                .filter(customers::Column::LoginKey.eq(c.login_key.clone()));
+            let existing = match sea_orm::ConnectionTrait::get_database_backend(&*txn) {
+                sea_orm::DbBackend::Sqlite => existing,
+                _ => sea_orm::QuerySelect::lock_exclusive(existing),
+            }
+            .one(&txn)
+            .await?;
             if let Some(ex) = &existing {
                 if !policy::sees_customer(actor, ex.id, ex.admin_id) {
                     return Err(CoreError::Forbidden(Denied::RoleNotAllowed));
