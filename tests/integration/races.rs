@@ -310,3 +310,73 @@ async fn a_restore_while_the_customer_is_deleted() {
         outcomes.0, outcomes.1
     );
 }
+
+/// A customer moved to another owner through Froxlor while its backup runs: the move lands,
+/// the task finishes with a whole archive, the archive belongs to the customer (its owner
+/// is the one the task started with, or the new one: either may list it), and the counters
+/// agree with the rows, on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_move_while_a_backup_runs() {
+    use panelgate_core::backup_worker::Worker;
+    let t = Arc::new(TestApp::demo().await);
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..8 {
+        std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 256 * 1024]).unwrap();
+    }
+    let r = t
+        .control("POST", "/_panelgate/backups?scope=customer:1", "")
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let core = t.core.clone();
+    let worker = tokio::spawn(async move { Worker::new(core).run_until_idle().await });
+    let reseller = t
+        .core
+        .admins()
+        .list(&t.sys())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.is_reseller())
+        .expect("the demo reseller")
+        .id;
+    let r = t
+        .froxlor(
+            ADMIN_KEY,
+            &format!(r#"{{"command":"Customers.move","params":{{"id":1,"adminid":{reseller}}}}}"#),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    worker.await.unwrap().unwrap();
+    let c = t
+        .core
+        .customers()
+        .get(&t.sys(), &CustomerRef::Id(1))
+        .await
+        .unwrap();
+    assert_eq!(c.admin_id, reseller, "the move landed");
+    let tasks = t.core.backups().tasks(&t.sys()).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state.as_str(), "finished", "{:?}", tasks[0]);
+    let archives = t.core.backups().archives(&t.sys()).await.unwrap();
+    assert_eq!(archives.len(), 1);
+    assert_eq!(archives[0].customer_id, Some(1));
+    assert!(
+        [Some(1), Some(reseller)].contains(&archives[0].owner_admin_id),
+        "{:?}",
+        archives[0]
+    );
+    let files = t
+        .core
+        .backups()
+        .files(&t.sys(), archives[0].id)
+        .await
+        .unwrap();
+    let on_disk: u64 = files
+        .paths
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert_eq!(on_disk as i64, archives[0].size, "{:?}", archives[0]);
+    assert_consistent(&t, "after the move").await;
+}
