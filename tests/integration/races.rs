@@ -153,13 +153,7 @@ async fn a_suspend_and_an_update_through_two_panels_both_land() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_backups_of_one_customer_by_two_workers() {
     use panelgate_core::backup_worker::Worker;
-    use sha2::{Digest, Sha256};
-    let t = Arc::new(TestApp::demo().await);
-    let home = t.core.home_dir("customer1").unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    for i in 0..4 {
-        std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 256 * 1024]).unwrap();
-    }
+    let t = demo_with_files(4).await;
     let (a, b) = (t.clone(), t.clone());
     let plesk = tokio::spawn(async move {
         let packet = "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>p</description></backup-customer></backup-manager></packet>";
@@ -195,22 +189,39 @@ async fn two_backups_of_one_customer_by_two_workers() {
     assert_eq!(archives.len(), 2, "{archives:?}");
     assert_ne!(archives[0].file_name, archives[1].file_name);
     for archive in &archives {
-        let files = t.core.backups().files(&t.sys(), archive.id).await.unwrap();
-        let mut hasher = Sha256::new();
-        let mut size = 0;
-        for path in &files.paths {
-            let bytes = std::fs::read(path).unwrap();
-            size += bytes.len() as i64;
-            hasher.update(&bytes);
-        }
-        assert_eq!(size, archive.size, "{archive:?}");
-        let sha: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(sha, archive.sha256, "{archive:?}");
+        assert_archive_whole(&t, archive).await;
     }
+}
+
+/// The demo data with `n` files of 256 KiB in customer1's home.
+async fn demo_with_files(n: u8) -> Arc<TestApp> {
+    let t = Arc::new(TestApp::demo().await);
+    let home = t.core.home_dir("customer1").unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..n {
+        std::fs::write(home.join(format!("f{i}.bin")), vec![i; 256 * 1024]).unwrap();
+    }
+    t
+}
+
+/// An archive's files have the size and the SHA-256 of its row.
+async fn assert_archive_whole(t: &TestApp, archive: &panelgate_core::backups::BackupArchive) {
+    use sha2::{Digest, Sha256};
+    let files = t.core.backups().files(&t.sys(), archive.id).await.unwrap();
+    let mut hasher = Sha256::new();
+    let mut size = 0;
+    for path in &files.paths {
+        let bytes = std::fs::read(path).unwrap();
+        size += bytes.len() as i64;
+        hasher.update(&bytes);
+    }
+    assert_eq!(size, archive.size, "{archive:?}");
+    let sha: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sha, archive.sha256, "{archive:?}");
 }
 
 /// The rows agree with each other: every admin's `customers_used` is the number of its
@@ -318,12 +329,7 @@ async fn a_restore_while_the_customer_is_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_move_while_a_backup_runs() {
     use panelgate_core::backup_worker::Worker;
-    let t = Arc::new(TestApp::demo().await);
-    let home = t.core.home_dir("customer1").unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    for i in 0..8 {
-        std::fs::write(home.join(format!("f{i}.bin")), vec![i as u8; 256 * 1024]).unwrap();
-    }
+    let t = demo_with_files(8).await;
     let r = t
         .control("POST", "/_panelgate/backups?scope=customer:1", "")
         .await;
@@ -366,17 +372,6 @@ async fn a_move_while_a_backup_runs() {
         "{:?}",
         archives[0]
     );
-    let files = t
-        .core
-        .backups()
-        .files(&t.sys(), archives[0].id)
-        .await
-        .unwrap();
-    let on_disk: u64 = files
-        .paths
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .sum();
-    assert_eq!(on_disk as i64, archives[0].size, "{:?}", archives[0]);
+    assert_archive_whole(&t, &archives[0]).await;
     assert_consistent(&t, "after the move").await;
 }

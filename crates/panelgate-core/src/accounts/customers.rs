@@ -85,6 +85,18 @@ fn with_owner(
     (row_to_customer(row, login), owner.map(row_to_admin))
 }
 
+/// The customer row `r` named, if the actor may see it (else the policy's not-found answer).
+fn visible_to(
+    actor: &Actor,
+    r: &CustomerRef,
+    row: Option<customers::Model>,
+) -> CoreResult<customers::Model> {
+    match row {
+        Some(row) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(row),
+        _ => Err(policy::hidden_customer(actor, not_found(r))),
+    }
+}
+
 async fn find_row<C: ConnectionTrait>(
     db: &C,
     r: &CustomerRef,
@@ -334,10 +346,7 @@ impl Customers<'_> {
             sea_orm::DbBackend::Sqlite => q,
             _ => q.lock_exclusive(),
         };
-        match q.one(db).await? {
-            Some(row) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(row),
-            _ => Err(policy::hidden_customer(actor, not_found(r))),
-        }
+        visible_to(actor, r, q.one(db).await?)
     }
 
     async fn visible_row<C: ConnectionTrait>(
@@ -346,10 +355,7 @@ impl Customers<'_> {
         actor: &Actor,
         r: &CustomerRef,
     ) -> CoreResult<customers::Model> {
-        match find_row(db, r).await? {
-            Some(row) if policy::sees_customer(actor, row.id, row.admin_id) => Ok(row),
-            _ => Err(policy::hidden_customer(actor, not_found(r))),
-        }
+        visible_to(actor, r, find_row(db, r).await?)
     }
 
     /// Every customer the actor may list, by id.
