@@ -621,7 +621,6 @@ fn entity_list(list: &str) -> Vec<String> {
 /// what a `varchar(255)` column holds, with room for the list's commas.
 const SHORT_FIELD: usize = 250;
 
-/// Cut `text` to at most `max` bytes, at a character boundary.
 /// `text` cut to at most `max` bytes, at a character boundary.
 fn cut_str(text: &str, max: usize) -> &str {
     if text.len() <= max {
@@ -634,14 +633,10 @@ fn cut_str(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// Cut `text` to at most `max` bytes, at a character boundary.
 fn cut(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = cut_str(text, max).len();
+    text.truncate(end);
 }
 
 /// Cut `text` to [`TEXT_CAP`] bytes (at a character boundary), saying how long it was.
@@ -701,12 +696,15 @@ impl Journal<'_> {
         let (request, response) = (e.texts.unpacker())(&packed);
         let (request, response) = (capped(request), capped(response));
         let changes = capped(Value::Array(e.touched.changes).to_string());
-        let entities = if e.touched.entities.is_empty() {
-            String::new()
-        } else {
-            let list: Vec<String> = e.touched.entities.iter().map(Touch::to_string).collect();
-            format!(",{},", list.join(","))
-        };
+        // `,kind:id,kind:id,` (a list a LIKE can find `,kind:id,` in), or empty.
+        let mut entities = String::new();
+        for t in &e.touched.entities {
+            use std::fmt::Write;
+            let _ = write!(entities, ",{t}");
+        }
+        if !entities.is_empty() {
+            entities.push(',');
+        }
         let size = request.len() + response.len() + changes.len() + entities.len();
         let row = journal::ActiveModel {
             at: Set(self.core.now()),

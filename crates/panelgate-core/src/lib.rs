@@ -62,6 +62,9 @@ pub use clock::{Clock, ClockState, ManualClock, SystemClock, VirtualClock};
 pub use error::{CoreError, CoreResult, Denied, EntityKind, Key, Quota};
 pub use limits::Limits;
 pub use model::*;
+pub use password::HashProfile;
+pub use policy::{Actor, ActorKind, Operation, Principal, SystemCap, Who};
+pub use settings::SettingsSnapshot;
 
 /// What the store holds (see [`Core::counts`]).
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -73,9 +76,6 @@ pub struct Counts {
     /// Backup tasks by state.
     pub tasks: Vec<(String, i64)>,
 }
-pub use password::HashProfile;
-pub use policy::{Actor, ActorKind, Operation, Principal, SystemCap, Who};
-pub use settings::SettingsSnapshot;
 
 /// The core: cheap to clone, handed to every frontend.
 #[derive(Clone)]
@@ -379,7 +379,7 @@ impl Core {
     }
 
     /// How many records the store holds, each counted by the database (for an overview).
-    pub async fn counts(&self, _system: &SystemCap) -> CoreResult<Counts> {
+    pub async fn counts(&self, system: &SystemCap) -> CoreResult<Counts> {
         use sea_orm::{ColumnTrait, QueryFilter};
         use store::entity::{admins, backup_archives, customers, subscriptions};
         let db = self.reader();
@@ -391,7 +391,7 @@ impl Core {
             customers: customers::Entity::find().count(db).await?,
             subscriptions: subscriptions::Entity::find().count(db).await?,
             archives: backup_archives::Entity::find().count(db).await?,
-            tasks: self.task_counts(_system).await?,
+            tasks: self.task_counts(system).await?,
         })
     }
 

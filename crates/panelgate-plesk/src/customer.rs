@@ -241,10 +241,7 @@ async fn select(
 pub fn view(c: &Customer, version: &str) -> String {
     let mut r = crate::ok_result();
     r.add_text("id", c.id.to_string());
-    let mut data = Element::new("data");
-    data.push(gen_info(c));
-    data.push(stat(c));
-    r.push(data);
+    r.push(data(c, true, true));
     let mut get = Element::new("get");
     get.push(r);
     let mut customer = Element::new("customer");
@@ -253,6 +250,18 @@ pub fn view(c: &Customer, version: &str) -> String {
     packet.attrs.push(("version".into(), version.into()));
     packet.push(customer);
     crate::xml::write(&packet, true)
+}
+
+/// A `get` result's `<data>`: the datasets asked for.
+fn data(c: &Customer, with_gen_info: bool, with_stat: bool) -> Element {
+    let mut data = Element::new("data");
+    if with_gen_info {
+        data.push(gen_info(c));
+    }
+    if with_stat {
+        data.push(stat(c));
+    }
+    data
 }
 
 fn gen_info(c: &Customer) -> Element {
@@ -367,15 +376,12 @@ async fn filtered(ctx: &Ctx<'_>, operation: &Element) -> Vec<Element> {
                     }
                     r.add_text("id", c.id.to_string());
                     if operation.name == "get" {
-                        let mut data = Element::new("data");
                         let dataset = operation.child("dataset");
-                        if dataset.is_none_or(|d| d.child("gen_info").is_some()) {
-                            data.push(gen_info(&c));
-                        }
-                        if dataset.is_some_and(|d| d.child("stat").is_some()) {
-                            data.push(stat(&c));
-                        }
-                        r.push(data);
+                        r.push(data(
+                            &c,
+                            dataset.is_none_or(|d| d.child("gen_info").is_some()),
+                            dataset.is_some_and(|d| d.child("stat").is_some()),
+                        ));
                     }
                     results.push(r);
                 }

@@ -38,7 +38,8 @@ impl Access {
     }
 }
 
-fn query(req_uri: &http::Uri) -> HashMap<String, String> {
+/// A request's query parameters (the last of a repeated one).
+pub(crate) fn query(req_uri: &http::Uri) -> HashMap<String, String> {
     panelgate_http::Params::from_query(req_uri.query())
         .merged()
         .into_iter()

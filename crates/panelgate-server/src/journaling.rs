@@ -194,16 +194,12 @@ impl KeptResponse {
             let text = panelgate_http::redact::response(content_type, None, exact);
             return (resp, KeptResponse { ready: Some(text) });
         }
-        if let Some(panelgate_http::BodyText(body)) = resp.extensions().get() {
-            if body.len() > TEXT_CAP {
-                let text = capped(panelgate_http::redact::response(
-                    content_type,
-                    Some(body),
-                    exact,
-                ));
-                return (resp, KeptResponse { ready: Some(text) });
-            }
-            return (resp, KeptResponse { ready: None });
+        if resp
+            .extensions()
+            .get::<panelgate_http::BodyText>()
+            .is_some()
+        {
+            return KeptResponse::beside(resp);
         }
         let (mut parts, body) = resp.into_parts();
         match body.collect().await {
@@ -215,7 +211,7 @@ impl KeptResponse {
                 let body = http_body_util::Full::new(bytes)
                     .map_err(|never: std::convert::Infallible| match never {})
                     .boxed_unsync();
-                KeptResponse::take_ready(Response::from_parts(parts, body))
+                KeptResponse::beside(Response::from_parts(parts, body))
             }
             Err(e) => {
                 // The body fails for the client as it would have without the journal: the
@@ -233,8 +229,10 @@ impl KeptResponse {
         }
     }
 
-    /// An answer whose text was just put beside it.
-    fn take_ready(resp: Response) -> (Response, KeptResponse) {
+    /// An answer whose text is beside it: read from there when the journal is read, or, when
+    /// it is over the text cap, redacted and cut now.
+    fn beside(resp: Response) -> (Response, KeptResponse) {
+        use http_body::Body as _;
         let large = resp
             .extensions()
             .get::<panelgate_http::BodyText>()
@@ -247,7 +245,7 @@ impl KeptResponse {
                 capped(panelgate_http::redact::response(
                     content_type,
                     Some(&t.0),
-                    Some(t.0.len() as u64),
+                    resp.body().size_hint().exact(),
                 ))
             });
         (resp, KeptResponse { ready: large })

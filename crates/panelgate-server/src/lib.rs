@@ -282,22 +282,24 @@ impl App {
                 None if control => {
                     cx.set_call(format!("{} {}", req.method, req.uri.path()));
                     let path = req.uri.path();
-                    let ui_route = ui::Route::parse(req.method.as_str(), path);
-                    if control::cross_site(&req.method, &req.headers) {
-                        control::forbidden()
-                    } else if ui_route.as_ref().is_some_and(ui::Route::is_login) {
-                        ui::handle(self, &req, ui_route.unwrap_or(ui::Route::Login)).await
-                    } else if self.access.allows(&req.headers, req.peer) {
-                        cx.set_actor("system");
-                        match ui_route {
-                            Some(route) => ui::handle(self, &req, route).await,
-                            None if ui::is_ui(path) => control::not_found(),
-                            None => control::handle(self, &req).await,
+                    match ui::Route::parse(req.method.as_str(), path) {
+                        _ if control::cross_site(&req.method, &req.headers) => control::forbidden(),
+                        Some(route) if route.is_login() => ui::handle(self, &req, route).await,
+                        _ if !self.access.allows(&req.headers, req.peer) => {
+                            if ui::is_ui(path) {
+                                ui::refused(self, &req)
+                            } else {
+                                control::forbidden()
+                            }
                         }
-                    } else if ui::is_ui(path) {
-                        ui::refused(self, &req)
-                    } else {
-                        control::forbidden()
+                        route => {
+                            cx.set_actor("system");
+                            match route {
+                                Some(route) => ui::handle(self, &req, route).await,
+                                None if ui::is_ui(path) => control::not_found(),
+                                None => control::handle(self, &req).await,
+                            }
+                        }
                     }
                 }
                 None => control::not_found(),

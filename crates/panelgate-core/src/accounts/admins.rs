@@ -88,13 +88,8 @@ pub(crate) async fn find_row_locked<C: ConnectionTrait>(
     db: &C,
     id: i64,
 ) -> CoreResult<admins::Model> {
-    use sea_orm::QuerySelect;
-    let q = admins::Entity::find_by_id(id);
-    let q = match db.get_database_backend() {
-        sea_orm::DbBackend::Sqlite => q,
-        _ => q.lock_exclusive(),
-    };
-    q.one(db)
+    crate::store::for_update(admins::Entity::find_by_id(id), db)
+        .one(db)
         .await?
         .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(id)))
 }

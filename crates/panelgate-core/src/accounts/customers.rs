@@ -340,13 +340,8 @@ impl Customers<'_> {
         actor: &Actor,
         r: &CustomerRef,
     ) -> CoreResult<customers::Model> {
-        use sea_orm::QuerySelect;
-        let q = select_ref(r);
-        let q = match db.get_database_backend() {
-            sea_orm::DbBackend::Sqlite => q,
-            _ => q.lock_exclusive(),
-        };
-        visible_to(actor, r, q.one(db).await?)
+        let row = crate::store::for_update(select_ref(r), db).one(db).await?;
+        visible_to(actor, r, row)
     }
 
     async fn visible_row<C: ConnectionTrait>(

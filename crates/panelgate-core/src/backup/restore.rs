@@ -632,12 +632,11 @@ impl Backups<'_> {
             // Locked (PostgreSQL, MariaDB) until the restore commits: a customer kept here
             // cannot be deleted underneath its restored records, and one being deleted is
             // waited for and then seen gone (SQLite has one writer).
-            let existing = customers::Entity::find()
-                .filter(customers::Column::LoginKey.eq(c.login_key.clone()));
-            let existing = match sea_orm::ConnectionTrait::get_database_backend(&*txn) {
-                sea_orm::DbBackend::Sqlite => existing,
-                _ => sea_orm::QuerySelect::lock_exclusive(existing),
-            }
+            let existing = crate::store::for_update(
+                customers::Entity::find()
+                    .filter(customers::Column::LoginKey.eq(c.login_key.clone())),
+                &*txn,
+            )
             .one(&txn)
             .await?;
             if let Some(ex) = &existing {

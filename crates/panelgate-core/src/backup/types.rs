@@ -48,7 +48,8 @@ impl BackupScope {
                 .filter(|s| *s != BackupScope::Server),
         }
     }
-    pub(crate) fn key(&self) -> String {
+    /// `server`, or `kind:id` (as [`BackupScope::parse`] reads it).
+    pub fn key(&self) -> String {
         match self {
             BackupScope::Server => "server".into(),
             other => format!("{}:{}", other.kind(), other.id()),

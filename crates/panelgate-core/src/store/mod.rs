@@ -8,3 +8,17 @@ pub(crate) mod entity;
 pub(crate) mod migrations;
 pub(crate) mod sequences;
 pub mod settings;
+
+/// `query` locked (`SELECT … FOR UPDATE`) until the transaction on `db` ends, where the database
+/// locks rows: PostgreSQL and MariaDB. SQLite has one writer, whose transaction holds every row
+/// already.
+pub(crate) fn for_update<E: sea_orm::EntityTrait>(
+    query: sea_orm::Select<E>,
+    db: &impl sea_orm::ConnectionTrait,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => query,
+        _ => query.lock_exclusive(),
+    }
+}

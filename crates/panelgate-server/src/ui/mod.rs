@@ -79,14 +79,6 @@ pub fn is_ui(path: &str) -> bool {
     path == ROOT || path.starts_with("/_panelgate/ui/")
 }
 
-fn query(req: &Request) -> HashMap<String, String> {
-    panelgate_http::Params::from_query(req.uri.query())
-        .merged()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 fn form(req: &Request) -> HashMap<String, String> {
     form_urlencoded::parse(req.body.bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -155,7 +147,7 @@ fn safe_back(back: &str) -> &str {
 
 /// The answer to a dashboard request that may use the control API.
 pub async fn handle(app: &crate::App, req: &Request, route: Route) -> Response {
-    let q = query(req);
+    let q = crate::control::query(&req.uri);
     match route {
         Route::Css => asset("text/css; charset=utf-8", CSS),
         Route::Js => asset("text/javascript; charset=utf-8", JS),

@@ -51,13 +51,6 @@ fn bytes(n: i64) -> String {
     }
 }
 
-fn scope_text(s: &BackupScope) -> String {
-    match s {
-        BackupScope::Server => "server".into(),
-        other => format!("{}:{}", other.kind(), other.id()),
-    }
-}
-
 fn origin(c: &Customer) -> &str {
     match c.created_via.as_str() {
         "froxlor" => "Froxlor",
@@ -464,7 +457,7 @@ fn task_row(t: &panelgate_core::backups::BackupTask) -> Markup {
     html! {
         tr data-task=(t.id) data-state=(t.state.as_str()) {
             td { (t.id) }
-            td { (scope_text(&t.scope)) }
+            td { (t.scope.key()) }
             td.state { (t.state.as_str()) }
             td { progress max="100" value=(t.progress) aria-label={ "Task " (t.id) " progress" } { (t.progress) "%" } " " (t.progress) "%" }
             td { (t.error) }
@@ -498,7 +491,7 @@ fn archive_table(archives: &[panelgate_core::backups::BackupArchive], back: &str
                         @for a in archives {
                             tr data-archive=(a.id) {
                                 td { (a.id) }
-                                td { (scope_text(&a.scope)) " " (a.scope_name) }
+                                td { (a.scope.key()) " " (a.scope_name) }
                                 td { (when(a.created_at)) }
                                 td { (bytes(a.size)) }
                                 td { code.hash data-sha256=(a.sha256) { (a.sha256) } }
