@@ -375,3 +375,60 @@ async fn a_move_while_a_backup_runs() {
     assert_archive_whole(&t, &archives[0]).await;
     assert_consistent(&t, "after the move").await;
 }
+
+/// One customer deleted at once through Froxlor and ISPsystem (found by the crash harness: two
+/// clients deleting one customer both succeeded and its owner's counter went down twice): on
+/// every backend exactly one delete succeeds, the other gets its panel's "not found", and the
+/// owner's counters equal its customers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_customer_deleted_through_two_panels_at_once() {
+    let t = Arc::new(TestApp::demo().await);
+    let mut wins = (0, 0);
+    for round in 0..8 {
+        let login = format!("gone{round}");
+        assert_eq!(froxlor_add(&t, &login).await, Outcome::Created);
+        let id = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Login(login.clone()))
+            .await
+            .unwrap()
+            .id;
+        let (a, b) = (t.clone(), t.clone());
+        let froxlor = tokio::spawn(async move {
+            let body = format!(r#"{{"command":"Customers.delete","params":{{"id":{id}}}}}"#);
+            a.froxlor(ADMIN_KEY, &body).await
+        });
+        let isp = tokio::spawn(async move {
+            b.request(
+                "GET",
+                &format!("/billmgr?authinfo=admin:changeme1Q**&out=json&func=account.delete&elid={id}&sok=ok"),
+                None,
+                "",
+            )
+            .await
+        });
+        let (f, i) = (froxlor.await.unwrap(), isp.await.unwrap());
+        let froxlor_won = f.status == 200;
+        let isp_won = i.json()["doc"]["ok"].is_object();
+        assert!(
+            froxlor_won != isp_won,
+            "round {round}: exactly one delete wins: Froxlor {} {}, ISPsystem {}",
+            f.status,
+            f.body,
+            i.body
+        );
+        if froxlor_won {
+            wins.0 += 1;
+            assert!(!i.json()["doc"]["error"].is_null(), "{}", i.body);
+        } else {
+            wins.1 += 1;
+            assert_eq!(f.status, 404, "{}", f.body);
+        }
+        assert_consistent(&t, &format!("round {round}")).await;
+    }
+    eprintln!(
+        "concurrent deletes: Froxlor first {} times, ISPsystem first {} times",
+        wins.0, wins.1
+    );
+}

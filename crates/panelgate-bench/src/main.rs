@@ -16,6 +16,12 @@
 //! `--journal-max-entries=0 --no-metrics`, in alternating rounds so that a drift of the machine
 //! meets both alike; it prints each call's rates and the cost in percent.
 //!
+//! `--soak` runs a mixed load over all four panel APIs instead: reads, writes, backups and
+//! archive downloads from `--connections` connections (200 by default) for `--duration` seconds
+//! (60 by default, at most an hour). Every 5 s it prints the interval's requests per second,
+//! errors and p50/p99/p99.9 latency, and the server's RSS, open file descriptors and database
+//! connections; at the end, how RSS and descriptors moved after the warm-up.
+//!
 //! Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
@@ -71,6 +77,9 @@ struct Args {
     /// Rounds of `--overhead` (each loads both servers once per call).
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// Run the soak test (see above); `--duration` defaults to 60 s and `--connections` to 200.
+    #[arg(long)]
+    soak: bool,
 }
 
 /// One measured call. `{n}` in the path or body is replaced by a number unique to the run.
@@ -686,6 +695,9 @@ async fn run(args: Args, binary: PathBuf) {
     if args.overhead {
         return overhead(&args, &binary).await;
     }
+    if args.soak {
+        return soak(&args, &binary).await;
+    }
     let data = tempfile::tempdir().unwrap();
     let mut imported = None;
     if args.customers > 0 {
@@ -906,4 +918,363 @@ async fn overhead(args: &Args, binary: &Path) {
         rss(&on),
         rss(&off)
     );
+}
+
+/// The calls of the soak: reads over every API, writes (new customers through Froxlor and
+/// Plesk, updates through ISPsystem), in the proportions the list gives.
+fn soak_calls() -> Vec<Call> {
+    let all = calls();
+    let pick = |name: &str| {
+        all.iter()
+            .find(|c| c.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no call {name}"))
+    };
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        out.extend([
+            pick("froxlor Customers.get"),
+            pick("plesk customer/get"),
+            pick("ispsystem account list (xml)"),
+            pick("httpapi customers/details-by-id"),
+        ]);
+    }
+    out.extend([
+        pick("froxlor Customers.listing (25)"),
+        pick("httpapi customers/search (10)"),
+        pick("ispsystem account list (json)"),
+        pick("froxlor Customers.add"),
+        pick("plesk customer/add"),
+        isp(
+            "account.edit",
+            "func=account.edit&sok=ok&elid=2&authinfo=admin:changeme1Q**&out=xml&city=Soak{n}",
+        ),
+    ]);
+    out
+}
+
+/// The server's open file descriptors.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Busy and idle database connections, from the server's metrics.
+async fn db_connections(addr: &str) -> String {
+    let call = Call {
+        name: "metrics".into(),
+        method: "GET",
+        path: "/_panelgate/metrics".into(),
+        headers: vec![],
+        body: String::new(),
+        status: 200,
+        error_marker: "\u{0}",
+    };
+    let Ok(mut conn) = Conn::open(addr).await else {
+        return "?".into();
+    };
+    let Ok((_, body)) = conn.send(&call, 0).await else {
+        return "?".into();
+    };
+    let text = String::from_utf8_lossy(&body);
+    let (mut busy, mut idle) = (0.0, 0.0);
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("panelgate_db_connections{"))
+    {
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        if line.contains("state=\"busy\"") {
+            busy += value;
+        } else {
+            idle += value;
+        }
+    }
+    format!("{busy:.0} busy / {idle:.0} idle")
+}
+
+/// A client that takes a backup of customer1, waits for it, downloads the archive and starts
+/// over: the backup and download part of the soak. Counts requests and errors into `stats`.
+async fn backup_loop(addr: String, deadline: Instant, stats: Arc<SoakStats>) {
+    let post = |path: String| Call {
+        name: "backup".into(),
+        method: "POST",
+        path,
+        headers: vec![],
+        body: String::new(),
+        status: 201,
+        error_marker: "\u{0}",
+    };
+    let get = |path: String| Call {
+        name: "task".into(),
+        method: "GET",
+        path,
+        headers: vec![],
+        body: String::new(),
+        status: 200,
+        error_marker: "\u{0}",
+    };
+    let Ok(mut conn) = Conn::open(&addr).await else {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        let started = conn
+            .send(&post("/_panelgate/backups?scope=customer:1".into()), 0)
+            .await;
+        stats.record(t.elapsed(), started.as_ref().is_ok_and(|(s, _)| *s == 201));
+        let Ok((201, body)) = started else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        let task: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let id = task["id"].as_i64().unwrap_or(0);
+        // Poll the task until it has its archive.
+        let archive = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let t = Instant::now();
+            let answer = conn.send(&get(format!("/_panelgate/tasks/{id}")), 0).await;
+            stats.record(t.elapsed(), answer.as_ref().is_ok_and(|(s, _)| *s == 200));
+            let Ok((200, body)) = answer else { break None };
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            match v["state"].as_str() {
+                Some("finished") => break v["archive_id"].as_i64(),
+                Some("failed") => {
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    break None;
+                }
+                _ if Instant::now() > deadline => break None,
+                _ => {}
+            }
+        };
+        if let Some(archive) = archive {
+            let t = Instant::now();
+            let answer = conn
+                .send(&get(format!("/_panelgate/archives/{archive}/download")), 0)
+                .await;
+            stats.record(
+                t.elapsed(),
+                answer
+                    .as_ref()
+                    .is_ok_and(|(s, b)| *s == 200 && b.starts_with(&[0x1f, 0x8b])),
+            );
+        }
+    }
+}
+
+/// Counters of the soak, read and reset every interval.
+#[derive(Default)]
+struct SoakStats {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    latencies: std::sync::Mutex<Vec<u32>>,
+    first_error: std::sync::Mutex<Option<String>>,
+}
+
+impl SoakStats {
+    fn record(&self, took: Duration, ok: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let micros = took.as_micros().min(u128::from(u32::MAX)) as u32;
+        self.latencies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(micros);
+    }
+
+    /// The interval's figures, counters back to zero.
+    fn take(&self) -> (u64, u64, Vec<u32>) {
+        let mut lat =
+            std::mem::take(&mut *self.latencies.lock().unwrap_or_else(|e| e.into_inner()));
+        lat.sort_unstable();
+        (
+            self.requests.swap(0, Ordering::Relaxed),
+            self.errors.swap(0, Ordering::Relaxed),
+            lat,
+        )
+    }
+}
+
+/// `--soak`: see the module documentation.
+async fn soak(args: &Args, binary: &Path) {
+    let explicit = |flag: &str| std::env::args().any(|a| a.starts_with(flag));
+    let duration = Duration::from_secs(if explicit("--duration") {
+        args.duration.min(3600)
+    } else {
+        60
+    });
+    let connections = if explicit("--connections") {
+        args.connections
+    } else {
+        200
+    };
+    let mut server_args = args.clone();
+    if !server_args
+        .server_args
+        .iter()
+        .any(|a| a.starts_with("--password-hashing"))
+    {
+        // New customers are part of the load: hash them with the fast profile.
+        server_args
+            .server_args
+            .push("--password-hashing=fast".into());
+    }
+    let data = tempfile::tempdir().unwrap();
+    let home = data.path().join("homes").join("customer1");
+    std::fs::create_dir_all(&home).unwrap();
+    for i in 0..16u8 {
+        std::fs::write(home.join(format!("f{i}.bin")), vec![i; 256 * 1024]).unwrap();
+    }
+    let server = start(&server_args, binary, data.path()).await;
+    let pid = server.child.id();
+    let addr = server.addr.clone();
+    println!(
+        "panelgate-bench --soak: {} for {} s over {connections} connections (+1 backup and download client), database {}",
+        binary.display(),
+        duration.as_secs(),
+        args.database_url
+            .as_deref()
+            .map_or("SQLite (file)".to_owned(), |u| u.split('@').next_back().unwrap_or(u).to_owned()),
+    );
+    println!(
+        "| {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:>8} | {:>8} | {:>5} | {:<20} |",
+        "t s",
+        "req/s",
+        "errors",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "RSS MiB",
+        "fds",
+        "db connections"
+    );
+    let stats = Arc::new(SoakStats::default());
+    let deadline = Instant::now() + duration;
+    let calls = Arc::new(soak_calls());
+    let mut tasks = Vec::new();
+    for k in 0..connections {
+        let (addr, calls, stats) = (addr.clone(), calls.clone(), stats.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(mut conn) = Conn::open(&addr).await else {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let mut i = k;
+            while Instant::now() < deadline {
+                let call = &calls[i % calls.len()];
+                i += 1;
+                let t = Instant::now();
+                let answer = conn
+                    .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
+                    .await;
+                let ok = correct(call, &answer);
+                stats.record(t.elapsed(), ok);
+                if !ok {
+                    stats
+                        .first_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert_with(|| match &answer {
+                            Ok((s, b)) => format!(
+                                "{} → {s}: {}",
+                                call.name,
+                                String::from_utf8_lossy(&b[..b.len().min(300)])
+                            ),
+                            Err(e) => format!("{} → {e}", call.name),
+                        });
+                    if answer.is_err() {
+                        match Conn::open(&addr).await {
+                            Ok(c) => conn = c,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(backup_loop(
+        addr.clone(),
+        deadline,
+        stats.clone(),
+    )));
+    let started = Instant::now();
+    let interval = Duration::from_secs(5);
+    let warm_up = Duration::from_secs(10).min(duration / 4);
+    let (mut total, mut errors) = (0u64, 0u64);
+    let mut after_warm_up: Vec<(u64, usize)> = Vec::new();
+    let mut next = started + interval;
+    while Instant::now() < deadline {
+        tokio::time::sleep_until(next.min(deadline).into()).await;
+        next += interval;
+        let (n, e, lat) = stats.take();
+        total += n;
+        errors += e;
+        let rss = proc_status(pid, "VmRSS:").unwrap_or(0);
+        let fds = open_fds(pid);
+        let pct = |p: f64| {
+            if lat.is_empty() {
+                f64::NAN
+            } else {
+                f64::from(lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)]) / 1000.0
+            }
+        };
+        let t = started.elapsed();
+        println!(
+            "| {:>5.0} | {:>8.0} | {:>6} | {:>8.3} | {:>8.3} | {:>8.3} | {:>8.1} | {:>5} | {:<20} |",
+            t.as_secs_f64(),
+            n as f64 / interval.as_secs_f64(),
+            e,
+            pct(0.5),
+            pct(0.99),
+            pct(0.999),
+            rss as f64 / 1024.0,
+            fds,
+            db_connections(&addr).await
+        );
+        if t >= warm_up {
+            after_warm_up.push((rss, fds));
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let (n, e, _) = stats.take();
+    total += n;
+    errors += e;
+    println!();
+    println!(
+        "soak: {total} requests in {:.0} s ({:.0} req/s), {errors} errors{}",
+        duration.as_secs_f64(),
+        total as f64 / duration.as_secs_f64(),
+        stats
+            .first_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+    if let (Some(first), Some(last)) = (after_warm_up.first(), after_warm_up.last()) {
+        let (min_rss, max_rss) = after_warm_up
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), (r, _)| (lo.min(*r), hi.max(*r)));
+        let (min_fd, max_fd) = after_warm_up
+            .iter()
+            .fold((usize::MAX, 0), |(lo, hi), (_, f)| (lo.min(*f), hi.max(*f)));
+        println!(
+            "after the {} s warm-up: RSS {:.1} → {:.1} MiB (range {:.1}–{:.1}), open descriptors {} → {} (range {min_fd}–{max_fd})",
+            warm_up.as_secs(),
+            first.0 as f64 / 1024.0,
+            last.0 as f64 / 1024.0,
+            min_rss as f64 / 1024.0,
+            max_rss as f64 / 1024.0,
+            first.1,
+            last.1
+        );
+    }
 }

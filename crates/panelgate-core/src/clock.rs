@@ -60,6 +60,19 @@ pub struct VirtualClock {
 
 const NOT_FROZEN: i64 = i64::MIN;
 
+/// The times a clock may be set to from outside: the Unix epoch to the last second of the year
+/// 9999 (every panel writes dates with four-digit years; a time past that, or before 1970, is
+/// no test scenario but a way to break date arithmetic).
+pub const RANGE: std::ops::RangeInclusive<i64> = 0..=253_402_300_799;
+
+fn out_of_range() -> String {
+    format!(
+        "the clock must stay between {} and {} (1970-01-01 to 9999-12-31 UTC)",
+        RANGE.start(),
+        RANGE.end()
+    )
+}
+
 /// What [`VirtualClock::state`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ClockState {
@@ -86,6 +99,27 @@ impl VirtualClock {
             offset: AtomicI64::new(now.saturating_sub(SystemClock.now())),
             frozen: AtomicI64::new(now),
         }
+    }
+
+    /// [`VirtualClock::set`] for a time from outside (the control API, the dashboard, the
+    /// configuration): refused unless it is in [`RANGE`].
+    pub fn try_set(&self, now: i64) -> Result<(), String> {
+        if !RANGE.contains(&now) {
+            return Err(out_of_range());
+        }
+        self.set(now);
+        Ok(())
+    }
+
+    /// [`VirtualClock::advance`] for a step from outside: refused unless the time it leads to is
+    /// in [`RANGE`].
+    pub fn try_advance(&self, secs: i64) -> Result<(), String> {
+        let now = self.state().now;
+        if !now.checked_add(secs).is_some_and(|t| RANGE.contains(&t)) {
+            return Err(out_of_range());
+        }
+        self.advance(secs);
+        Ok(())
     }
 
     /// Make `now` the current time (frozen or not, as before).

@@ -48,6 +48,10 @@ pub struct Limits {
     pub journal_max_bytes: u64,
     /// Snapshots kept in the data folder at most (`POST /_panelgate/snapshots` refuses more).
     pub max_snapshots: u32,
+    /// Seconds a backup task's lease lasts (renewed while the task writes). A task whose worker
+    /// stopped is taken up again (or failed) once its lease ran out, and the stopped worker's
+    /// temporary files are removed a lease later. At least 3.
+    pub task_lease_secs: u64,
 }
 
 impl Default for Limits {
@@ -68,6 +72,7 @@ impl Default for Limits {
             journal_max_entries: 10_000,
             journal_max_bytes: 64 * 1024 * 1024,
             max_snapshots: 32,
+            task_lease_secs: 60,
         }
     }
 }

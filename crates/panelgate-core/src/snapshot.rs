@@ -164,6 +164,57 @@ where
     Ok(rows)
 }
 
+/// Feed every row of one table into `hasher`, in primary-key order, a page at a time.
+async fn hash_rows<E, C>(txn: &C, table: &str, hasher: &mut sha2::Sha256) -> CoreResult<()>
+where
+    E: EntityTrait,
+    E::Model: Serialize + Sync,
+    C: ConnectionTrait,
+{
+    use sea_orm::{Iterable, PrimaryKeyToColumn};
+    use sha2::Digest;
+    let mut query = E::find();
+    for key in E::PrimaryKey::iter() {
+        query = query.order_by_asc(key.into_column());
+    }
+    let mut pages = query.paginate(txn, PAGE);
+    while let Some(page) = pages.fetch_and_next().await? {
+        for row in &page {
+            let line = serde_json::to_vec(&LineOut { table, row })
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            hasher.update(&line);
+            hasher.update(b"\n");
+        }
+    }
+    Ok(())
+}
+
+/// Feed the regular files under `root` (sorted paths, sizes, contents) into `hasher`.
+fn hash_tree(label: &str, root: &Path, hasher: &mut sha2::Sha256) -> std::io::Result<()> {
+    use sha2::Digest;
+    if !root.exists() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1)
+    {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .map_err(std::io::Error::other)?;
+        hasher.update(format!("{label}/{}\0", rel.display()).as_bytes());
+        if entry.file_type().is_file() {
+            let mut file = std::fs::File::open(entry.path())?;
+            let n = std::io::copy(&mut file, hasher)?;
+            hasher.update(n.to_le_bytes());
+        }
+    }
+    Ok(())
+}
+
 /// Copy the regular files and folders of `from` into `to` (which must not exist). Links and
 /// anything else are skipped. Returns (files, bytes).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<(u64, u64)> {
@@ -450,6 +501,39 @@ impl Snapshots<'_> {
         })
         .await?;
         Ok(manifest)
+    }
+
+    /// A SHA-256 over the whole state a snapshot would keep: every row of every table (in
+    /// primary-key order) and every regular file under the homes and the archive storage (path,
+    /// size and content). Two equal digests mean an equal store; the journal is not part of it.
+    /// Used by the hostile-input and crash tests to show that a request changed nothing.
+    pub async fn digest(&self, _system: &SystemCap) -> CoreResult<String> {
+        use sha2::{Digest, Sha256};
+        let db = self.core.reader();
+        let txn = db.begin().await?;
+        let mut hasher = Sha256::new();
+        macro_rules! hash_table {
+            ($t:ident) => {
+                hash_rows::<e::$t::Entity, _>(&txn, stringify!($t), &mut hasher).await?;
+            };
+        }
+        each_table!(hash_table);
+        txn.commit().await?;
+        let (homes, storage) = (self.core.homes_dir(), self.core.storage_dir());
+        let files = blocking(move || {
+            let mut hasher = Sha256::new();
+            for (label, root) in [("homes", homes), ("backups", storage)] {
+                hash_tree(label, &root, &mut hasher).map_err(|e| io_error(&root, e))?;
+            }
+            Ok(hasher.finalize())
+        })
+        .await?;
+        hasher.update(files);
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 
     /// Replace the whole state by the snapshot `name`: every record (in one transaction), the

@@ -434,6 +434,11 @@ impl Params {
         }
     }
 
+    /// Every parameter, in request order (the fuzz targets re-render a decoded command).
+    pub fn items(&self) -> &[(String, PValue)] {
+        &self.items
+    }
+
     pub fn raw(&self, name: &str) -> Option<&PValue> {
         self.items
             .iter()

@@ -11,6 +11,9 @@ pub struct Params {
     query: Vec<(String, String)>,
     body: Vec<(String, String)>,
     files: Vec<FilePart>,
+    /// The first name whose name or value was not UTF-8 once percent-decoded (kept with
+    /// U+FFFD in its place; each frontend refuses such a request in its own way).
+    not_utf8: Option<String>,
 }
 
 /// A file part of a multipart body, stored on disk (removed when dropped).
@@ -47,32 +50,83 @@ fn is_content_type(req: &Request, wanted: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
 }
 
-/// Decode `a=1&b=2&a=3` into ordered pairs (linear; invalid escapes are kept as they are).
+/// Decode `a=1&b=2&a=3` into ordered pairs (linear; invalid escapes are kept as they are,
+/// bytes that are not UTF-8 become U+FFFD).
 pub fn parse_pairs(input: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(input).into_owned().collect()
+    parse_pairs_checked(input).0
+}
+
+/// [`parse_pairs`], and the first name whose name or value was not UTF-8 once decoded.
+/// The decoding is `application/x-www-form-urlencoded`'s (as the `form_urlencoded` crate does
+/// it: `+` is a space, empty pieces are skipped), done here to see the invalid bytes.
+pub fn parse_pairs_checked(input: &[u8]) -> (Vec<(String, String)>, Option<String>) {
+    fn decode(part: &[u8], valid: &mut bool) -> String {
+        let spaced: std::borrow::Cow<'_, [u8]> = if part.contains(&b'+') {
+            part.iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect::<Vec<u8>>()
+                .into()
+        } else {
+            part.into()
+        };
+        let bytes: std::borrow::Cow<'_, [u8]> = percent_encoding::percent_decode(&spaced).into();
+        match String::from_utf8(bytes.into_owned()) {
+            Ok(s) => s,
+            Err(e) => {
+                *valid = false;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        }
+    }
+    let mut pairs = Vec::new();
+    let mut first_bad = None;
+    for piece in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match piece.iter().position(|b| *b == b'=') {
+            Some(i) => (&piece[..i], &piece[i + 1..]),
+            None => (piece, &[][..]),
+        };
+        let mut valid = true;
+        let name = decode(name, &mut valid);
+        let value = decode(value, &mut valid);
+        if !valid && first_bad.is_none() {
+            first_bad = Some(name.clone());
+        }
+        pairs.push((name, value));
+    }
+    (pairs, first_bad)
 }
 
 impl Params {
     /// The query string alone.
     pub fn from_query(query: Option<&str>) -> Params {
+        let (query, not_utf8) = parse_pairs_checked(query.unwrap_or("").as_bytes());
         Params {
-            query: parse_pairs(query.unwrap_or("").as_bytes()),
+            query,
             body: Vec::new(),
             files: Vec::new(),
+            not_utf8,
         }
     }
 
     /// The query string and, for `application/x-www-form-urlencoded` bodies, the body.
     pub fn from_request(req: &Request) -> Params {
+        let (query, bad_query) = parse_pairs_checked(req.uri.query().unwrap_or("").as_bytes());
+        let (body, bad_body) = if is_content_type(req, "application/x-www-form-urlencoded") {
+            parse_pairs_checked(req.body.bytes())
+        } else {
+            (Vec::new(), None)
+        };
         Params {
-            query: parse_pairs(req.uri.query().unwrap_or("").as_bytes()),
-            body: if is_content_type(req, "application/x-www-form-urlencoded") {
-                parse_pairs(req.body.bytes())
-            } else {
-                Vec::new()
-            },
+            query,
+            body,
             files: Vec::new(),
+            not_utf8: bad_query.or(bad_body),
         }
+    }
+
+    /// The first parameter whose name or value was not UTF-8 (see [`parse_pairs_checked`]).
+    pub fn not_utf8(&self) -> Option<&str> {
+        self.not_utf8.as_deref()
     }
 
     /// [`Params::from_request`], and for `multipart/form-data` bodies the text fields as body
@@ -166,11 +220,16 @@ impl Params {
     }
 
     /// One value per name (the body wins, then the last occurrence), in first-seen order.
+    /// Linear in the number of pairs: the last pair of a name in [`Params::pairs`] order is the
+    /// one [`Params::get`] answers, because the body's pairs come after the query string's.
     pub fn merged(&self) -> Vec<(&str, &str)> {
         let mut out: Vec<(&str, &str)> = Vec::new();
-        for (k, _) in self.pairs() {
-            if !out.iter().any(|(seen, _)| *seen == k) {
-                if let Some(v) = self.get(k) {
+        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (k, v) in self.pairs() {
+            match at.get(k) {
+                Some(&i) => out[i].1 = v,
+                None => {
+                    at.insert(k, out.len());
                     out.push((k, v));
                 }
             }

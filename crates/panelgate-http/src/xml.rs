@@ -112,12 +112,34 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// An XML name (element or attribute): a letter, `_` or `:` first, then letters, digits,
+/// `-`, `.`, `_`, `:` or `·`. quick-xml takes whatever stands between `<` and a space, so an
+/// empty or broken name is refused here (found by the `xml_roundtrip` fuzz target: `<></>` was
+/// read as an element without a name, which the writer cannot write back as XML).
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '\u{B7}'))
+}
+
 /// Read a document into its root element.
 pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     let text = std::str::from_utf8(input).map_err(|e| ParseError {
         line: LineCounter::new(input).line_of(e.valid_up_to()),
         message: "Input is not proper UTF-8, indicate encoding !".into(),
     })?;
+    // XML 1.0 characters only: no control characters but tab, line feed and carriage return,
+    // and no U+FFFE/U+FFFF (as libxml2 refuses them; NUL bytes inside a packet are not text).
+    if let Some((pos, c)) = text.char_indices().find(|(_, c)| {
+        (*c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }) {
+        return Err(ParseError {
+            line: LineCounter::new(input).line_of(pos),
+            message: format!("Char 0x{:X} out of allowed range", u32::from(c)),
+        });
+    }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -145,10 +167,16 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
                     return Err(err("Extra content at the end of the document".into()));
                 }
                 let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+                if !is_name(&name) {
+                    return Err(err("StartTag: invalid element name".into()));
+                }
                 let mut el = Element::new(name);
                 el.line = line;
                 for a in s.attributes() {
                     let a = a.map_err(|e| err(e.to_string()))?;
+                    if !is_name(&String::from_utf8_lossy(a.key.as_ref())) {
+                        return Err(err("invalid attribute name".into()));
+                    }
                     let value = a
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| err(e.to_string()))?;
@@ -224,6 +252,59 @@ pub fn parse(input: &[u8]) -> Result<Element, ParseError> {
     })
 }
 
+/// An attribute value as written: the markup characters and quotes escaped, and also tab, line
+/// feed and carriage return as character references, because a reader normalises them to
+/// spaces when they stand in an attribute literally (found by the `xml_roundtrip` fuzz target:
+/// a `version` attribute with `&#10;` came back with a space).
+fn escape_attr(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if !xml_char(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A character XML 1.0 can hold; the writer leaves the others out (a request may carry them in
+/// a value that an answer echoes, and the answer must stay a document).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+/// Element text as written: `&`, `<` and `>` escaped, and a carriage return as a character
+/// reference (a reader turns a literal one into a line feed).
+fn escape_text(value: &str) -> std::borrow::Cow<'_, str> {
+    let value: std::borrow::Cow<'_, str> = if value.chars().all(xml_char) {
+        value.into()
+    } else {
+        value
+            .chars()
+            .filter(|c| xml_char(*c))
+            .collect::<String>()
+            .into()
+    };
+    let escaped: std::borrow::Cow<'_, str> = match quick_xml::escape::partial_escape(value.as_ref())
+    {
+        std::borrow::Cow::Borrowed(_) => value.clone(),
+        std::borrow::Cow::Owned(s) => s.into(),
+    };
+    if escaped.contains('\r') {
+        std::borrow::Cow::Owned(escaped.replace('\r', "&#13;"))
+    } else {
+        escaped
+    }
+}
+
 /// Serialise a document: XML declaration, then the tree; indented by two spaces when `pretty`.
 /// Text escapes `&`, `<` and `>`; attribute values also quotes.
 pub fn write(root: &Element, pretty: bool) -> String {
@@ -234,14 +315,17 @@ pub fn write(root: &Element, pretty: bool) -> String {
     ) -> std::io::Result<()> {
         let mut start = BytesStart::new(el.name.as_str());
         for (k, v) in &el.attrs {
-            start.push_attribute((k.as_str(), v.as_str()));
+            start.push_attribute(quick_xml::events::attributes::Attribute {
+                key: quick_xml::name::QName(k.as_bytes()),
+                value: std::borrow::Cow::Owned(escape_attr(v).into_bytes()),
+            });
         }
         if el.children.is_empty() && el.text.is_empty() {
             return w.write_event(Event::Empty(start));
         }
         w.write_event(Event::Start(start))?;
         if el.children.is_empty() {
-            let text = quick_xml::escape::partial_escape(el.text.as_str());
+            let text = escape_text(&el.text);
             w.write_event(Event::Text(BytesText::from_escaped(text)))?;
         } else {
             for child in &el.children {
@@ -281,12 +365,38 @@ mod tests {
         assert!(parse(b"<packet>&xxe;</packet>").is_err());
         assert!(parse(b"<packet><a></packet>").is_err());
         assert!(parse(b"\xff\xfe").is_err());
+        // Control characters are no XML text (hostile corpus: plesk/nul_bytes).
+        assert!(parse(b"<packet>\x00<a/></packet>").is_err());
+        assert!(parse(b"<packet><a>\x01</a></packet>").is_err());
+        // Found by the xml_roundtrip fuzz target: names must be XML names.
+        for bad in [&b"<></>"[..], b"<1a/>", b"<a b\"c=\"1\"/>", b"<-x/>"] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
         let deep = format!(
             "{}{}",
             "<a>".repeat(MAX_DEPTH + 1),
             "</a>".repeat(MAX_DEPTH + 1)
         );
         assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    /// Found by the `xml_roundtrip` fuzz target (fuzz/regressions/xml_roundtrip): an attribute
+    /// or text with a tab, line feed or carriage return comes back from the writer as it was.
+    #[test]
+    fn regression_fuzz_whitespace_in_attributes_and_text_round_trips() {
+        let input = include_bytes!("../../../fuzz/regressions/xml_roundtrip/attribute-newline.xml");
+        let tree = parse(input).unwrap();
+        assert!(tree.attr("version").unwrap().contains('\n'));
+        for pretty in [false, true] {
+            let back = parse(write(&tree, pretty).as_bytes()).unwrap();
+            assert_eq!(back.attrs, tree.attrs);
+            assert_eq!(back.children[0].text, "a\r\nb\tc");
+        }
+        // Characters XML cannot hold are left out by the writer (an echoed value may have them).
+        let mut el = Element::with_text("t", "a\u{FFFF}b\u{1}c");
+        el.attrs.push(("v".into(), "x\u{FFFE}y".into()));
+        let back = parse(write(&el, false).as_bytes()).unwrap();
+        assert_eq!((back.text.as_str(), back.attr("v")), ("abc", Some("xy")));
     }
 
     /// The line of `pos` counted from the start, as before issue 7.

@@ -50,7 +50,7 @@ impl HttpApi {
 }
 
 /// `customers/details-by-id` and `json` of `/api/customers/details-by-id.json`.
-fn split_path(path: &str) -> Option<(&str, Format)> {
+pub fn split_path(path: &str) -> Option<(&str, Format)> {
     let rest = path.strip_prefix("/api/")?;
     if let Some(call) = rest.strip_suffix(".json") {
         Some((call, Format::Json))
@@ -119,7 +119,7 @@ fn refused(r: Refusal) -> Failure {
 }
 
 /// Is every `%` of `raw` followed by two hex digits?
-fn well_encoded(raw: &[u8]) -> bool {
+pub fn well_encoded(raw: &[u8]) -> bool {
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'%' {
@@ -140,8 +140,10 @@ impl Frontend for HttpApi {
         "httpapi"
     }
 
+    /// Every path under `/api/`: one without `.json`/`.xml` is answered with httpapi.com's
+    /// own "Unsupported API call", not the server's 404.
     fn matches(&self, uri: &Uri) -> bool {
-        split_path(uri.path()).is_some()
+        uri.path().starts_with("/api/")
     }
 
     fn handle<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Response> {
@@ -178,6 +180,9 @@ impl HttpApi {
             return Err(Failure::new("Invalid parameter encoding"));
         }
         let params = Params::from_request(req);
+        if params.not_utf8().is_some() {
+            return Err(Failure::new("Invalid parameter encoding"));
+        }
         let peer: Option<IpAddr> = req.peer.map(|s| s.ip());
         let principal = self.caller(&params, peer).await?;
         cx.set_actor(principal.actor().label());

@@ -222,6 +222,26 @@ fn form(c: Option<&Customer>) -> Body {
     .into()
 }
 
+/// An e-mail address as BILLmanager's form accepts it: one `@` between a local part and a
+/// dotted domain, no spaces, control characters or address punctuation (a `\r\n` in it would
+/// be a header injection in every mail panelgate's users send with it).
+fn email_ok(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;:\"\\@".contains(c))
+    };
+    email.len() <= 254
+        && plain(local)
+        && plain(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
 /// The profile `fields` describe, on top of `base`.
 fn profile(base: Profile, f: &AccountFields) -> Profile {
     let pick = |new: &Option<String>, old: String| new.clone().unwrap_or(old);
@@ -252,6 +272,17 @@ pub async fn edit(
 ) -> Body {
     let actor = principal.actor();
     let customers = core.customers();
+    if submit {
+        if let Some(email) = fields.email.as_deref().filter(|e| !e.is_empty()) {
+            if !email_ok(email) {
+                return Body::Error(Error::value(
+                    "email",
+                    email,
+                    format!("The value '{email}' of the field 'email' is invalid"),
+                ));
+            }
+        }
+    }
     match (elid, submit) {
         (None, false) => form(None),
         (Some(elid), false) => {

@@ -158,7 +158,18 @@ impl IspSystem {
             }
         };
         let (params, refused) = match read {
-            Ok(p) => (p, None),
+            Ok(p) => match p.not_utf8().map(str::to_owned) {
+                // Bytes that are no UTF-8 are refused, not stored as U+FFFD.
+                Some(name) => (
+                    p,
+                    Some(Error::value(
+                        name.clone(),
+                        "",
+                        format!("The value of the field '{name}' is not valid UTF-8"),
+                    )),
+                ),
+                None => (p, None),
+            },
             Err(e) => (Params::from_request(&req), Some(e)),
         };
         let out = params.get("out").unwrap_or("xml");

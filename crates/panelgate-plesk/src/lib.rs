@@ -148,7 +148,7 @@ pub struct Ctx<'a> {
 /// The root element's name and attributes, read from the packet's first start tag alone (no
 /// children, no text): constant work before authentication. `None` when the input does not start
 /// like a document.
-fn packet_root(input: &[u8]) -> Option<Element> {
+pub fn packet_root(input: &[u8]) -> Option<Element> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(input);
     let mut buf = Vec::new();
@@ -176,6 +176,60 @@ fn packet_root(input: &[u8]) -> Option<Element> {
         }
     }
     None
+}
+
+/// The parsed packet checked like Plesk's validator does before anything runs: a `packet` root
+/// whose children are known operators (with `strict`, no `backup-manager` past the last protocol
+/// version that has it). The `<system>` error a client gets otherwise.
+pub fn check_packet(
+    parsed: Result<Element, xml::ParseError>,
+    version: &str,
+    echo: &str,
+    strict: bool,
+) -> Result<Element, Element> {
+    let packet = match parsed {
+        Ok(p) => p,
+        Err(e) => return Err(parser_error(echo, e.line, &e.message)),
+    };
+    if packet.name != "packet" {
+        return Err(parser_error(
+            echo,
+            packet.line,
+            &format!(
+                "Element '{}': No matching global declaration available for the validation root.",
+                packet.name
+            ),
+        ));
+    }
+    let strict_refuses = |c: &Element| {
+        strict && c.name == "backup-manager" && !version_le(version, LAST_BACKUP_VERSION)
+    };
+    if let Some(bad) = packet
+        .children
+        .iter()
+        .find(|c| !OPERATORS.contains(&c.name.as_str()) || strict_refuses(c))
+    {
+        return Err(parser_error(
+            echo,
+            bad.line,
+            &format!(
+                "Element '{}': This element is not expected. Expected is one of ( {} ).",
+                bad.name,
+                OPERATORS[..10].join(", ")
+            ),
+        ));
+    }
+    Ok(packet)
+}
+
+/// Every operator of the packet against its schema: the first violation as Plesk's parser error.
+pub fn check_schemas(packet: &Element, echo: &str) -> Result<(), Element> {
+    for op in &packet.children {
+        if let Err((line, message)) = schema::check_operator(op) {
+            return Err(parser_error(echo, line, &message));
+        }
+    }
+    Ok(())
 }
 
 /// `<system>` error.
@@ -362,33 +416,7 @@ impl Plesk {
             }),
             panelgate_http::Body::Complete(b) => xml::parse(b),
         };
-        let packet = match parsed {
-            Ok(p) => p,
-            Err(e) => return Err(parser_error(&echo, e.line, &e.message)),
-        };
-        if packet.name != "packet" {
-            return Err(parser_error(&echo, packet.line, &format!("Element '{}': No matching global declaration available for the validation root.", packet.name)));
-        }
-        let strict_refuses = |c: &Element| {
-            self.strict_backup_versions
-                && c.name == "backup-manager"
-                && !version_le(version, LAST_BACKUP_VERSION)
-        };
-        if let Some(bad) = packet
-            .children
-            .iter()
-            .find(|c| !OPERATORS.contains(&c.name.as_str()) || strict_refuses(c))
-        {
-            return Err(parser_error(
-                &echo,
-                bad.line,
-                &format!(
-                    "Element '{}': This element is not expected. Expected is one of ( {} ).",
-                    bad.name,
-                    OPERATORS[..10].join(", ")
-                ),
-            ));
-        }
+        let packet = check_packet(parsed, version, &echo, self.strict_backup_versions)?;
         cx.set_call(
             packet
                 .children
@@ -402,11 +430,7 @@ impl Plesk {
                 .collect::<Vec<_>>()
                 .join(","),
         );
-        for op in &packet.children {
-            if let Err((line, message)) = schema::check_operator(op) {
-                return Err(parser_error(&echo, line, &message));
-            }
-        }
+        check_schemas(&packet, &echo)?;
         if let Some(fault) = cx.fault_point().await {
             let code = fault
                 .code

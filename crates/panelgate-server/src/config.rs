@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// Bytes in one GB of a backup order's storage [default: 1000000000]
     #[arg(long, env = "PANELGATE_ORDER_STORAGE_UNIT_BYTES")]
     pub order_storage_unit_bytes: Option<u64>,
+    /// Seconds a backup task's lease lasts; a task of a stopped process is taken up again once
+    /// it ran out [default: 60, at least 3]
+    #[arg(long, env = "PANELGATE_TASK_LEASE_SECS")]
+    pub task_lease_secs: Option<u64>,
     /// Request journal entries kept; 0 turns the journal off [default: 10000]
     #[arg(long, env = "PANELGATE_JOURNAL_MAX_ENTRIES")]
     pub journal_max_entries: Option<u64>,
@@ -392,7 +396,8 @@ impl Config {
             order_storage_unit_bytes,
             journal_max_entries,
             journal_max_bytes,
-            max_snapshots
+            max_snapshots,
+            task_lease_secs
         );
         Ok(Config {
             listen: args
@@ -551,6 +556,7 @@ order_storage_unit_bytes = 36
 journal_max_entries = 38
 journal_max_bytes = 39
 max_snapshots = 42
+task_lease_secs = 44
 "#,
         )
         .unwrap();
@@ -618,6 +624,7 @@ max_snapshots = 42
                 journal_max_entries: 38,
                 journal_max_bytes: 39,
                 max_snapshots: 42,
+                task_lease_secs: 44,
             }
         );
         drop(app);
@@ -665,6 +672,8 @@ max_snapshots = 42
             "41",
             "--max-snapshots",
             "43",
+            "--task-lease-secs",
+            "45",
             "--password-hashing",
             "standard",
             "--plesk-strict",
@@ -719,6 +728,7 @@ max_snapshots = 42
                 journal_max_entries: 40,
                 journal_max_bytes: 41,
                 max_snapshots: 43,
+                task_lease_secs: 45,
             }
         );
     }

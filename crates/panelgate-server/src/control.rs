@@ -310,18 +310,27 @@ fn set_clock(core: &Core, body: &[u8]) -> Response {
     let Some(clock) = core.steerable_clock() else {
         return error(409, "this core's clock cannot be steered");
     };
-    match serde_json::from_slice::<ClockChange>(body) {
-        Ok(ClockChange::Set(at)) => clock.set(at),
-        Ok(ClockChange::Advance(secs)) => clock.advance(secs),
-        Ok(ClockChange::Freeze(on)) => clock.freeze(on),
-        Ok(ClockChange::Reset(true)) => clock.reset(),
-        Ok(ClockChange::Reset(false)) => {}
+    let moved = match serde_json::from_slice::<ClockChange>(body) {
+        Ok(ClockChange::Set(at)) => clock.try_set(at),
+        Ok(ClockChange::Advance(secs)) => clock.try_advance(secs),
+        Ok(ClockChange::Freeze(on)) => {
+            clock.freeze(on);
+            Ok(())
+        }
+        Ok(ClockChange::Reset(true)) => {
+            clock.reset();
+            Ok(())
+        }
+        Ok(ClockChange::Reset(false)) => Ok(()),
         Err(_) => {
             return error(
                 400,
                 r#"body: one of {"set": <unix seconds>}, {"advance": <seconds>}, {"freeze": true|false}, {"reset": true}"#,
             )
         }
+    };
+    if let Err(reason) = moved {
+        return error(400, reason);
     }
     tracing::info!(clock = ?clock.state(), "clock changed");
     clock_state(core)

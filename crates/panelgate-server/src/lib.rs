@@ -493,7 +493,9 @@ async fn open_core(config: &Config) -> Result<(Core, SystemCap), String> {
         .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
     let clock = panelgate_core::VirtualClock::default();
     if let Some(at) = config.clock_at {
-        clock.set(at);
+        clock
+            .try_set(at)
+            .map_err(|e| format!("--clock-at {at}: {e}"))?;
     }
     clock.freeze(config.clock_frozen);
     let options = CoreOptions {

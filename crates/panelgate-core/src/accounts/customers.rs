@@ -598,7 +598,12 @@ impl Customers<'_> {
         // Allocate the id first: the sequence row lock serialises concurrent creates, so the
         // owner's counters and the guid/account-number settings read below are current.
         let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
-        let owner_row = crate::admins::find_row(&txn, owner_id).await?;
+        // The owner's row is locked before the customer row is written. On MariaDB the insert
+        // takes a shared lock on the owner (the foreign key) that the counter update below must
+        // upgrade; an update of another customer of the same owner, holding its customer and
+        // waiting for the owner, then made a deadlock of the two (found by the crash harness).
+        // Locked first, every writer takes the owner in the same way.
+        let owner_row = crate::admins::find_row_locked(&txn, owner_id).await?;
         if owner_row.customers != crate::model::UNLIMITED
             && owner_row.customers_used >= owner_row.customers
         {
@@ -935,7 +940,10 @@ impl Customers<'_> {
     pub async fn delete(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersDelete)?;
         let txn = self.core.db().begin().await?;
-        let row = self.visible_row(&txn, actor, r).await?;
+        // Locked: of two deletes at once (through two panels, or two clients), the second
+        // waits and then finds nothing. Unlocked, both read the row, both went on, and the
+        // owner's counters went down twice (found by the crash harness, tests/crash.rs).
+        let row = self.visible_row_locked(&txn, actor, r).await?;
         let id = row.id;
         backup_jobs::Entity::delete_many()
             .filter(backup_jobs::Column::CustomerId.eq(id))
@@ -976,7 +984,10 @@ impl Customers<'_> {
             .filter(backup_archives::Column::Directory.starts_with(home.to_string_lossy()))
             .exec(&txn)
             .await?;
-        customers::Entity::delete_by_id(id).exec(&txn).await?;
+        let deleted = customers::Entity::delete_by_id(id).exec(&txn).await?;
+        if deleted.rows_affected != 1 {
+            return Err(policy::hidden_customer(actor, not_found(r)));
+        }
         shift_counters(&txn, row.admin_id, &row_limits(&row), -1, -1).await?;
         let login = admin_login(&txn, row.admin_id).await?;
         txn.commit().await?;

@@ -8,7 +8,7 @@
 //! * Archives are written under temporary names and renamed once registered (see the `archive` module).
 //! * Restore brings records back in one transaction, then the files.
 
-pub(crate) mod archive;
+pub mod archive;
 pub mod jobs;
 pub(crate) mod manifest;
 pub(crate) mod restore;

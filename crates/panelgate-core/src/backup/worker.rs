@@ -45,6 +45,9 @@ pub struct Worker {
     core: Core,
     id: String,
     lease_secs: i64,
+    /// When this worker last took over tasks whose worker had stopped: that worker's temporary
+    /// files are removed once they are a lease old (see [`Worker::recover_expired`]).
+    dead_writer_seen: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -69,10 +72,14 @@ impl Worker {
     pub fn new(core: Core) -> Worker {
         use rand::Rng;
         let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
+        let lease_secs = i64::try_from(core.limits().task_lease_secs)
+            .unwrap_or(DEFAULT_LEASE_SECS)
+            .max(3);
         Worker {
             core,
             id,
-            lease_secs: DEFAULT_LEASE_SECS,
+            lease_secs,
+            dead_writer_seen: Arc::default(),
         }
     }
 
@@ -192,6 +199,35 @@ impl Worker {
             .await?;
         self.sweep_tmp(Duration::ZERO).await?;
         Ok(res.rows_affected)
+    }
+
+    /// A lease after tasks of a stopped worker were taken over, remove the temporary files that
+    /// worker left (they have not been written to for a lease: live writers renew their lease
+    /// as they write). Without this, with several instances on one database, the files of an
+    /// instance that was killed would stay until an instance starts again.
+    async fn sweep_after_dead_writer(&self) -> CoreResult<()> {
+        let lease = Duration::from_secs(self.lease_secs.max(0) as u64);
+        let due = {
+            let seen = self
+                .dead_writer_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            seen.is_some_and(|at| at.elapsed() >= lease)
+        };
+        if due {
+            let removed = self.sweep_tmp(lease).await?;
+            if removed > 0 {
+                tracing::warn!(
+                    files = removed,
+                    "removed temporary files of a stopped worker"
+                );
+            }
+            *self
+                .dead_writer_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok(())
     }
 
     /// Remove panelgate's leftover temporary files, on every backend: archive parts being
@@ -325,7 +361,14 @@ impl Worker {
     }
 
     async fn tick(&self, job_delay: i64, running: &Arc<tokio::sync::Semaphore>) -> CoreResult<()> {
-        self.recover_expired().await?;
+        if self.recover_expired().await? > 0 {
+            let mut seen = self
+                .dead_writer_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            seen.get_or_insert_with(std::time::Instant::now);
+        }
+        self.sweep_after_dead_writer().await?;
         self.schedule_due_jobs(job_delay).await?;
         let max = self
             .core

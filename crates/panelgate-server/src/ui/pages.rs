@@ -951,7 +951,7 @@ pub async fn act(
                 return Ok("clock back to the system's time".into());
             }
             let secs: i64 = number(f, "advance")?.ok_or("advance: missing")?;
-            clock.advance(secs);
+            clock.try_advance(secs)?;
             tracing::info!(clock = ?clock.state(), "clock advanced from the dashboard");
             Ok(format!("clock advanced by {secs} s"))
         }
