@@ -25,18 +25,21 @@ fn shape(e: &Element) -> (String, Vec<(String, String)>, String, Vec<String>) {
     )
 }
 
+/// The answer as a client reads it (written, then parsed: characters XML cannot hold, which a
+/// request may carry into an echoed version, are left out by the writer) is a `<packet>` with a
+/// `<system>` error and a numeric errcode.
 fn assert_system_error(answer: &Element) {
-    assert_eq!(answer.name, "packet");
-    let system = answer.child("system").expect("a <system> element");
+    let text = xml::write(answer, false);
+    let back = xml::parse(text.as_bytes()).expect("an error answer is well-formed XML");
+    assert_eq!(back.name, "packet");
+    let system = back.child("system").expect("a <system> element");
     assert_eq!(system.child_text("status"), Some("error"));
     let code: u32 = system
         .child_text("errcode")
         .and_then(|c| c.parse().ok())
         .expect("a numeric errcode");
     assert!(code > 0);
-    let text = xml::write(answer, false);
-    let back = xml::parse(text.as_bytes()).expect("an error answer is well-formed XML");
-    assert_eq!(shape(&back), shape(answer));
+    assert_eq!(back.children.len(), 1);
 }
 
 fuzz_target!(|data: &[u8]| {

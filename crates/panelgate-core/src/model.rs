@@ -188,6 +188,14 @@ pub fn check_text(
     value: &str,
     max_chars: usize,
 ) -> Result<(), crate::error::CoreError> {
+    // PostgreSQL cannot store a NUL in text (the hostile corpus found the 500 it caused); no
+    // panel field means one.
+    if value.contains('\0') {
+        return Err(crate::error::CoreError::Invalid {
+            field,
+            reason: format!("the value for the field \"{field}\" contains a NUL character"),
+        });
+    }
     // Bytes bound chars from above: only long values are counted.
     if value.len() > max_chars && value.chars().count() > max_chars {
         return Err(crate::error::CoreError::Invalid {

@@ -564,6 +564,24 @@ pub fn date(unix: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the plesk_packet fuzz target (fuzz/regressions/plesk_packet): a version
+    /// attribute with NUL bytes is echoed in the error packet, which must stay well-formed XML.
+    #[test]
+    fn regression_fuzz_echoed_version_with_nul_stays_xml() {
+        let input = include_bytes!("../../../fuzz/regressions/plesk_packet/version-nul.xml");
+        let root = packet_root(input).expect("the root start tag");
+        let version = root.attr("version").expect("a version");
+        assert!(version.contains('\0'));
+        let answer = xml::write(
+            &system_error(version, 1005, "XML API protocol version not supported."),
+            false,
+        );
+        let back = xml::parse(answer.as_bytes()).expect("well-formed XML");
+        assert_eq!(
+            back.child("system").and_then(|s| s.child_text("errcode")),
+            Some("1005")
+        );
+    }
     use super::*;
 
     #[test]

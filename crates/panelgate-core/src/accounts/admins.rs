@@ -185,6 +185,8 @@ impl Admins<'_> {
         crate::policy::sees_admin(actor, is_self)?;
         let row = match r {
             AdminRef::Id(id) => admins::Entity::find_by_id(*id).one(db).await?,
+            // No login has a NUL (and PostgreSQL refuses one in a query).
+            AdminRef::Login(login) if login.contains('\0') => None,
             AdminRef::Login(login) => {
                 admins::Entity::find()
                     .filter(admins::Column::LoginKey.eq(login.to_lowercase()))

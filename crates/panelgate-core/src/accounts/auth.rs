@@ -172,6 +172,10 @@ impl Auth<'_> {
     async fn account(&self, login: &str) -> CoreResult<std::sync::Arc<Account>> {
         use crate::entity::admins;
         use crate::model::CustomerRef;
+        if login.contains('\0') {
+            // No account has such a login (and PostgreSQL refuses a NUL in a query).
+            return Ok(std::sync::Arc::new(Account::Unknown));
+        }
         let key = login.to_lowercase();
         let (caches, generation) = self.core.cache();
         caches

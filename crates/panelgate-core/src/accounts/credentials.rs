@@ -170,6 +170,10 @@ impl Credentials<'_> {
         by_tag: bool,
         lookup: String,
     ) -> CoreResult<KeyRows> {
+        if lookup.contains('\0') {
+            // No key has a NUL (and PostgreSQL refuses one in a query).
+            return Ok(KeyRows::default());
+        }
         let db = self.core.reader();
         let q = credentials::Entity::find()
             .filter(credentials::Column::Kind.eq(kind.as_str()))

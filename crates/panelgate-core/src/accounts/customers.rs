@@ -47,6 +47,10 @@ fn map_unique(err: sea_orm::DbErr, login: &str) -> CoreError {
 fn select_ref(r: &CustomerRef) -> sea_orm::Select<customers::Entity> {
     match r {
         CustomerRef::Id(id) => customers::Entity::find_by_id(*id),
+        // No login has a NUL (and PostgreSQL refuses one in a query): it matches nothing.
+        CustomerRef::Login(login) if login.contains('\0') => {
+            customers::Entity::find().filter(customers::Column::Id.lt(0))
+        }
         CustomerRef::Login(login) => {
             customers::Entity::find().filter(customers::Column::LoginKey.eq(login.to_lowercase()))
         }
