@@ -193,6 +193,17 @@ async fn two_backups_of_one_customer_by_two_workers() {
     }
 }
 
+/// A new customer added through Froxlor: its id.
+async fn added(t: &TestApp, login: &str) -> i64 {
+    assert_eq!(froxlor_add(t, login).await, Outcome::Created);
+    t.core
+        .customers()
+        .get(&t.sys(), &CustomerRef::Login(login.to_owned()))
+        .await
+        .unwrap()
+        .id
+}
+
 /// The demo data with `n` files of 256 KiB in customer1's home.
 async fn demo_with_files(n: u8) -> Arc<TestApp> {
     let t = Arc::new(TestApp::demo().await);
@@ -255,14 +266,7 @@ async fn a_restore_while_the_customer_is_deleted() {
     let mut outcomes = (0, 0);
     for round in 0..6 {
         let login = format!("restored{round}");
-        assert_eq!(froxlor_add(&t, &login).await, Outcome::Created);
-        let id = t
-            .core
-            .customers()
-            .get(&t.sys(), &CustomerRef::Login(login.clone()))
-            .await
-            .unwrap()
-            .id;
+        let id = added(&t, &login).await;
         let r = t
             .control(
                 "POST",
@@ -386,14 +390,7 @@ async fn one_customer_deleted_through_two_panels_at_once() {
     let mut wins = (0, 0);
     for round in 0..8 {
         let login = format!("gone{round}");
-        assert_eq!(froxlor_add(&t, &login).await, Outcome::Created);
-        let id = t
-            .core
-            .customers()
-            .get(&t.sys(), &CustomerRef::Login(login.clone()))
-            .await
-            .unwrap()
-            .id;
+        let id = added(&t, &login).await;
         let (a, b) = (t.clone(), t.clone());
         let froxlor = tokio::spawn(async move {
             let body = format!(r#"{{"command":"Customers.delete","params":{{"id":{id}}}}}"#);

@@ -498,6 +498,33 @@ impl Conn {
     }
 }
 
+/// Send the `i`-th of `calls` (round robin, with a fresh `{n}`): the call, its answer and how
+/// long it took.
+async fn send_next<'a>(
+    conn: &mut Conn,
+    calls: &'a [Call],
+    i: usize,
+) -> (&'a Call, Result<(u16, Bytes), String>, Duration) {
+    let call = &calls[i % calls.len()];
+    let t = Instant::now();
+    let answer = conn
+        .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
+        .await;
+    (call, answer, t.elapsed())
+}
+
+/// A wrong answer as a line of the report.
+fn describe_error(call: &Call, answer: &Result<(u16, Bytes), String>) -> String {
+    match answer {
+        Ok((s, b)) => format!(
+            "{} → {s}: {}",
+            call.name,
+            String::from_utf8_lossy(&b[..b.len().min(300)])
+        ),
+        Err(e) => format!("{} → {e}", call.name),
+    }
+}
+
 fn correct(call: &Call, answer: &Result<(u16, Bytes), String>) -> bool {
     match answer {
         Ok((status, body)) => {
@@ -553,24 +580,13 @@ async fn closed_loop(
             };
             let mut i = k;
             while Instant::now() < deadline {
-                let call = &calls[i % calls.len()];
+                let (call, answer, took) = send_next(&mut conn, &calls, i).await;
                 i += 1;
-                let t = Instant::now();
-                let answer = conn
-                    .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
-                    .await;
-                lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                lat.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
                 if !correct(call, &answer) {
                     errors += 1;
                     if first_error.is_none() {
-                        first_error = Some(match &answer {
-                            Ok((s, b)) => format!(
-                                "{} → {s}: {}",
-                                call.name,
-                                String::from_utf8_lossy(&b[..b.len().min(300)])
-                            ),
-                            Err(e) => format!("{} → {e}", call.name),
-                        });
+                        first_error = Some(describe_error(call, &answer));
                     }
                     if answer.is_err() {
                         match Conn::open(&addr).await {
@@ -1166,27 +1182,16 @@ async fn soak(args: &Args, binary: &Path) {
             };
             let mut i = k;
             while Instant::now() < deadline {
-                let call = &calls[i % calls.len()];
+                let (call, answer, took) = send_next(&mut conn, &calls, i).await;
                 i += 1;
-                let t = Instant::now();
-                let answer = conn
-                    .send(call, COUNTER.fetch_add(1, Ordering::Relaxed))
-                    .await;
                 let ok = correct(call, &answer);
-                stats.record(t.elapsed(), ok);
+                stats.record(took, ok);
                 if !ok {
                     stats
                         .first_error
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .get_or_insert_with(|| match &answer {
-                            Ok((s, b)) => format!(
-                                "{} → {s}: {}",
-                                call.name,
-                                String::from_utf8_lossy(&b[..b.len().min(300)])
-                            ),
-                            Err(e) => format!("{} → {e}", call.name),
-                        });
+                        .get_or_insert_with(|| describe_error(call, &answer));
                     if answer.is_err() {
                         match Conn::open(&addr).await {
                             Ok(c) => conn = c,

@@ -131,6 +131,16 @@ pub(crate) async fn clear_tables<C: ConnectionTrait>(txn: &C) -> CoreResult<()> 
     Ok(())
 }
 
+/// Every row of a table, in primary-key order.
+fn by_primary_key<E: EntityTrait>() -> sea_orm::Select<E> {
+    use sea_orm::{Iterable, PrimaryKeyToColumn};
+    let mut query = E::find();
+    for key in E::PrimaryKey::iter() {
+        query = query.order_by_asc(key.into_column());
+    }
+    query
+}
+
 /// Write every row of one table to `out`, in primary-key order, a page at a time.
 async fn dump<E, C>(
     txn: &C,
@@ -143,12 +153,7 @@ where
     E::Model: Serialize + Sync,
     C: ConnectionTrait,
 {
-    use sea_orm::{Iterable, PrimaryKeyToColumn};
-    let mut query = E::find();
-    for key in E::PrimaryKey::iter() {
-        query = query.order_by_asc(key.into_column());
-    }
-    let mut pages = query.paginate(txn, PAGE);
+    let mut pages = by_primary_key::<E>().paginate(txn, PAGE);
     let mut rows = 0;
     let mut buf = Vec::new();
     while let Some(page) = pages.fetch_and_next().await? {
@@ -171,13 +176,8 @@ where
     E::Model: Serialize + Sync,
     C: ConnectionTrait,
 {
-    use sea_orm::{Iterable, PrimaryKeyToColumn};
     use sha2::Digest;
-    let mut query = E::find();
-    for key in E::PrimaryKey::iter() {
-        query = query.order_by_asc(key.into_column());
-    }
-    let mut pages = query.paginate(txn, PAGE);
+    let mut pages = by_primary_key::<E>().paginate(txn, PAGE);
     while let Some(page) = pages.fetch_and_next().await? {
         for row in &page {
             let line = serde_json::to_vec(&LineOut { table, row })

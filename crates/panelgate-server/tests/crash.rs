@@ -203,6 +203,78 @@ struct Known {
     suspended: HashSet<bool>,
 }
 
+/// A change of an existing customer.
+enum Change {
+    Rename(String),
+    Suspend,
+    Delete,
+}
+
+impl Known {
+    /// What the answer to `change` tells of the customer; a refusal of a change to a customer
+    /// that must exist is a lost write (returned as the problem).
+    fn learn(&mut self, change: Change, outcome: Outcome) -> Option<String> {
+        let what = match &change {
+            Change::Rename(_) => "update",
+            Change::Suspend => "suspend",
+            Change::Delete => "delete",
+        };
+        match (outcome, change) {
+            (Outcome::Refused(b), _) => (!self.may_be_gone).then(|| {
+                format!(
+                    "{}: {what} refused for a customer that must exist: {b}",
+                    self.login
+                )
+            }),
+            (Outcome::Done(_), Change::Rename(name)) => {
+                self.names = HashSet::from([name]);
+                self.may_be_gone = false;
+                None
+            }
+            (Outcome::Unknown, Change::Rename(name)) => {
+                self.names.insert(name);
+                None
+            }
+            (Outcome::Done(_), Change::Suspend) => {
+                self.suspended = HashSet::from([true]);
+                self.may_be_gone = false;
+                None
+            }
+            (Outcome::Unknown, Change::Suspend) => {
+                self.suspended.insert(true);
+                None
+            }
+            (Outcome::Done(_), Change::Delete) => {
+                self.may_exist = false;
+                self.may_be_gone = true;
+                None
+            }
+            (Outcome::Unknown, Change::Delete) => {
+                self.may_be_gone = true;
+                None
+            }
+        }
+    }
+}
+
+/// A Froxlor answer: 200 is done, any other status a refusal.
+fn froxlor_outcome(r: Option<(u16, String)>) -> Outcome {
+    match r {
+        Some((200, b)) => Outcome::Done(b),
+        Some((_, b)) => Outcome::Refused(b),
+        None => Outcome::Unknown,
+    }
+}
+
+/// A Plesk or ISPsystem answer (always 200): done when it has `marker`, else a refusal.
+fn marked_outcome(r: Option<(u16, String)>, marker: &str) -> Outcome {
+    match r {
+        Some((200, b)) if b.contains(marker) => Outcome::Done(b),
+        Some((200, b)) => Outcome::Refused(b),
+        _ => Outcome::Unknown,
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     done: AtomicU64,
@@ -285,106 +357,39 @@ fn client(
                     suspended: HashSet::from([false]),
                 });
             }
-            (35..=54, Some(i)) => {
-                let (id, name) = (known.lock().unwrap()[i].id.unwrap(), format!("Renamed{n}"));
-                let r = froxlor(
-                    addr,
-                    &format!(
-                        r#"{{"command":"Customers.update","params":{{"id":{id},"name":"{name}","firstname":"F","company":"C"}}}}"#
-                    ),
-                );
-                let outcome = match r {
-                    Some((200, b)) => Outcome::Done(b),
-                    Some((_, b)) => Outcome::Refused(b),
-                    None => Outcome::Unknown,
-                };
-                tally.count(&outcome);
-                let mut k = known.lock().unwrap();
-                let c = &mut k[i];
-                match outcome {
-                    Outcome::Done(_) => {
-                        c.names = HashSet::from([name]);
-                        c.may_be_gone = false;
-                    }
-                    Outcome::Unknown => {
-                        c.names.insert(name);
-                    }
-                    Outcome::Refused(b) => {
-                        if !c.may_be_gone {
-                            lost.lock().unwrap().push(format!(
-                                "{}: update refused for a customer that must exist: {b}",
-                                c.login
-                            ));
-                        }
-                    }
-                }
-            }
-            (55..=64, Some(i)) => {
+            (35..=74, Some(i)) => {
                 let id = known.lock().unwrap()[i].id.unwrap();
-                let r = plesk(addr, &format!("<packet><customer><set><filter><id>{id}</id></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>"));
-                let outcome = match r {
-                    Some((200, b)) if b.contains("<status>ok</status>") => Outcome::Done(b),
-                    Some((200, b)) => Outcome::Refused(b),
-                    _ => Outcome::Unknown,
-                };
-                tally.count(&outcome);
-                let mut k = known.lock().unwrap();
-                let c = &mut k[i];
-                match outcome {
-                    Outcome::Done(_) => {
-                        c.suspended = HashSet::from([true]);
-                        c.may_be_gone = false;
+                let (change, outcome) = match roll {
+                    35..=54 => {
+                        let name = format!("Renamed{n}");
+                        let r = froxlor(
+                            addr,
+                            &format!(
+                                r#"{{"command":"Customers.update","params":{{"id":{id},"name":"{name}","firstname":"F","company":"C"}}}}"#
+                            ),
+                        );
+                        (Change::Rename(name), froxlor_outcome(r))
                     }
-                    Outcome::Unknown => {
-                        c.suspended.insert(true);
+                    55..=64 => {
+                        let r = plesk(addr, &format!("<packet><customer><set><filter><id>{id}</id></filter><values><gen_info><status>16</status></gen_info></values></set></customer></packet>"));
+                        (Change::Suspend, marked_outcome(r, "<status>ok</status>"))
                     }
-                    Outcome::Refused(b) => {
-                        if !c.may_be_gone {
-                            lost.lock().unwrap().push(format!(
-                                "{}: suspend refused for a customer that must exist: {b}",
-                                c.login
-                            ));
-                        }
+                    _ if rng.below(2) == 0 => {
+                        let r = froxlor(
+                            addr,
+                            &format!(r#"{{"command":"Customers.delete","params":{{"id":{id}}}}}"#),
+                        );
+                        (Change::Delete, froxlor_outcome(r))
                     }
-                }
-            }
-            (65..=74, Some(i)) => {
-                let id = known.lock().unwrap()[i].id.unwrap();
-                let outcome = if rng.below(2) == 0 {
-                    match froxlor(
-                        addr,
-                        &format!(r#"{{"command":"Customers.delete","params":{{"id":{id}}}}}"#),
-                    ) {
-                        Some((200, b)) => Outcome::Done(b),
-                        Some((_, b)) => Outcome::Refused(b),
-                        None => Outcome::Unknown,
-                    }
-                } else {
-                    match isp(addr, &format!("func=account.delete&elid={id}&sok=ok")) {
-                        Some((200, b)) if b.contains("\"ok\"") => Outcome::Done(b),
-                        Some((200, b)) => Outcome::Refused(b),
-                        _ => Outcome::Unknown,
+                    _ => {
+                        let r = isp(addr, &format!("func=account.delete&elid={id}&sok=ok"));
+                        (Change::Delete, marked_outcome(r, "\"ok\""))
                     }
                 };
                 tally.count(&outcome);
                 let mut k = known.lock().unwrap();
-                let c = &mut k[i];
-                match outcome {
-                    Outcome::Done(_) => {
-                        c.may_exist = false;
-                        c.may_be_gone = true;
-                    }
-                    Outcome::Unknown => {
-                        c.may_be_gone = true;
-                    }
-                    Outcome::Refused(b) => {
-                        if !c.may_be_gone {
-                            lost.lock().unwrap().push(format!(
-                                "{}: delete refused for a customer that must exist: {b}",
-                                c.login
-                            ));
-                        }
-                    }
+                if let Some(problem) = k[i].learn(change, outcome) {
+                    lost.lock().unwrap().push(problem);
                 }
             }
             (75..=79, _) => {
@@ -407,11 +412,7 @@ fn client(
             }
             (80..=89, _) => {
                 let r = plesk(addr, "<packet><backup-manager><backup-customer><customer-id>1</customer-id><local/><description>crash</description></backup-customer></backup-manager></packet>");
-                let outcome = match r {
-                    Some((200, b)) if b.contains("<status>ok</status>") => Outcome::Done(b),
-                    Some((200, b)) => Outcome::Refused(b),
-                    _ => Outcome::Unknown,
-                };
+                let outcome = marked_outcome(r, "<status>ok</status>");
                 tally.count(&outcome);
                 if matches!(outcome, Outcome::Done(_)) {
                     tally.backups_done.fetch_add(1, Ordering::Relaxed);
@@ -426,11 +427,7 @@ fn client(
                     addr,
                     &format!("func=backups.restore&elid={archive}&sok=ok&behavior=skip"),
                 );
-                let outcome = match r {
-                    Some((200, b)) if b.contains("\"ok\"") => Outcome::Done(b),
-                    Some((200, b)) => Outcome::Refused(b),
-                    _ => Outcome::Unknown,
-                };
+                let outcome = marked_outcome(r, "\"ok\"");
                 tally.count(&outcome);
                 if matches!(outcome, Outcome::Done(_)) {
                     tally.restores_done.fetch_add(1, Ordering::Relaxed);
