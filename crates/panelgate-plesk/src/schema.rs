@@ -249,6 +249,17 @@ fn check_sequence(parent: &Element, seq: Seq) -> Result<(), Violation> {
 }
 
 fn check_int(el: &Element, type_name: &str) -> Result<(), Violation> {
+    // A number has no child elements (found by the plesk_packet fuzz target: `<id>1<x/>2</id>`
+    // passed as the number in its text).
+    if !el.children.is_empty() {
+        return Err((
+            el.line,
+            format!(
+                "Element '{}': Element content is not allowed, because the type definition is simple.",
+                el.name
+            ),
+        ));
+    }
     if el.text.trim().parse::<i64>().is_ok() {
         Ok(())
     } else {
@@ -348,6 +359,18 @@ mod tests {
     fn first(xml: &str) -> Result<(), Violation> {
         let p = crate::xml::parse(xml.as_bytes()).unwrap();
         p.children.iter().try_for_each(check_operator)
+    }
+
+    /// Found by the plesk_packet fuzz target (fuzz/regressions/plesk_packet).
+    #[test]
+    fn regression_fuzz_a_number_with_child_elements_is_refused() {
+        let input = include_bytes!("../../../fuzz/regressions/plesk_packet/id-with-children.xml");
+        let p = crate::xml::parse(input).unwrap();
+        let (_, message) = p.children.iter().try_for_each(check_operator).unwrap_err();
+        assert!(
+            message.contains("Element content is not allowed"),
+            "{message}"
+        );
     }
 
     // Each expectation is what `xmllint --schema 1.6.9.1/agent_input.xsd` printed for the packet.
