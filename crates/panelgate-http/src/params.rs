@@ -153,7 +153,16 @@ impl Params {
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
                 None => {
-                    let text = field.text().await.map_err(malformed)?;
+                    // Read as bytes: a text field that is not UTF-8 is noted like a form
+                    // pair's ([`Params::not_utf8`]), never replaced silently.
+                    let bytes = field.bytes().await.map_err(malformed)?;
+                    let text = match String::from_utf8(bytes.into()) {
+                        Ok(text) => text,
+                        Err(e) => {
+                            params.not_utf8.get_or_insert_with(|| name.clone());
+                            String::from_utf8_lossy(e.as_bytes()).into_owned()
+                        }
+                    };
                     params.body.push((name, text));
                 }
                 Some(file_name) => {
@@ -297,6 +306,29 @@ mod tests {
             0,
             "nothing left behind"
         );
+    }
+
+    #[tokio::test]
+    async fn a_multipart_text_field_that_is_not_utf8_is_noted() {
+        let dir = tempfile::tempdir().unwrap();
+        let body: &[u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"ok\"\r\n\r\nyes\r\n--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nA\xff\xfeB\r\n--XyZ--\r\n";
+        let req = Request::new(
+            http::Method::POST,
+            "/billmgr?func=account.edit",
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
+            )]
+            .into_iter()
+            .collect(),
+            bytes::Bytes::from_static(body),
+        )
+        .unwrap();
+        let p = Params::from_request_with_files(&req, dir.path(), 100)
+            .await
+            .unwrap();
+        assert_eq!(p.not_utf8(), Some("name"));
+        assert_eq!(p.get("ok"), Some("yes"));
     }
 
     #[test]
