@@ -14,7 +14,9 @@
 //! `--overhead` measures what the request journal and the metrics cost instead: the mixed reads
 //! against two servers, one as configured (journal and metrics on, the defaults) and one with
 //! `--journal-max-entries=0 --no-metrics`, in alternating rounds so that a drift of the machine
-//! meets both alike; it prints each call's rates and the cost in percent.
+//! meets both alike; it prints each call's rates and the cost in percent. With `--pin` each
+//! server runs on CPU 0 and the load generator on the others, so the generator's scheduling
+//! does not move the ratio; the `busy` column shows that the server's CPU was the bound.
 //!
 //! `--soak` runs a mixed load over all four panel APIs instead: reads, writes, backups and
 //! archive downloads from `--connections` connections (200 by default) for `--duration` seconds
@@ -80,6 +82,10 @@ struct Args {
     /// Run the soak test (see above); `--duration` defaults to 60 s and `--connections` to 200.
     #[arg(long)]
     soak: bool,
+    /// Pin the servers to CPU 0 and the load generator to the other CPUs (with `taskset`), so
+    /// that a server's throughput is bound by its own CPU time, not by how the two share cores.
+    #[arg(long)]
+    pin: bool,
 }
 
 /// One measured call. `{n}` in the path or body is replaced by a number unique to the run.
@@ -366,7 +372,13 @@ fn import(args: &Args, binary: &Path, data: &Path, file: &Path) -> (Duration, u6
 }
 
 async fn start(args: &Args, binary: &Path, data: &Path) -> Server {
-    let mut cmd = Command::new(binary);
+    let mut cmd = if args.pin {
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "0"]).arg(binary);
+        taskset
+    } else {
+        Command::new(binary)
+    };
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .env("PANELGATE_LOG", "warn")
@@ -697,11 +709,34 @@ fn main() {
         Some(_) => PathBuf::new(),
         None => server_binary(&args),
     };
+    if args.pin {
+        pin_self();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(run(args, binary));
+}
+
+/// `--pin`: this process (and the threads it starts) runs on every CPU but 0, which the servers
+/// get. Without `taskset` or a second CPU the run stops with the reason.
+fn pin_self() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        cores >= 2,
+        "--pin needs at least two CPUs; this machine has {cores}"
+    );
+    let others = format!("1-{}", cores - 1);
+    let pinned = Command::new("taskset")
+        .args(["-p", "-c", &others, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status();
+    match pinned {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("--pin: taskset failed ({s})"),
+        Err(e) => panic!("--pin needs taskset (util-linux): {e}"),
+    }
 }
 
 async fn run(args: Args, binary: PathBuf) {
@@ -840,12 +875,20 @@ async fn overhead(args: &Args, binary: &Path) {
     );
     println!();
     println!(
-        "| {:<40} | {:>12} | {:>12} | {:>7} | {:>16} | {:>6} | {:>6} | {:>7} |",
-        "call", "on req/s", "off req/s", "cost", "rounds' range", "on µs", "off µs", "CPU"
+        "| {:<40} | {:>12} | {:>12} | {:>7} | {:>16} | {:>6} | {:>6} | {:>7} | {:>11} |",
+        "call",
+        "on req/s",
+        "off req/s",
+        "cost",
+        "rounds' range",
+        "on µs",
+        "off µs",
+        "CPU",
+        "busy on/off"
     );
     println!(
-        "| {:-<40} | {:->12} | {:->12} | {:->7} | {:->16} | {:->6} | {:->6} | {:->7} |",
-        "", "", "", "", "", "", "", ""
+        "| {:-<40} | {:->12} | {:->12} | {:->7} | {:->16} | {:->6} | {:->6} | {:->7} | {:->11} |",
+        "", "", "", "", "", "", "", "", ""
     );
     let duration = Duration::from_secs(args.duration);
     let warm = Duration::from_millis(300);
@@ -909,9 +952,12 @@ async fn overhead(args: &Args, binary: &Path) {
         let per = |cpu: f64, n: u64| 1e6 * cpu / n.max(1) as f64;
         let (us_on, us_off) = (per(cpu_on, n_on), per(cpu_off, n_off));
         let cpu_cost = 100.0 * (1.0 - us_off / us_on);
+        // The server's CPU time over its loaded time, in percent of one CPU: near 100% with
+        // `--pin` when the server, not the load generator, was the bound.
+        let busy = |cpu: f64| 100.0 * cpu / (rounds * duration.as_secs_f64()).max(1e-9);
         cpu_costs.push(cpu_cost);
         println!(
-            "| {:<40} | {:>12.0} | {:>12.0} | {:>6.1}% | {:>5.1}% .. {:>5.1}% | {:>6.1} | {:>6.1} | {:>6.1}% |",
+            "| {:<40} | {:>12.0} | {:>12.0} | {:>6.1}% | {:>5.1}% .. {:>5.1}% | {:>6.1} | {:>6.1} | {:>6.1}% | {:>4.0}%/{:>4.0}% |",
             one[0].name,
             with,
             without,
@@ -921,6 +967,8 @@ async fn overhead(args: &Args, binary: &Path) {
             us_on,
             us_off,
             cpu_cost,
+            busy(cpu_on),
+            busy(cpu_off),
         );
     }
     let cpu_mean = cpu_costs.iter().sum::<f64>() / cpu_costs.len().max(1) as f64;
