@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx<'_>, op: CustomersOp, p: &Params) -> Result<Data, Fai
         CustomersOp::Listing => return listing(ctx, p).await.map(Data::Text),
         CustomersOp::Get => {
             let (c, view) = get(ctx, p, "Customers:get").await?;
-            let mut text = String::with_capacity(4096);
+            let mut text = crate::data_text(4096);
             render_text(&mut text, 1, &c, view, ctx.version, show_usages(p));
             return Ok(Data::Text(text));
         }
@@ -114,7 +114,7 @@ pub async fn fetch(ctx: &Ctx<'_>, t: Target) -> Result<Customer, Failure> {
     }
 }
 
-/// `Customers.listing`: the `data` object as text (see [`Data::Text`]).
+/// `Customers.listing`: the answer with its `data` object, as text (see [`Data::Text`]).
 async fn listing(ctx: &Ctx<'_>, p: &Params) -> Result<String, Failure> {
     ctx.core
         .authorize(&ctx.principal.actor(), Operation::CustomersList)
@@ -149,7 +149,7 @@ async fn listing(ctx: &Ctx<'_>, p: &Params) -> Result<String, Failure> {
         }
     };
     let usages = show_usages(p);
-    let mut text = String::with_capacity(512 + rows.len() * 3072);
+    let mut text = crate::data_text(512 + rows.len() * 3072);
     let mut data = ObjectText::begin(&mut text, 1);
     data.int("count", rows.len() as i64);
     array_text(data.key("list"), 2, rows.len(), |out, i| {

@@ -104,9 +104,19 @@ pub type Outcome = Result<Value, Failure>;
 /// What a command answers under `data`.
 pub enum Data {
     Value(Value),
-    /// The JSON text of the value, already written at nesting level 1 (the busiest answers
-    /// skip building a value).
+    /// The answer's text but its closing brace: begun by [`data_text`], the value written at
+    /// nesting level 1 (the busiest answers skip building a value, and are written where the
+    /// answer is, not copied into it).
     Text(String),
+}
+
+/// A text for [`Data::Text`]: the answer's opening up to the `data` value, with room for
+/// `capacity` bytes more.
+pub(crate) fn data_text(capacity: usize) -> String {
+    const OPENING: &str = "{\n    \"data\": ";
+    let mut text = String::with_capacity(OPENING.len() + capacity + 2);
+    text.push_str(OPENING);
+    text
 }
 
 impl Froxlor {
@@ -190,7 +200,10 @@ impl Froxlor {
                 Some(json::encode(&json::object([("data", data)]))),
                 headers,
             ),
-            Ok(Data::Text(data)) => (200, Some(format!("{{\n    \"data\": {data}\n}}")), headers),
+            Ok(Data::Text(mut text)) => {
+                text.push_str("\n}");
+                (200, Some(text), headers)
+            }
             Err(f) => render(f, headers),
         }
     }

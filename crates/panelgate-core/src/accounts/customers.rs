@@ -172,7 +172,7 @@ fn std_subdomain_row(
 }
 
 /// A text column of customers that a scan can narrow by (see [`Contains`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TextColumn {
     Loginname,
     Name,
@@ -197,7 +197,7 @@ impl TextColumn {
 
 /// Customers whose `column` contains `needle`, compared case-insensitively. A needle is ASCII
 /// letters, digits, `@`, `.` and `-` only, so it means the same on every database.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Contains {
     pub column: TextColumn,
     pub needle: String,
@@ -213,6 +213,15 @@ impl Contains {
 /// The longest page of customers the read cache keeps (its maps hold a few thousand entries: a
 /// bound on entries is a bound on memory only if each entry is small).
 pub const PAGE_CACHE_MAX: u64 = 250;
+
+/// The most customer rows the read cache keeps in pages, and again in scan chunks: a bound on
+/// its memory (a row with its owner is a few KiB) whatever pages or searches a tenant asks for.
+pub const CACHED_ROWS: usize = 10_000;
+
+/// How heavy a cached page or chunk is, in rows (see [`CACHED_ROWS`]).
+fn rows_of(page: &Arc<Vec<(Customer, Option<crate::model::Admin>)>>) -> usize {
+    page.len().max(1)
+}
 
 /// Customers per chunk of [`Customers::scan_with_owners`].
 pub const SCAN_CHUNK: u64 = 1000;
@@ -447,21 +456,42 @@ impl Customers<'_> {
             if read >= SCAN_CHUNK && turn.is_none() {
                 turn = Some(self.core.scan_permit().await?);
             }
-            let rows = narrowed
-                .clone()
-                .filter(customers::Column::Id.gt(after))
-                .limit(chunk)
-                .find_also_related(admins::Entity)
-                .all(self.core.reader())
-                .await?;
+            let load = || async {
+                let rows = narrowed
+                    .clone()
+                    .filter(customers::Column::Id.gt(after))
+                    .limit(chunk)
+                    .find_also_related(admins::Entity)
+                    .all(self.core.reader())
+                    .await?;
+                CoreResult::Ok(Arc::new(
+                    rows.into_iter().map(with_owner).collect::<Vec<_>>(),
+                ))
+            };
+            // A search's first chunks are kept like pages: a repeated search is answered from
+            // memory until the next write. A scan of everything reads past them at once.
+            let rows = if !contains.is_empty() && chunk <= PAGE_CACHE_MAX {
+                let (caches, generation) = self.core.cache();
+                let key = (
+                    policy::customer_owner_filter(actor),
+                    contains.to_vec(),
+                    after,
+                    chunk,
+                );
+                caches
+                    .customer_chunks
+                    .get_or_load_weighed(generation, key, (CACHED_ROWS, rows_of), load)
+                    .await?
+            } else {
+                load().await?
+            };
             let full = rows.len() as u64 == chunk;
             read += chunk;
             chunk = (chunk * 2).min(SCAN_CHUNK);
             if let Some((last, _)) = rows.last() {
                 after = last.id;
             }
-            let chunk = rows.into_iter().map(with_owner).collect();
-            if !visit(chunk) || !full {
+            if !visit(Arc::unwrap_or_clone(rows)) || !full {
                 return Ok(());
             }
         }
@@ -515,7 +545,12 @@ impl Customers<'_> {
         let (caches, generation) = self.core.cache();
         let page = caches
             .customer_pages
-            .get_or_load(generation, (owner, offset, limit), load)
+            .get_or_load_weighed(
+                generation,
+                (owner, offset, limit),
+                (CACHED_ROWS, rows_of),
+                load,
+            )
             .await?;
         Ok(Arc::unwrap_or_clone(page))
     }

@@ -83,6 +83,8 @@ pub(crate) struct Map<K, V> {
 struct MapInner<K, V> {
     generation: u64,
     entries: HashMap<K, V>,
+    /// The entries' weight (see [`Map::get_or_load_weighed`]).
+    weight: usize,
 }
 
 impl<K, V> Default for Map<K, V> {
@@ -91,6 +93,7 @@ impl<K, V> Default for Map<K, V> {
             inner: Mutex::new(MapInner {
                 generation: 0,
                 entries: HashMap::new(),
+                weight: 0,
             }),
         }
     }
@@ -109,6 +112,24 @@ impl<K: Hash + Eq, V: Clone> Map<K, V> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, E>>,
     {
+        self.get_or_load_weighed(generation, key, (usize::MAX, |_| 0), load)
+            .await
+    }
+
+    /// [`Map::get_or_load`] for values of different sizes: `budget` is the most weight the map
+    /// holds and `weigh` a value's weight (rows, say), so that memory is bounded by what the
+    /// entries hold and not only by their number. A value heavier than the budget is not kept.
+    pub(crate) async fn get_or_load_weighed<E, F, Fut>(
+        &self,
+        generation: &Generation,
+        key: K,
+        (budget, weigh): (usize, fn(&V) -> usize),
+        load: F,
+    ) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
         let Some(stamp) = generation.stamp() else {
             return load().await;
         };
@@ -116,13 +137,19 @@ impl<K: Hash + Eq, V: Clone> Map<K, V> {
             return Ok(v);
         }
         let value = load().await?;
-        if generation.stamp() == Some(stamp) {
+        let weight = weigh(&value);
+        if weight <= budget && generation.stamp() == Some(stamp) {
             let mut inner = self.inner.lock().expect("cache lock");
             if inner.generation == stamp {
-                if inner.entries.len() >= MAX_ENTRIES {
+                if inner.entries.len() >= MAX_ENTRIES || inner.weight > budget - weight {
+                    // Start over (the hot set refills in a few requests).
                     inner.entries.clear();
+                    inner.weight = 0;
                 }
-                inner.entries.insert(key, value.clone());
+                if let Some(old) = inner.entries.insert(key, value.clone()) {
+                    inner.weight -= weigh(&old).min(inner.weight);
+                }
+                inner.weight += weight;
             }
         }
         Ok(value)
@@ -132,6 +159,7 @@ impl<K: Hash + Eq, V: Clone> Map<K, V> {
         let mut inner = self.inner.lock().expect("cache lock");
         if inner.generation != stamp {
             inner.entries.clear();
+            inner.weight = 0;
             inner.generation = stamp;
             return None;
         }
@@ -258,6 +286,42 @@ mod tests {
 
     async fn load(n: &AtomicU64) -> Result<u64, ()> {
         Ok(n.fetch_add(1, Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_weighed_map_holds_at_most_its_budget() {
+        let generation = Arc::new(Generation::new(true));
+        let map: Map<u64, Vec<u8>> = Map::default();
+        let weigh: fn(&Vec<u8>) -> usize = Vec::len;
+        let loads = AtomicU64::new(0);
+        let get = |key: u64, len: usize| {
+            let (map, generation, loads) = (&map, &generation, &loads);
+            async move {
+                map.get_or_load_weighed(generation, key, (10, weigh), || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, ()>(vec![0; len])
+                })
+                .await
+                .unwrap()
+            }
+        };
+        get(1, 6).await;
+        get(1, 6).await;
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "kept");
+        get(2, 4).await;
+        assert_eq!(map.inner.lock().unwrap().weight, 10);
+        // Over the budget: the map starts over with the new entry.
+        get(3, 5).await;
+        let held = {
+            let inner = map.inner.lock().unwrap();
+            (inner.entries.len(), inner.weight)
+        };
+        assert_eq!(held, (1, 5));
+        // Heavier than the whole budget: answered, never kept.
+        get(4, 11).await;
+        get(4, 11).await;
+        assert_eq!(loads.load(Ordering::SeqCst), 5);
+        assert_eq!(map.inner.lock().unwrap().weight, 5);
     }
 
     #[tokio::test]
