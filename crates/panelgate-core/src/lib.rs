@@ -116,15 +116,11 @@ pub(crate) struct Caches {
     /// How many customers an owner filter lets through (see `policy::customer_owner_filter`).
     pub customer_counts: cache::Map<Option<i64>, u64>,
     /// Pages of customers with their owners, by owner filter, offset and limit.
-    #[allow(clippy::type_complexity)]
-    pub customer_pages: cache::Map<(Option<i64>, u64, u64), Arc<Vec<(Customer, Option<Admin>)>>>,
+    pub customer_pages: cache::Map<(Option<i64>, u64, u64), customers::Rows>,
     /// Chunks of narrowed customer scans (see `Customers::scan_with_owners`), by owner filter,
     /// needles, the id the chunk starts after, and its length.
-    #[allow(clippy::type_complexity)]
-    pub customer_chunks: cache::Map<
-        (Option<i64>, Vec<customers::Contains>, i64, u64),
-        Arc<Vec<(Customer, Option<Admin>)>>,
-    >,
+    pub customer_chunks:
+        cache::Map<(Option<i64>, Vec<customers::Contains>, i64, u64), customers::Rows>,
     /// The account a panel login names, by lower-cased login.
     pub logins: cache::Map<String, Arc<auth::Account>>,
 }

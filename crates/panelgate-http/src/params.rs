@@ -269,13 +269,11 @@ mod tests {
         assert_eq!(p.get("nope"), None);
     }
 
-    #[tokio::test]
-    async fn multipart_fields_and_file_parts() {
-        let dir = tempfile::tempdir().unwrap();
-        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"func\"\r\n\r\nbackup.upload\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.tar.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n0123456789\r\n--XyZ--\r\n";
-        let req = Request::new(
+    /// A `multipart/form-data` POST (boundary `XyZ`) to `target`.
+    fn multipart(target: &str, body: impl Into<bytes::Bytes>) -> Request {
+        Request::new(
             http::Method::POST,
-            "/billmgr?out=xml&func=ignored",
+            target,
             [(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
@@ -284,7 +282,14 @@ mod tests {
             .collect(),
             body,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_and_file_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"func\"\r\n\r\nbackup.upload\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.tar.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n0123456789\r\n--XyZ--\r\n";
+        let req = multipart("/billmgr?out=xml&func=ignored", body);
         let p = Params::from_request_with_files(&req, dir.path(), 100)
             .await
             .unwrap();
@@ -312,18 +317,10 @@ mod tests {
     async fn a_multipart_text_field_that_is_not_utf8_is_noted() {
         let dir = tempfile::tempdir().unwrap();
         let body: &[u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"ok\"\r\n\r\nyes\r\n--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nA\xff\xfeB\r\n--XyZ--\r\n";
-        let req = Request::new(
-            http::Method::POST,
+        let req = multipart(
             "/billmgr?func=account.edit",
-            [(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
-            )]
-            .into_iter()
-            .collect(),
             bytes::Bytes::from_static(body),
-        )
-        .unwrap();
+        );
         let p = Params::from_request_with_files(&req, dir.path(), 100)
             .await
             .unwrap();

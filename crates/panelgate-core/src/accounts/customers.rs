@@ -218,9 +218,21 @@ pub const PAGE_CACHE_MAX: u64 = 250;
 /// its memory (a row with its owner is a few KiB) whatever pages or searches a tenant asks for.
 pub const CACHED_ROWS: usize = 10_000;
 
+/// Customers with their owners, as the read cache keeps pages and scan chunks.
+pub(crate) type Rows = Arc<Vec<(Customer, Option<crate::model::Admin>)>>;
+
 /// How heavy a cached page or chunk is, in rows (see [`CACHED_ROWS`]).
-fn rows_of(page: &Arc<Vec<(Customer, Option<crate::model::Admin>)>>) -> usize {
+fn rows_of(page: &Rows) -> usize {
     page.len().max(1)
+}
+
+/// The customers `select` reads, with their owners.
+async fn read_with_owners(
+    db: &sea_orm::DatabaseConnection,
+    select: sea_orm::Select<customers::Entity>,
+) -> CoreResult<Rows> {
+    let rows = select.find_also_related(admins::Entity).all(db).await?;
+    Ok(Arc::new(rows.into_iter().map(with_owner).collect()))
 }
 
 /// Customers per chunk of [`Customers::scan_with_owners`].
@@ -456,17 +468,12 @@ impl Customers<'_> {
             if read >= SCAN_CHUNK && turn.is_none() {
                 turn = Some(self.core.scan_permit().await?);
             }
-            let load = || async {
-                let rows = narrowed
+            let load = || {
+                let select = narrowed
                     .clone()
                     .filter(customers::Column::Id.gt(after))
-                    .limit(chunk)
-                    .find_also_related(admins::Entity)
-                    .all(self.core.reader())
-                    .await?;
-                CoreResult::Ok(Arc::new(
-                    rows.into_iter().map(with_owner).collect::<Vec<_>>(),
-                ))
+                    .limit(chunk);
+                read_with_owners(self.core.reader(), select)
             };
             // A search's first chunks are kept like pages: a repeated search is answered from
             // memory until the next write. A scan of everything reads past them at once.
@@ -524,16 +531,9 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersList)?;
         // SQLite and the others take signed 64-bit numbers.
         let (offset, limit) = (offset.min(i64::MAX as u64), limit.min(i64::MAX as u64));
-        let load = || async {
-            let rows = select_listable(actor)
-                .offset(offset)
-                .limit(limit)
-                .find_also_related(admins::Entity)
-                .all(self.core.reader())
-                .await?;
-            CoreResult::Ok(Arc::new(
-                rows.into_iter().map(with_owner).collect::<Vec<_>>(),
-            ))
+        let load = || {
+            let select = select_listable(actor).offset(offset).limit(limit);
+            read_with_owners(self.core.reader(), select)
         };
         if limit > PAGE_CACHE_MAX {
             // A long page is not kept (the cache holds small pages only), and it is read as a
