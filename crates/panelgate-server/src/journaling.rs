@@ -5,7 +5,7 @@
 //! journal is read (and cut to the journal's text cap then). A request over the text cap is
 //! redacted and cut at once instead. An answer is packed whole whatever its length, up to the
 //! size the journal reads at all: redacting a long listing on the request path cost far more
-//! than copying it (a 25-customer Froxlor listing, 37 KB: about 0.4 ms against a few µs), and
+//! than copying it (a 25-customer Froxlor listing, 54 KB: about 80% of its CPU), and
 //! the journal's byte bound counts every byte an entry holds.
 //!
 //! The packed form (this module writes and reads it; the core only stores it):
