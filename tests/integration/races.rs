@@ -429,3 +429,135 @@ async fn one_customer_deleted_through_two_panels_at_once() {
         wins.0, wins.1
     );
 }
+
+/// Issue 11 (group commit): creates that arrive together are written in one transaction, and
+/// each gets the answer it would get alone. A reseller with room for 5 customers gets 9 at once
+/// (generated logins); the admin gets 3 logins twice each, and one login an admin has. Checked
+/// against what one-by-one creates must leave: the quota holds, the generated logins and the ids
+/// have no gaps, every duplicate fails with "exists", and the owner's counters are the sums.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_at_once_answer_as_if_one_by_one() {
+    use panelgate_core::{
+        admins::NewAdmin, seed::DataSet, CoreError, NewCustomer, Profile, Quota, Resources,
+    };
+    let t = Arc::new(TestApp::demo().await);
+    let reseller = NewAdmin {
+        id: Some(70),
+        loginname: "batchres".into(),
+        password: "unusable-hash".into(),
+        name: "Batch reseller".into(),
+        email: "batchres@example.org".into(),
+        customers: 5,
+        domains: 5,
+        limits: Resources {
+            diskspace: 1000,
+            ..Resources::default()
+        },
+        ..NewAdmin::default()
+    };
+    t.load(&DataSet {
+        admins: vec![reseller],
+        ..DataSet::default()
+    })
+    .await;
+    let reseller = t.as_admin(70).await.actor();
+    let admin = t.as_admin(1).await.actor();
+    let new = |login: Option<String>, diskspace: i64| NewCustomer {
+        loginname: login.map(|l| l.as_str().try_into().unwrap()),
+        password: Some("changeme1Q**".into()),
+        profile: Profile {
+            name: "Batch".into(),
+            email: "batch@example.com".into(),
+            ..Profile::default()
+        },
+        limits: Resources {
+            diskspace,
+            ..Resources::default()
+        },
+        create_std_subdomain: true,
+        ..NewCustomer::default()
+    };
+    // Another connection holds the customers' id sequence (a write lock on SQLite, a row lock
+    // on PostgreSQL and MariaDB), so the creates queue behind the first one and are written
+    // together when it is let go.
+    let blocker = {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let db = sea_orm::Database::connect(&t.db.url).await.unwrap();
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared(
+            "UPDATE sequences SET next_value = next_value WHERE name = 'customers'",
+        )
+        .await
+        .unwrap();
+        (db, txn)
+    };
+    let writes_before = t.core.writes_ended();
+    let mut calls = Vec::new();
+    for _ in 0..9 {
+        let (t, actor, new) = (t.clone(), reseller, new(None, 100));
+        calls.push(tokio::spawn(async move {
+            (70, t.core.customers().create(&actor, new).await)
+        }));
+    }
+    for login in ["dupa", "dupb", "dupc", "dupa", "dupb", "dupc", "admin"] {
+        let (t, actor, new) = (t.clone(), admin, new(Some(login.into()), 0));
+        calls.push(tokio::spawn(async move {
+            (1, t.core.customers().create(&actor, new).await)
+        }));
+    }
+    // Every create has hashed its password and waits for the writer.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    blocker.1.commit().await.unwrap();
+    blocker.0.close().await.unwrap();
+    let mut created = Vec::new();
+    let (mut over_quota, mut exists) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            (owner, Ok(c)) => {
+                assert_eq!(c.admin_id, owner);
+                created.push(c);
+            }
+            (70, Err(CoreError::QuotaExceeded(Quota::Customers))) => over_quota += 1,
+            (1, Err(CoreError::AlreadyExists { .. })) => exists += 1,
+            (owner, Err(e)) => panic!("owner {owner}: unexpected {e:?}"),
+        }
+    }
+    assert_eq!((created.len(), over_quota, exists), (8, 4, 4));
+    // The first create alone, the rest in one transaction: far fewer commits than creates.
+    let commits = t.core.writes_ended() - writes_before;
+    assert!(commits <= 3, "{commits} commits for 16 creates");
+    // Ids and guids: one each, no gaps (a refused create takes none).
+    let mut ids: Vec<i64> = created.iter().map(|c| c.id).collect();
+    ids.sort();
+    assert_eq!(ids, (ids[0]..ids[0] + 8).collect::<Vec<_>>());
+    let guids: std::collections::BTreeSet<i64> = created.iter().map(|c| c.guid).collect();
+    assert_eq!(guids.len(), 8);
+    // Generated logins: the next five account numbers.
+    let mut generated: Vec<String> = created
+        .iter()
+        .filter(|c| c.admin_id == 70)
+        .map(|c| c.loginname.clone())
+        .collect();
+    generated.sort();
+    let first: i64 = generated[0].trim_start_matches("web").parse().unwrap();
+    let expected: Vec<String> = (first..first + 5).map(|n| format!("web{n}")).collect();
+    assert_eq!(generated, expected);
+    // Every create is whole: its row, its standard subdomain; the counters are the sums.
+    for c in &created {
+        let again = t
+            .core
+            .customers()
+            .get(&t.sys(), &CustomerRef::Id(c.id))
+            .await
+            .unwrap();
+        assert_eq!(again.loginname, c.loginname);
+        assert!(
+            again.standardsubdomain > 0,
+            "{}: no standard subdomain",
+            c.loginname
+        );
+    }
+    let res = t.admin(70).await;
+    assert_eq!((res.customers_used, res.used.diskspace), (5, 500));
+    assert_consistent(&t, "after creates at once").await;
+}

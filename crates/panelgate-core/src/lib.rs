@@ -48,7 +48,7 @@ pub use backup::{jobs as backup_jobs, worker as backup_worker};
 pub use store::{connection as db, settings};
 
 // Short paths inside the core.
-pub(crate) use accounts::{customer_rows, password, quotas as counters};
+pub(crate) use accounts::{create_queue, customer_rows, password, quotas as counters};
 pub(crate) use backup::{manifest as backup_manifest, types as backup_types};
 pub(crate) use store::{cache, entity, migrations as migration, sequences};
 
@@ -103,6 +103,8 @@ struct Inner {
     worker_beat: std::sync::Mutex<Option<std::time::Instant>>,
     /// The request journal's queue (see [`journal`]).
     journal: journal::Queue,
+    /// Customer creates waiting for the writer (see [`create_queue`]).
+    creates: create_queue::CreateQueue,
 }
 
 /// What the read cache keeps (see [`store::cache`]).
@@ -113,6 +115,8 @@ pub(crate) struct Caches {
     /// A customer and its owner's login, by id or login; `None`: no such customer.
     pub customers: cache::Map<CustomerRef, Option<Arc<(entity::customers::Model, String)>>>,
     pub settings: cache::Map<(), Arc<SettingsSnapshot>>,
+    /// Admin and reseller rows by id (for the checks before a write, which checks again).
+    pub admins: cache::Map<i64, Arc<entity::admins::Model>>,
     /// How many customers an owner filter lets through (see `policy::customer_owner_filter`).
     pub customer_counts: cache::Map<Option<i64>, u64>,
     /// Pages of customers with their owners, by owner filter, offset and limit.
@@ -208,6 +212,7 @@ impl Core {
                 scans: tokio::sync::Semaphore::new(scans),
                 worker_beat: std::sync::Mutex::new(None),
                 journal,
+                creates: create_queue::CreateQueue::default(),
             }),
         };
         Ok((core, SystemCap::new()))
@@ -231,6 +236,16 @@ impl Core {
     /// keeps the read cache out of use, dropping it empties the cache.
     pub(crate) fn db(&self) -> cache::Writer<'_> {
         cache::Writer::new(&self.inner.db, &self.inner.generation)
+    }
+
+    /// A write transaction on the writer (see [`cache::begin`]).
+    pub(crate) async fn begin(&self) -> Result<cache::Txn, sea_orm::DbErr> {
+        cache::begin(&self.inner.db, &self.inner.generation).await
+    }
+
+    /// Customer creates waiting for the writer.
+    pub(crate) fn create_queue(&self) -> &create_queue::CreateQueue {
+        &self.inner.creates
     }
 
     /// How many writes have ended so far (the read cache's generation), for tests and metrics:
@@ -348,7 +363,7 @@ impl Core {
     /// again at 1), every customer's home folder and the local archive storage, and the
     /// failed-login windows. The caller loads its seed data set afterwards.
     pub async fn reset(&self, _system: &SystemCap) -> CoreResult<()> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin().await?;
         snapshot::clear_tables(&txn).await?;
         for name in sequences::ALL {
             sequences::ensure_at_least(&txn, name, 1).await?;

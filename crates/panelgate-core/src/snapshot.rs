@@ -546,7 +546,7 @@ impl Snapshots<'_> {
             .await
             .map_err(|e| io_error(&records, e))?;
         let mut lines = tokio::io::BufReader::new(file);
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         clear_tables(&txn).await?;
         let mut table = String::new();
         let mut batch: Vec<serde_json::Value> = Vec::new();

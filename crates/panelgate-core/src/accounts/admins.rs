@@ -1,5 +1,7 @@
 //! Admins and resellers.
 
+use std::sync::Arc;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -79,6 +81,17 @@ pub(crate) async fn find_row<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<
         .one(db)
         .await?
         .ok_or_else(|| CoreError::not_found(EntityKind::Admin, Key::Id(id)))
+}
+
+/// The admin row `id`, through the read cache (for checks before a write, which checks again).
+pub(crate) async fn cached_row(core: &crate::Core, id: i64) -> CoreResult<Arc<admins::Model>> {
+    let (caches, generation) = core.cache();
+    caches
+        .admins
+        .get_or_load(generation, id, || async {
+            find_row(core.reader(), id).await.map(Arc::new)
+        })
+        .await
 }
 
 /// [`find_row`], locking the row until the transaction ends (PostgreSQL and MariaDB: `FOR
@@ -215,8 +228,14 @@ impl Admins<'_> {
     /// callers that may create customers.
     pub async fn email_in_use(&self, actor: &Actor, email: &str) -> CoreResult<bool> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
-        let rows = admins::Entity::find().all(self.core.reader()).await?;
-        Ok(rows.iter().any(|a| a.email.eq_ignore_ascii_case(email)))
+        use sea_orm::QuerySelect;
+        let emails: Vec<String> = admins::Entity::find()
+            .select_only()
+            .column(admins::Column::Email)
+            .into_tuple()
+            .all(self.core.reader())
+            .await?;
+        Ok(emails.iter().any(|e| e.eq_ignore_ascii_case(email)))
     }
 
     pub async fn create(&self, actor: &Actor, new: NewAdmin) -> CoreResult<Admin> {
@@ -235,7 +254,7 @@ impl Admins<'_> {
         let secret = new.password.clone();
         let hash = self.core.verifier().hash_new(secret).await?;
         let now = self.core.now();
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let id = match new.id {
             Some(id) => {
                 sequences::ensure_at_least(&txn, sequences::ADMINS, id + 1).await?;
@@ -377,7 +396,7 @@ impl Admins<'_> {
     /// customers (move or delete them first).
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Admin> {
         self.core.authorize(actor, Operation::AdminsManage)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = find_row(&txn, id).await?;
         if row.customers_see_all {
             return Err(CoreError::Conflict(

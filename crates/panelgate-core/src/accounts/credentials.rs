@@ -70,7 +70,7 @@ impl Credentials<'_> {
         }
         let secret = new.secret.clone();
         let hash = self.core.verifier().hash_new(secret).await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         // The sequence row lock serialises concurrent creates, so the count below is current.
         let id = sequences::next_id(&txn, sequences::CREDENTIALS).await?;
         let limit = self.core.limits().keys_per_account;

@@ -266,6 +266,8 @@ struct NewRow<'a> {
     new: &'a NewCustomer,
     settings: &'a settings::SettingsSnapshot,
     now: i64,
+    /// The panel API the create came through (`created_via`).
+    origin: &'static str,
 }
 
 /// A new customer's row, as every way of creating one fills it.
@@ -279,6 +281,7 @@ fn new_row(r: NewRow<'_>) -> customers::ActiveModel {
         new,
         settings: s,
         now,
+        origin,
     } = r;
     let login_key = loginname.to_lowercase();
     let mut am = customers::ActiveModel {
@@ -310,7 +313,7 @@ fn new_row(r: NewRow<'_>) -> customers::ActiveModel {
         external_id: Set(new.external_id.clone()),
         description: Set(new.description.clone()),
         created_at: Set(now),
-        created_via: Set(crate::journal::origin().to_owned()),
+        created_via: Set(origin.to_owned()),
         diskspace_used: Set(0),
         mysqls_used: Set(0),
         emails_used: Set(0),
@@ -326,6 +329,121 @@ fn new_row(r: NewRow<'_>) -> customers::ActiveModel {
     set_limits(&mut am, &new.limits);
     set_features(&mut am, &new.features);
     am
+}
+
+/// A create that passed every check that needs no database, waiting for the writer (see
+/// [`crate::create_queue`]).
+pub(crate) struct CreateRequest {
+    pub owner_id: i64,
+    /// Are the owner's remaining resources checked (`policy::allocation_checked`)?
+    pub checked: bool,
+    pub new: NewCustomer,
+    pub hash: String,
+    pub now: i64,
+    /// The panel API it came through.
+    pub origin: &'static str,
+}
+
+/// What a create gives back: the new row and its owner's login.
+pub(crate) type Created = CoreResult<(customers::Model, String)>;
+
+/// May `owner` take one more customer with the limits `request` asks for?
+fn admit(owner: &admins::Model, request: &CreateRequest, mail_quota: bool) -> CoreResult<()> {
+    if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers {
+        return Err(CoreError::QuotaExceeded(Quota::Customers));
+    }
+    if request.checked && !allocation_ok(owner, &request.new.limits, None, mail_quota) {
+        return Err(CoreError::QuotaExceeded(Quota::Resources));
+    }
+    Ok(())
+}
+
+/// The login of the customer numbered `number` (`customer.accountprefix` and the number).
+fn generated_login(s: &settings::SettingsSnapshot, number: i64) -> CoreResult<String> {
+    let login = format!("{}{}", s.get("customer.accountprefix"), number);
+    crate::types::Login::try_from(login.as_str())?;
+    Ok(login)
+}
+
+fn generated_key(s: &settings::SettingsSnapshot, number: i64) -> String {
+    format!("{}{}", s.get("customer.accountprefix"), number).to_lowercase()
+}
+
+fn login_taken(login: String) -> CoreError {
+    CoreError::AlreadyExists {
+        entity: EntityKind::Customer,
+        key: Key::Login(login),
+    }
+}
+
+/// Which of the lower-cased `keys` an admin or a customer already has.
+async fn taken_logins<C: ConnectionTrait>(
+    db: &C,
+    keys: Vec<String>,
+) -> CoreResult<std::collections::HashSet<String>> {
+    use sea_orm::QuerySelect;
+    let mut taken = std::collections::HashSet::new();
+    // A few hundred keys per query: every backend takes that many bound values.
+    for chunk in keys.chunks(500) {
+        let admins: Vec<String> = admins::Entity::find()
+            .select_only()
+            .column(admins::Column::LoginKey)
+            .filter(admins::Column::LoginKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let customers: Vec<String> = customers::Entity::find()
+            .select_only()
+            .column(customers::Column::LoginKey)
+            .filter(customers::Column::LoginKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        taken.extend(admins);
+        taken.extend(customers);
+    }
+    Ok(taken)
+}
+
+/// Insert new customers (with the standard subdomains they ask for) with a few multi-row
+/// statements.
+async fn insert_rows<C: ConnectionTrait>(
+    db: &C,
+    s: &settings::SettingsSnapshot,
+    rows: Vec<NewRow<'_>>,
+) -> CoreResult<()> {
+    let std_count = rows.iter().filter(|r| r.new.create_std_subdomain).count() as i64;
+    let mut next_sub = if std_count > 0 {
+        sequences::reserve(db, sequences::SUBSCRIPTIONS, std_count).await?
+    } else {
+        0
+    };
+    let mut models = Vec::with_capacity(rows.len());
+    let mut subs = Vec::new();
+    for row in rows {
+        let (id, owner, now) = (row.id, row.owner_id, row.now);
+        let std = row.new.create_std_subdomain;
+        let domain = std_subdomain_of(s, row.loginname);
+        let mut am = new_row(row);
+        if std {
+            am.standardsubdomain = Set(next_sub);
+            subs.push(std_subdomain_row(next_sub, id, owner, domain, now));
+            next_sub += 1;
+        }
+        models.push(am);
+    }
+    // A statement holds at most a few thousand bound values on every backend.
+    for chunk in models.chunks(IMPORT_ROWS_PER_INSERT) {
+        customers::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in subs.chunks(IMPORT_ROWS_PER_INSERT * 4) {
+        subscriptions::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 impl Customers<'_> {
@@ -568,7 +686,7 @@ impl Customers<'_> {
     pub async fn check_can_add(&self, actor: &Actor) -> CoreResult<()> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         if let Some(id) = actor.admin_id() {
-            let owner = crate::admins::find_row(self.core.reader(), id).await?;
+            let owner = crate::admins::cached_row(self.core, id).await?;
             if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers
             {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
@@ -587,9 +705,11 @@ impl Customers<'_> {
         let Some(id) = actor.admin_id() else {
             return Ok(());
         };
-        let db = self.core.reader();
-        let owner = crate::admins::find_row(db, id).await?;
-        let mail_quota = settings::read_all(db)
+        let owner = crate::admins::cached_row(self.core, id).await?;
+        let mail_quota = self
+            .core
+            .settings()
+            .snapshot()
             .await?
             .flag("system.mail_quota_enabled");
         if allocation_ok(&owner, new, old, mail_quota) {
@@ -632,8 +752,50 @@ impl Customers<'_> {
         new.validate()?;
         let password = new.password.clone().unwrap_or_else(generate_password);
         let hash = self.core.verifier().hash_new(password).await?;
-        let now = self.core.now();
-        let txn = self.core.db().begin().await?;
+        let request = CreateRequest {
+            owner_id,
+            checked: policy::allocation_checked(actor),
+            new,
+            hash,
+            now: self.core.now(),
+            origin: crate::journal::origin(),
+        };
+        let (row, owner_login) = crate::create_queue::submit(self.core, request).await?;
+        crate::journal::changed("customer", row.id, None, Some(&row));
+        Ok(row_to_customer(row, owner_login))
+    }
+
+    /// Write the creates `requests` (taken from the create queue in the order they came): in
+    /// one transaction when there are several, one by one when that transaction fails (say, a
+    /// login taken on another instance meanwhile). Each gets the answer it would get alone.
+    pub(crate) async fn write_batch(&self, requests: &[CreateRequest]) -> Vec<Created> {
+        if let [one] = requests {
+            return vec![self.write_one(one).await];
+        }
+        match self.write_many(requests).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::debug!(error = %e, creates = requests.len(), "batched create failed; writing one by one");
+                let mut results = Vec::with_capacity(requests.len());
+                for request in requests {
+                    results.push(self.write_one(request).await);
+                }
+                results
+            }
+        }
+    }
+
+    /// Write one create in its own transaction.
+    async fn write_one(&self, request: &CreateRequest) -> Created {
+        let CreateRequest {
+            owner_id,
+            checked: _,
+            ref new,
+            ref hash,
+            now,
+            origin,
+        } = *request;
+        let txn = self.core.begin().await?;
         // Allocate the id first: the sequence row lock serialises concurrent creates, so the
         // owner's counters and the guid/account-number settings read below are current.
         let id = sequences::next_id(&txn, sequences::CUSTOMERS).await?;
@@ -643,30 +805,14 @@ impl Customers<'_> {
         // waiting for the owner, then made a deadlock of the two (found by the crash harness).
         // Locked first, every writer takes the owner in the same way.
         let owner_row = crate::admins::find_row_locked(&txn, owner_id).await?;
-        if owner_row.customers != crate::model::UNLIMITED
-            && owner_row.customers_used >= owner_row.customers
-        {
-            return Err(CoreError::QuotaExceeded(Quota::Customers));
-        }
         let s = settings::read_all(&txn).await?;
-        if policy::allocation_checked(actor)
-            && !allocation_ok(
-                &owner_row,
-                &new.limits,
-                None,
-                s.flag("system.mail_quota_enabled"),
-            )
-        {
-            return Err(CoreError::QuotaExceeded(Quota::Resources));
-        }
+        admit(&owner_row, request, s.flag("system.mail_quota_enabled"))?;
         let loginname = match &new.loginname {
             Some(l) => l.as_str().to_owned(),
             None => {
                 let number = s.int("system.lastaccountnumber") + 1;
                 settings::write(&txn, "system.lastaccountnumber", &number.to_string()).await?;
-                let generated = format!("{}{}", s.get("customer.accountprefix"), number);
-                crate::types::Login::try_from(generated.as_str())?;
-                generated
+                generated_login(&s, number)?
             }
         };
         let login_key = loginname.to_lowercase();
@@ -681,26 +827,23 @@ impl Customers<'_> {
             .await?
             .is_some();
         if taken_by_admin || taken_by_customer {
-            return Err(CoreError::AlreadyExists {
-                entity: EntityKind::Customer,
-                key: Key::Login(loginname),
-            });
+            return Err(login_taken(loginname));
         }
         let guid = s.int("system.lastguid") + 1;
         settings::write(&txn, "system.lastguid", &guid.to_string()).await?;
-        let am = new_row(NewRow {
+        let mut am = new_row(NewRow {
             id,
             guid,
             loginname: &loginname,
-            hash,
+            hash: hash.clone(),
             owner_id,
-            new: &new,
+            new,
             settings: &s,
             now,
+            origin,
         });
         // The standard subdomain's id is known before the customer is written, so the row goes
         // in once; the subdomain follows it (it refers to the customer).
-        let mut am = am;
         let sub = if new.create_std_subdomain {
             let id = sequences::next_id(&txn, sequences::SUBSCRIPTIONS).await?;
             am.standardsubdomain = Set(id);
@@ -718,8 +861,139 @@ impl Customers<'_> {
         }
         shift_counters(&txn, owner_id, &new.limits, 1, 1).await?;
         txn.commit().await.map_err(|e| map_unique(e, &loginname))?;
-        crate::journal::changed("customer", row.id, None, Some(&row));
-        Ok(row_to_customer(row, owner_row.loginname))
+        Ok((row, owner_row.loginname))
+    }
+
+    /// Write several creates in one transaction: each is checked as it would be alone, in
+    /// order, against the owners' counters as the creates before it left them; the ones that
+    /// pass go in with a few multi-row statements. `Err`: the transaction failed as a whole
+    /// (nothing was written).
+    async fn write_many(&self, requests: &[CreateRequest]) -> CoreResult<Vec<Created>> {
+        use std::collections::BTreeMap;
+        let txn = self.core.begin().await?;
+        // Taken first, as a single create takes it with its id (PostgreSQL and MariaDB; SQLite
+        // has one writer).
+        sequences::lock(&txn, sequences::CUSTOMERS).await?;
+        let s = settings::read_all(&txn).await?;
+        // Owners in id order, each locked (as a single create locks its owner).
+        let mut owners: BTreeMap<i64, Option<admins::Model>> =
+            requests.iter().map(|r| (r.owner_id, None)).collect();
+        for (&id, slot) in owners.iter_mut() {
+            *slot = match crate::admins::find_row_locked(&txn, id).await {
+                Ok(row) => Some(row),
+                Err(CoreError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+        }
+        // Every login a create may take: the ones asked for, and the generated ones (account
+        // numbers after the last, one per create without a login).
+        let last_number = s.int("system.lastaccountnumber");
+        let wanted: Vec<String> = requests
+            .iter()
+            .filter_map(|r| r.new.loginname.as_ref().map(|l| l.as_str().to_lowercase()))
+            .chain(
+                (1..=requests
+                    .iter()
+                    .filter(|r| r.new.loginname.is_none())
+                    .count() as i64)
+                    .map(|k| generated_key(&s, last_number + k)),
+            )
+            .collect();
+        let mut taken = taken_logins(&txn, wanted).await?;
+        let mail_quota = s.flag("system.mail_quota_enabled");
+        let mut results: Vec<Option<Created>> = Vec::with_capacity(requests.len());
+        let mut accepted: Vec<(usize, String)> = Vec::new();
+        let mut numbers_used = 0;
+        let mut per_owner: BTreeMap<i64, (i64, Resources)> = BTreeMap::new();
+        for (i, request) in requests.iter().enumerate() {
+            let Some(Some(owner)) = owners.get_mut(&request.owner_id) else {
+                results.push(Some(Err(CoreError::not_found(
+                    EntityKind::Admin,
+                    Key::Id(request.owner_id),
+                ))));
+                continue;
+            };
+            let login = admit(owner, request, mail_quota).and_then(|()| {
+                let login = match &request.new.loginname {
+                    Some(l) => l.as_str().to_owned(),
+                    None => generated_login(&s, last_number + numbers_used + 1)?,
+                };
+                if taken.insert(login.to_lowercase()) {
+                    Ok(login)
+                } else {
+                    Err(login_taken(login))
+                }
+            });
+            match login {
+                Ok(login) => {
+                    if request.new.loginname.is_none() {
+                        numbers_used += 1;
+                    }
+                    crate::counters::add_used(owner, &request.new.limits, 1);
+                    let (count, used) = per_owner.entry(request.owner_id).or_default();
+                    *count += 1;
+                    for r in crate::model::Resource::ALL {
+                        used.set(r, used.get(r) + request.new.limits.counted(r));
+                    }
+                    accepted.push((i, login));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !accepted.is_empty() {
+            let n = accepted.len() as i64;
+            let first = sequences::reserve(&txn, sequences::CUSTOMERS, n).await?;
+            let guid0 = s.int("system.lastguid");
+            settings::write(&txn, "system.lastguid", &(guid0 + n).to_string()).await?;
+            if numbers_used > 0 {
+                let last = last_number + numbers_used;
+                settings::write(&txn, "system.lastaccountnumber", &last.to_string()).await?;
+            }
+            let rows = accepted.iter().enumerate().map(|(k, (i, login))| {
+                let r = &requests[*i];
+                NewRow {
+                    id: first + k as i64,
+                    guid: guid0 + 1 + k as i64,
+                    loginname: login,
+                    hash: r.hash.clone(),
+                    owner_id: r.owner_id,
+                    new: &r.new,
+                    settings: &s,
+                    now: r.now,
+                    origin: r.origin,
+                }
+            });
+            insert_rows(&txn, &s, rows.collect()).await?;
+            for (owner, (count, used)) in per_owner {
+                shift_counters(&txn, owner, &used, 1, count).await?;
+            }
+            let mut written: HashMap<i64, customers::Model> = customers::Entity::find()
+                .filter(customers::Column::Id.gte(first))
+                .filter(customers::Column::Id.lt(first + n))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect();
+            txn.commit().await?;
+            for (k, (i, _)) in accepted.iter().enumerate() {
+                let row = written.remove(&(first + k as i64)).ok_or_else(|| {
+                    CoreError::Internal("a batched customer was not read back".into())
+                })?;
+                let owner = owners[&row.admin_id]
+                    .as_ref()
+                    .map(|o| o.loginname.clone())
+                    .unwrap_or_default();
+                results[*i] = Some(Ok((row, owner)));
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(CoreError::Internal("a create was not answered".into())))
+            })
+            .collect())
     }
 
     /// Create many customers in one transaction, as the server (data sets and `panelgate
@@ -762,7 +1036,7 @@ impl Customers<'_> {
         }
         let now = self.core.now();
         let n = batch.len() as i64;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let first = sequences::reserve(&txn, sequences::CUSTOMERS, n).await?;
         let s = settings::read_all(&txn).await?;
         // Logins already taken, by an admin or a customer (a few hundred keys per query).
@@ -804,14 +1078,8 @@ impl Customers<'_> {
         }
         let guid0 = s.int("system.lastguid");
         settings::write(&txn, "system.lastguid", &(guid0 + n).to_string()).await?;
-        let std_count = batch.iter().filter(|i| i.new.create_std_subdomain).count() as i64;
-        let mut next_sub = if std_count > 0 {
-            sequences::reserve(&txn, sequences::SUBSCRIPTIONS, std_count).await?
-        } else {
-            0
-        };
+        let origin = crate::journal::origin();
         let mut rows = Vec::with_capacity(batch.len());
-        let mut subs = Vec::new();
         for (i, ((item, hash), login)) in batch.iter().zip(hashes).zip(&logins).enumerate() {
             let id = first + i as i64;
             if let Some(wanted) = item.id {
@@ -822,7 +1090,7 @@ impl Customers<'_> {
                     });
                 }
             }
-            let mut am = new_row(NewRow {
+            rows.push(NewRow {
                 id,
                 guid: guid0 + 1 + i as i64,
                 loginname: login.as_str(),
@@ -831,31 +1099,10 @@ impl Customers<'_> {
                 new: &item.new,
                 settings: &s,
                 now,
+                origin,
             });
-            if item.new.create_std_subdomain {
-                am.standardsubdomain = Set(next_sub);
-                subs.push(std_subdomain_row(
-                    next_sub,
-                    id,
-                    item.owner,
-                    std_subdomain_of(&s, login.as_str()),
-                    now,
-                ));
-                next_sub += 1;
-            }
-            rows.push(am);
         }
-        // A statement holds at most a few thousand bound values on every backend.
-        for chunk in rows.chunks(IMPORT_ROWS_PER_INSERT) {
-            customers::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        for chunk in subs.chunks(IMPORT_ROWS_PER_INSERT * 4) {
-            subscriptions::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        insert_rows(&txn, &s, rows).await?;
         for (owner, (count, used)) in per_owner {
             shift_counters(&txn, owner, &used, 1, count).await?;
         }
@@ -878,7 +1125,7 @@ impl Customers<'_> {
             None => None,
         };
         let now = self.core.now();
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         // Locked until the change commits (SQLite has one writer anyway): the patch is applied
         // to the row as it is now, not as some other transaction is about to leave it.
         let row = self.visible_row_locked(&txn, actor, r).await?;
@@ -978,7 +1225,7 @@ impl Customers<'_> {
     /// Delete a customer with its subscriptions, credentials and backup jobs; returns it as it was.
     pub async fn delete(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersDelete)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
         let id = row.id;
         backup_jobs::Entity::delete_many()
@@ -1062,7 +1309,7 @@ impl Customers<'_> {
     /// Reset the failed-login counter.
     pub async fn unlock(&self, actor: &Actor, r: &CustomerRef) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersUnlock)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
         let mut am = row.into_active_model();
         am.loginfail_count = Set(0);
@@ -1080,7 +1327,7 @@ impl Customers<'_> {
         target_admin: i64,
     ) -> CoreResult<Customer> {
         self.core.authorize(actor, Operation::CustomersMove)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = self.visible_row(&txn, actor, r).await?;
         if row.admin_id == target_admin {
             return Err(CoreError::Conflict(

@@ -4,6 +4,7 @@
 
 pub mod admins;
 pub mod auth;
+pub(crate) mod create_queue;
 pub mod credentials;
 pub(crate) mod customer_rows;
 pub mod customers;

@@ -52,6 +52,20 @@ pub(crate) fn allocation_ok(
     })
 }
 
+/// [`shift_counters`] on an owner's row as read (for checks of several creates in one
+/// transaction).
+pub(crate) fn add_used(owner: &mut admins::Model, limits: &Resources, sign: i64) {
+    owner.customers_used += sign;
+    owner.diskspace_used += sign * limits.counted(Resource::Diskspace);
+    owner.mysqls_used += sign * limits.counted(Resource::Mysqls);
+    owner.emails_used += sign * limits.counted(Resource::Emails);
+    owner.email_accounts_used += sign * limits.counted(Resource::EmailAccounts);
+    owner.email_forwarders_used += sign * limits.counted(Resource::EmailForwarders);
+    owner.email_quota_used += sign * limits.counted(Resource::EmailQuota);
+    owner.ftps_used += sign * limits.counted(Resource::Ftps);
+    owner.subdomains_used += sign * limits.counted(Resource::Subdomains);
+}
+
 /// Add `sign` × the customer's counted limits to the owner's `*_used` counters.
 pub(crate) async fn shift_counters<C: ConnectionTrait>(
     db: &C,

@@ -76,7 +76,7 @@ impl Subscriptions<'_> {
             });
         }
         let owner = self.core.customers().get(actor, customer).await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let id = sequences::next_id(&txn, sequences::SUBSCRIPTIONS).await?;
         let row = subscriptions::ActiveModel {
             id: Set(id),
@@ -109,7 +109,7 @@ impl Subscriptions<'_> {
             .into_iter()
             .find(|s| s.id == id)
             .ok_or_else(|| CoreError::not_found(EntityKind::Subscription, Key::Id(id)))?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         subscriptions::Entity::delete_by_id(id).exec(&txn).await?;
         if sub.is_std_subdomain {
             customers::Entity::update_many()

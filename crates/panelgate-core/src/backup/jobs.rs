@@ -51,7 +51,7 @@ impl BackupJobs<'_> {
             crate::model::MAX_TEXT_CHARS,
         )?;
         let customer = self.core.customers().get(actor, customer).await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         // The sequence row lock serialises concurrent plans, so the count below is current.
         let id = sequences::next_id(&txn, sequences::BACKUP_JOBS).await?;
         let limit = self.core.limits().jobs_per_customer;

@@ -261,7 +261,7 @@ impl Backups<'_> {
             0 => 0,
             s => s.max(limits.min_split_size),
         };
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         // Allocating the id first takes the sequence row's lock (PostgreSQL, MariaDB), so
         // concurrent requests count one after the other.
         let id = sequences::next_id(&txn, sequences::BACKUP_TASKS).await?;

@@ -313,7 +313,7 @@ impl Backups<'_> {
         .ok_or_else(|| invalid(format!("unknown scope {}", m.scope.kind)))?;
         let (customer_id, owner) = self.import_owner(actor, scope, &m).await?;
         let gz = if size >= 2 { ".tar.gz" } else { ".tar" };
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES).await?;
         let file_name = format!(
             "imported_{}_{}_{}{gz}",
@@ -557,7 +557,7 @@ impl Backups<'_> {
                 })
         };
         let overwrite = behavior == RestoreBehavior::Overwrite;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let mut touched_admins = BTreeSet::new();
         for a in records::<admins::Model>(&m.records.admins)? {
             if !sel.resellers.contains(&a.loginname) {

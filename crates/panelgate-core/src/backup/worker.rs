@@ -651,7 +651,7 @@ impl Worker {
     ) -> Result<i64, TaskEnd> {
         use backup_tasks::Column as T;
         let core_err = |e: sea_orm::DbErr| TaskEnd::Core(e.into());
-        let txn = self.core.db().begin().await.map_err(core_err)?;
+        let txn = self.core.begin().await.map_err(core_err)?;
         let archive_id = sequences::next_id(&txn, sequences::BACKUP_ARCHIVES)
             .await
             .map_err(TaskEnd::Core)?;
@@ -791,7 +791,7 @@ impl Worker {
         let message = format!("publishing the archive: {why}");
         let error = message.clone();
         let undo = async move {
-            let txn = self.core.db().begin().await?;
+            let txn = self.core.begin().await?;
             backup_archives::Entity::delete_by_id(archive_id)
                 .exec(&txn)
                 .await?;

@@ -373,7 +373,7 @@ impl Orders<'_> {
     ) -> CoreResult<i64> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         let c = self.core.customers().get(actor, customer).await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let next = funds_of(&txn, c.id)
             .await?
             .checked_add(millis)
@@ -394,7 +394,7 @@ impl Orders<'_> {
             .customers()
             .get(actor, &CustomerRef::Id(new.customer))
             .await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let plan = plans::Entity::find_by_id(new.plan_id)
             .one(&txn)
             .await?
@@ -477,7 +477,7 @@ impl Orders<'_> {
     ) -> CoreResult<Outcome> {
         self.core.authorize(actor, Operation::OrdersManage)?;
         self.settle().await?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = visible_row(&txn, actor, id).await?;
         let order = to_order(row.clone(), self.core.now());
         match order.status {
@@ -571,7 +571,7 @@ impl Orders<'_> {
         reason: &str,
     ) -> CoreResult<Outcome> {
         self.core.authorize(actor, Operation::OrdersManage)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = visible_row(&txn, actor, id).await?;
         if row.status == "Deleted" {
             return Err(deleted(id));
@@ -614,7 +614,7 @@ impl Orders<'_> {
     /// Delete an order: it stays listed as `Deleted` and gives no storage.
     pub async fn delete(&self, actor: &Actor, id: i64) -> CoreResult<Outcome> {
         self.core.authorize(actor, Operation::OrdersManage)?;
-        let txn = self.core.db().begin().await?;
+        let txn = self.core.begin().await?;
         let row = visible_row(&txn, actor, id).await?;
         if row.status == "Deleted" {
             return Err(deleted(id));
@@ -724,7 +724,7 @@ impl Orders<'_> {
             .all(&self.core.db())
             .await?;
         for order in due {
-            let txn = self.core.db().begin().await?;
+            let txn = self.core.begin().await?;
             // Another instance may have renewed it meanwhile.
             let Some(row) = orders::Entity::find_by_id(order.id)
                 .one(&txn)

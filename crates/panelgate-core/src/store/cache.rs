@@ -8,9 +8,10 @@
 //!
 //! # Why it stays correct
 //! Every write goes through [`Writer`] (what `Core::db()` hands out) or a [`Txn`] begun on it.
-//! While one is alive the cache is not consulted; when it is dropped (after its statement ran
-//! or its transaction committed) the *generation* moves on, which empties every map on its next
-//! use. A reader notes the generation before it queries and stores its result only if the
+//! While a writer is alive, or a transaction commits, the cache is not consulted; when the
+//! writer is dropped (after its statement ran) or the commit is done, the *generation* moves on,
+//! which empties every map on its next use. A transaction that has not committed yet leaves the
+//! cache on: no other connection sees what it wrote. A reader notes the generation before it queries and stores its result only if the
 //! generation has not moved since, so a value read before a write committed is never kept.
 //!
 //! Only this process's writes move the generation, so the cache is switched on only where this
@@ -178,15 +179,20 @@ impl<'a> Writer<'a> {
         generation.begin_write();
         Writer { db, generation }
     }
+}
 
-    /// A transaction that counts as a write until it is committed, rolled back or dropped.
-    pub(crate) async fn begin(&self) -> Result<Txn, DbErr> {
-        let guard = WriteGuard::new(self.generation.clone());
-        Ok(Txn {
-            inner: self.db.begin().await?,
-            _guard: guard,
-        })
-    }
+/// A write transaction on the writer `db`. It counts as a write from its commit on: until then
+/// no other connection sees what it wrote, so what the cache holds is still what the database
+/// holds, and reads outside it keep using the cache (a long transaction, such as a batch of
+/// creates, does not switch the cache off while it runs).
+pub(crate) async fn begin(
+    db: &DatabaseConnection,
+    generation: &Arc<Generation>,
+) -> Result<Txn, DbErr> {
+    Ok(Txn {
+        inner: db.begin().await?,
+        generation: generation.clone(),
+    })
 }
 
 impl Drop for Writer<'_> {
@@ -217,14 +223,17 @@ impl Drop for WriteGuard {
     }
 }
 
-/// A write transaction: sea-orm's, plus the write it counts as.
+/// A write transaction: sea-orm's, and the generation its commit moves.
 pub(crate) struct Txn {
     inner: DatabaseTransaction,
-    _guard: WriteGuard,
+    generation: Arc<Generation>,
 }
 
 impl Txn {
+    /// Commit: a write while the commit runs (the cache is bypassed), and the generation moves
+    /// when it is done (or has failed: what the database holds then is not known).
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        let _guard = WriteGuard::new(self.generation);
         self.inner.commit().await
     }
 }

@@ -37,6 +37,17 @@ pub const ALL: [&str; 10] = [
     INVOICES,
 ];
 
+/// Lock the sequence `name` until the transaction ends, as allocating from it does (PostgreSQL
+/// and MariaDB; SQLite has one writer at a time anyway).
+pub(crate) async fn lock<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<()> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        crate::store::for_update(sequences::Entity::find_by_id(name.to_owned()), db)
+            .one(db)
+            .await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn next_id<C: ConnectionTrait>(db: &C, name: &str) -> CoreResult<i64> {
     reserve(db, name, 1).await
 }
