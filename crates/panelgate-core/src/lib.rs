@@ -85,7 +85,7 @@ pub struct Core {
 
 struct Inner {
     db: DatabaseConnection,
-    reader: DatabaseConnection,
+    reader: store::reader::Reader,
     /// Moves on with every write; empties the read cache (see [`store::cache`]).
     generation: Arc<cache::Generation>,
     cache: Caches,
@@ -223,9 +223,7 @@ impl Core {
     pub async fn close(self) -> CoreResult<()> {
         match Arc::try_unwrap(self.inner) {
             Ok(inner) => {
-                if inner.db.get_database_backend() == DbBackend::Sqlite {
-                    inner.reader.close().await?;
-                }
+                inner.reader.close().await?;
                 Ok(inner.db.close().await?)
             }
             Err(_) => Ok(()),
@@ -260,7 +258,7 @@ impl Core {
     }
 
     /// The read pool: for reads outside write transactions (see [`db::connect`]).
-    pub(crate) fn reader(&self) -> &DatabaseConnection {
+    pub(crate) fn reader(&self) -> &store::reader::Reader {
         &self.inner.reader
     }
 
@@ -432,9 +430,8 @@ impl Core {
             })
         };
         let mut pools: Vec<_> = one("writer", &self.inner.db).into_iter().collect();
-        if self.inner.db.get_database_backend() == DbBackend::Sqlite {
-            pools.extend(one("reader", &self.inner.reader));
-        }
+        let (open, idle) = self.inner.reader.usage();
+        pools.push(("reader", open, idle));
         pools
     }
 

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait,
-    QueryOrder, TransactionTrait,
+    AccessMode, ConnectionTrait, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};

@@ -228,7 +228,7 @@ fn rows_of(page: &Rows) -> usize {
 
 /// The customers `select` reads, with their owners.
 async fn read_with_owners(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl ConnectionTrait,
     select: sea_orm::Select<customers::Entity>,
 ) -> CoreResult<Rows> {
     let rows = select.find_also_related(admins::Entity).all(db).await?;

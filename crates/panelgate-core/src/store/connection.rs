@@ -7,21 +7,24 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::error::{CoreError, CoreResult};
 use crate::migration::Migrator;
+use crate::store::reader::Reader;
 
 /// The writer and the reader pool of a database.
 pub(crate) struct Connections {
     /// Every write, and reads inside write transactions.
     pub writer: DatabaseConnection,
-    /// Reads outside transactions. SQLite: a pool of read-only connections beside the one
-    /// writer (WAL lets them read while it writes; each read sees every committed write).
-    /// PostgreSQL and MariaDB: the writer's pool.
-    pub reader: DatabaseConnection,
+    /// Reads outside transactions (see [`Reader`]). SQLite: read-only connections beside the
+    /// one writer (WAL lets them read while it writes; each read sees every committed write).
+    pub reader: Reader,
     /// SQLite: this process is the database's only writer (a file locked for it, or a database
     /// in memory), so the core may cache reads. PostgreSQL and MariaDB: `false`.
     pub sole_writer: bool,
     /// The lock on a SQLite file, held as long as the core runs.
     pub lock: Option<std::fs::File>,
 }
+
+/// Read connections to a PostgreSQL or MariaDB server, beside the writer's pool.
+const SERVER_READERS: usize = 8;
 
 /// Read connections of a SQLite database: one per core, at least two (each is a thread; more of
 /// them only add task switches).
@@ -44,25 +47,28 @@ pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
     let writer = connect_writer(url).await?;
     let sole_writer = writer.get_database_backend() == DbBackend::Sqlite;
     let reader = if writer.get_database_backend() == DbBackend::Sqlite {
+        // sea-orm's read pool: read transactions (snapshots); single reads go through the
+        // core's own connections (see [`Reader`]).
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
-            .max_connections(sqlite_readers())
-            .min_connections(1)
-            // A ping per checkout is a round trip to the connection's thread for nothing.
+            .max_connections(2)
+            .min_connections(0)
             .test_before_acquire(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.read_only(true)
                     .busy_timeout(Duration::from_secs(10))
                     .pragma("query_only", "ON")
             });
-        Database::connect(opts)
+        let pool = Database::connect(opts)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("cannot open the read pool: {e}")))?
+            .map_err(|e| CoreError::Unavailable(format!("cannot open the read pool: {e}")))?;
+        Reader::new(url, sqlite_readers() as usize, pool)
     } else {
-        writer.clone()
-    };
+        Reader::new(url, SERVER_READERS, writer.clone())
+    }
+    .map_err(|e| CoreError::Unavailable(format!("cannot open the read pool: {e}")))?;
     Ok(Connections {
         writer,
         reader,

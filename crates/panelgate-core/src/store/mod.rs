@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub mod connection;
 pub(crate) mod entity;
 pub(crate) mod migrations;
+pub(crate) mod reader;
 pub(crate) mod sequences;
 pub mod settings;
 
