@@ -86,6 +86,10 @@ struct MapInner<K, V> {
     entries: HashMap<K, V>,
     /// The entries' weight (see [`Map::get_or_load_weighed`]).
     weight: usize,
+    /// Keys being read now, each with the generation its reader started at: a second reader of
+    /// the same key at the same generation waits for the first instead of reading it again
+    /// (after each write, every request in flight would otherwise read the same rows at once).
+    loading: HashMap<K, (u64, Arc<tokio::sync::Notify>)>,
 }
 
 impl<K, V> Default for Map<K, V> {
@@ -95,12 +99,13 @@ impl<K, V> Default for Map<K, V> {
                 generation: 0,
                 entries: HashMap::new(),
                 weight: 0,
+                loading: HashMap::new(),
             }),
         }
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Map<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
     /// The cached value for `key`, or what `load` reads (cached when no write moved the
     /// generation in between).
     pub(crate) async fn get_or_load<E, F, Fut>(
@@ -131,12 +136,64 @@ impl<K: Hash + Eq, V: Clone> Map<K, V> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, E>>,
     {
-        let Some(stamp) = generation.stamp() else {
-            return load().await;
+        // Found, or this task reads it (others reading it at this generation wait for that).
+        let mut waited = false;
+        let (stamp, _loading) = loop {
+            let Some(stamp) = generation.stamp() else {
+                return load().await;
+            };
+            // What to do, decided under the lock (released before any await).
+            enum Next<'m, K: Hash + Eq, V> {
+                Wait(Arc<tokio::sync::Notify>),
+                Read(Loading<'m, K, V>),
+                ReadAlone,
+            }
+            let next = {
+                let mut inner = self.inner.lock().expect("cache lock");
+                if inner.generation != stamp {
+                    inner.entries.clear();
+                    inner.weight = 0;
+                    inner.generation = stamp;
+                }
+                if let Some(v) = inner.entries.get(&key) {
+                    return Ok(v.clone());
+                }
+                match inner.loading.get(&key) {
+                    // Waited once already (the value read was not kept, say): read it alone.
+                    Some((at, _)) if *at == stamp && waited => Next::ReadAlone,
+                    Some((at, notify)) if *at == stamp => Next::Wait(notify.clone()),
+                    _ => {
+                        let notify = Arc::new(tokio::sync::Notify::new());
+                        inner.loading.insert(key.clone(), (stamp, notify.clone()));
+                        Next::Read(Loading {
+                            map: self,
+                            key: key.clone(),
+                            notify,
+                        })
+                    }
+                }
+            };
+            let notify = match next {
+                Next::Wait(notify) => notify,
+                Next::Read(loading) => break (stamp, loading),
+                Next::ReadAlone => return load().await,
+            };
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Still being read (else it ended before this task began waiting): wait for it.
+            let reading = {
+                let inner = self.inner.lock().expect("cache lock");
+                inner
+                    .loading
+                    .get(&key)
+                    .is_some_and(|(_, n)| Arc::ptr_eq(n, &notify))
+            };
+            if reading {
+                notified.await;
+                waited = true;
+            }
         };
-        if let Some(v) = self.lookup(stamp, &key) {
-            return Ok(v);
-        }
         let value = load().await?;
         let weight = weigh(&value);
         if weight <= budget && generation.stamp() == Some(stamp) {
@@ -155,16 +212,28 @@ impl<K: Hash + Eq, V: Clone> Map<K, V> {
         }
         Ok(value)
     }
+}
 
-    fn lookup(&self, stamp: u64, key: &K) -> Option<V> {
-        let mut inner = self.inner.lock().expect("cache lock");
-        if inner.generation != stamp {
-            inner.entries.clear();
-            inner.weight = 0;
-            inner.generation = stamp;
-            return None;
+/// A key this task is reading into a map: when the read ends (or is abandoned) the key is no
+/// longer being read and the tasks waiting for it look again.
+struct Loading<'a, K: Hash + Eq, V> {
+    map: &'a Map<K, V>,
+    key: K,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl<K: Hash + Eq, V> Drop for Loading<'_, K, V> {
+    fn drop(&mut self) {
+        let mut inner = self.map.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner
+            .loading
+            .get(&self.key)
+            .is_some_and(|(_, n)| Arc::ptr_eq(n, &self.notify))
+        {
+            inner.loading.remove(&self.key);
         }
-        inner.entries.get(key).cloned()
+        drop(inner);
+        self.notify.notify_waiters();
     }
 }
 
@@ -295,6 +364,69 @@ mod tests {
 
     async fn load(n: &AtomicU64) -> Result<u64, ()> {
         Ok(n.fetch_add(1, Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn readers_of_one_key_at_once_read_it_once() {
+        let generation = Arc::new(Generation::new(true));
+        let map: Map<&str, u64> = Map::default();
+        let loads = AtomicU64::new(0);
+        let read = || async {
+            map.get_or_load(&generation, "k", || async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok::<u64, ()>(7)
+            })
+            .await
+        };
+        let all = futures_join(vec![read(), read(), read(), read(), read()]).await;
+        assert!(all.iter().all(|v| *v == Ok(7)));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+
+        // A reader that goes away halfway does not leave the others waiting.
+        generation.begin_write();
+        generation.end_write();
+        let abandoned = map.get_or_load(&generation, "k", || async {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            Ok::<u64, ()>(0)
+        });
+        let mut abandoned = Box::pin(abandoned);
+        let mut waiting =
+            Box::pin(map.get_or_load(&generation, "k", || async { Ok::<u64, ()>(8) }));
+        assert!(poll_once(abandoned.as_mut()), "the first reader reads");
+        assert!(poll_once(waiting.as_mut()), "the second waits for it");
+        drop(abandoned);
+        let v = waiting.await;
+        assert_eq!(v, Ok(8));
+    }
+
+    /// Poll `f` once: is it still pending?
+    fn poll_once<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> bool {
+        let waker = std::task::Waker::noop();
+        f.poll(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+    }
+
+    /// Run futures at once on this task; their outputs in order.
+    async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+        let mut fs: Vec<_> = fs.into_iter().map(Box::pin).collect();
+        let mut out: Vec<Option<F::Output>> = fs.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            for (f, o) in fs.iter_mut().zip(out.iter_mut()) {
+                if o.is_none() {
+                    if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                        *o = Some(v);
+                    }
+                }
+            }
+            if out.iter().all(Option::is_some) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        out.into_iter().map(Option::unwrap).collect()
     }
 
     #[tokio::test]
