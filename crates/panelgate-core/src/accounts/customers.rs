@@ -10,7 +10,7 @@ use sea_orm::{
     QueryOrder, Set, SqlErr,
 };
 
-use crate::counters::{allocation_ok, recount, shift_counters};
+use crate::counters::{add_counted, allocation_ok, recount, room_for, shift_counters};
 pub(crate) use crate::customer_rows::{row_limits, row_to_customer};
 use crate::customer_rows::{set_features, set_limits, set_profile};
 use crate::entity::{admins, backup_archives, backup_jobs, credentials, customers, subscriptions};
@@ -35,10 +35,7 @@ fn not_found(r: &CustomerRef) -> CoreError {
 
 fn map_unique(err: sea_orm::DbErr, login: &str) -> CoreError {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => CoreError::AlreadyExists {
-            entity: EntityKind::Customer,
-            key: Key::Login(login.to_owned()),
-        },
+        Some(SqlErr::UniqueConstraintViolation(_)) => login_taken(login.to_owned()),
         _ => err.into(),
     }
 }
@@ -349,7 +346,7 @@ pub(crate) type Created = CoreResult<(customers::Model, String)>;
 
 /// May `owner` take one more customer with the limits `request` asks for?
 fn admit(owner: &admins::Model, request: &CreateRequest, mail_quota: bool) -> CoreResult<()> {
-    if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers {
+    if !room_for(owner, 1) {
         return Err(CoreError::QuotaExceeded(Quota::Customers));
     }
     if request.checked && !allocation_ok(owner, &request.new.limits, None, mail_quota) {
@@ -358,15 +355,17 @@ fn admit(owner: &admins::Model, request: &CreateRequest, mail_quota: bool) -> Co
     Ok(())
 }
 
-/// The login of the customer numbered `number` (`customer.accountprefix` and the number).
-fn generated_login(s: &settings::SettingsSnapshot, number: i64) -> CoreResult<String> {
-    let login = format!("{}{}", s.get("customer.accountprefix"), number);
-    crate::types::Login::try_from(login.as_str())?;
-    Ok(login)
+/// The login of the customer numbered `number` (`customer.accountprefix` and the number),
+/// unchecked.
+fn account_login(s: &settings::SettingsSnapshot, number: i64) -> String {
+    format!("{}{}", s.get("customer.accountprefix"), number)
 }
 
-fn generated_key(s: &settings::SettingsSnapshot, number: i64) -> String {
-    format!("{}{}", s.get("customer.accountprefix"), number).to_lowercase()
+/// [`account_login`], checked as a login.
+fn generated_login(s: &settings::SettingsSnapshot, number: i64) -> CoreResult<String> {
+    let login = account_login(s, number);
+    crate::types::Login::try_from(login.as_str())?;
+    Ok(login)
 }
 
 fn login_taken(login: String) -> CoreError {
@@ -376,25 +375,26 @@ fn login_taken(login: String) -> CoreError {
     }
 }
 
-/// Which of the lower-cased `keys` an admin or a customer already has.
+/// Which of the lower-cased `keys` an admin or a customer already has: each with its login as
+/// stored.
 async fn taken_logins<C: ConnectionTrait>(
     db: &C,
-    keys: Vec<String>,
-) -> CoreResult<std::collections::HashSet<String>> {
+    keys: &[String],
+) -> CoreResult<HashMap<String, String>> {
     use sea_orm::QuerySelect;
-    let mut taken = std::collections::HashSet::new();
+    let mut taken = HashMap::new();
     // A few hundred keys per query: every backend takes that many bound values.
     for chunk in keys.chunks(500) {
-        let admins: Vec<String> = admins::Entity::find()
+        let admins: Vec<(String, String)> = admins::Entity::find()
             .select_only()
-            .column(admins::Column::LoginKey)
+            .columns([admins::Column::LoginKey, admins::Column::Loginname])
             .filter(admins::Column::LoginKey.is_in(chunk.iter().cloned()))
             .into_tuple()
             .all(db)
             .await?;
-        let customers: Vec<String> = customers::Entity::find()
+        let customers: Vec<(String, String)> = customers::Entity::find()
             .select_only()
-            .column(customers::Column::LoginKey)
+            .columns([customers::Column::LoginKey, customers::Column::Loginname])
             .filter(customers::Column::LoginKey.is_in(chunk.iter().cloned()))
             .into_tuple()
             .all(db)
@@ -687,8 +687,7 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersAdd)?;
         if let Some(id) = actor.admin_id() {
             let owner = crate::admins::cached_row(self.core, id).await?;
-            if owner.customers != crate::model::UNLIMITED && owner.customers_used >= owner.customers
-            {
+            if !room_for(&owner, 1) {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
             }
         }
@@ -896,10 +895,10 @@ impl Customers<'_> {
                     .iter()
                     .filter(|r| r.new.loginname.is_none())
                     .count() as i64)
-                    .map(|k| generated_key(&s, last_number + k)),
+                    .map(|k| account_login(&s, last_number + k).to_lowercase()),
             )
             .collect();
-        let mut taken = taken_logins(&txn, wanted).await?;
+        let mut taken = taken_logins(&txn, &wanted).await?;
         let mail_quota = s.flag("system.mail_quota_enabled");
         let mut results: Vec<Option<Created>> = Vec::with_capacity(requests.len());
         let mut accepted: Vec<(usize, String)> = Vec::new();
@@ -918,7 +917,7 @@ impl Customers<'_> {
                     Some(l) => l.as_str().to_owned(),
                     None => generated_login(&s, last_number + numbers_used + 1)?,
                 };
-                if taken.insert(login.to_lowercase()) {
+                if taken.insert(login.to_lowercase(), login.clone()).is_none() {
                     Ok(login)
                 } else {
                     Err(login_taken(login))
@@ -932,9 +931,7 @@ impl Customers<'_> {
                     crate::counters::add_used(owner, &request.new.limits, 1);
                     let (count, used) = per_owner.entry(request.owner_id).or_default();
                     *count += 1;
-                    for r in crate::model::Resource::ALL {
-                        used.set(r, used.get(r) + request.new.limits.counted(r));
-                    }
+                    add_counted(used, &request.new.limits);
                     accepted.push((i, login));
                     results.push(None);
                 }
@@ -1017,10 +1014,7 @@ impl Customers<'_> {
                 reason: "an imported customer needs a login".into(),
             })?;
             if !keys.insert(login.as_str().to_lowercase()) {
-                return Err(CoreError::AlreadyExists {
-                    entity: EntityKind::Customer,
-                    key: Key::Login(login.as_str().to_owned()),
-                });
+                return Err(login_taken(login.as_str().to_owned()));
             }
             logins.push(login);
             hashes.push(match &item.password_hash {
@@ -1039,40 +1033,21 @@ impl Customers<'_> {
         let txn = self.core.begin().await?;
         let first = sequences::reserve(&txn, sequences::CUSTOMERS, n).await?;
         let s = settings::read_all(&txn).await?;
-        // Logins already taken, by an admin or a customer (a few hundred keys per query).
+        // Logins already taken, by an admin or a customer.
         let keys: Vec<String> = keys.into_iter().collect();
-        for chunk in keys.chunks(500) {
-            let admin = admins::Entity::find()
-                .filter(admins::Column::LoginKey.is_in(chunk.iter().cloned()))
-                .one(&txn)
-                .await?
-                .map(|a| a.loginname);
-            let customer = customers::Entity::find()
-                .filter(customers::Column::LoginKey.is_in(chunk.iter().cloned()))
-                .one(&txn)
-                .await?
-                .map(|c| c.loginname);
-            if let Some(login) = admin.or(customer) {
-                return Err(CoreError::AlreadyExists {
-                    entity: EntityKind::Customer,
-                    key: Key::Login(login),
-                });
-            }
+        if let Some(login) = taken_logins(&txn, &keys).await?.into_values().next() {
+            return Err(login_taken(login));
         }
         // Owners: each must exist and have room for its new customers.
         let mut per_owner: BTreeMap<i64, (i64, Resources)> = BTreeMap::new();
         for item in &batch {
             let (count, used) = per_owner.entry(item.owner).or_default();
             *count += 1;
-            for r in crate::model::Resource::ALL {
-                used.set(r, used.get(r) + item.new.limits.counted(r));
-            }
+            add_counted(used, &item.new.limits);
         }
         for (&owner, &(count, _)) in &per_owner {
             let row = crate::admins::find_row(&txn, owner).await?;
-            if row.customers != crate::model::UNLIMITED
-                && row.customers_used + count > row.customers
-            {
+            if !room_for(&row, count) {
                 return Err(CoreError::QuotaExceeded(Quota::Customers));
             }
         }

@@ -52,6 +52,20 @@ pub(crate) fn allocation_ok(
     })
 }
 
+/// Add what a customer with `limits` takes from its owner to `used` (the resources the owner's
+/// `*_used` counters hold).
+pub(crate) fn add_counted(used: &mut Resources, limits: &Resources) {
+    for r in COUNTED {
+        used.set(r, used.get(r) + limits.counted(r));
+    }
+}
+
+/// Has `owner` room for `more` customers (its customer quota)?
+pub(crate) fn room_for(owner: &admins::Model, more: i64) -> bool {
+    owner.customers == crate::model::UNLIMITED
+        || owner.customers_used.saturating_add(more) <= owner.customers
+}
+
 /// [`shift_counters`] on an owner's row as read (for checks of several creates in one
 /// transaction).
 pub(crate) fn add_used(owner: &mut admins::Model, limits: &Resources, sign: i64) {
@@ -121,10 +135,7 @@ pub(crate) async fn recount<C: ConnectionTrait>(db: &C, admin_id: i64) -> CoreRe
     };
     let mut used = Resources::default();
     for row in &rows {
-        let l = row_limits(row);
-        for r in COUNTED {
-            used.set(r, used.get(r) + l.counted(r));
-        }
+        add_counted(&mut used, &row_limits(row));
     }
     let Some(admin) = admins::Entity::find_by_id(admin_id).one(db).await? else {
         return Ok(());

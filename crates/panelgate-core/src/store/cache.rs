@@ -7,12 +7,13 @@
 //! behind writes (`Core::writes_ended` lets tests check it).
 //!
 //! # Why it stays correct
-//! Every write goes through [`Writer`] (what `Core::db()` hands out) or a [`Txn`] begun on it.
-//! While a writer is alive, or a transaction commits, the cache is not consulted; when the
-//! writer is dropped (after its statement ran) or the commit is done, the *generation* moves on,
-//! which empties every map on its next use. A transaction that has not committed yet leaves the
-//! cache on: no other connection sees what it wrote. A reader notes the generation before it queries and stores its result only if the
-//! generation has not moved since, so a value read before a write committed is never kept.
+//! Every write goes through [`Writer`] (what `Core::db()` hands out) or a [`Txn`] (what
+//! `Core::begin()` hands out). While a writer is alive, or a transaction commits, the cache is
+//! not consulted; when the writer is dropped (after its statement ran) or the commit is done, the
+//! *generation* moves on, which empties every map on its next use. A transaction that has not
+//! committed yet leaves the cache on: no other connection sees what it wrote. A reader notes the
+//! generation before it queries and stores its result only if the generation has not moved
+//! since, so a value read before a write committed is never kept.
 //!
 //! Only this process's writes move the generation, so the cache is switched on only where this
 //! process is the database's one writer: a SQLite file, which [`crate::db`] locks for one
@@ -379,7 +380,7 @@ mod tests {
             })
             .await
         };
-        let all = futures_join(vec![read(), read(), read(), read(), read()]).await;
+        let all = futures::future::join_all((0..5).map(|_| read())).await;
         assert!(all.iter().all(|v| *v == Ok(7)));
         assert_eq!(loads.load(Ordering::SeqCst), 1);
 
@@ -393,40 +394,17 @@ mod tests {
         let mut abandoned = Box::pin(abandoned);
         let mut waiting =
             Box::pin(map.get_or_load(&generation, "k", || async { Ok::<u64, ()>(8) }));
-        assert!(poll_once(abandoned.as_mut()), "the first reader reads");
-        assert!(poll_once(waiting.as_mut()), "the second waits for it");
+        assert!(
+            futures::poll!(abandoned.as_mut()).is_pending(),
+            "the first reader reads"
+        );
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "the second waits for it"
+        );
         drop(abandoned);
         let v = waiting.await;
         assert_eq!(v, Ok(8));
-    }
-
-    /// Poll `f` once: is it still pending?
-    fn poll_once<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> bool {
-        let waker = std::task::Waker::noop();
-        f.poll(&mut std::task::Context::from_waker(waker))
-            .is_pending()
-    }
-
-    /// Run futures at once on this task; their outputs in order.
-    async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
-        let mut fs: Vec<_> = fs.into_iter().map(Box::pin).collect();
-        let mut out: Vec<Option<F::Output>> = fs.iter().map(|_| None).collect();
-        std::future::poll_fn(|cx| {
-            for (f, o) in fs.iter_mut().zip(out.iter_mut()) {
-                if o.is_none() {
-                    if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                        *o = Some(v);
-                    }
-                }
-            }
-            if out.iter().all(Option::is_some) {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await;
-        out.into_iter().map(Option::unwrap).collect()
     }
 
     #[tokio::test]

@@ -28,8 +28,8 @@ const SERVER_READERS: usize = 8;
 
 /// Read connections of a SQLite database: one per core, at least two (each is a thread; more of
 /// them only add task switches).
-fn sqlite_readers() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+fn sqlite_readers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     cores.max(2)
 }
 
@@ -64,7 +64,7 @@ pub(crate) async fn connect(url: &str) -> CoreResult<Connections> {
         let pool = Database::connect(opts)
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot open the read pool: {e}")))?;
-        Reader::new(url, sqlite_readers() as usize, pool)
+        Reader::new(url, sqlite_readers(), pool)
     } else {
         Reader::new(url, SERVER_READERS, writer.clone())
     }

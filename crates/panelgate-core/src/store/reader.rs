@@ -221,8 +221,6 @@ impl ConnectionTrait for Reader {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-
     use super::*;
 
     fn count() -> Statement {
@@ -240,9 +238,7 @@ mod tests {
             if i % 2 == 0 {
                 // Polled once, then dropped: halfway through opening or querying.
                 let mut read = std::pin::pin!(reader.query_one(count()));
-                let first =
-                    std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
-                abandoned += usize::from(first.is_pending());
+                abandoned += usize::from(futures::poll!(read.as_mut()).is_pending());
             } else {
                 let row = reader.query_one(count()).await.unwrap().unwrap();
                 assert!(row.try_get::<i64>("", "n").unwrap() >= 0);
