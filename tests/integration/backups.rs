@@ -1,6 +1,7 @@
 //! The backup engine (issue 3): real archives, restore, upload checks, Froxlor jobs, leases.
 
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -595,6 +596,49 @@ async fn expired_leases_are_recovered() {
     let failed = t.core.backups().task(&t.sys(), task.id).await.unwrap();
     assert_eq!(failed.state, TaskState::Failed);
     assert!(failed.error.contains("lease expired"), "{}", failed.error);
+}
+
+// A writer killed between committing its archive row and renaming the parts leaves `.tmp`
+// parts of a registered archive (seen on MariaDB by the kill -9 harness: the task was finished,
+// so no lease ran out and nothing swept them). Reading the archive finishes the renames; a
+// restarted worker sweeps the files a lease after it starts.
+#[tokio::test]
+async fn an_archive_registered_but_not_renamed_is_finished() {
+    let t = TestApp::demo().await;
+    fill_home(&t.core.home_dir("customer1").unwrap());
+    let (_, archive) = backup_now(&t, BackupScope::Customer(1), BackupOptions::default()).await;
+    let whole = download(&t, archive).await;
+    let row = t.core.backups().archive(&t.sys(), archive).await.unwrap();
+    let dir = t.core.storage_dir();
+    for p in &row.parts {
+        std::fs::rename(dir.join(p), dir.join(format!("{p}.tmp"))).unwrap();
+    }
+    assert_eq!(
+        download(&t, archive).await,
+        whole,
+        "the archive is whole again"
+    );
+    for p in &row.parts {
+        assert!(dir.join(p).is_file() && !dir.join(format!("{p}.tmp")).exists());
+    }
+
+    // A fresh `.tmp` of a writer killed just before this worker started.
+    let left = t.core.storage_dir().join("upload_00000000feedface.tmp");
+    std::fs::write(&left, b"partial").unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = Worker::new(t.core.clone()).with_lease(3);
+    let run = tokio::spawn(worker.run(60, Duration::from_millis(50), stopped));
+    let started = std::time::Instant::now();
+    while left.exists() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    assert!(!left.exists(), "swept a lease after the worker started");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "not before it was a lease old"
+    );
 }
 
 // Issue 3 §1, §4: stop while queued; FTP without settings fails clearly; split archives; pruning.

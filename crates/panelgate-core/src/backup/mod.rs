@@ -427,6 +427,16 @@ impl Backups<'_> {
         let parts: Vec<String> = serde_json::from_str(&row.parts).unwrap_or_default();
         let dir = PathBuf::from(&row.directory);
         let paths: Vec<PathBuf> = parts.iter().map(|p| dir.join(p)).collect();
+        let regular =
+            |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file());
+        if !paths.iter().all(regular) {
+            // Its writer stopped between registering the archive and renaming the parts (killed,
+            // or a peer instance that died). The row is committed, so the `.tmp` parts are whole:
+            // finish the renames. `publish` counts a part already in place as done, so a writer
+            // still about to rename is not disturbed.
+            let (d, p) = (dir.clone(), parts.clone());
+            let _ = tokio::task::spawn_blocking(move || archive::publish(&d, &p)).await;
+        }
         // A part is a regular file (never a link) inside the data directory: a job archive lives
         // in a home folder that its customer may be able to change.
         let root = self
@@ -435,9 +445,8 @@ impl Backups<'_> {
             .canonicalize()
             .map_err(|e| CoreError::Unavailable(format!("the data directory: {e}")))?;
         for p in &paths {
-            let regular = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file());
             let inside = p.canonicalize().is_ok_and(|real| real.starts_with(&root));
-            if !regular || !inside {
+            if !regular(p) || !inside {
                 return Err(CoreError::Unavailable(format!(
                     "archive file {} is missing",
                     p.display()

@@ -344,6 +344,12 @@ impl Worker {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         let running = Arc::new(tokio::sync::Semaphore::new(64));
+        // This process may follow one killed a moment ago, whose temporary files were younger
+        // than a lease when the start-up sweep ran: sweep again once they are a lease old.
+        self.dead_writer_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(std::time::Instant::now);
         let mut shutdown = shutdown;
         loop {
             if *shutdown.borrow() {
