@@ -380,7 +380,7 @@ async fn the_journal_records_redacted_requests_with_entities_and_changes() {
     let request = capped_text(&last[0]["request"]);
     assert!(!request.contains("hide-me"));
     assert!(
-        request.contains(r#""password": "***""#),
+        request.contains(r#""password":"***""#),
         "{}",
         &request[..300]
     );

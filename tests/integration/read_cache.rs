@@ -192,3 +192,61 @@ async fn reads_through_every_panel_are_not_writes() {
         "a read went through the writer"
     );
 }
+
+/// Instances that share a PostgreSQL or MariaDB database cache reads as well: each request
+/// first reads the database's cache version, which every write moves on. A write through one
+/// instance is read at once through the other.
+#[tokio::test]
+async fn instances_sharing_a_database_read_each_others_writes_at_once() {
+    use sea_orm::ConnectionTrait;
+    if backend() == "sqlite" {
+        println!("skipped: a SQLite file has one panelgate (backend sqlite)");
+        return;
+    }
+    let t = TestApp::demo().await;
+    let (core, system) = Core::open(&t.db.url, t.db.data_dir.path()).await.unwrap();
+    let other = panelgate_testkit::panelgate_server::App::new(
+        core,
+        std::sync::Arc::new(system),
+        Default::default(),
+    );
+    let get = r#"{"command":"Customers.get","params":{"loginname":"customer2"}}"#;
+    let email_there = || async {
+        let r = panelgate_testkit::send(&other, "POST", "/api.php", Some(ADMIN_KEY), get).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["data"]["email"].as_str().unwrap().to_owned()
+    };
+    let before = email_there().await;
+    assert_eq!(email_there().await, before);
+
+    // The other instance answers from its cache: a change made behind panelgate's back, which
+    // does not move the version, is not seen...
+    let db = sea_orm::Database::connect(&t.db.url).await.unwrap();
+    db.execute_unprepared(
+        "UPDATE customers SET email = 'behind@example.org' WHERE loginname = 'customer2'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(email_there().await, before, "answered from the cache");
+    // ...until the version moves, as every write of panelgate moves it.
+    db.execute_unprepared("UPDATE cache_version SET version = version + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(email_there().await, "behind@example.org");
+
+    // A write through one instance (Plesk) is read through the other at once (Froxlor).
+    let set = r#"<packet><customer><set><filter><login>customer2</login></filter><values><gen_info><email>changed@example.org</email></gen_info></values></set></customer></packet>"#;
+    let r = t.plesk(&panelgate_testkit::plesk_login("admin"), set).await;
+    assert!(r.body.contains("<status>ok</status>"), "{}", r.body);
+    assert_eq!(email_there().await, "changed@example.org");
+
+    // A deactivation through one instance refuses the customer's next request on the other.
+    let own = panelgate_testkit::send(&other, "POST", "/api.php", Some(CUSTOMER1_KEY), GET).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    let off =
+        r#"{"command":"Customers.update","params":{"loginname":"customer1","deactivated":1}}"#;
+    assert_eq!(t.froxlor(ADMIN_KEY, off).await.status, 200);
+    let own = panelgate_testkit::send(&other, "POST", "/api.php", Some(CUSTOMER1_KEY), GET).await;
+    assert_eq!(own.status, 403, "{}", own.body);
+    db.close().await.unwrap();
+}

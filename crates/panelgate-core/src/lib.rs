@@ -77,6 +77,18 @@ pub struct Counts {
     pub tasks: Vec<(String, i64)>,
 }
 
+/// Whether a request on a shared database has checked the cache version (see [`Core::cache`]).
+#[derive(Clone, Copy)]
+enum RequestCache {
+    Unchecked,
+    Checked,
+    Off,
+}
+
+tokio::task_local! {
+    static REQUEST_CACHE: std::cell::Cell<RequestCache>;
+}
+
 /// The core: cheap to clone, handed to every frontend.
 #[derive(Clone)]
 pub struct Core {
@@ -88,6 +100,10 @@ struct Inner {
     reader: store::reader::Reader,
     /// Moves on with every write; empties the read cache (see [`store::cache`]).
     generation: Arc<cache::Generation>,
+    /// A generation with the cache off: for reads on a shared database outside a request.
+    uncached: cache::Generation,
+    /// Reads of the shared cache version, shared by the requests that ask at once.
+    version_reads: store::version_reads::VersionReads,
     cache: Caches,
     /// Held while the core runs: a SQLite file's lock against a second process.
     _lock: Option<std::fs::File>,
@@ -198,7 +214,13 @@ impl Core {
         );
         let core = Core {
             inner: Arc::new(Inner {
-                generation: Arc::new(cache::Generation::new(sole_writer)),
+                generation: Arc::new(if sole_writer {
+                    cache::Generation::new(true)
+                } else {
+                    cache::Generation::shared()
+                }),
+                uncached: cache::Generation::new(false),
+                version_reads: Default::default(),
                 cache: Caches::default(),
                 _lock: lock,
                 db,
@@ -246,15 +268,56 @@ impl Core {
         &self.inner.creates
     }
 
-    /// How many writes have ended so far (the read cache's generation), for tests and metrics:
-    /// a read must not move it, or it empties the cache.
+    /// How many writes have ended so far (each empties the read cache), for tests and metrics:
+    /// a read must not move it.
     pub fn writes_ended(&self) -> u64 {
-        self.inner.generation.current()
+        self.inner.generation.writes()
     }
 
-    /// The read cache's maps and the generation they are checked against.
-    pub(crate) fn cache(&self) -> (&Caches, &cache::Generation) {
-        (&self.inner.cache, &self.inner.generation)
+    /// Run `request` as one request: on a database that several instances share, its first
+    /// cached read checks once whether another instance wrote (see [`store::cache`]). Outside
+    /// a request, reads on such a database are not cached.
+    pub async fn in_request<F: std::future::Future>(&self, request: F) -> F::Output {
+        REQUEST_CACHE
+            // On the heap: a request's future is large, and debug builds copy it on the stack.
+            .scope(
+                std::cell::Cell::new(RequestCache::Unchecked),
+                Box::pin(request),
+            )
+            .await
+    }
+
+    /// The read cache's maps and the generation they are checked against (one with the cache
+    /// off when it may not be used: a shared database outside a request, or one whose version
+    /// could not be read).
+    pub(crate) async fn cache(&self) -> (&Caches, &cache::Generation) {
+        let generation = &self.inner.generation;
+        if !generation.is_shared() {
+            return (&self.inner.cache, generation);
+        }
+        let state = REQUEST_CACHE
+            .try_with(|s| s.get())
+            .unwrap_or(RequestCache::Off);
+        let usable = match state {
+            RequestCache::Checked => true,
+            RequestCache::Off => false,
+            RequestCache::Unchecked => {
+                let usable = store::version_reads::check(self).await;
+                let checked = if usable {
+                    RequestCache::Checked
+                } else {
+                    RequestCache::Off
+                };
+                let _ = REQUEST_CACHE.try_with(|s| s.set(checked));
+                usable
+            }
+        };
+        let generation = if usable {
+            generation
+        } else {
+            &self.inner.uncached
+        };
+        (&self.inner.cache, generation)
     }
 
     /// The read pool: for reads outside write transactions (see [`db::connect`]).

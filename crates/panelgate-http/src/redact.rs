@@ -9,11 +9,18 @@ use quick_xml::events::{BytesStart, BytesText, Event};
 /// ids and `authinfo` of every panel: `password`, `passwd`, `new_customer_password`,
 /// `api-key`, `secret_key`, `auth`, `authinfo`, …)
 pub fn secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["pass", "secret", "key", "token", "authinfo", "session"]
-        .iter()
-        .any(|s| n.contains(s))
-        || n == "auth"
+    static WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        words(&["pass", "secret", "key", "token", "authinfo", "session"])
+    });
+    WORDS.is_match(name) || name.eq_ignore_ascii_case("auth")
+}
+
+/// Finds any of `words`, whatever the case of their ASCII letters.
+fn words(words: &[&str]) -> aho_corasick::AhoCorasick {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("fixed words")
 }
 
 /// A query string or urlencoded form with secret values replaced.
@@ -26,39 +33,108 @@ pub fn form(text: &str) -> String {
         .finish()
 }
 
-/// A JSON document with secret values replaced; `None` when it is not JSON.
+/// A JSON document with secret values replaced, as it was written otherwise (its layout and
+/// escapes kept); `None` when it is not JSON. A secret field's value becomes `"***"`, and so
+/// does every value inside it (nulls stay null, keys stay).
 pub fn json(bytes: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    serde_json::to_string_pretty(&json_value(v)).ok()
-}
-
-fn json_value(v: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = if secret_name(&k) {
-                        hide(v)
+    // Valid first (without building it), so the pass below meets only well-formed JSON.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).ok()?;
+    let mut out = Vec::with_capacity(bytes.len());
+    // Containers open now; `hidden_from`: the depth at which a secret container opened.
+    let (mut depth, mut hidden_from) = (0usize, None::<usize>);
+    // The next value belongs to a secret field.
+    let mut secret_value = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let hiding = hidden_from.is_some() || secret_value;
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(bytes, i);
+                let key = bytes[end..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .is_some_and(|b| *b == b':');
+                if key {
+                    out.extend_from_slice(&bytes[i..end]);
+                    if hidden_from.is_none() {
+                        secret_value = json_key_is_secret(&bytes[i..end]);
+                    }
+                } else {
+                    if hiding {
+                        out.extend_from_slice(b"\"***\"");
                     } else {
-                        json_value(v)
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(json_value).collect()),
-        other => other,
+                        out.extend_from_slice(&bytes[i..end]);
+                    }
+                    secret_value = false;
+                }
+                i = end;
+            }
+            open @ (b'{' | b'[') => {
+                if secret_value && hidden_from.is_none() {
+                    hidden_from = Some(depth);
+                }
+                secret_value = false;
+                depth += 1;
+                out.push(open);
+                i += 1;
+            }
+            close @ (b'}' | b']') => {
+                depth = depth.saturating_sub(1);
+                if hidden_from == Some(depth) {
+                    hidden_from = None;
+                }
+                out.push(close);
+                i += 1;
+            }
+            b'n' => {
+                // `null` stays null, hidden or not.
+                out.extend_from_slice(b"null");
+                secret_value = false;
+                i += 4;
+            }
+            b if b == b't' || b == b'f' || b == b'-' || b.is_ascii_digit() => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                    .map_or(bytes.len(), |n| i + n);
+                if hiding {
+                    out.extend_from_slice(b"\"***\"");
+                } else {
+                    out.extend_from_slice(&bytes[i..end]);
+                }
+                secret_value = false;
+                i = end;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8(out).ok()
 }
 
-fn hide(v: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Null => Value::Null,
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, hide(v))).collect()),
-        Value::Array(items) => Value::Array(items.into_iter().map(hide).collect()),
-        _ => Value::String("***".into()),
+/// The index just past the string that starts (with its quote) at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Is the JSON string `quoted` (quotes included) a secret's name? Escapes are read, so a
+/// `pass\u0077ord` is a password too.
+fn json_key_is_secret(quoted: &[u8]) -> bool {
+    let inner = &quoted[1..quoted.len().saturating_sub(1).max(1)];
+    if inner.contains(&b'\\') {
+        serde_json::from_slice::<String>(quoted).is_ok_and(|k| secret_name(&k))
+    } else {
+        std::str::from_utf8(inner).is_ok_and(secret_name)
     }
 }
 
@@ -120,19 +196,9 @@ fn element(e: &BytesStart<'_>, hidden: bool) -> Option<BytesStart<'static>> {
 /// Could `bytes` name a secret anywhere (see [`secret_name`])? When not, a text is kept as it
 /// is, unparsed.
 fn may_hold_secrets(bytes: &[u8]) -> bool {
-    const WORDS: [&[u8]; 6] = [b"pass", b"secret", b"key", b"token", b"auth", b"session"];
-    bytes.windows(3).enumerate().any(|(i, w)| {
-        let w = [
-            w[0].to_ascii_lowercase(),
-            w[1].to_ascii_lowercase(),
-            w[2].to_ascii_lowercase(),
-        ];
-        WORDS.iter().any(|word| {
-            word[..3] == w
-                && bytes.len() >= i + word.len()
-                && bytes[i..i + word.len()].eq_ignore_ascii_case(word)
-        })
-    })
+    static WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| words(&["pass", "secret", "key", "token", "auth", "session"]));
+    WORDS.is_match(bytes)
 }
 
 /// A body as the journal keeps it: JSON, XML or a form, redacted; anything else by its size.
@@ -224,7 +290,22 @@ mod tests {
         );
         let j = json(br#"{"command":"Customers.add","params":{"loginname":"x","new_customer_password":"S3cret!","api":{"key":"k"}}}"#).unwrap();
         assert!(!j.contains("S3cret") && !j.contains("\"k\""), "{j}");
-        assert!(j.contains("\"loginname\": \"x\""), "{j}");
+        assert!(j.contains(r#""loginname":"x""#), "{j}");
+        assert!(j.contains(r#""new_customer_password":"***""#), "{j}");
+        assert!(j.contains(r#""api":{"key":"***"}"#), "{j}");
+        // Everything inside a secret field, at any depth; nulls and the layout stay.
+        assert_eq!(
+            json(br#"{"token": {"a": [1, "x", null, true, {"b": -2.5e3}]}, "n": 1}"#).unwrap(),
+            r#"{"token": {"a": ["***", "***", null, "***", {"b": "***"}]}, "n": 1}"#
+        );
+        // An escaped name is read as what it means.
+        let j = json(br#"{"pass\u0077ord":"p","x\"y":"\"ok\"","k":[{"secret":1},2]}"#).unwrap();
+        assert_eq!(
+            j,
+            r#"{"pass\u0077ord":"***","x\"y":"\"ok\"","k":[{"secret":"***"},2]}"#
+        );
+        assert_eq!(json(br#"{"a": }"#), None);
+        assert_eq!(json(br#"{"a": 1} x"#), None);
         let x = xml(br#"<packet><customer><add><gen_info><login>jdoe</login><passwd>S3cret!</passwd><secret_key id="7">abc</secret_key></gen_info></add></customer></packet>"#).unwrap();
         assert!(
             !x.contains("S3cret") && !x.contains("abc") && !x.contains("\"7\""),
@@ -243,5 +324,82 @@ mod tests {
         // Nothing secret-looking: kept as sent.
         assert_eq!(body(None, br#"{"a": 1}"#), r#"{"a": 1}"#);
         assert!(may_hold_secrets(b"x=1&PassWD=2") && !may_hold_secrets(b"x=1&name=2"));
+        for name in [
+            "password",
+            "PASSWD",
+            "api-key",
+            "Secret_Key",
+            "AUTH",
+            "authinfo",
+            "sessid_token",
+        ] {
+            assert!(secret_name(name), "{name}");
+        }
+        for name in ["author", "login", "email", "pas"] {
+            assert!(!secret_name(name), "{name}");
+        }
+    }
+
+    /// The redaction as a tree: what [`json`] must agree with (parsed back).
+    fn model(v: serde_json::Value, hidden: bool) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Null => Value::Null,
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        let h = hidden || secret_name(&k);
+                        (k, model(v, h))
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| model(v, hidden)).collect())
+            }
+            _ if hidden => Value::String("***".into()),
+            other => other,
+        }
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            "[a-z\\\\\"\\u{e9}:,{}\\[\\] ]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("password".to_owned()),
+                Just("Api-Key".to_owned()),
+                Just("name".to_owned()),
+                Just("x\"y".to_owned()),
+                "[a-z]{0,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((key, inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_redaction_agrees_with_the_tree_model(sent in any_json(), pretty in proptest::bool::ANY) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&sent).unwrap()
+            } else {
+                serde_json::to_string(&sent).unwrap()
+            };
+            let out = json(text.as_bytes()).expect("valid JSON stays valid");
+            let back: serde_json::Value = serde_json::from_str(&out).expect("the output is JSON");
+            // (Compared with the document as parsed, as floats may not come back bit for bit.)
+            let sent: serde_json::Value = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(back, model(sent, false));
+        }
     }
 }

@@ -85,7 +85,7 @@ pub(crate) async fn find_row<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<
 
 /// The admin row `id`, through the read cache (for checks before a write, which checks again).
 pub(crate) async fn cached_row(core: &crate::Core, id: i64) -> CoreResult<Arc<admins::Model>> {
-    let (caches, generation) = core.cache();
+    let (caches, generation) = core.cache().await;
     caches
         .admins
         .get_or_load(generation, id, || async {

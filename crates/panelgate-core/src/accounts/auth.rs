@@ -177,7 +177,7 @@ impl Auth<'_> {
             return Ok(std::sync::Arc::new(Account::Unknown));
         }
         let key = login.to_lowercase();
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         caches
             .logins
             .get_or_load(generation, key.clone(), || async {

@@ -123,7 +123,7 @@ impl Credentials<'_> {
         } else {
             public_key.to_owned()
         };
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         let rows = caches
             .keys
             .get_or_load(generation, (kind, lookup.clone()), || {

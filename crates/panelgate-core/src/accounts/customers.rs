@@ -454,7 +454,7 @@ impl Customers<'_> {
             CustomerRef::Id(id) => CustomerRef::Id(*id),
             CustomerRef::Login(login) => CustomerRef::Login(login.to_lowercase()),
         };
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         let found = caches
             .customers
             .get_or_load(generation, key, || async {
@@ -596,7 +596,7 @@ impl Customers<'_> {
             // A search's first chunks are kept like pages: a repeated search is answered from
             // memory until the next write. A scan of everything reads past them at once.
             let rows = if !contains.is_empty() && chunk <= PAGE_CACHE_MAX {
-                let (caches, generation) = self.core.cache();
+                let (caches, generation) = self.core.cache().await;
                 let key = (
                     policy::customer_owner_filter(actor),
                     contains.to_vec(),
@@ -628,7 +628,7 @@ impl Customers<'_> {
         self.core.authorize(actor, Operation::CustomersList)?;
         // What the query reads depends on the owner filter alone.
         let owner = policy::customer_owner_filter(actor);
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         caches
             .customer_counts
             .get_or_load(generation, owner, || async {
@@ -660,7 +660,7 @@ impl Customers<'_> {
             return Ok(Arc::unwrap_or_clone(load().await?));
         }
         let owner = policy::customer_owner_filter(actor);
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         let page = caches
             .customer_pages
             .get_or_load_weighed(

@@ -15,10 +15,21 @@
 //! generation before it queries and stores its result only if the generation has not moved
 //! since, so a value read before a write committed is never kept.
 //!
-//! Only this process's writes move the generation, so the cache is switched on only where this
-//! process is the database's one writer: a SQLite file, which [`crate::db`] locks for one
-//! process. On PostgreSQL and MariaDB, where several instances share one database, every read
-//! goes to the database and a write on one instance is seen by the next read on another.
+//! # Several instances on one database
+//! On PostgreSQL and MariaDB other instances write too. So every write also moves the
+//! database's one `cache_version` row on: a transaction in its last statement before the commit,
+//! a single statement right after it ran (before its caller answers). Before its first cached
+//! read, a request waits for a read of that row that began after it asked: one read answers all
+//! the requests waiting (see [`super::version_reads`]). [`Core::in_request`] marks a request;
+//! outside one, nothing is cached. When the version differs from the one this process last
+//! saw, the generation moves on, so the request reads from the database what another instance
+//! wrote. A write acknowledged by another instance before the request began moved the
+//! version before it was acknowledged, so the request sees it.
+//!
+//! On a SQLite file, which [`crate::db`] locks for one process, there is no other writer and no
+//! version to read.
+//!
+//! [`Core::in_request`]: crate::Core::in_request
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -35,12 +46,39 @@ use sea_orm::{
 /// different keys; the hot set refills in a few requests).
 const MAX_ENTRIES: usize = 4096;
 
+/// The shared version's row: read once per request, moved on by every write.
+const READ_VERSION: &str = "SELECT version FROM cache_version WHERE id = 1";
+const MOVE_VERSION: &str = "UPDATE cache_version SET version = version + 1 WHERE id = 1";
+
+/// Move the shared version on (see the module documentation).
+async fn move_version<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    let stmt = Statement::from_string(conn.get_database_backend(), MOVE_VERSION);
+    conn.execute(stmt).await.map(|_| ())
+}
+
+/// The shared version as it is now.
+pub(crate) async fn read_version<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
+    let stmt = Statement::from_string(conn.get_database_backend(), READ_VERSION);
+    conn.query_one(stmt)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("cache_version".into()))?
+        .try_get("", "version")
+}
+
 /// The generation counter and the writers in flight.
 #[derive(Debug, Default)]
 pub(crate) struct Generation {
     enabled: bool,
+    /// Other instances write to the database too: writes move the shared version on, and a
+    /// request checks it before it reads from the cache.
+    shared: bool,
     current: AtomicU64,
+    /// Writes of this process that have ended (the generation also moves for other instances'
+    /// writes).
+    writes: AtomicU64,
     writers: AtomicUsize,
+    /// The shared version this process last saw (`None`: none yet).
+    seen: Mutex<Option<i64>>,
 }
 
 impl Generation {
@@ -48,6 +86,30 @@ impl Generation {
         Generation {
             enabled,
             ..Generation::default()
+        }
+    }
+
+    /// The generation of a database that other instances share.
+    pub(crate) fn shared() -> Generation {
+        Generation {
+            enabled: true,
+            shared: true,
+            ..Generation::default()
+        }
+    }
+
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// A request read the shared version `version`: if it moved since this process last saw
+    /// it, another instance wrote, and the generation moves on. (Under the lock: a request that
+    /// finds the version it read already seen must find the generation moved as well.)
+    pub(crate) fn saw_version(&self, version: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if *seen != Some(version) {
+            *seen = Some(version);
+            self.current.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -61,8 +123,9 @@ impl Generation {
         (self.writers.load(Ordering::SeqCst) == 0).then_some(generation)
     }
 
-    pub(crate) fn current(&self) -> u64 {
-        self.current.load(Ordering::SeqCst)
+    /// Writes of this process that have ended.
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
     }
 
     fn begin_write(&self) {
@@ -72,6 +135,7 @@ impl Generation {
     fn end_write(&self) {
         // The generation moves before the writer count drops, so no reader sees "no writer"
         // together with the old generation once this write is done.
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.current.fetch_add(1, Ordering::SeqCst);
         self.writers.fetch_sub(1, Ordering::SeqCst);
     }
@@ -303,6 +367,10 @@ impl Txn {
     /// Commit: a write while the commit runs (the cache is bypassed), and the generation moves
     /// when it is done (or has failed: what the database holds then is not known).
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        if self.generation.shared {
+            // Its last statement: the row lock is held only while the commit runs.
+            move_version(&self.inner).await?;
+        }
         let _guard = WriteGuard::new(self.generation);
         self.inner.commit().await
     }
@@ -315,22 +383,45 @@ impl Deref for Txn {
     }
 }
 
+impl Writer<'_> {
+    /// After a statement: move the shared version on, before the caller can answer.
+    async fn written<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
+        let moved = if self.generation.shared {
+            move_version(self.db).await
+        } else {
+            Ok(())
+        };
+        let value = result?;
+        moved?;
+        Ok(value)
+    }
+
+    /// [`Writer::written`] for a statement that reports the rows it changed: one that changed
+    /// none (the backup worker's idle rounds, say) leaves the shared version alone.
+    async fn executed(&self, result: Result<ExecResult, DbErr>) -> Result<ExecResult, DbErr> {
+        match result {
+            Ok(r) if r.rows_affected() == 0 => Ok(r),
+            other => self.written(other).await,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Writer<'_> {
     fn get_database_backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
     async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.db.execute(stmt).await
+        self.executed(self.db.execute(stmt).await).await
     }
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.db.execute_unprepared(sql).await
+        self.executed(self.db.execute_unprepared(sql).await).await
     }
     async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.db.query_one(stmt).await
+        self.written(self.db.query_one(stmt).await).await
     }
     async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.db.query_all(stmt).await
+        self.written(self.db.query_all(stmt).await).await
     }
     fn support_returning(&self) -> bool {
         self.db.support_returning()

@@ -5,9 +5,9 @@ use sea_orm::{DbErr, Schema};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    admins, backup_archives, backup_jobs, backup_tasks, credentials, customers, funds, invoices,
-    journal, order_actions, orders, plans, sequences, sessions, settings, storage_settings,
-    subscriptions,
+    admins, backup_archives, backup_jobs, backup_tasks, cache_version, credentials, customers,
+    funds, invoices, journal, order_actions, orders, plans, sequences, sessions, settings,
+    storage_settings, subscriptions,
 };
 
 pub struct Migrator;
@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(Journal),
             Box::new(TaskFaults),
             Box::new(CustomerOrigin),
+            Box::new(CacheVersion),
         ]
     }
 }
@@ -90,6 +91,45 @@ impl MigrationTrait for CustomerOrigin {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// `cache_version`: the one row every write moves on (see [`crate::store::cache`]).
+struct CacheVersion;
+
+impl MigrationName for CacheVersion {
+    fn name(&self) -> &str {
+        "m0010_cache_version"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CacheVersion {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm::{EntityTrait, Set};
+        let schema = Schema::new(manager.get_database_backend());
+        manager
+            .create_table(
+                schema
+                    .create_table_from_entity(cache_version::Entity)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        if cache_version::Entity::find_by_id(1)
+            .one(db)
+            .await?
+            .is_none()
+        {
+            cache_version::Entity::insert(cache_version::ActiveModel {
+                id: Set(1),
+                version: Set(0),
+            })
+            .exec(db)
+            .await?;
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod migrations;
 pub(crate) mod reader;
 pub(crate) mod sequences;
 pub mod settings;
+pub(crate) mod version_reads;
 
 /// `query` locked (`SELECT … FOR UPDATE`) until the transaction on `db` ends, where the database
 /// locks rows: PostgreSQL and MariaDB. SQLite has one writer, whose transaction holds every row

@@ -53,7 +53,7 @@ pub struct Settings<'a> {
 
 impl Settings<'_> {
     pub async fn snapshot(&self) -> CoreResult<Arc<SettingsSnapshot>> {
-        let (caches, generation) = self.core.cache();
+        let (caches, generation) = self.core.cache().await;
         caches
             .settings
             .get_or_load(generation, (), || async {

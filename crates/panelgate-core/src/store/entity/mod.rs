@@ -5,6 +5,7 @@ pub mod admins;
 pub mod backup_archives;
 pub mod backup_jobs;
 pub mod backup_tasks;
+pub mod cache_version;
 pub mod credentials;
 pub mod customers;
 pub mod funds;
