@@ -60,11 +60,7 @@ pub fn json(bytes: &[u8]) -> Option<String> {
                         secret_value = json_key_is_secret(&bytes[i..end]);
                     }
                 } else {
-                    if hiding {
-                        out.extend_from_slice(b"\"***\"");
-                    } else {
-                        out.extend_from_slice(&bytes[i..end]);
-                    }
+                    scalar(&mut out, &bytes[i..end], hiding);
                     secret_value = false;
                 }
                 i = end;
@@ -97,11 +93,7 @@ pub fn json(bytes: &[u8]) -> Option<String> {
                     .iter()
                     .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
                     .map_or(bytes.len(), |n| i + n);
-                if hiding {
-                    out.extend_from_slice(b"\"***\"");
-                } else {
-                    out.extend_from_slice(&bytes[i..end]);
-                }
+                scalar(&mut out, &bytes[i..end], hiding);
                 secret_value = false;
                 i = end;
             }
@@ -112,6 +104,11 @@ pub fn json(bytes: &[u8]) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// A string, number or boolean as written, or `"***"` when it is hidden.
+fn scalar(out: &mut Vec<u8>, text: &[u8], hidden: bool) {
+    out.extend_from_slice(if hidden { b"\"***\"" } else { text });
 }
 
 /// The index just past the string that starts (with its quote) at `start`.

@@ -2,6 +2,7 @@
 //! the id sequences and the settings table. No type of this module crosses the core's public
 //! API except the settings facade and the connection helpers the server prints.
 
+pub(crate) mod batches;
 pub(crate) mod cache;
 pub mod connection;
 pub(crate) mod entity;
