@@ -77,16 +77,10 @@ pub struct Counts {
     pub tasks: Vec<(String, i64)>,
 }
 
-/// Whether a request on a shared database has checked the cache version (see [`Core::cache`]).
-#[derive(Clone, Copy)]
-enum RequestCache {
-    Unchecked,
-    Checked,
-    Off,
-}
-
 tokio::task_local! {
-    static REQUEST_CACHE: std::cell::Cell<RequestCache>;
+    /// In a request on a shared database: `None` until its first cached read checks the cache
+    /// version, then whether the cache may be used (see [`Core::cache`]).
+    static REQUEST_CACHE: std::cell::Cell<Option<bool>>;
 }
 
 /// The core: cheap to clone, handed to every frontend.
@@ -280,10 +274,7 @@ impl Core {
     pub async fn in_request<F: std::future::Future>(&self, request: F) -> F::Output {
         REQUEST_CACHE
             // On the heap: a request's future is large, and debug builds copy it on the stack.
-            .scope(
-                std::cell::Cell::new(RequestCache::Unchecked),
-                Box::pin(request),
-            )
+            .scope(std::cell::Cell::new(None), Box::pin(request))
             .await
     }
 
@@ -295,20 +286,13 @@ impl Core {
         if !generation.is_shared() {
             return (&self.inner.cache, generation);
         }
-        let state = REQUEST_CACHE
-            .try_with(|s| s.get())
-            .unwrap_or(RequestCache::Off);
-        let usable = match state {
-            RequestCache::Checked => true,
-            RequestCache::Off => false,
-            RequestCache::Unchecked => {
+        let usable = match REQUEST_CACHE.try_with(|s| s.get()) {
+            // Outside a request.
+            Err(_) => false,
+            Ok(Some(usable)) => usable,
+            Ok(None) => {
                 let usable = store::version_reads::check(self).await;
-                let checked = if usable {
-                    RequestCache::Checked
-                } else {
-                    RequestCache::Off
-                };
-                let _ = REQUEST_CACHE.try_with(|s| s.set(checked));
+                let _ = REQUEST_CACHE.try_with(|s| s.set(Some(usable)));
                 usable
             }
         };

@@ -241,82 +241,73 @@ impl App {
             (None, false) => "none",
         };
         let span = tracing::info_span!("request", request.id = %cx.id());
-        let resp = self
-            .core
-            .in_request(
-                async {
-                    match frontend {
-                        Some(f) if self.core.journal().enabled() => {
-                            // Journaled: the request, what the core touched, the answer (redacted when
-                            // the journal is read, or written to a shared database).
-                            let request = journaling::KeptRequest::take(&req);
-                            let (resp, touched) = panelgate_core::journal::request(
+        // One request: its cached reads check once whether another instance wrote.
+        let handled = async {
+            match frontend {
+                Some(f) if self.core.journal().enabled() => {
+                    // Journaled: the request, what the core touched, the answer (redacted when
+                    // the journal is read, or written to a shared database).
+                    let request = journaling::KeptRequest::take(&req);
+                    let (resp, touched) = panelgate_core::journal::request(
+                        protocol,
+                        panelgate_core::journal::scope(f.handle(req, &cx)),
+                    )
+                    .await;
+                    let (resp, response) = journaling::KeptResponse::take(resp).await;
+                    let fault = cx.fired().map_or_else(String::new, |f| {
+                        format!("rule {}: {}", f.rule, f.effect.as_str())
+                    });
+                    let texts = journaling::Kept {
+                        request: &request,
+                        response: &response,
+                        answer: &resp,
+                    };
+                    cx.with_noted(|call, actor| {
+                        self.core
+                            .journal()
+                            .record(panelgate_core::journal::NewEntry {
+                                request_id: cx.id(),
                                 protocol,
-                                panelgate_core::journal::scope(f.handle(req, &cx)),
-                            )
-                            .await;
-                            let (resp, response) = journaling::KeptResponse::take(resp).await;
-                            let fault = cx.fired().map_or_else(String::new, |f| {
-                                format!("rule {}: {}", f.rule, f.effect.as_str())
-                            });
-                            let texts = journaling::Kept {
-                                request: &request,
-                                response: &response,
-                                answer: &resp,
-                            };
-                            cx.with_noted(|call, actor| {
-                                self.core
-                                    .journal()
-                                    .record(panelgate_core::journal::NewEntry {
-                                        request_id: cx.id(),
-                                        protocol,
-                                        call,
-                                        actor,
-                                        status: resp.status().as_u16(),
-                                        duration_ms: started.elapsed().as_secs_f64() * 1e3,
-                                        touched,
-                                        texts: &texts,
-                                        fault,
-                                    })
-                            });
-                            resp
-                        }
-                        Some(f) => {
-                            panelgate_core::journal::request(protocol, f.handle(req, &cx)).await
-                        }
-                        None if control => {
-                            cx.set_call(format!("{} {}", req.method, req.uri.path()));
-                            let path = req.uri.path();
-                            match ui::Route::parse(req.method.as_str(), path) {
-                                _ if control::cross_site(&req.method, &req.headers) => {
-                                    control::forbidden()
-                                }
-                                Some(route) if route.is_login() => {
-                                    ui::handle(self, &req, route).await
-                                }
-                                _ if !self.access.allows(&req.headers, req.peer) => {
-                                    if ui::is_ui(path) {
-                                        ui::refused(self, &req)
-                                    } else {
-                                        control::forbidden()
-                                    }
-                                }
-                                route => {
-                                    cx.set_actor("system");
-                                    match route {
-                                        Some(route) => ui::handle(self, &req, route).await,
-                                        None if ui::is_ui(path) => control::not_found(),
-                                        None => control::handle(self, &req).await,
-                                    }
-                                }
+                                call,
+                                actor,
+                                status: resp.status().as_u16(),
+                                duration_ms: started.elapsed().as_secs_f64() * 1e3,
+                                touched,
+                                texts: &texts,
+                                fault,
+                            })
+                    });
+                    resp
+                }
+                Some(f) => panelgate_core::journal::request(protocol, f.handle(req, &cx)).await,
+                None if control => {
+                    cx.set_call(format!("{} {}", req.method, req.uri.path()));
+                    let path = req.uri.path();
+                    match ui::Route::parse(req.method.as_str(), path) {
+                        _ if control::cross_site(&req.method, &req.headers) => control::forbidden(),
+                        Some(route) if route.is_login() => ui::handle(self, &req, route).await,
+                        _ if !self.access.allows(&req.headers, req.peer) => {
+                            if ui::is_ui(path) {
+                                ui::refused(self, &req)
+                            } else {
+                                control::forbidden()
                             }
                         }
-                        None => control::not_found(),
+                        route => {
+                            cx.set_actor("system");
+                            match route {
+                                Some(route) => ui::handle(self, &req, route).await,
+                                None if ui::is_ui(path) => control::not_found(),
+                                None => control::handle(self, &req).await,
+                            }
+                        }
                     }
                 }
-                .instrument(span),
-            )
-            .await;
+                None => control::not_found(),
+            }
+        }
+        .instrument(span);
+        let resp = self.core.in_request(handled).await;
         let resp = match cx.fired() {
             Some(fired) => {
                 if self.options.metrics {
